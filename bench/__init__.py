@@ -1,0 +1,3 @@
+"""bakeoff: measure equivalent environments, price them, and decide."""
+
+__version__ = "0.1.0"

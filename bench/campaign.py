@@ -1,0 +1,294 @@
+"""Scenario models (pydantic v2) and loading with errors that name file, path and expectation.
+
+One scenario file holds everything a campaign needs. Unknown keys are errors. Sites are
+a union discriminated by `provider`; workload params are validated by each workload's
+own params model, so `workloads[2].params.threads` errors point at the right place.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from bench.errors import ScenarioError
+
+NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,39}$"
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DatabaseSpec(Model):
+    """The site's PostgreSQL. Locally a temporary server; on clouds the managed service."""
+
+    engine: Literal["postgresql"] = "postgresql"
+    instance: str | None = Field(None, description="managed tier, e.g. db.t4g.medium")
+    ha: bool = False
+    storage_gb: float = Field(20, gt=0)
+
+
+class SizeSpec(Model):
+    """Ask for a shape instead of naming an instance type; the catalog resolves it."""
+
+    family: Literal["compute", "general", "memory"]
+    vcpus: int = Field(gt=0, le=192)
+    memory_gib: float | None = Field(None, gt=0)
+    arch: Literal["x86_64", "arm64"] = "x86_64"
+
+
+class PriceOverride(Model):
+    """A price the user states where the catalog has none; reports label it 'override'."""
+
+    usd_per_hour: float | None = Field(None, ge=0)
+    db_usd_per_hour: float | None = Field(None, ge=0)
+    storage_usd_per_gb_month: float | None = Field(None, ge=0)
+    iops_usd_per_month: float | None = Field(None, ge=0)
+    egress_usd_per_gb: float | None = Field(None, ge=0)
+    reason: str = Field(min_length=3)
+
+
+class SiteBase(Model):
+    name: str = Field(pattern=NAME_PATTERN)
+    database: DatabaseSpec | None = None
+    price_override: PriceOverride | None = None
+
+
+class LocalSite(SiteBase):
+    """A CPU envelope on this machine. Its hourly price is whatever the user states."""
+
+    provider: Literal["local"]
+    cpus: int = Field(gt=0, le=1024)
+    hourly_usd: float = Field(ge=0, description="stated price; shown as 'stated'")
+    network: Literal["auto", "netns", "loopback"] = "auto"
+    region: str = "local"
+    zones: list[str] = Field(default_factory=lambda: ["local-a", "local-b"], min_length=2,
+                             max_length=2)
+
+
+class StaticSite(SiteBase):
+    """Bring your own machines, reached over SSH."""
+
+    provider: Literal["static"]
+    client: str = Field(description="user@host[:port] of the load/client host")
+    server: str = Field(description="user@host[:port] of the server host")
+    ssh_key: str | None = None
+    hourly_usd: float = Field(ge=0)
+    region: str = "static"
+    zones: list[str] = Field(default_factory=lambda: ["zone-a", "zone-b"], min_length=2,
+                             max_length=2)
+
+
+class CloudSite(SiteBase):
+    """A site on AWS, Azure or GCP, provisioned with Pulumi."""
+
+    provider: Literal["aws", "azure", "gcp"]
+    region: str = Field(min_length=2)
+    zones: list[str] = Field(min_length=1, max_length=3)
+    instance_type: str | None = None
+    size: SizeSpec | None = None
+    disk_gb: float = Field(50, gt=0)
+    image: str | None = None
+
+    @model_validator(mode="after")
+    def _one_shape(self) -> CloudSite:
+        if (self.instance_type is None) == (self.size is None):
+            raise ValueError("give exactly one of 'instance_type' or 'size'")
+        return self
+
+
+Site = Annotated[LocalSite | StaticSite | CloudSite, Field(discriminator="provider")]
+
+
+class WorkloadSpec(Model):
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    repetitions: int | None = Field(None, gt=0, le=100)
+
+
+class Requirement(Model):
+    """A pass/fail condition, e.g. `ping.rtt_avg < 2 ms`, evaluated per site."""
+
+    metric: str = Field(pattern=r"^[a-z0-9-]+\.[a-z0-9_.]+$",
+                        description="<workload>.<metric>, e.g. ping.rtt_avg")
+    operator: Literal["<", "<=", ">", ">=", "=="]
+    threshold: float
+    unit: str | None = None
+    statistic: Literal["median", "mean", "min", "max", "p95", "p99"] = "median"
+    where: dict[str, str] = Field(default_factory=dict,
+                                  description="metadata filter, e.g. {endpoint: checkout}")
+    name: str | None = None
+
+
+class Usage(Model):
+    """The TCO profile: how the chosen option would be used in production."""
+
+    hours_per_month: float = Field(730, gt=0, le=744)
+    instances: int = Field(1, gt=0)
+    egress_gb_per_month: float = Field(0, ge=0)
+    storage_gb: float = Field(0, ge=0)
+    provisioned_iops: int = Field(0, ge=0)
+    term: Literal["on-demand", "1y", "3y", "spot"] = "on-demand"
+    horizon_months: int = Field(36, gt=0, le=120)
+
+
+class Criterion(Model):
+    """A decision criterion with a weight 1–5. `scores` makes it manual (1–10 per site)."""
+
+    name: str
+    weight: int = Field(ge=1, le=5)
+    label: str | None = None
+    scores: dict[str, float] | None = None
+    bounds: tuple[float, float] | None = Field(
+        None, description="values mapped to score 1 and 10 (fixed-bounds utility)")
+    normalise: Literal["fixed", "minmax"] = "fixed"
+
+    @field_validator("scores")
+    @classmethod
+    def _scores_in_range(cls, v: dict[str, float] | None) -> dict[str, float] | None:
+        for site, score in (v or {}).items():
+            if not 1 <= score <= 10:
+                raise ValueError(f"score for '{site}' must be between 1 and 10, got {score}")
+        return v
+
+
+class SlaProfile(Model):
+    revenue_per_minute_usd: float = Field(0, ge=0)
+
+
+class Campaign(Model):
+    """A whole scenario file, validated."""
+
+    name: str = Field(pattern=NAME_PATTERN)
+    description: str = ""
+    sites: list[Site] = Field(min_length=1)
+    workloads: list[WorkloadSpec] = Field(default_factory=list)
+    repetitions: int = Field(3, gt=0, le=100)
+    requirements: list[Requirement] = Field(default_factory=list)
+    usage: Usage = Field(default_factory=Usage)
+    criteria: list[Criterion] = Field(default_factory=list)
+    sla: SlaProfile = Field(default_factory=SlaProfile)
+    budget_usd: float | None = Field(None, ge=0)
+    ttl_minutes: int = Field(120, gt=0, le=24 * 60)
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Campaign:
+        names = [s.name for s in self.sites]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"site names must be unique; repeated: {', '.join(dupes)}")
+        for c in self.criteria:
+            unknown = sorted(set(c.scores or {}) - set(names))
+            if unknown:
+                raise ValueError(f"criterion '{c.name}' scores unknown site(s) "
+                                 f"{', '.join(unknown)}; sites are {', '.join(names)}")
+        return self
+
+    def site(self, name: str) -> LocalSite | StaticSite | CloudSite:
+        for s in self.sites:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+
+def _format_loc(loc: tuple[Any, ...]) -> str:
+    """('sites', 1, 'local', 'cpus') -> 'sites[1].cpus' (the union tag is dropped)."""
+    out = ""
+    prev: Any = None
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif prev == "sites_item" or (isinstance(prev, int) and part in
+                                       ("local", "static", "aws", "azure", "gcp")):
+            pass
+        elif part.startswith("function-") or part in ("tagged-union",):
+            pass
+        else:
+            out += f".{part}" if out else str(part)
+        prev = part
+    return out or "(top level)"
+
+
+def _describe(err: dict[str, Any]) -> str:
+    loc = _format_loc(tuple(err["loc"]))
+    kind = err["type"]
+    msg = err["msg"]
+    if kind == "extra_forbidden":
+        return f"{loc}: unknown key (check the spelling; unknown keys are not ignored)"
+    if kind == "missing":
+        return f"{loc}: required field is missing"
+    if kind == "union_tag_invalid":
+        return (f"{loc}.provider: expected one of local, static, aws, azure, gcp; "
+                f"got {err.get('input', {}).get('provider')!r}"
+                if isinstance(err.get("input"), dict) else f"{loc}: {msg}")
+    if kind == "union_tag_not_found":
+        return f"{loc}.provider: required field is missing (local, static, aws, azure, gcp)"
+    got = err.get("input")
+    got_s = "" if isinstance(got, (dict, list)) or got is None else f"; got {got!r}"
+    msg = msg.removeprefix("Value error, ")
+    return f"{loc}: {msg}{got_s}"
+
+
+def _check_workloads(campaign: Campaign) -> list[str]:
+    """Each workload name must exist and its params must satisfy its own model."""
+    from bench.workloads import REGISTRY
+
+    problems = []
+    for i, w in enumerate(campaign.workloads):
+        if w.name not in REGISTRY:
+            problems.append(f"workloads[{i}].name: unknown workload {w.name!r}; expected one "
+                            f"of {', '.join(sorted(REGISTRY))}")
+            continue
+        try:
+            REGISTRY[w.name].Params.model_validate(w.params)
+        except ValidationError as e:
+            for err in e.errors():
+                err = dict(err, loc=("workloads", i, "params", *err["loc"]))
+                problems.append(_describe(err))
+    return problems
+
+
+def parse_campaign(data: Any, source: str = "<scenario>") -> Campaign:
+    """Validate already-loaded YAML data; raise ScenarioError listing every problem."""
+    if not isinstance(data, dict):
+        raise ScenarioError(source, ["(top level): expected a mapping of keys "
+                                     f"(name, sites, workloads, ...), got {type(data).__name__}"])
+    try:
+        campaign = Campaign.model_validate(data)
+    except ValidationError as e:
+        raise ScenarioError(source, [_describe(dict(err)) for err in e.errors()]) from None
+    problems = _check_workloads(campaign)
+    if problems:
+        raise ScenarioError(source, problems)
+    return campaign
+
+
+def load_campaign_file(path: str | Path) -> Campaign:
+    """Read and validate a scenario YAML file."""
+    p = Path(path)
+    if not p.is_file():
+        raise ScenarioError(str(p), ["file not found (give the path to a scenario YAML)"])
+    try:
+        data = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown place"
+        raise ScenarioError(str(p), [f"not valid YAML at {where}: "
+                                     f"{getattr(e, 'problem', e)}"]) from None
+    return parse_campaign(data, str(p))
+
+
+def workload_params(spec: WorkloadSpec) -> Any:
+    from bench.workloads import REGISTRY
+
+    return REGISTRY[spec.name].Params.model_validate(spec.params)

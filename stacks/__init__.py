@@ -1,0 +1,1 @@
+"""Provisioning: one contract (stacks.contract), several implementations."""
