@@ -1,0 +1,155 @@
+"""The `bakeoff` command line. Every user-facing failure is a message and an exit code."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from bench.campaign import load_campaign_file
+from bench.errors import BakeoffError
+
+app = typer.Typer(
+    name="bakeoff", no_args_is_help=True, pretty_exceptions_enable=False,
+    help="Provision equivalent environments, benchmark them, price them, and decide.")
+out = Console()
+err = Console(stderr=True)
+
+RESULTS_OPTION = typer.Option(Path("results"), "--results", help="results root folder")
+
+
+@app.command()
+def validate(scenario: Path = typer.Argument(..., help="scenario YAML")) -> None:
+    """Check a scenario file; every problem names the file, the field and what was expected."""
+    campaign = load_campaign_file(scenario)
+    out.print(f"[green]ok[/green] {scenario}: campaign '{campaign.name}', "
+              f"{len(campaign.sites)} site(s), {len(campaign.workloads)} workload(s), "
+              f"{campaign.repetitions} repetition(s)")
+
+
+@app.command()
+def plan(scenario: Path = typer.Argument(..., help="scenario YAML")) -> None:
+    """Show what a run would provision and execute, without running anything."""
+    from bench.plan import render_plan
+
+    render_plan(load_campaign_file(scenario), out)
+
+
+@app.command()
+def run(
+    scenario: Path = typer.Argument(..., help="scenario YAML"),
+    results: Path = RESULTS_OPTION,
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress display (for cron)"),
+    resume: str | None = typer.Option(None, "--resume", help="campaign id to resume"),
+    no_score: bool = typer.Option(False, "--no-score", help="skip scoring and the report"),
+) -> None:
+    """Run a campaign: provision, benchmark, tear down, store results, score, report."""
+    from bench.orchestrator import Orchestrator
+    from bench.show import render_summary
+
+    campaign = load_campaign_file(scenario)
+    orchestrator = Orchestrator(campaign, results, quiet=quiet)
+    try:
+        folder = orchestrator.run(campaign_id=resume, resume=resume is not None)
+    except KeyboardInterrupt:
+        err.print(f"[yellow]interrupted[/yellow]; everything started was stopped. Resume with "
+                  f"`bakeoff run {scenario} --resume {orchestrator.campaign_id}`")
+        raise typer.Exit(130) from None
+    if not quiet:
+        render_summary(folder, out)
+    if not no_score:
+        _score_and_report(folder, quiet)
+    out.print(f"results: {folder}")
+
+
+def _score_and_report(folder: Path, quiet: bool) -> None:
+    try:
+        from scoring.decide import score_campaign_dir
+    except ImportError:
+        err.print("[yellow]scoring is not installed in this build; skipped[/yellow]")
+        return
+    result = score_campaign_dir(folder)
+    if not quiet:
+        for line in getattr(result, "summary_lines", lambda: [])():
+            out.print(line)
+
+
+@app.command()
+def show(campaign: str = typer.Argument("latest", help="campaign id, folder, or 'latest'"),
+         results: Path = RESULTS_OPTION) -> None:
+    """Median and spread per site and metric; invalid and failed units called out."""
+    from bench.results import resolve_campaign_dir
+    from bench.show import render_summary
+
+    render_summary(resolve_campaign_dir(campaign, results), out)
+
+
+@app.command()
+def parse(workload: str = typer.Argument(..., help="workload name, e.g. fio"),
+          file: Path = typer.Argument(..., help="raw tool output ('-' for stdin)")) -> None:
+    """Parse raw tool output into samples, printed as JSON lines."""
+    from bench.workloads import REGISTRY
+
+    if workload not in REGISTRY:
+        raise BakeoffError(f"unknown workload {workload!r}; expected one of "
+                           f"{', '.join(REGISTRY)}")
+    if str(file) == "-":
+        text = sys.stdin.read()
+    elif not file.is_file():
+        raise BakeoffError(f"{file}: file not found")
+    else:
+        text = file.read_text(errors="replace")
+    wl = REGISTRY[workload]
+    parsed = wl.parse(text, wl.Params())
+    for sample in parsed.samples:
+        line = sample.to_json()
+        if not parsed.valid:
+            line["valid"] = False
+            line["invalid_reason"] = parsed.invalid_reason
+        typer.echo(json.dumps(line, sort_keys=True))
+
+
+@app.command()
+def gc(delete: bool = typer.Option(False, "--delete", help="delete what is found"),
+       campaign: str | None = typer.Option(None, "--campaign", help="only this campaign")) -> None:
+    """Find (and with --delete remove) leftovers of interrupted campaigns on this machine."""
+    from stacks.local import LocalProvisioner
+    from stacks.netns import delete_namespace
+
+    found = LocalProvisioner().leftovers(campaign)
+    if not found:
+        out.print("no leftovers")
+        return
+    for name in found:
+        if delete:
+            delete_namespace(name)
+        out.print(f"{'deleted' if delete else 'leftover'}: network namespace {name}")
+
+
+def _register_optional() -> None:
+    """Scoring commands live with the scoring package; register them when present."""
+    for module in ("scoring.cli_cost", "scoring.cli_decide"):
+        try:
+            mod = __import__(module, fromlist=["register"])
+        except ImportError:
+            continue
+        mod.register(app)
+
+
+_register_optional()
+
+
+def main() -> None:
+    try:
+        app()
+    except BakeoffError as e:
+        err.print(f"[red]error:[/red] {escape(str(e))}", highlight=False)
+        sys.exit(e.exit_code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+"""HDR histogram helpers: one configuration, exact merges, percentiles in milliseconds.
+
+Latencies are recorded in integer microseconds into histograms with the same range and
+precision everywhere (load-generator processes, pgbench logs, repetitions), so adding
+two histograms gives exactly the histogram of the union of their samples. That is why
+requirements such as "p99 < 150 ms" are evaluated by merging histograms instead of
+averaging per-repetition percentiles.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from hdrh.histogram import HdrHistogram
+
+LOWEST_US = 1
+HIGHEST_US = 3_600_000_000  # one hour: anything slower is clamped and counted as such
+SIGNIFICANT_FIGURES = 3
+UNIT = "us"
+
+REPORTED_PERCENTILES: dict[str, float] = {
+    "latency_p50": 50.0, "latency_p95": 95.0, "latency_p99": 99.0, "latency_p999": 99.9,
+}
+
+
+def new_histogram() -> HdrHistogram:
+    """An empty histogram with the project-wide configuration."""
+    return HdrHistogram(LOWEST_US, HIGHEST_US, SIGNIFICANT_FIGURES)
+
+
+def record_us(hist: HdrHistogram, value_us: float) -> bool:
+    """Record one latency; values outside the range are clamped. Returns False if clamped."""
+    v = int(round(value_us))
+    clamped = v < LOWEST_US or v > HIGHEST_US
+    hist.record_value(min(max(v, LOWEST_US), HIGHEST_US))
+    return not clamped
+
+
+def encode(hist: HdrHistogram) -> str:
+    """The compressed, base64 text form (as hdrhistogram's encode()) used in parquet files."""
+    return hist.encode().decode("ascii")
+
+
+def decode(encoded: str | bytes) -> HdrHistogram:
+    """Decode into a histogram with the project configuration (so it can be merged)."""
+    raw = encoded.encode("ascii") if isinstance(encoded, str) else encoded
+    decoded = HdrHistogram.decode(raw)
+    if decoded.get_total_count() == 0:
+        return new_histogram()
+    out = new_histogram()
+    out.add(decoded)
+    return out
+
+
+def merge(encoded: Iterable[str | bytes]) -> HdrHistogram:
+    """Exact merge: the counts of every bucket are added."""
+    total = new_histogram()
+    for item in encoded:
+        total.add(decode(item))
+    return total
+
+
+def summary_ms(hist: HdrHistogram) -> dict[str, float]:
+    """p50/p95/p99/p99.9, mean, min and max in milliseconds (empty histogram → empty dict)."""
+    if hist.get_total_count() == 0:
+        return {}
+    out = {name: hist.get_value_at_percentile(p) / 1000.0
+           for name, p in REPORTED_PERCENTILES.items()}
+    out["latency_mean"] = hist.get_mean_value() / 1000.0
+    out["latency_min"] = hist.get_min_value() / 1000.0
+    out["latency_max"] = hist.get_max_value() / 1000.0
+    return out
+
+
+def latency_histogram_name(endpoint: str | None = None) -> str:
+    """The histogram name used by http-load and db-query: `latency:<endpoint>` or `latency:all`."""
+    return f"latency:{endpoint or 'all'}"
+
+
+def _rows(rows: Any) -> list[Mapping[str, Any]]:
+    if hasattr(rows, "to_dict"):  # a pandas DataFrame
+        return list(rows.to_dict("records"))
+    return list(rows)
+
+
+def _valid(row: Mapping[str, Any]) -> bool:
+    meta = row.get("metadata") or {}
+    if isinstance(meta, str):
+        meta = json.loads(meta) if meta.strip() else {}
+    return meta.get("valid", True) is not False
+
+
+def merged_histogram(rows: Any, name: str, include_invalid: bool = False) -> HdrHistogram:
+    """Merge every row (histograms.parquet rows or dicts) called `name`, by default only rows
+    whose metadata does not say valid=false (saturated load generators)."""
+    picked = [r["encoded"] for r in _rows(rows)
+              if r.get("name") == name and (include_invalid or _valid(r))]
+    if not picked:
+        raise ValueError(f"no valid histogram named {name!r} in the given rows")
+    return merge(picked)
+
+
+def merged_percentile(rows: Any, name: str, percentile: float,
+                      include_invalid: bool = False) -> float:
+    """The `percentile` (0–100) in ms of the exact merge of the histograms called `name`."""
+    if not 0 < percentile <= 100:
+        raise ValueError(f"percentile must be in (0, 100], got {percentile}")
+    hist = merged_histogram(rows, name, include_invalid)
+    return hist.get_value_at_percentile(percentile) / 1000.0
+
+
+def requirement_value(rows: Any, metric: str, where: Mapping[str, str] | None = None,
+                      include_invalid: bool = False) -> float | None:
+    """Evaluate an HDR-backed latency metric (`latency_p99`, `latency_p50`, `latency_mean`...)
+    for an optional endpoint filter; None when the metric is not HDR-backed."""
+    where = where or {}
+    name = latency_histogram_name(where.get("endpoint"))
+    if metric in REPORTED_PERCENTILES:
+        return merged_percentile(rows, name, REPORTED_PERCENTILES[metric], include_invalid)
+    if metric == "latency_mean":
+        return merged_histogram(rows, name, include_invalid).get_mean_value() / 1000.0
+    if metric.startswith("latency_p") and metric[9:].isdigit():
+        digits = metric[9:]
+        pct = float(digits) if len(digits) <= 2 else float(digits[:2] + "." + digits[2:])
+        return merged_percentile(rows, name, pct, include_invalid)
+    return None

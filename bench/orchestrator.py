@@ -1,0 +1,274 @@
+"""provision → run → collect → teardown, with a manifest that records every unit.
+
+Local sites share one machine, so they never run at the same time: units are
+interleaved across sites (for each repetition, for each workload: A, B, ...) so that
+drift of the machine during the campaign does not favour one site. Teardown always runs
+(finally, also on Ctrl-C and SIGTERM). A failed or interrupted campaign can be resumed:
+units with a journal entry are skipped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import shutil
+import signal
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+import bench
+from bench.campaign import Campaign, WorkloadSpec, workload_params
+from bench.errors import BakeoffError, PrerequisiteError
+from bench.results import ResultStore, unit_key
+from bench.runner import RunContext, UnitFailed, run_unit, tool_version
+from bench.samples import sample_row
+from bench.workloads import REGISTRY
+from stacks.contract import Environment
+from stacks.host_facts import machine_facts
+from stacks.local import LocalProvisioner
+
+
+@dataclass(frozen=True)
+class Unit:
+    site: str
+    workload: WorkloadSpec
+    repetition: int
+
+    @property
+    def key(self) -> str:
+        return unit_key(self.site, self.workload.name, self.repetition)
+
+
+def interleaved_units(campaign: Campaign) -> list[Unit]:
+    """Repetition-major order: every site runs repetition r of a workload back to back."""
+    sites = [s.name for s in campaign.sites]
+    most = max([w.repetitions or campaign.repetitions for w in campaign.workloads] or [0])
+    units = []
+    for rep in range(most):
+        for spec in campaign.workloads:
+            if rep < (spec.repetitions or campaign.repetitions):
+                units.extend(Unit(site, spec, rep) for site in sites)
+    return units
+
+
+def new_campaign_id(campaign: Campaign) -> str:
+    return f"{campaign.name}-{dt.datetime.now(dt.UTC).strftime('%Y%m%dT%H%M%SZ')}"
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                             cwd=Path(__file__).parent, timeout=5)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def check_prerequisites(campaign: Campaign) -> None:
+    """Fail before provisioning anything when a tool or a provider is unavailable."""
+    missing = sorted({REGISTRY[w.name].tool for w in campaign.workloads
+                      if shutil.which(REGISTRY[w.name].tool) is None})
+    if missing:
+        raise PrerequisiteError(
+            f"missing benchmark tool(s): {', '.join(missing)}. Install them with `make setup` "
+            "(Debian/Ubuntu, needs root or sudo) or your package manager.")
+    for site in campaign.sites:
+        if site.provider != "local":
+            raise PrerequisiteError(
+                f"site '{site.name}': provisioning provider '{site.provider}' is not available "
+                "in this version of bakeoff; `bakeoff tco` and `bakeoff plan` work for it "
+                "offline. Run the local sites alone with a scenario that lists only them.")
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM (cron, CI, kill) into KeyboardInterrupt so teardown runs."""
+    def handler(signum, frame):  # noqa: ARG001
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class Orchestrator:
+    """Runs one campaign into one results folder."""
+
+    def __init__(self, campaign: Campaign, results_root: Path, console: Console | None = None,
+                 quiet: bool = False):
+        self.campaign = campaign
+        self.root = Path(results_root)
+        self.console = console or Console(stderr=True)
+        self.quiet = quiet
+        self.provisioner = LocalProvisioner()
+        self.campaign_id = ""
+
+    def run(self, campaign_id: str | None = None, resume: bool = False) -> Path:
+        check_prerequisites(self.campaign)
+        campaign_id = campaign_id or new_campaign_id(self.campaign)
+        self.campaign_id = campaign_id
+        store = ResultStore(self.root, campaign_id)
+        if resume:
+            manifest = store.read_manifest()
+            manifest["resumed_at"] = _now()
+        else:
+            manifest = self._initial_manifest(campaign_id)
+            store.create(self.campaign, manifest)
+        envs: dict[str, Environment] = {}
+        try:
+            with _sigterm_as_interrupt():
+                self._provision(envs, manifest, campaign_id)
+                self._record_tool_versions(envs, manifest)
+                store.write_manifest(manifest)
+                self._run_units(store, envs, manifest)
+            manifest["status"] = ("complete" if all(u["status"] == "ok" for u in
+                                                    manifest["units"].values()) else "partial")
+        except KeyboardInterrupt:
+            manifest["status"] = "interrupted"
+            raise
+        except BaseException as e:
+            manifest["status"] = "failed"
+            manifest["error"] = str(e)
+            raise
+        finally:
+            self._teardown(envs, manifest)
+            manifest["finished_at"] = _now()
+            store.write_manifest(manifest)
+            if (store.dir / "units").is_dir():
+                store.assemble()
+        return store.dir
+
+    def _initial_manifest(self, campaign_id: str) -> dict[str, Any]:
+        units = interleaved_units(self.campaign)
+        return {
+            "campaign_id": campaign_id,
+            "scenario": self.campaign.name,
+            "bakeoff_version": bench.__version__,
+            "git_commit": _git_commit(),
+            "started_at": _now(),
+            "status": "running",
+            "machine": machine_facts(),
+            "order": [u.key for u in units],
+            "units": {u.key: {"status": "pending"} for u in units},
+            "sites": {},
+            "tool_versions": {},
+        }
+
+    def _provision(self, envs: dict[str, Environment], manifest: dict, campaign_id: str) -> None:
+        for index, site in enumerate(self.campaign.sites):
+            self._say(f"provisioning {site.name} ({site.provider})")
+            started = _now()
+            env = self.provisioner.up(site, self.campaign, campaign_id, index)
+            envs[site.name] = env
+            manifest["sites"][site.name] = {
+                "provider": env.provider, "region": env.region,
+                "instance_type": env.instance_type, "network": env.network,
+                "hosts": {n: {"zone": h.zone, "address": h.address} for n, h in env.hosts.items()},
+                "database": env.database.kind if env.database else None,
+                "notes": env.notes, "provisioned_at": started}
+
+    def _record_tool_versions(self, envs: dict[str, Environment], manifest: dict) -> None:
+        env = next(iter(envs.values()))
+        for spec in self.campaign.workloads:
+            wl = REGISTRY[spec.name]
+            manifest["tool_versions"][spec.name] = tool_version(wl, env.client)
+
+    def _run_units(self, store: ResultStore, envs: dict[str, Environment],
+                   manifest: dict) -> None:
+        units = interleaved_units(self.campaign)
+        with self._progress() as progress:
+            task = progress.add_task("campaign", total=len(units))
+            for unit in units:
+                progress.update(task, description=f"{unit.site} · {unit.workload.name} · "
+                                                  f"rep {unit.repetition + 1}")
+                if store.unit_done(unit.site, unit.workload.name, unit.repetition):
+                    manifest["units"][unit.key]["status"] = "ok"
+                else:
+                    manifest["units"][unit.key] = self._run_one(store, envs[unit.site], unit,
+                                                                manifest)
+                    store.write_manifest(manifest)
+                progress.advance(task)
+
+    def _run_one(self, store: ResultStore, env: Environment, unit: Unit,
+                 manifest: dict) -> dict[str, Any]:
+        wl = REGISTRY[unit.workload.name]
+        params = workload_params(unit.workload)
+        started = _now()
+        ctx = RunContext(raw_dir=store.dir / "raw" / unit.site / unit.workload.name,
+                         deadline_s=600, campaign_id=store.campaign_id,
+                         repetition=unit.repetition)
+        ctx.raw_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            out = run_unit(wl, params, env, ctx)
+        except UnitFailed as e:
+            store.write_raw(unit.site, wl.name, unit.repetition, "failed.txt", e.raw or "")
+            self._say(f"[red]failed[/red] {unit.key}: {e}")
+            return {"status": "failed", "error": str(e), "started_at": started,
+                    "finished_at": _now()}
+        raw_path = store.write_raw(unit.site, wl.name, unit.repetition, out.raw_suffix, out.raw)
+        context = self._context(env, unit, params, started, out.duration_s,
+                                manifest["tool_versions"].get(wl.name, "unknown"),
+                                out.parsed.valid, out.parsed.invalid_reason)
+        rows = [sample_row(s, context) for s in out.parsed.samples]
+        hists = [{"campaign_id": store.campaign_id, "site": unit.site, "workload": wl.name,
+                  "repetition": unit.repetition, "name": h.name, "unit": h.unit,
+                  "encoded": h.encoded, "metadata": _json(h.metadata),
+                  "valid": out.parsed.valid} for h in out.parsed.histograms]
+        store.write_unit(unit.site, wl.name, unit.repetition, rows, hists)
+        status: dict[str, Any] = {"status": "ok", "started_at": started, "finished_at": _now(),
+                                  "duration_s": round(out.duration_s, 3), "samples": len(rows),
+                                  "raw": str(raw_path.relative_to(store.dir))}
+        if not out.parsed.valid:
+            status["invalid_reason"] = out.parsed.invalid_reason
+            self._say(f"[yellow]invalid[/yellow] {unit.key}: {out.parsed.invalid_reason}")
+        return status
+
+    def _context(self, env: Environment, unit: Unit, params: Any, started: str,
+                 duration: float, version: str, valid: bool, reason: str) -> dict[str, Any]:
+        client = env.client
+        return {"campaign_id": self.campaign_id, "site": env.site, "provider": env.provider,
+                "region": env.region, "zone": client.zone, "instance_type": env.instance_type,
+                "workload": unit.workload.name, "repetition": unit.repetition,
+                "started_at": started, "duration_s": round(duration, 3), "valid": valid,
+                "invalid_reason": reason, "params": params.model_dump(mode="json"),
+                "cpu_model": client.facts.get("cpu_model"), "vcpus": client.facts.get("vcpus"),
+                "kernel": client.facts.get("kernel"), "tool_version": version}
+
+    def _teardown(self, envs: dict[str, Environment], manifest: dict) -> None:
+        for name, env in envs.items():
+            try:
+                self.provisioner.down(env)
+                manifest["sites"][name]["torn_down_at"] = _now()
+            except BakeoffError as e:
+                manifest["sites"][name]["teardown_error"] = str(e)
+                self._say(f"[red]teardown of {name} incomplete:[/red] {e}")
+
+    @contextlib.contextmanager
+    def _progress(self) -> Iterator[Progress]:
+        progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TimeElapsedColumn(), console=self.console, disable=self.quiet,
+                            transient=False)
+        with progress:
+            yield progress
+
+    def _say(self, message: str) -> None:
+        if not self.quiet:
+            self.console.print(message)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _json(obj: Any) -> str:
+    import json
+
+    return json.dumps(obj, sort_keys=True)

@@ -1,0 +1,95 @@
+"""`bakeoff show`: median and spread per site and metric, with invalid runs called out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from bench.results import load_results
+
+
+def summarise(samples: pd.DataFrame) -> pd.DataFrame:
+    """Median, min, max, relative spread and count per (workload, metric, unit, site).
+
+    Aggregated over valid rows only, and only the "all"/untagged rows for per-endpoint
+    metrics so that endpoints don't mix.
+    """
+    valid = samples[samples["valid"]]
+    if valid.empty:
+        return pd.DataFrame(columns=["workload", "metric", "unit", "site", "median", "min",
+                                     "max", "spread_pct", "n"])
+    endpoint = valid["metadata"].map(_endpoint)
+    valid = valid[endpoint.isin(["", "all"])]
+    grouped = valid.groupby(["workload", "metric", "unit", "site"], sort=True)["value"]
+    table = grouped.agg(median="median", min="min", max="max", n="count").reset_index()
+    table["spread_pct"] = (100 * (table["max"] - table["min"])
+                           / table["median"].where(table["median"] != 0)).round(1)
+    return table
+
+
+def _endpoint(meta: str) -> str:
+    import json
+
+    try:
+        return str(json.loads(meta or "{}").get("endpoint", ""))
+    except ValueError:
+        return ""
+
+
+def _fmt(v: float) -> str:
+    if v == 0:
+        return "0"
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    if abs(v) >= 10:
+        return f"{v:.1f}"
+    return f"{v:.3g}"
+
+
+def render_summary(folder: Path, console: Console) -> None:
+    results = load_results(folder)
+    table_df = summarise(results.samples)
+    sites = [s.name for s in results.campaign.sites]
+    table = Table(title=f"{results.campaign_id}: median (min–max, n) per site",
+                  show_lines=False)
+    table.add_column("workload")
+    table.add_column("metric")
+    table.add_column("unit")
+    for site in sites:
+        table.add_column(site, justify="right")
+    for (workload, metric, unit), rows in table_df.groupby(["workload", "metric", "unit"]):
+        cells = []
+        for site in sites:
+            row = rows[rows["site"] == site]
+            if row.empty:
+                cells.append("—")
+                continue
+            r = row.iloc[0]
+            cells.append(f"{_fmt(r['median'])} ({_fmt(r['min'])}–{_fmt(r['max'])}, n={r['n']})")
+        table.add_row(workload, metric, unit, *cells)
+    console.print(table)
+    manifest = results.manifest
+    price = {s.name: getattr(s, "hourly_usd", None) for s in results.campaign.sites}
+    for name, info in manifest.get("sites", {}).items():
+        stated = f", stated price ${price[name]:.4f}/h" if price.get(name) is not None else ""
+        console.print(f"  {name}: {info.get('instance_type')} network={info.get('network')}"
+                      f"{stated}")
+    _render_problems(manifest, console)
+
+
+def _render_problems(manifest: dict, console: Console) -> None:
+    units = manifest.get("units", {})
+    invalid = {k: u for k, u in units.items() if u.get("invalid_reason")}
+    failed = {k: u for k, u in units.items() if u.get("status") == "failed"}
+    pending = [k for k, u in units.items() if u.get("status") == "pending"]
+    for key, unit in invalid.items():
+        console.print(f"[yellow]INVALID[/yellow] {key}: {unit['invalid_reason']} "
+                      "(kept, excluded from scoring)")
+    for key, unit in failed.items():
+        console.print(f"[red]FAILED[/red] {key}: {unit.get('error', '')}")
+    if pending:
+        console.print(f"[yellow]{len(pending)} unit(s) not run[/yellow] "
+                      f"(campaign status: {manifest.get('status')})")

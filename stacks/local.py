@@ -1,0 +1,152 @@
+"""The built-in provider: sites are CPU envelopes on this machine.
+
+Each site gets two hosts in two "zones": by default two network namespaces joined by a
+veth pair (when root and iproute2 allow it), else both on loopback. The manifest records
+which. A third host, `loadgen`, shares the client's namespace but is not pinned, because
+a load generator is not part of the system under test. Everything started here is
+stopped in `down`, which the orchestrator calls in a `finally`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.campaign import Campaign, LocalSite
+from bench.errors import PrerequisiteError
+from bench.executors.local import LocalExecutor
+from stacks import netns
+from stacks.contract import Capabilities, Environment, Host, PlannedResource
+from stacks.host_facts import cpu_model, machine_facts
+
+
+@dataclass
+class _Teardown:
+    """What `down` must undo for one environment, in reverse order."""
+
+    pair: netns.VethPair | None = None
+    scratch: list[Path] = field(default_factory=list)
+    postgres: Any = None
+
+
+class LocalProvisioner:
+    name = "local"
+    capabilities = Capabilities(
+        zones=True, managed_database=True, spot=False,
+        unsupported={"spot": "a local site has no spot market",
+                     "commitments": "a local site is priced by its stated hourly_usd"})
+
+    def __init__(self) -> None:
+        self._teardown: dict[str, _Teardown] = {}
+
+    def check(self, site: LocalSite) -> None:
+        have = len(os.sched_getaffinity(0))
+        if site.cpus > have:
+            raise PrerequisiteError(
+                f"site '{site.name}' asks for cpus: {site.cpus}, but this process may use "
+                f"only {have} CPU(s) here; lower `cpus` in the scenario")
+
+    def plan(self, site: LocalSite, campaign: Campaign) -> list[PlannedResource]:
+        mode = self._network_mode(site)[0]
+        res = [PlannedResource("cpu-envelope", site.name, f"CPUs 0-{site.cpus - 1}"),
+               PlannedResource("network", site.name, mode)]
+        if site.database:
+            res.append(PlannedResource("postgresql", site.name, "temporary local server"))
+        return res
+
+    @staticmethod
+    def _network_mode(site: LocalSite) -> tuple[str, str]:
+        if site.network == "loopback":
+            return "loopback", "requested by the scenario"
+        ok, why = netns.netns_available()
+        if ok:
+            return "netns-veth", ""
+        if site.network == "netns":
+            raise PrerequisiteError(f"site '{site.name}' asks for network: netns, but {why}")
+        return "loopback", why
+
+    def up(self, site: LocalSite, campaign: Campaign, campaign_id: str = "adhoc",
+           index: int = 0) -> Environment:
+        self.check(site)
+        cpus = frozenset(range(site.cpus))
+        mode, why = self._network_mode(site)
+        td = _Teardown()
+        self._teardown[site.name] = td
+        try:
+            if mode == "netns-veth":
+                tag = f"{hashlib.sha1(campaign_id.encode()).hexdigest()[:6]}-{index}"
+                td.pair = netns.create_pair(tag, index)
+                prefixes = (td.pair.exec_a, td.pair.exec_b)
+                addresses = (td.pair.addr_a, td.pair.addr_b)
+            else:
+                prefixes, addresses = ((), ()), ("127.0.0.1", "127.0.0.1")
+
+            def host(role: str, zone: str, prefix: tuple[str, ...], addr: str,
+                     pin: frozenset[int] | None) -> Host:
+                scratch = Path(tempfile.mkdtemp(prefix=f"bakeoff-{site.name}-{role}-"))
+                td.scratch.append(scratch)
+                facts = {"vcpus": len(pin) if pin else len(os.sched_getaffinity(0)),
+                         "cpu_model": cpu_model(), "kernel": machine_facts()["kernel"],
+                         "scratch_dir": str(scratch)}
+                return Host(role, zone, addr, LocalExecutor(prefix=prefix, cpus=pin), facts)
+
+            hosts = {
+                "client": host("client", site.zones[0], prefixes[0], addresses[0], cpus),
+                "server": host("server", site.zones[1], prefixes[1], addresses[1], cpus),
+                "loadgen": host("loadgen", site.zones[0], prefixes[0], addresses[0], None),
+            }
+            env = Environment(
+                site=site.name, provider="local", region=site.region,
+                instance_type=f"local-{site.cpus}cpu", hosts=hosts, network=mode,
+                notes={"network_fallback_reason": why, "cpus": sorted(cpus),
+                       "namespaces": [td.pair.ns_a, td.pair.ns_b] if td.pair else [],
+                       "price": {"hourly_usd": site.hourly_usd, "label": "stated"}})
+            if site.database:
+                env.database = self._start_postgres(td, hosts["server"])
+            return env
+        except BaseException:
+            self._undo(td)
+            self._teardown.pop(site.name, None)
+            raise
+
+    @staticmethod
+    def _start_postgres(td: _Teardown, server: Host):
+        try:
+            from stacks.local_postgres import LocalPostgres
+        except ImportError as e:  # pragma: no cover - shipped with the package
+            raise PrerequisiteError(f"local PostgreSQL support is missing: {e}") from None
+        workdir = Path(server.facts["scratch_dir"]) / "postgres"
+        td.postgres = LocalPostgres(server.executor, server.address, workdir)
+        return td.postgres.start()
+
+    @staticmethod
+    def _undo(td: _Teardown) -> None:
+        errors = []
+        if td.postgres is not None:
+            try:
+                td.postgres.stop()
+            except Exception as e:  # keep tearing down the rest
+                errors.append(f"postgres: {e}")
+        if td.pair is not None:
+            td.pair.delete()
+        for path in td.scratch:
+            shutil.rmtree(path, ignore_errors=True)
+        if errors:
+            raise PrerequisiteError("teardown incomplete: " + "; ".join(errors))
+
+    def down(self, env: Environment) -> None:
+        td = self._teardown.pop(env.site, None)
+        if td is not None:
+            self._undo(td)
+
+    def leftovers(self, campaign_id: str | None = None) -> list[str]:
+        names = netns.leftover_namespaces()
+        if campaign_id:
+            tag = hashlib.sha1(campaign_id.encode()).hexdigest()[:6]
+            names = [n for n in names if n.startswith(f"{netns.PREFIX}{tag}-")]
+        return names
