@@ -52,6 +52,7 @@ class PriceOverride(Model):
 
     usd_per_hour: float | None = Field(None, ge=0)
     db_usd_per_hour: float | None = Field(None, ge=0)
+    db_storage_usd_per_gb_month: float | None = Field(None, ge=0)
     storage_usd_per_gb_month: float | None = Field(None, ge=0)
     iops_usd_per_month: float | None = Field(None, ge=0)
     egress_usd_per_gb: float | None = Field(None, ge=0)
@@ -201,19 +202,19 @@ class Campaign(Model):
         raise KeyError(name)
 
 
+PROVIDER_TAGS = ("local", "static", "aws", "azure", "gcp")
+
+
 def _format_loc(loc: tuple[Any, ...]) -> str:
     """('sites', 1, 'local', 'cpus') -> 'sites[1].cpus' (the union tag is dropped)."""
     out = ""
     prev: Any = None
     for part in loc:
+        union_tag = isinstance(prev, int) and part in PROVIDER_TAGS
+        internal = isinstance(part, str) and part.startswith("function-")
         if isinstance(part, int):
             out += f"[{part}]"
-        elif prev == "sites_item" or (isinstance(prev, int) and part in
-                                       ("local", "static", "aws", "azure", "gcp")):
-            pass
-        elif part.startswith("function-") or part in ("tagged-union",):
-            pass
-        else:
+        elif not (union_tag or internal):
             out += f".{part}" if out else str(part)
         prev = part
     return out or "(top level)"

@@ -89,7 +89,7 @@ def check_prerequisites(campaign: Campaign) -> None:
 @contextlib.contextmanager
 def _sigterm_as_interrupt() -> Iterator[None]:
     """Turn SIGTERM (cron, CI, kill) into KeyboardInterrupt so teardown runs."""
-    def handler(signum, frame):  # noqa: ARG001
+    def handler(signum, frame):
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, handler)

@@ -53,7 +53,7 @@ def render_summary(folder: Path, console: Console) -> None:
     results = load_results(folder)
     table_df = summarise(results.samples)
     sites = [s.name for s in results.campaign.sites]
-    table = Table(title=f"{results.campaign_id}: median (min–max, n) per site",
+    table = Table(title=f"{results.campaign_id}: median ±half the min–max range, n runs",
                   show_lines=False)
     table.add_column("workload")
     table.add_column("metric")
@@ -68,7 +68,8 @@ def render_summary(folder: Path, console: Console) -> None:
                 cells.append("—")
                 continue
             r = row.iloc[0]
-            cells.append(f"{_fmt(r['median'])} ({_fmt(r['min'])}–{_fmt(r['max'])}, n={r['n']})")
+            spread = "" if pd.isna(r["spread_pct"]) else f" ±{r['spread_pct'] / 2:.0f}%"
+            cells.append(f"{_fmt(r['median'])}{spread} n={r['n']}")
         table.add_row(workload, metric, unit, *cells)
     console.print(table)
     manifest = results.manifest

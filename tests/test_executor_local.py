@@ -35,7 +35,8 @@ def test_timeout_kills_process_group(tmp_path):
 def _running(pid: int) -> bool:
     """Alive and not a zombie (an orphan's zombie may linger if PID 1 does not reap)."""
     try:
-        state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
     except FileNotFoundError:
         return False
     return state != "Z"

@@ -1,0 +1,98 @@
+"""stress-ng --stream: STREAM-like copy/scale/add/triad loops; memory bandwidth in MB/s.
+
+stress-ng writes its log to stderr; `--stdout` moves it to stdout so the captured raw
+output holds everything. Its YAML report (`--yaml`) only carries the geometric mean
+of the per-instance rates, so the parser reads the per-instance log lines instead and
+sums them: N stressors hammering memory together is the machine's bandwidth.
+
+Two facts about stress-ng 0.15.06 shape the numbers:
+- its "MB" is 2**20 bytes (`MB` is `1024 * 1024` in stress-ng.h), so the rates are
+  converted to decimal MB/s (x 1.048576) to make the unit label true;
+- a stressor whose loop ran under ~5 s prints "run duration too short to determine
+  memory rate" instead of a rate, hence `time_s >= 5`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import Field
+
+from bench.errors import ParseError
+from bench.samples import ParsedOutput, Sample
+from bench.workloads._text import require_text
+from bench.workloads.base import Plan, Step, WorkloadParams
+
+TOOL = "stress-ng"
+MIB_TO_MB = 1.048576  # stress-ng's MB (2**20 bytes) in decimal megabytes
+
+_RATE = re.compile(r"stream: memory rate: ([\d.]+) MB read/sec, ([\d.]+) MB write/sec"
+                   r".*\(instance (\d+)\)")
+_DISPATCH = re.compile(r"dispatching hogs: (\d+) stream\b")
+_FAILURE = re.compile(r"^stress-ng: (error|fail):.*$|^.*\bunsuccessful run completed.*$",
+                      re.MULTILINE)
+_CACHE = re.compile(r"stream: Using CPU cache size of (\d+)K")
+
+
+class Params(WorkloadParams):
+    stressors: int | None = Field(None, gt=0, le=1024,
+                                  description="stream instances; default = the site's vCPUs")
+    time_s: int = Field(10, ge=5, le=3600,
+                        description="stress-ng reports no rate for runs under ~5 s")
+    l3_size: str | None = Field(None, pattern=r"^\d+[bkmgBKMG]?$",
+                                description="override the detected L3 size (arrays are 4x it)")
+
+
+class Stream:
+    name = "stream"
+    tool = TOOL
+    Params = Params
+
+    def plan(self, params: Params, env: Any) -> Plan:
+        stressors = params.stressors or int(env.client.facts.get("vcpus", 1))
+        argv: tuple[str, ...] = ("stress-ng", "--stream", str(stressors), "--metrics",
+                                 "--timeout", f"{params.time_s}s", "--stdout")
+        if params.l3_size:
+            argv += ("--stream-l3-size", params.l3_size)
+        return Plan((Step("client", argv, timeout_s=params.time_s + 60),))
+
+    def parse(self, output: str, params: Params | None = None) -> ParsedOutput:
+        text = require_text(TOOL, output)
+        failure = _FAILURE.search(text)
+        if failure:
+            raise ParseError(TOOL, f"the run failed: {failure.group(0).strip()!r}")
+        dispatched = _DISPATCH.search(text)
+        if not dispatched:
+            raise ParseError(TOOL, "no 'dispatching hogs: N stream' line (not a stress-ng "
+                                   "--stream run, or the log went to stderr without --stdout)")
+        instances = int(dispatched.group(1))
+        if "too short to determine memory rate" in text:
+            raise ParseError(TOOL, "stress-ng says the run was too short to determine the "
+                                   "memory rate; use time_s >= 5")
+        rates = {int(m.group(3)): (float(m.group(1)), float(m.group(2)))
+                 for m in _RATE.finditer(text)}
+        if len(rates) != instances:
+            raise ParseError(TOOL, f"{len(rates)} of {instances} stream instances reported a "
+                                   "memory rate (output truncated?)")
+        if not re.search(r"(?<!un)successful run completed", text):
+            raise ParseError(TOOL, "no 'successful run completed' line (output truncated?)")
+        read_mib = sum(r for r, _ in rates.values())
+        write_mib = sum(w for _, w in rates.values())
+        cache = _CACHE.search(text)
+        meta: dict[str, Any] = {
+            "instances": instances,
+            "stress_ng_read_mib_per_s": round(read_mib, 2),
+            "stress_ng_write_mib_per_s": round(write_mib, 2),
+            "cache_size_kib": int(cache.group(1)) if cache else None,
+        }
+        return ParsedOutput([
+            Sample("read_bandwidth", read_mib * MIB_TO_MB, "MB/s", meta),
+            Sample("write_bandwidth", write_mib * MIB_TO_MB, "MB/s", meta),
+        ])
+
+    def tool_version_argv(self) -> tuple[str, ...]:
+        return ("stress-ng", "--version")
+
+
+WORKLOAD = Stream()

@@ -1,0 +1,78 @@
+"""sysbench memory: block copies into a shared buffer; MiB/s is the memory throughput.
+
+The default total size is 0 (unlimited) so the run is bounded by time, not by volume:
+with large blocks a fixed volume such as sysbench's own 100G default finishes in well
+under a second on current machines, which measures start-up more than memory.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import Field
+
+from bench.errors import ParseError
+from bench.samples import ParsedOutput, Sample
+from bench.workloads._text import find_float, require_text
+from bench.workloads.base import Plan, Step, WorkloadParams
+
+TOOL = "sysbench"
+SIZE_PATTERN = r"^\d+[KMGT]?$"
+
+
+class Params(WorkloadParams):
+    threads: int | None = Field(None, gt=0, le=1024,
+                                description="worker threads; default = the site's vCPUs")
+    block_size: str = Field("1K", pattern=SIZE_PATTERN, description="bytes per operation")
+    total_size: str = Field("0", pattern=SIZE_PATTERN,
+                            description="volume to transfer; 0 = unlimited (time-bounded)")
+    operation: Literal["read", "write"] = "write"
+    access_mode: Literal["seq", "rnd"] = "seq"
+    time_s: int = Field(10, gt=0, le=3600)
+
+
+def _header(text: str, key: str) -> str | None:
+    m = re.search(rf"^\s*{key}:\s*(\S+)", text, re.MULTILINE)
+    return m.group(1) if m else None
+
+
+class SysbenchMemory:
+    name = "sysbench-memory"
+    tool = TOOL
+    Params = Params
+
+    def plan(self, params: Params, env: Any) -> Plan:
+        threads = params.threads or int(env.client.facts.get("vcpus", 1))
+        argv = ("sysbench", "memory", f"--threads={threads}", f"--time={params.time_s}",
+                f"--memory-block-size={params.block_size}",
+                f"--memory-total-size={params.total_size}",
+                f"--memory-oper={params.operation}",
+                f"--memory-access-mode={params.access_mode}", "run")
+        return Plan((Step("client", argv, timeout_s=params.time_s + 60),))
+
+    def parse(self, output: str, params: Params | None = None) -> ParsedOutput:
+        text = require_text(TOOL, output)
+        if "Running memory speed test" not in text:
+            raise ParseError(TOOL, "this is not the output of `sysbench memory run`")
+        meta: dict[str, Any] = {
+            "threads": int(find_float(TOOL, r"Number of threads:\s*(\d+)", text, "thread count")),
+            "block_size": _header(text, "block size"),
+            "operation": _header(text, "operation"),
+        }
+        mib_per_s = find_float(TOOL, r"MiB transferred \(([\d.]+) MiB/sec\)", text,
+                               "'MiB transferred (X MiB/sec)' line")
+        ops_per_s = find_float(TOOL, r"Total operations:\s*\d+\s*\(([\d.]+) per second\)", text,
+                               "'Total operations' line")
+        total_time = find_float(TOOL, r"total time:\s*([\d.]+)s", text, "total time")
+        meta["total_time_s"] = total_time
+        return ParsedOutput([
+            Sample("throughput", mib_per_s, "MiB/s", meta),
+            Sample("operations_per_second", ops_per_s, "ops/s", meta),
+        ])
+
+    def tool_version_argv(self) -> tuple[str, ...]:
+        return ("sysbench", "--version")
+
+
+WORKLOAD = SysbenchMemory()

@@ -1,0 +1,1 @@
+"""Deciding: price catalog, TCO, SLA risk, decision matrix and report."""

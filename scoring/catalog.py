@@ -1,0 +1,254 @@
+"""The price catalog: the shipped snapshot with provenance, plus SLA facts and compliance.
+
+Lookups either return a row (which carries its source) or raise PriceNotFoundError naming the
+provider, region and item, and what does exist nearby, so a missing price is never a silent $0.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from bench.errors import PriceNotFoundError
+from scoring.catalog_rows import (
+    ArchRule,
+    CatalogError,
+    CommitmentRow,
+    ComplianceRow,
+    ComputeRow,
+    EgressTier,
+    ManagedDbRow,
+    SlaRow,
+    StorageRow,
+    read_rows,
+)
+
+DATA_DIR = Path(__file__).parent / "data"
+
+__all__ = [
+    "DATA_DIR",
+    "Attestation",
+    "Catalog",
+    "CatalogError",
+    "CommitmentRow",
+    "ComputeRow",
+    "DbPrice",
+    "EgressTier",
+    "SlaRow",
+    "StorageRow",
+    "load_catalog",
+]
+
+# Cloud SQL custom shapes: db-custom-<vCPUs>-<memory MiB>, priced from the per-unit rows.
+_DB_CUSTOM = re.compile(r"^db-custom-(\d+)-(\d+)$")
+
+
+@dataclass(frozen=True)
+class Attestation:
+    name: str
+    attested: bool
+    source: str
+    scope: str = ""
+
+
+@dataclass(frozen=True)
+class DbPrice:
+    """A managed-database price, either a catalog row or computed from documented unit rows."""
+
+    instance: str
+    ha: bool
+    usd_per_hour: float
+    storage_usd_per_gb_month: float | None
+    source: str
+    note: str
+
+
+class Catalog:
+    """Validated snapshot. Build it with load_catalog(); the constructor takes rows as given."""
+
+    def __init__(self, *, compute: list[ComputeRow], commitments: list[CommitmentRow],
+                 egress: list[EgressTier], managed_db: list[ManagedDbRow],
+                 storage: list[StorageRow], sla: list[SlaRow], compliance: list[ComplianceRow],
+                 snapshot_id: str = "custom"):
+        self._compute = compute
+        self._commitments = commitments
+        self._egress = egress
+        self._db = managed_db
+        self._storage = storage
+        self._sla = sla
+        self._compliance = compliance
+        self.snapshot_id = snapshot_id
+
+    # -- compute -------------------------------------------------------------------------
+    def compute_rows(self, provider: str | None = None, region: str | None = None,
+                     family: str | None = None, vcpus: int | None = None,
+                     arch: str | None = None) -> list[ComputeRow]:
+        """Rows matching every filter given, sorted for display."""
+        rows = [r for r in self._compute
+                if (provider is None or r.provider == provider)
+                and (region is None or r.region == region)
+                and (family is None or r.family == family)
+                and (vcpus is None or r.vcpus == vcpus)
+                and (arch is None or r.arch == arch)]
+        return sorted(rows, key=lambda r: (r.provider, r.region, r.family, r.vcpus,
+                                           r.ondemand_usd_per_hour))
+
+    def compute(self, provider: str, region: str, instance_type: str) -> ComputeRow:
+        for r in self._compute:
+            if (r.provider, r.region, r.instance_type) == (provider, region, instance_type):
+                return r
+        in_region = sorted(r.instance_type for r in self._compute
+                           if r.provider == provider and r.region == region)
+        if in_region:
+            hint = f"types priced there: {', '.join(in_region)}"
+        else:
+            regions = sorted({r.region for r in self._compute if r.provider == provider})
+            hint = f"regions priced for {provider}: {', '.join(regions) or 'none'}"
+        raise PriceNotFoundError(
+            f"{provider} {region}: no compute price for instance type {instance_type!r} in "
+            f"the snapshot ({hint}); give price_override.usd_per_hour with a reason")
+
+    def commitment(self, provider: str, region: str, instance_type: str,
+                   years: int) -> CommitmentRow | None:
+        """The commitment row, or None when the snapshot has none (never a guess)."""
+        for r in self._commitments:
+            if (r.provider, r.region, r.instance_type, r.term_years) == (
+                    provider, region, instance_type, years):
+                return r
+        return None
+
+    def commitment_providers(self) -> list[str]:
+        return sorted({r.provider for r in self._commitments})
+
+    # -- network -------------------------------------------------------------------------
+    def egress_tiers(self, provider: str, region: str) -> list[EgressTier]:
+        tiers = sorted((t for t in self._egress
+                        if t.provider == provider and t.region_scope == region),
+                       key=lambda t: t.tier_start_gb)
+        if not tiers:
+            have = sorted({t.region_scope for t in self._egress if t.provider == provider})
+            raise PriceNotFoundError(
+                f"{provider} {region}: no internet egress tiers in the snapshot (regions with "
+                f"tiers: {', '.join(have) or 'none'}); give price_override.egress_usd_per_gb "
+                "with a reason")
+        return tiers
+
+    # -- storage -------------------------------------------------------------------------
+    def storage(self, provider: str, region: str, volume_type: str) -> StorageRow:
+        for r in self._storage:
+            if (r.provider, r.region, r.volume_type) == (provider, region, volume_type):
+                return r
+        have = sorted(f"{r.region}/{r.volume_type}" for r in self._storage
+                      if r.provider == provider)
+        raise PriceNotFoundError(
+            f"{provider} {region}: no block storage price for volume type {volume_type!r} in "
+            f"the snapshot (priced for {provider}: {', '.join(have) or 'none'}); give "
+            "price_override.storage_usd_per_gb_month (and iops_usd_per_month) with a reason")
+
+    # -- managed database ----------------------------------------------------------------
+    def managed_db(self, provider: str, region: str, instance: str, ha: bool) -> DbPrice:
+        for r in self._db:
+            if (r.provider, r.region, r.tier_or_instance, r.ha) == (provider, region, instance, ha):
+                return DbPrice(instance, ha, r.usd_per_hour, r.storage_usd_per_gb_month,
+                               r.provenance, "catalog row")
+        custom = _DB_CUSTOM.match(instance)
+        if custom:
+            price = self._db_custom(provider, region, int(custom[1]), int(custom[2]) / 1024, ha)
+            if price is not None:
+                return DbPrice(instance, ha, *price)
+        have = sorted(f"{r.tier_or_instance} (ha={str(r.ha).lower()})" for r in self._db
+                      if r.provider == provider and r.region == region
+                      and not r.tier_or_instance.startswith("enterprise:"))
+        raise PriceNotFoundError(
+            f"{provider} {region}: no managed PostgreSQL price for {instance!r} with "
+            f"ha={str(ha).lower()} in the snapshot (priced there: {', '.join(have) or 'none'}); "
+            "give price_override.db_usd_per_hour with a reason")
+
+    def _db_custom(self, provider: str, region: str, vcpus: int, mem_gb: float,
+                   ha: bool) -> tuple[float, float | None, str, str] | None:
+        """Cloud SQL custom shape = vCPUs x vCPU-hour rate + GB x GB-hour rate (documented rows)."""
+        units = {r.tier_or_instance: r for r in self._db
+                 if (r.provider, r.region, r.ha) == (provider, region, ha)
+                 and r.tier_or_instance.startswith("enterprise:per-")}
+        cpu = units.get("enterprise:per-vCPU-hour")
+        ram = units.get("enterprise:per-GiB-RAM-hour")
+        if cpu is None or ram is None:
+            return None
+        hourly = vcpus * cpu.usd_per_hour + mem_gb * ram.usd_per_hour
+        note = (f"computed: {vcpus} vCPU x {cpu.usd_per_hour} + {mem_gb:g} GB x "
+                f"{ram.usd_per_hour} per hour (unit rows)")
+        return hourly, cpu.storage_usd_per_gb_month, cpu.provenance, note
+
+    # -- SLA and compliance --------------------------------------------------------------
+    def sla(self, provider: str, service: str, tier: str) -> SlaRow:
+        for r in self._sla:
+            if (r.provider, r.service, r.tier) == (provider, service, tier):
+                return r
+        have = sorted(f"{r.service}/{r.tier}" for r in self._sla if r.provider == provider)
+        raise PriceNotFoundError(f"{provider}: no SLA row for {service}/{tier} "
+                                 f"(have: {', '.join(have) or 'none'})")
+
+    def compliance(self, provider: str) -> dict[str, Attestation]:
+        """Program name -> attestation with its public source, for one provider."""
+        return {r.program: Attestation(r.program, r.attested,
+                                       f"{r.source_url} (recorded {r.recorded}; {r.confidence})",
+                                       r.scope)
+                for r in self._compliance if r.provider == provider}
+
+
+def _apply_arch(rows: list[ComputeRow], rules: list[ArchRule]) -> list[ComputeRow]:
+    out = []
+    for r in rows:
+        arch = next((a.arch for a in rules
+                     if a.provider == r.provider and re.search(a.pattern, r.instance_type)),
+                    "x86_64")
+        out.append(r.model_copy(update={"arch": arch}))
+    return out
+
+
+def _snapshot_id(paths: list[Path]) -> str:
+    h = hashlib.sha256()
+    for p in paths:
+        h.update(p.name.encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def load_catalog(data_dir: str | Path | None = None) -> Catalog:
+    """Load and validate every data file; the shipped one is cached per process."""
+    if data_dir is None:
+        return _load_default()
+    return _load(Path(data_dir))
+
+
+@lru_cache(maxsize=1)
+def _load_default() -> Catalog:
+    return _load(DATA_DIR)
+
+
+def _load(d: Path) -> Catalog:
+    p = d / "pricing"
+    files = {
+        "compute": p / "compute.csv", "commitments": p / "commitments.csv",
+        "egress": p / "egress.csv", "managed_db": p / "managed_db.csv",
+        "storage": p / "storage.csv", "arch": d / "architectures.csv",
+        "sla": d / "sla.csv", "compliance": d / "compliance.csv",
+    }
+    compute = read_rows(files["compute"], ComputeRow, ("provider", "region", "instance_type"))
+    rules = read_rows(files["arch"], ArchRule)
+    return Catalog(
+        compute=_apply_arch(compute, rules),
+        commitments=read_rows(files["commitments"], CommitmentRow,
+                              ("provider", "region", "instance_type", "term_years", "payment")),
+        egress=read_rows(files["egress"], EgressTier,
+                         ("provider", "region_scope", "tier_start_gb")),
+        managed_db=read_rows(files["managed_db"], ManagedDbRow,
+                             ("provider", "region", "engine", "tier_or_instance", "ha")),
+        storage=read_rows(files["storage"], StorageRow, ("provider", "region", "volume_type")),
+        sla=read_rows(files["sla"], SlaRow, ("provider", "service", "tier")),
+        compliance=read_rows(files["compliance"], ComplianceRow, ("provider", "program")),
+        snapshot_id=_snapshot_id(sorted(files.values())),
+    )

@@ -1,0 +1,270 @@
+"""Row models for the shipped price, SLA and compliance data, and a CSV reader that validates them.
+
+Facts live in CSV files under scoring/data so they can be reviewed and refreshed apart from code.
+A bad row stops loading with an error naming the file, the line and the field, because a price
+that silently parses as nothing would turn into a wrong decision.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from datetime import date
+from pathlib import Path
+from typing import Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from bench.errors import BakeoffError
+
+Provider = Literal["aws", "azure", "gcp"]
+Family = Literal["compute", "general", "memory"]
+Arch = Literal["x86_64", "arm64"]
+
+
+class CatalogError(BakeoffError):
+    """A catalog data file is malformed; the message names file, line and field."""
+
+    exit_code = 5
+
+
+class Row(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("source_date", "recorded", mode="before", check_fields=False)
+    @classmethod
+    def _iso_date(cls, v: object) -> object:
+        if v is not None:
+            date.fromisoformat(str(v))
+        return v
+
+    @field_validator("source", "source_url", check_fields=False)
+    @classmethod
+    def _nonblank(cls, v: str) -> str:
+        if not v or not v.strip():
+            raise ValueError("provenance is required (where the number came from)")
+        return v
+
+
+class ComputeRow(Row):
+    provider: Provider
+    region: str = Field(min_length=2)
+    instance_type: str = Field(min_length=2)
+    family: Family
+    vcpus: int = Field(gt=0)
+    memory_gib: float = Field(gt=0)
+    ondemand_usd_per_hour: float = Field(gt=0)
+    spot_usd_per_hour: float | None = Field(None, gt=0)
+    source: str
+    source_date: str | None = None
+    notes: str | None = None
+    arch: Arch = "x86_64"  # not a CSV column: derived from architectures.csv
+
+    @property
+    def provenance(self) -> str:
+        return f"{self.source} ({self.source_date or 'date unknown'})"
+
+
+class CommitmentRow(Row):
+    provider: Provider
+    region: str = Field(min_length=2)
+    instance_type: str = Field(min_length=2)
+    term_years: int = Field(ge=1, le=3)
+    payment: Literal["no_upfront", "partial_upfront", "all_upfront"]
+    effective_usd_per_hour: float = Field(gt=0)
+    ondemand_usd_per_hour: float = Field(gt=0)
+    source: str
+    source_date: str | None = None
+    notes: str | None = None
+
+    @property
+    def provenance(self) -> str:
+        return f"{self.source} ({self.source_date or 'date unknown'})"
+
+    @field_validator("term_years")
+    @classmethod
+    def _one_or_three(cls, v: int) -> int:
+        if v not in (1, 3):
+            raise ValueError("term_years must be 1 or 3")
+        return v
+
+
+class EgressTier(Row):
+    provider: Provider
+    region_scope: str = Field(min_length=2)
+    tier_start_gb: float = Field(ge=0)
+    tier_end_gb: float | None = Field(None, gt=0)
+    usd_per_gb: float = Field(ge=0, description="0 only for a free allowance")
+    tier_as_published: str
+    source: str
+    source_url: str
+    source_date: str | None = None
+    confidence: str
+
+    @model_validator(mode="after")
+    def _ordered(self) -> EgressTier:
+        if self.tier_end_gb is not None and self.tier_end_gb <= self.tier_start_gb:
+            raise ValueError("tier_end_gb must be greater than tier_start_gb")
+        if self.usd_per_gb == 0 and "free" not in self.tier_as_published.lower():
+            raise ValueError("usd_per_gb is 0 but tier_as_published does not say 'free'")
+        return self
+
+    @property
+    def provenance(self) -> str:
+        return f"{self.source} ({self.source_date or 'date unknown'}; {self.confidence})"
+
+
+class ManagedDbRow(Row):
+    provider: Provider
+    region: str = Field(min_length=2)
+    engine: Literal["postgresql"]
+    tier_or_instance: str = Field(min_length=2)
+    vcpus: int | None = Field(None, gt=0)
+    memory_gib: float | None = Field(None, gt=0)
+    ha: bool
+    usd_per_hour: float = Field(gt=0)
+    storage_usd_per_gb_month: float | None = Field(None, gt=0)
+    source: str
+    source_date: str | None = None
+    notes: str | None = None
+
+    @property
+    def provenance(self) -> str:
+        return f"{self.source} ({self.source_date or 'date unknown'})"
+
+
+class StorageRow(Row):
+    provider: Provider
+    region: str = Field(min_length=2)
+    volume_type: str = Field(min_length=2)
+    usd_per_gb_month: float = Field(gt=0)
+    iops_model: Literal["per_iops", "included_with_size"]
+    iops_usd_per_month: float | None = Field(None, gt=0)
+    iops_included: int | None = Field(None, ge=0)
+    source: str
+    source_date: str | None = None
+    confidence: str
+    notes: str | None = None
+
+    @model_validator(mode="after")
+    def _iops_price(self) -> StorageRow:
+        if self.iops_model == "per_iops" and self.iops_usd_per_month is None:
+            raise ValueError("iops_model per_iops needs iops_usd_per_month")
+        return self
+
+    @property
+    def provenance(self) -> str:
+        return f"{self.source} ({self.source_date or 'date unknown'}; {self.confidence})"
+
+
+class ArchRule(Row):
+    provider: Provider
+    pattern: str
+    arch: Arch
+    source: str
+
+    @field_validator("pattern")
+    @classmethod
+    def _regex(cls, v: str) -> str:
+        try:
+            re.compile(v)
+        except re.error as e:
+            raise ValueError(f"not a valid regular expression: {e}") from None
+        return v
+
+
+class SlaRow(Row):
+    provider: Provider
+    service: Literal["compute", "managed_postgresql"]
+    tier: str = Field(min_length=2)
+    covered: bool
+    availability_pct: float | None = Field(None, gt=0, le=100)
+    credit_tiers: tuple[tuple[float, float], ...] = ()
+    applies_when: str
+    source_url: str = Field(pattern=r"^https?://")
+    recorded: str
+    confidence: str
+    notes: str | None = None
+
+    @field_validator("credit_tiers", mode="before")
+    @classmethod
+    def _parse_tiers(cls, v: object) -> object:
+        """'99.0:10;95.0:30;0:100' -> ((99.0, 10.0), (95.0, 30.0), (0.0, 100.0))."""
+        if v is None or v == "":
+            return ()
+        if not isinstance(v, str):
+            return v
+        out = []
+        for part in v.split(";"):
+            floor, sep, pct = part.partition(":")
+            if not sep:
+                raise ValueError(f"expected 'floor:percent' pairs separated by ';', got {part!r}")
+            out.append((float(floor), float(pct)))
+        return tuple(out)
+
+    @model_validator(mode="after")
+    def _complete(self) -> SlaRow:
+        if self.covered:
+            if self.availability_pct is None or not self.credit_tiers:
+                raise ValueError("a covered SLA needs availability_pct and credit_tiers")
+            floors = [f for f, _ in self.credit_tiers]
+            if floors != sorted(floors, reverse=True) or floors[0] >= self.availability_pct:
+                raise ValueError("credit tier floors must descend and start below the SLA")
+            if any(not 0 < pct <= 100 for _, pct in self.credit_tiers):
+                raise ValueError("credit percentages must be in (0, 100]")
+        return self
+
+
+class ComplianceRow(Row):
+    provider: Provider
+    program: Literal["SOC 2", "HIPAA", "PCI DSS", "FedRAMP"]
+    attested: bool
+    scope: str
+    source_url: str = Field(pattern=r"^https?://")
+    recorded: str
+    confidence: str
+
+
+R = TypeVar("R", bound=Row)
+
+
+def read_rows(path: Path, model: type[R], key: tuple[str, ...] = ()) -> list[R]:
+    """Read a CSV into validated rows; every problem names file, line and field."""
+    if not path.is_file():
+        raise CatalogError(f"{path}: catalog file not found")
+    rows: list[R] = []
+    problems: list[str] = []
+    seen: dict[tuple, int] = {}
+    with path.open(newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        columns = set(reader.fieldnames or [])
+        wanted = {n for n, fld in model.model_fields.items() if fld.is_required()}
+        if missing := sorted(wanted - columns):
+            raise CatalogError(f"{path}:1: missing column(s) {', '.join(missing)}")
+        line = 2
+        for raw in reader:
+            start, line = line, reader.line_num + 1
+            if None in raw:
+                problems.append(f"{path}:{start}: more values than columns")
+                continue
+            data = {k: (None if v == "" else v) for k, v in raw.items()}
+            try:
+                row = model.model_validate(data)
+            except ValidationError as e:
+                for err in e.errors():
+                    field = ".".join(str(p) for p in err["loc"]) or "(row)"
+                    msg = err["msg"].removeprefix("Value error, ")
+                    problems.append(f"{path}:{start}: field '{field}': {msg}; "
+                                    f"got {err.get('input')!r}"[:300])
+                continue
+            if key:
+                k = tuple(getattr(row, name) for name in key)
+                if k in seen:
+                    problems.append(f"{path}:{start}: duplicate key {k} (first on line {seen[k]})")
+                seen[k] = start
+            rows.append(row)
+    if problems:
+        shown = "\n".join(f"  - {p}" for p in problems[:20])
+        more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
+        raise CatalogError(f"{len(problems)} bad row(s) in the price catalog:\n{shown}{more}")
+    return rows

@@ -1,0 +1,50 @@
+"""A weights file re-weighs stored results without touching the scenario.
+
+Format: a YAML mapping of criterion name → integer weight 1–5, e.g. `{tco: 5, cpu: 2}`.
+Criteria it does not name keep the scenario's weight.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import yaml
+
+from bench.errors import ScenarioError
+from scoring.matrix import CriterionSpec
+
+
+def load_weights(path: str | Path) -> dict[str, int]:
+    """Read and validate a weights file (names are checked against criteria in `apply`)."""
+    p = Path(path)
+    if not p.is_file():
+        raise ScenarioError(str(p), ["file not found (give a YAML mapping criterion → weight)"])
+    try:
+        data = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as e:
+        raise ScenarioError(str(p), [f"not valid YAML: {e}"]) from None
+    if not isinstance(data, dict) or not data:
+        raise ScenarioError(str(p), ["(top level): expected a mapping of criterion name to "
+                                     "weight 1-5, e.g. 'tco: 5'"])
+    problems = []
+    out: dict[str, int] = {}
+    for name, w in data.items():
+        if isinstance(w, bool) or not isinstance(w, int) or not 1 <= w <= 5:
+            problems.append(f"{name}: expected an integer weight 1-5, got {w!r}")
+        else:
+            out[str(name)] = w
+    if problems:
+        raise ScenarioError(str(p), problems)
+    return out
+
+
+def apply_weights(specs: list[CriterionSpec], weights: dict[str, int],
+                  source: str = "<weights>") -> list[CriterionSpec]:
+    """Specs with the file's weights; a name that is not a criterion is an error."""
+    names = [s.name for s in specs]
+    unknown = [n for n in weights if n not in names]
+    if unknown:
+        raise ScenarioError(source, [f"{n}: not a criterion of this campaign; criteria are "
+                                     f"{', '.join(names)}" for n in unknown])
+    return [dataclasses.replace(s, weight=weights.get(s.name, s.weight)) for s in specs]

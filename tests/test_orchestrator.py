@@ -1,0 +1,135 @@
+"""End-to-end on this machine: a reduced quickstart run for real, resume, and interruption."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from bench.campaign import load_campaign_file, parse_campaign
+from bench.orchestrator import Orchestrator, interleaved_units
+from bench.results import load_results
+from bench.workloads import REGISTRY
+from stacks import netns
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.integration
+
+
+def reduced_quickstart(tmp_path: Path, workloads: list[str] | None = None) -> Path:
+    """The shipped quickstart with one repetition and the shortest settings."""
+    data = yaml.safe_load((REPO / "scenarios" / "quickstart.yaml").read_text())
+    data["repetitions"] = 2
+    for w in data["workloads"]:
+        p = w.setdefault("params", {})
+        for key in ("time_s", "duration_s", "runtime_s"):
+            if key in p:
+                p[key] = min(p[key], 2)
+        w.pop("repetitions", None)
+    if workloads is not None:
+        data["workloads"] = [w for w in data["workloads"] if w["name"] in workloads]
+    path = tmp_path / "quick.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_units_interleave_sites():
+    c = parse_campaign({"name": "t", "repetitions": 2, "sites": [
+        {"name": "a", "provider": "local", "cpus": 1, "hourly_usd": 0},
+        {"name": "b", "provider": "local", "cpus": 1, "hourly_usd": 0}],
+        "workloads": [{"name": "sysbench-cpu"}]})
+    assert [u.key for u in interleaved_units(c)] == [
+        "a/sysbench-cpu/0", "b/sysbench-cpu/0", "a/sysbench-cpu/1", "b/sysbench-cpu/1"]
+
+
+def test_reduced_quickstart_runs_for_real(tmp_path):
+    campaign = load_campaign_file(reduced_quickstart(tmp_path))
+    folder = Orchestrator(campaign, tmp_path / "results", quiet=True).run()
+    r = load_results(folder)
+    manifest = r.manifest
+    assert manifest["status"] == "complete", manifest
+    assert manifest["order"] == [u.key for u in interleaved_units(campaign)]
+    assert all(u["status"] == "ok" for u in manifest["units"].values())
+    assert manifest["machine"]["cpu_model"] and manifest["machine"]["kernel"]
+    assert set(manifest["tool_versions"]) == {w.name for w in campaign.workloads}
+    for site in manifest["sites"].values():
+        assert site["network"] in ("netns-veth", "loopback")
+        assert "torn_down_at" in site
+
+    samples = pd.read_parquet(folder / "samples.parquet")
+    assert set(samples["site"]) == {"small", "large"}
+    assert set(samples["workload"]) == {w.name for w in campaign.workloads}
+    assert (samples["value"] >= 0).all() and samples["valid"].all()
+    assert set(samples["repetition"]) == {0, 1}
+    cpu = samples[(samples["workload"] == "sysbench-cpu")
+                  & (samples["metric"] == "events_per_second")]
+    assert (cpu["value"] > 0).all() and set(cpu["unit"]) == {"events/s"}
+    assert set(samples["vcpus"]) == {1, 2}
+    # raw outputs are kept untouched and re-parse to the same values
+    for _, row in cpu.iterrows():
+        raw = folder / "raw" / row["site"] / "sysbench-cpu" / f"{row['repetition']}.txt"
+        reparsed = REGISTRY["sysbench-cpu"].parse(raw.read_text())
+        assert reparsed.samples[0].value == row["value"]
+    assert yaml.safe_load((folder / "scenario.yaml").read_text())["name"] == "quickstart"
+    assert r.campaign.name == "quickstart"
+    assert netns.leftover_namespaces() == [] or all(
+        not n.startswith("bko-") for n in netns.leftover_namespaces())
+
+
+def test_resume_runs_only_missing_units(tmp_path):
+    campaign = load_campaign_file(reduced_quickstart(tmp_path, ["sysbench-cpu"]))
+    folder = Orchestrator(campaign, tmp_path / "results", quiet=True).run()
+    victim = folder / "units" / "large" / "sysbench-cpu" / "1.json"
+    kept = folder / "units" / "small" / "sysbench-cpu" / "0.json"
+    kept_before = kept.read_text()
+    victim.unlink()
+    Orchestrator(campaign, tmp_path / "results", quiet=True).run(
+        campaign_id=folder.name, resume=True)
+    assert victim.is_file() and kept.read_text() == kept_before
+    assert len(pd.read_parquet(folder / "samples.parquet")
+               .query("metric == 'events_per_second'")) == 4
+
+
+def test_sigterm_tears_everything_down(tmp_path):
+    scenario = reduced_quickstart(tmp_path, ["sysbench-cpu"])
+    data = yaml.safe_load(scenario.read_text())
+    data["workloads"][0]["params"]["time_s"] = 30
+    scenario.write_text(yaml.safe_dump(data))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from bench.cli import main; main()", "run", str(scenario),
+         "--results", str(tmp_path / "results"), "--quiet", "--no-score"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not list((tmp_path / "results").glob("*/manifest.json")):
+        time.sleep(0.2)
+    time.sleep(2)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "Resume with" in err
+    manifest = json.loads(next((tmp_path / "results").glob("*/manifest.json")).read_text())
+    assert manifest["status"] == "interrupted"
+    assert all("torn_down_at" in s for s in manifest["sites"].values())
+    leftovers = [n for n in netns.leftover_namespaces() if n.startswith("bko-")]
+    assert leftovers == []
+    # no sysbench left running
+    ps = subprocess.run(["pgrep", "-f", "sysbench cpu .*--time=30"], capture_output=True,
+                        text=True)
+    assert ps.stdout.strip() == ""
+
+
+def test_missing_tool_fails_before_provisioning(tmp_path, monkeypatch):
+    from bench.errors import PrerequisiteError
+
+    campaign = load_campaign_file(reduced_quickstart(tmp_path, ["sysbench-cpu"]))
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(PrerequisiteError, match="missing benchmark tool"):
+        Orchestrator(campaign, tmp_path / "results", quiet=True).run()
+    assert not (tmp_path / "results").exists()
