@@ -29,3 +29,20 @@ def have(*tools: str) -> bool:
 
 
 is_root = os.geteuid() == 0
+
+
+@pytest.fixture(scope="session")
+def tiny_campaign(tmp_path_factory) -> Path:
+    """A real, very short campaign (two local sites, sysbench-cpu, 2 reps), run once."""
+    from bench.campaign import parse_campaign
+    from bench.orchestrator import Orchestrator
+
+    campaign = parse_campaign({
+        "name": "tiny", "repetitions": 2,
+        "sites": [{"name": "small", "provider": "local", "cpus": 1, "hourly_usd": 0.04},
+                  {"name": "large", "provider": "local", "cpus": 2, "hourly_usd": 0.08}],
+        "workloads": [{"name": "sysbench-cpu", "params": {"time_s": 1}}],
+        "criteria": [{"name": "cpu", "weight": 4}, {"name": "tco", "weight": 3}],
+    })
+    root = tmp_path_factory.mktemp("results")
+    return Orchestrator(campaign, root, quiet=True).run()

@@ -1,0 +1,93 @@
+"""Ask the cost side (scoring.tco, scoring.sla, the catalog) once per scoring run.
+
+A price the scored criteria need and cannot get is an error, never a silent $0. A price only
+the report's cost section wants is shown as unavailable with the reason instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from bench.campaign import Campaign
+from bench.errors import BakeoffError
+from scoring.quantities import CostInputs
+
+CostFn = Callable[[Campaign], dict[str, Any]]
+CLOUDS = ("aws", "azure", "gcp")
+COST_CRITERIA = {"tco", "price_performance"}
+
+
+def _default_costs(campaign: Campaign) -> dict[str, Any]:
+    from scoring.tco import estimate_campaign
+
+    return estimate_campaign(campaign)
+
+
+def _default_sla(campaign: Campaign, site: Any) -> Any:
+    from scoring.sla import sla_risk
+
+    return sla_risk(campaign, site)
+
+
+def _costs(campaign: Campaign, needed: Iterable[str], cost_fn: CostFn | None,
+           inputs: CostInputs) -> None:
+    required = bool(COST_CRITERIA & set(needed))
+    try:
+        inputs.costs = dict((cost_fn or _default_costs)(campaign))
+    except BakeoffError as e:
+        if required:
+            raise
+        inputs.cost_error = str(e)
+    except ImportError as e:
+        if required:
+            raise BakeoffError(f"the cost model (scoring.tco) is not available: {e}") from None
+        inputs.cost_error = f"the cost model is not available: {e}"
+
+
+def _sla(campaign: Campaign, sla_fn: Callable[..., Any] | None, inputs: CostInputs) -> None:
+    for site in campaign.sites:
+        if site.provider not in CLOUDS:
+            inputs.sla[site.name] = (None, f"a {site.provider} site has no published SLA", "")
+            continue
+        risk = (sla_fn or _default_sla)(campaign, site)
+        if risk is None:
+            inputs.sla[site.name] = (None, "no SLA in the catalog for this site", "")
+        else:
+            inputs.sla[site.name] = (float(risk.availability_pct),
+                                     f"{risk.availability_pct:g}% published SLA",
+                                     str(getattr(risk, "source", "")))
+
+
+def _compliance(campaign: Campaign, inputs: CostInputs) -> None:
+    from scoring.catalog import load_catalog
+
+    catalog = load_catalog()
+    tracked: set[str] = set()
+    for provider in CLOUDS:
+        tracked |= set(catalog.compliance(provider))
+    for site in campaign.sites:
+        if site.provider not in CLOUDS:
+            inputs.compliance[site.name] = (None, len(tracked),
+                                            f"a {site.provider} site has no provider "
+                                            f"attestations", [])
+            continue
+        att = catalog.compliance(site.provider)
+        yes = sorted(a.name for a in att.values() if a.attested)
+        inputs.compliance[site.name] = (
+            len(yes), len(tracked), f"{len(yes)} of {len(tracked)} tracked: {', '.join(yes)}",
+            [f"{a.name}: {a.source}" for a in att.values() if a.attested])
+
+
+def gather_cost_inputs(campaign: Campaign, needed: set[str], *, cost_fn: CostFn | None = None,
+                       sla_fn: Callable[..., Any] | None = None,
+                       want_costs: bool = True) -> CostInputs:
+    """Costs (always when wanted, for the report), SLA and compliance (when scored)."""
+    inputs = CostInputs()
+    if want_costs or COST_CRITERIA & needed:
+        _costs(campaign, needed, cost_fn, inputs)
+    if "sla" in needed:
+        _sla(campaign, sla_fn, inputs)
+    if "compliance" in needed:
+        _compliance(campaign, inputs)
+    return inputs

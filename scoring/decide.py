@@ -1,0 +1,200 @@
+"""The scoring stage: stored results (or a scenario alone) → matrix, requirements, noise,
+sensitivity → scores/ and report/.
+
+It only reads what earlier stages wrote (the campaign folder) plus the price catalog, so it can
+be re-run with other weights or prices without re-running a benchmark.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from bench.campaign import Campaign
+from bench.errors import BakeoffError
+from bench.samples import SAMPLE_COLUMNS
+from scoring import requirements as req_mod
+from scoring.cost_inputs import CostFn, gather_cost_inputs
+from scoring.matrix import CriterionSpec, default_criteria, resolve_criteria
+from scoring.quantities import CostInputs, Quantity, available_builtins, extract
+from scoring.scorecard import Matrix, build_matrix
+from scoring.sensitivity import Sensitivity, analyse
+from scoring.weights import apply_weights, load_weights
+
+
+@dataclass
+class ScoreResult:
+    """Everything the report shows, in memory; `to_json` is what scores.json holds."""
+
+    campaign: Campaign
+    campaign_id: str
+    matrix: Matrix
+    requirements: list[req_mod.RequirementResult]
+    sensitivity: Sensitivity
+    inputs: CostInputs
+    excluded: list[dict[str, Any]] = field(default_factory=list)
+    manifest: dict[str, Any] = field(default_factory=dict)
+    samples: pd.DataFrame | None = None
+    weights_source: str = "scenario"
+    criteria_source: str = "scenario"
+    dir: Path | None = None
+    written: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def sites(self) -> list[str]:
+        return self.matrix.sites
+
+    def decision(self) -> dict[str, Any]:
+        """Leader, whether it is a tie within the noise, and requirement caveats."""
+        from scoring.summary import decision
+
+        return decision(self)
+
+    def summary_lines(self) -> list[str]:
+        from scoring.summary import summary_lines
+
+        return summary_lines(self)
+
+    def to_json(self) -> dict[str, Any]:
+        from scoring.summary import result_json
+
+        return result_json(self)
+
+
+def _resolve_specs(campaign: Campaign, samples: pd.DataFrame, source: str,
+                   weights_file: str | Path | None) -> tuple[list[CriterionSpec], str, str]:
+    if campaign.criteria:
+        specs, criteria_source = resolve_criteria(campaign, source), "scenario"
+    else:
+        specs = default_criteria(available_builtins(samples, campaign))
+        criteria_source = "defaults (the scenario lists no criteria)"
+    weights_source = "scenario" if campaign.criteria else "defaults"
+    if weights_file is not None:
+        specs = apply_weights(specs, load_weights(weights_file), str(weights_file))
+        weights_source = str(weights_file)
+    return specs, criteria_source, weights_source
+
+
+def _compliance_bounds(specs: list[CriterionSpec], campaign: Campaign,
+                       inputs: CostInputs) -> list[CriterionSpec]:
+    """Default compliance bounds: 0 → 1, every framework the catalog tracks → 10."""
+    tracked = max((v[1] for v in inputs.compliance.values()), default=0)
+    explicit = {c.name for c in campaign.criteria if c.bounds is not None}
+    return [dataclasses.replace(s, bounds=(0.0, float(tracked)))
+            if s.name == "compliance" and s.kind == "builtin" and tracked > 0
+            and s.name not in explicit else s for s in specs]
+
+
+def score(campaign: Campaign, samples: pd.DataFrame, *, source: str = "<scenario>",
+          campaign_id: str = "", weights_file: str | Path | None = None,
+          manifest: dict[str, Any] | None = None, cost_fn: CostFn | None = None,
+          sla_fn: Callable[..., Any] | None = None) -> ScoreResult:
+    """Score a campaign from a samples frame (may be empty for manual-only scenarios)."""
+    samples = _ensure_columns(samples)
+    specs, criteria_source, weights_source = _resolve_specs(campaign, samples, source,
+                                                            weights_file)
+    if not specs:
+        raise BakeoffError(f"{source}: nothing to score (no criteria and no results)")
+    builtin = {s.name for s in specs if s.kind == "builtin"}
+    inputs = gather_cost_inputs(campaign, needed=builtin, cost_fn=cost_fn, sla_fn=sla_fn,
+                                want_costs=not samples.empty or bool(builtin))
+    specs = _compliance_bounds(specs, campaign, inputs)
+    valid = samples[samples["valid"].astype(bool)] if not samples.empty else samples
+    sites = [s.name for s in campaign.sites]
+    quantities: dict[str, dict[str, Quantity]] = {
+        s.name: {site: extract(s.name, valid, campaign, inputs, site) for site in sites}
+        for s in specs if s.kind == "builtin"}
+    matrix = build_matrix(specs, sites, quantities)
+    names = [s.name for s in specs]
+    sens = analyse(matrix.scores, matrix.weights, names, sites)
+    result = ScoreResult(campaign, campaign_id or campaign.name, matrix,
+                         req_mod.evaluate(campaign, samples, source), sens, inputs,
+                         excluded_runs(samples, manifest or {}), manifest or {}, samples,
+                         weights_source, criteria_source)
+    return result
+
+
+def score_scenario(campaign: Campaign, weights_file: str | Path | None = None,
+                   source: str = "<scenario>", cost_fn: CostFn | None = None) -> ScoreResult:
+    """Score a scenario with no stored results: manual criteria, prices, SLA, compliance."""
+    return score(campaign, pd.DataFrame(columns=list(SAMPLE_COLUMNS)), source=source,
+                 weights_file=weights_file, cost_fn=cost_fn)
+
+
+def _ensure_columns(samples: pd.DataFrame) -> pd.DataFrame:
+    if samples.empty and "valid" not in samples.columns:
+        return pd.DataFrame(columns=list(SAMPLE_COLUMNS))
+    return samples
+
+
+def excluded_runs(samples: pd.DataFrame, manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """Units that do not count: invalid samples (with reason) and failed units (no samples)."""
+    out: list[dict[str, Any]] = []
+    if not samples.empty:
+        bad = samples[~samples["valid"].astype(bool)]
+        for (site, workload, rep), rows in bad.groupby(["site", "workload", "repetition"]):
+            reason = str(rows["invalid_reason"].iloc[0] or "marked invalid by the parser")
+            out.append({"site": site, "workload": workload, "repetition": int(rep),
+                        "status": "invalid", "reason": reason, "samples": len(rows)})
+    for key, unit in sorted((manifest.get("units") or {}).items()):
+        if isinstance(unit, dict) and unit.get("status") not in (None, "ok"):
+            site, workload, rep = (key.split("/") + ["", "", ""])[:3]
+            out.append({"site": site, "workload": workload,
+                        "repetition": int(rep) if rep.isdigit() else rep,
+                        "status": unit.get("status"),
+                        "reason": unit.get("error") or unit.get("status"), "samples": 0})
+    return out
+
+
+def score_campaign_dir(campaign_dir: str | Path, weights_file: str | Path | None = None, *,
+                       results_root: str | Path = "results", cost_fn: CostFn | None = None,
+                       sla_fn: Callable[..., Any] | None = None,
+                       write: bool = True) -> ScoreResult:
+    """Load stored results, score them, and write scores/ and report/ into the folder."""
+    from bench.results import load_results
+
+    r = load_results(campaign_dir, results_root)
+    result = score(r.campaign, r.samples, source=str(r.dir / "scenario.yaml"),
+                   campaign_id=r.campaign_id, weights_file=weights_file, manifest=r.manifest,
+                   cost_fn=cost_fn, sla_fn=sla_fn)
+    result.dir = r.dir
+    if write:
+        write_outputs(result)
+    return result
+
+
+def write_outputs(result: ScoreResult) -> dict[str, Path]:
+    """scores/{matrix.csv,scores.json} and report/{index.html,report.md,matrix.csv,*.png}."""
+    from scoring.report import render_report
+    from scoring.summary import write_scores
+
+    assert result.dir is not None
+    result.written.update(write_scores(result, result.dir / "scores"))
+    result.written.update(render_report(result, result.dir / "report"))
+    return result.written
+
+
+def rerender(campaign_dir: str | Path, results_root: str | Path = "results") -> ScoreResult:
+    """`bakeoff report`: re-score with the stored weights (a weights file given to `score`
+    is remembered in scores.json) and re-render."""
+    import json
+
+    from bench.results import resolve_campaign_dir
+
+    d = resolve_campaign_dir(campaign_dir, results_root)
+    weights = None
+    stored = d / "scores" / "scores.json"
+    if stored.is_file():
+        src = json.loads(stored.read_text()).get("weights_source", "scenario")
+        if src not in ("scenario", "defaults") and Path(src).is_file():
+            weights = src
+    return score_campaign_dir(d, weights, results_root=results_root)
+
+
+__all__ = ["ScoreResult", "rerender", "score", "score_campaign_dir", "score_scenario",
+           "write_outputs"]
