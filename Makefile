@@ -4,12 +4,16 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup system-tools run test lint clean
+.PHONY: setup setup-test run test lint clean
 
-setup: system-tools $(STAMP)
+# System tools first: a fresh Debian needs python3-venv before the venv can exist.
+setup:
+	@bash scripts/install-system-tools.sh run
+	@$(MAKE) --no-print-directory $(STAMP)
 
-system-tools:
-	@bash scripts/install-system-tools.sh
+setup-test:
+	@bash scripts/install-system-tools.sh test
+	@$(MAKE) --no-print-directory $(STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +24,7 @@ $(STAMP): pyproject.toml
 run: setup
 	$(BIN)/bakeoff run scenarios/quickstart.yaml
 
-test: setup lint
+test: setup-test lint
 	$(BIN)/pytest -q -ra
 
 lint: $(STAMP)

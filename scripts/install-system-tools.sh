@@ -4,13 +4,19 @@
 # what is missing and how to get it, and carries on (the run then names what it lacks).
 set -euo pipefail
 
+# Usage: install-system-tools.sh [run|test]   (test adds what only the tests need)
+PROFILE=${1:-run}
+
 # command -> Debian package
 declare -A NEED=(
   [sysbench]=sysbench [fio]=fio [iperf3]=iperf3 [stress-ng]=stress-ng
   [ping]=iputils-ping [ip]=iproute2 [ss]=iproute2
   [pgbench]=postgresql-contrib [pg_ctlcluster]=postgresql
-  [nginx]=nginx-light [wrk]=wrk [chromium]=chromium
 )
+if [ "$PROFILE" = "test" ]; then
+  # the report is checked in headless Chromium; the load benchmark compares with wrk/nginx
+  NEED+=([chromium]=chromium [nginx]=nginx-light [wrk]=wrk)
+fi
 
 missing=()
 for cmd in "${!NEED[@]}"; do

@@ -133,3 +133,42 @@ def test_missing_tool_fails_before_provisioning(tmp_path, monkeypatch):
     with pytest.raises(PrerequisiteError, match="missing benchmark tool"):
         Orchestrator(campaign, tmp_path / "results", quiet=True).run()
     assert not (tmp_path / "results").exists()
+
+
+class _Failing:
+    """A workload whose tool exits non-zero: the unit fails, the campaign goes on."""
+
+    name = "always-fails"
+    tool = "sh"
+
+    class Params(__import__("bench.workloads.base", fromlist=["WorkloadParams"]).WorkloadParams):
+        pass
+
+    def plan(self, params, env):
+        from bench.workloads.base import Plan, Step
+
+        return Plan((Step("client", ("sh", "-c", "echo partial; echo boom >&2; exit 3")),))
+
+    def parse(self, output, params=None):  # pragma: no cover - never reached
+        raise AssertionError("a failed unit is not parsed")
+
+    def tool_version_argv(self):
+        return ("sh", "-c", "echo sh")
+
+
+def test_failed_unit_is_recorded_and_others_run(tmp_path, monkeypatch):
+    monkeypatch.setitem(REGISTRY, "always-fails", _Failing())
+    campaign = parse_campaign({
+        "name": "t", "repetitions": 1,
+        "sites": [{"name": "a", "provider": "local", "cpus": 1, "hourly_usd": 0,
+                   "network": "loopback"}],
+        "workloads": [{"name": "always-fails"}, {"name": "sysbench-cpu",
+                                                 "params": {"time_s": 1}}]})
+    folder = Orchestrator(campaign, tmp_path, quiet=True).run()
+    manifest = load_results(folder).manifest
+    assert manifest["status"] == "partial"
+    failed = manifest["units"]["a/always-fails/0"]
+    assert failed["status"] == "failed" and "exited with 3: boom" in failed["error"]
+    raw = (folder / "raw" / "a" / "always-fails" / "0.failed.txt").read_text()
+    assert "partial" in raw and "boom" in raw
+    assert manifest["units"]["a/sysbench-cpu/0"]["status"] == "ok"

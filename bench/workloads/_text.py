@@ -15,7 +15,7 @@ def require_text(tool: str, output: str) -> str:
         raise ParseError(tool, "the output is empty (did the tool run at all?)")
     m = FATAL_PATTERN.search(output)
     if m:
-        line = output[m.start():].splitlines()[0].strip()
+        line = output[m.start(1):].splitlines()[0].strip()
         raise ParseError(tool, f"the tool reported an error: {line!r}")
     return output
 

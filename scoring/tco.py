@@ -1,0 +1,321 @@
+"""Total cost of ownership as explicit components: quantity x unit price, each with its source.
+
+Usage assumptions come only from the scenario's `usage` block; prices only from the catalog or
+from a site's labelled `price_override`. A price the snapshot lacks is a PriceNotFoundError that
+names what is missing, never a guess and never a silent $0.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from bench.campaign import Campaign, CloudSite, LocalSite, StaticSite, Usage
+from bench.errors import PriceNotFoundError
+from scoring.catalog import Catalog, ComputeRow, load_catalog
+from scoring.catalog_rows import CatalogError
+from scoring.equivalents import site_compute_row
+
+Label = Literal["catalog", "stated", "override"]
+Kind = Literal["compute", "storage", "iops", "database", "database_storage", "egress"]
+Site = LocalSite | StaticSite | CloudSite
+
+TERMS = ("on-demand", "1y", "3y", "spot")
+TERM_MONTHS = {"on-demand": 1, "spot": 1, "1y": 12, "3y": 36}
+HOURS_PER_MONTH_COMMITTED = 730  # commitments bill every hour; the snapshot's month is 730 h
+DEFAULT_VOLUME = {"aws": "gp3", "gcp": "pd-ssd", "azure": "premium-ssd"}
+SPOT_CAVEAT = "spot: may be interrupted; price varies"
+
+
+class CostComponent(BaseModel):
+    name: str
+    quantity: float
+    unit: str
+    unit_price_usd: float
+    monthly_usd: float
+    source: str
+    label: Label
+    note: str = ""
+    kind: Kind = "compute"
+    commitment_months: int = Field(1, description="a commitment is billed in whole terms")
+
+
+class SiteCost(BaseModel):
+    site: str
+    provider: str
+    region: str
+    instance_type: str | None
+    term: str
+    components: list[CostComponent]
+    monthly_usd: float
+    hourly_usd: float = Field(description="effective compute $/h for one instance")
+    horizons: dict[int, float] = Field(description="months -> total USD")
+    caveats: list[str] = Field(default_factory=list)
+    price_label: Label
+
+    def monthly_by_kind(self, *kinds: str) -> float:
+        return sum(c.monthly_usd for c in self.components if c.kind in kinds)
+
+
+class TermRate(BaseModel):
+    """One compute term for a site: its $/h and source, or why the snapshot has none."""
+
+    term: str
+    usd_per_hour: float | None
+    source: str
+
+
+def billed_months(horizon: int, commitment_months: int) -> int:
+    """A commitment renews in whole terms: ceil(horizon / term) x term months are paid."""
+    return math.ceil(horizon / commitment_months) * commitment_months
+
+
+def horizon_total(components: list[CostComponent], months: int) -> float:
+    return sum(c.monthly_usd * billed_months(months, c.commitment_months) for c in components)
+
+
+def _component(name: str, qty: float, unit: str, price: float, source: str, label: Label,
+               kind: Kind, note: str = "", commitment_months: int = 1) -> CostComponent:
+    return CostComponent(name=name, quantity=qty, unit=unit, unit_price_usd=price,
+                         monthly_usd=qty * price, source=source, label=label, note=note,
+                         kind=kind, commitment_months=commitment_months)
+
+
+def _term_rate(row: ComputeRow, term: str, catalog: Catalog) -> tuple[float, str, str]:
+    """(usd_per_hour, source, note) for one term, or PriceNotFoundError naming what is missing."""
+    what = f"{row.provider} {row.region} {row.instance_type}"
+    if term == "on-demand":
+        return row.ondemand_usd_per_hour, row.provenance, "on-demand list price"
+    if term == "spot":
+        if row.spot_usd_per_hour is None:
+            raise PriceNotFoundError(f"{what}: no spot price in the snapshot; give "
+                                     "price_override.usd_per_hour with a reason")
+        return row.spot_usd_per_hour, row.provenance, f"{SPOT_CAVEAT}; {row.notes or ''}".strip()
+    years = int(term[0])
+    c = catalog.commitment(row.provider, row.region, row.instance_type, years)
+    if c is None:
+        held = ", ".join(catalog.commitment_providers()) or "no provider"
+        raise PriceNotFoundError(
+            f"{what}: no {years}-year commitment price in the snapshot (commitments.csv holds "
+            f"{held} only; AWS Reserved Instances/Savings Plans and Azure reservations were not "
+            "found with provenance); not available - use term on-demand or spot, or give "
+            "price_override.usd_per_hour with a reason")
+    return c.effective_usd_per_hour, c.provenance, f"{c.payment}; {c.notes or ''}".strip("; ")
+
+
+def term_rates(site: Site, catalog: Catalog | None = None) -> list[TermRate]:
+    """Every term's compute rate for a site, with 'not available' reasons instead of errors."""
+    catalog = catalog or load_catalog()
+    if not isinstance(site, CloudSite):
+        return [TermRate(term=t, usd_per_hour=site.hourly_usd, source="stated in the scenario")
+                for t in TERMS]
+    row = site_compute_row(site, catalog)
+    out = []
+    for t in TERMS:
+        try:
+            rate, source, _ = _term_rate(row, t, catalog)
+            out.append(TermRate(term=t, usd_per_hour=rate, source=source))
+        except PriceNotFoundError as e:
+            out.append(TermRate(term=t, usd_per_hour=None, source=f"not available: {e}"))
+    return out
+
+
+def _compute(site: CloudSite, usage: Usage, term: str,
+             catalog: Catalog) -> tuple[CostComponent, str | None, list[str]]:
+    ov = site.price_override
+    months = TERM_MONTHS[term]
+    committed = months > 1
+    hours = (HOURS_PER_MONTH_COMMITTED if committed else usage.hours_per_month) * usage.instances
+    hours_note = ("commitments bill every hour of the term (730 h/month) whatever the usage"
+                  if committed else f"{usage.hours_per_month:g} h/month")
+    try:
+        row: ComputeRow | None = site_compute_row(site, catalog)
+    except PriceNotFoundError:
+        if ov is None or ov.usd_per_hour is None or site.instance_type is None:
+            raise
+        row = None
+    itype = row.instance_type if row else site.instance_type
+    name = f"compute {itype} x{usage.instances} ({term})"
+    caveats: list[str] = []
+    if ov is not None and ov.usd_per_hour is not None:
+        note = f"catalog on-demand {row.ondemand_usd_per_hour}/h" if row else "not in catalog"
+        comp = _component(name, hours, "instance-hours", ov.usd_per_hour,
+                          f"price_override: {ov.reason}", "override", "compute",
+                          f"{hours_note}; {note}", months)
+        return comp, itype, caveats
+    assert row is not None
+    rate, source, note = _term_rate(row, term, catalog)
+    if term == "spot":
+        caveats.append(f"{SPOT_CAVEAT} ({row.notes})" if row.notes else SPOT_CAVEAT)
+    comp = _component(name, hours, "instance-hours", rate, source, "catalog", "compute",
+                      f"{hours_note}; {note}", months)
+    return comp, itype, caveats
+
+
+def _storage(site: CloudSite, usage: Usage, catalog: Catalog) -> list[CostComponent]:
+    ov = site.price_override
+    out: list[CostComponent] = []
+    volume = DEFAULT_VOLUME[site.provider]
+    row = None
+    need_row = (usage.storage_gb > 0 and (ov is None or ov.storage_usd_per_gb_month is None)) or (
+        usage.provisioned_iops > 0 and (ov is None or ov.iops_usd_per_month is None))
+    if need_row:
+        row = catalog.storage(site.provider, site.region, volume)
+    if usage.storage_gb > 0:
+        if ov is not None and ov.storage_usd_per_gb_month is not None:
+            out.append(_component("block storage", usage.storage_gb, "GB-month",
+                                  ov.storage_usd_per_gb_month, f"price_override: {ov.reason}",
+                                  "override", "storage"))
+        else:
+            assert row is not None
+            out.append(_component(f"block storage ({volume})", usage.storage_gb, "GB-month",
+                                  row.usd_per_gb_month, row.provenance, "catalog", "storage"))
+    if usage.provisioned_iops > 0:
+        iops = usage.provisioned_iops
+        if ov is not None and ov.iops_usd_per_month is not None:
+            out.append(_component("provisioned IOPS", iops, "IOPS-month", ov.iops_usd_per_month,
+                                  f"price_override: {ov.reason}", "override", "iops",
+                                  "override applied to every provisioned IOPS"))
+        elif row is not None and row.iops_model == "included_with_size":
+            out.append(_component(f"provisioned IOPS ({volume})", iops, "IOPS-month", 0.0,
+                                  row.provenance, "catalog", "iops",
+                                  "not billed separately: performance scales with volume size"))
+        else:
+            assert row is not None and row.iops_usd_per_month is not None
+            included = row.iops_included or 0
+            out.append(_component(f"provisioned IOPS ({volume})", max(0, iops - included),
+                                  "IOPS-month", row.iops_usd_per_month, row.provenance,
+                                  "catalog", "iops",
+                                  f"{iops} provisioned, first {included} included"))
+    return out
+
+
+def _database(site: CloudSite, usage: Usage, catalog: Catalog) -> list[CostComponent]:
+    db = site.database
+    if db is None:
+        return []
+    ov = site.price_override
+    ha = "HA" if db.ha else "single zone"
+    price = None
+    if db.instance is not None:
+        try:
+            price = catalog.managed_db(site.provider, site.region, db.instance, db.ha)
+        except PriceNotFoundError:
+            if ov is None or ov.db_usd_per_hour is None:
+                raise
+    elif ov is None or ov.db_usd_per_hour is None:
+        raise PriceNotFoundError(
+            f"site {site.name}: database.instance is not set, so the managed PostgreSQL on "
+            f"{site.provider} {site.region} cannot be priced; name a tier or give "
+            "price_override.db_usd_per_hour with a reason")
+    name = f"managed PostgreSQL {db.instance or ''} ({ha})".replace("  ", " ")
+    hours = usage.hours_per_month
+    if ov is not None and ov.db_usd_per_hour is not None:
+        note = f"catalog {price.usd_per_hour}/h" if price else "not in catalog"
+        inst = _component(name, hours, "hours", ov.db_usd_per_hour,
+                          f"price_override: {ov.reason}", "override", "database", note)
+    else:
+        assert price is not None
+        inst = _component(name, hours, "hours", price.usd_per_hour, price.source, "catalog",
+                          "database", price.note)
+    if ov is not None and ov.db_storage_usd_per_gb_month is not None:
+        store = _component("managed PostgreSQL storage", db.storage_gb, "GB-month",
+                           ov.db_storage_usd_per_gb_month, f"price_override: {ov.reason}",
+                           "override", "database_storage")
+    elif price is not None and price.storage_usd_per_gb_month is not None:
+        store = _component("managed PostgreSQL storage", db.storage_gb, "GB-month",
+                           price.storage_usd_per_gb_month, price.source, "catalog",
+                           "database_storage")
+    else:
+        raise PriceNotFoundError(
+            f"{site.provider} {site.region}: no storage price for managed PostgreSQL "
+            f"{db.instance or '(unnamed)'} in the snapshot; give "
+            "price_override.db_storage_usd_per_gb_month with a reason")
+    return [inst, store]
+
+
+def egress_components(provider: str, region: str, gb: float,
+                      catalog: Catalog) -> list[CostComponent]:
+    """Cumulative tiers: each GB is priced at the tier it falls in, one component per tier."""
+    tiers = catalog.egress_tiers(provider, region)
+    edge = 0.0
+    out = []
+    for t in tiers:
+        if t.tier_start_gb != edge:
+            raise CatalogError(f"egress.csv: {provider} {region} tiers are not contiguous at "
+                               f"{edge:g} GB (next tier starts at {t.tier_start_gb:g} GB)")
+        end = math.inf if t.tier_end_gb is None else t.tier_end_gb
+        qty = max(0.0, min(gb, end) - t.tier_start_gb)
+        if qty > 0:
+            span = f"{t.tier_start_gb:g}-{'' if end == math.inf else f'{end:g}'} GB"
+            out.append(_component(f"internet egress {span}", qty, "GB", t.usd_per_gb,
+                                  f"{t.source_url} ({t.source_date or 'date unknown'}; "
+                                  f"{t.confidence})", "catalog", "egress", t.tier_as_published))
+        edge = end
+    return out
+
+
+def _egress(site: CloudSite, usage: Usage, catalog: Catalog) -> tuple[list[CostComponent],
+                                                                      list[str]]:
+    gb = usage.egress_gb_per_month
+    if gb <= 0:
+        return [], []
+    ov = site.price_override
+    if ov is not None and ov.egress_usd_per_gb is not None:
+        return [_component("internet egress (flat)", gb, "GB", ov.egress_usd_per_gb,
+                           f"price_override: {ov.reason}", "override", "egress")], []
+    comps = egress_components(site.provider, site.region, gb, catalog)
+    caveats = []
+    if any(c.unit_price_usd == 0 for c in comps):
+        caveats.append("egress free allowance is per account per month, counted here in full "
+                       "for this site")
+    return comps, caveats
+
+
+def estimate_site(campaign: Campaign, site: Site | str, catalog: Catalog | None = None,
+                  term: str | None = None) -> SiteCost:
+    """Monthly and horizon cost of one site under the campaign's usage profile."""
+    catalog = catalog or load_catalog()
+    if isinstance(site, str):
+        site = campaign.site(site)
+    usage = campaign.usage
+    term = term or usage.term
+    if term not in TERMS:
+        raise ValueError(f"term must be one of {', '.join(TERMS)}, got {term!r}")
+    caveats: list[str] = []
+    if isinstance(site, CloudSite):
+        compute, itype, caveats = _compute(site, usage, term, catalog)
+        egress, egress_caveats = _egress(site, usage, catalog)
+        components = [compute, *_storage(site, usage, catalog), *_database(site, usage, catalog),
+                      *egress]
+        caveats += egress_caveats
+        if TERM_MONTHS[term] > 1:
+            caveats.append(f"{term} commitment: every horizon is billed in whole {term} terms")
+        labels = {c.label for c in components}
+        label: Label = "override" if "override" in labels else "catalog"
+    else:
+        itype = None
+        hours = usage.hours_per_month * usage.instances
+        compute = _component(f"{site.provider} site (stated) x{usage.instances}", hours,
+                             "instance-hours", site.hourly_usd,
+                             f"scenario: sites[{site.name}].hourly_usd", "stated", "compute",
+                             "price stated by the scenario; term does not apply")
+        components = [compute]
+        caveats.append("stated price: storage, database and egress are not priced separately")
+        label = "stated"
+    horizons = sorted({1, 12, 36, usage.horizon_months})
+    return SiteCost(site=site.name, provider=site.provider, region=site.region,
+                    instance_type=itype, term=term, components=components,
+                    monthly_usd=sum(c.monthly_usd for c in components),
+                    hourly_usd=compute.unit_price_usd,
+                    horizons={m: horizon_total(components, m) for m in horizons},
+                    caveats=caveats, price_label=label)
+
+
+def estimate_campaign(campaign: Campaign, catalog: Catalog | None = None,
+                      term: str | None = None) -> dict[str, SiteCost]:
+    """Every site's cost; the first missing price stops it with an error naming the item."""
+    catalog = catalog or load_catalog()
+    return {s.name: estimate_site(campaign, s, catalog, term) for s in campaign.sites}
