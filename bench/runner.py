@@ -77,7 +77,7 @@ def run_unit(workload: Workload, params: Any, env: Environment, ctx: RunContext)
         if result.timed_out:
             raise UnitFailed(f"{workload.tool} timed out after {plan.captured.timeout_s:.0f}s",
                              result.stdout + result.stderr)
-        if result.rc != 0:
+        if result.rc not in getattr(workload, "ok_exit_codes", frozenset({0})):
             err = (result.stderr.strip() or result.stdout.strip())[-400:]
             raise UnitFailed(f"{workload.tool} exited with {result.rc}: {err}",
                              result.stdout + "\n--- stderr ---\n" + result.stderr)

@@ -237,18 +237,31 @@ def _load(d: Path) -> Catalog:
         "storage": p / "storage.csv", "arch": d / "architectures.csv",
         "sla": d / "sla.csv", "compliance": d / "compliance.csv",
     }
-    compute = read_rows(files["compute"], ComputeRow, ("provider", "region", "instance_type"))
-    rules = read_rows(files["arch"], ArchRule)
+    problems: list[str] = []
+
+    def rows(name: str, model: type, key: tuple[str, ...] = ()) -> list:
+        try:
+            return read_rows(files[name], model, key)
+        except CatalogError as e:  # keep going: report every bad file at once
+            problems.append(str(e))
+            return []
+
+    compute = rows("compute", ComputeRow, ("provider", "region", "instance_type"))
+    arch_rules = rows("arch", ArchRule)
+    loaded = {
+        "commitments": rows("commitments", CommitmentRow,
+                            ("provider", "region", "instance_type", "term_years", "payment")),
+        "egress": rows("egress", EgressTier, ("provider", "region_scope", "tier_start_gb")),
+        "managed_db": rows("managed_db", ManagedDbRow,
+                           ("provider", "region", "engine", "tier_or_instance", "ha")),
+        "storage": rows("storage", StorageRow, ("provider", "region", "volume_type")),
+        "sla": rows("sla", SlaRow, ("provider", "service", "tier")),
+        "compliance": rows("compliance", ComplianceRow, ("provider", "program")),
+    }
+    if problems:
+        raise CatalogError("\n".join(problems))
     return Catalog(
-        compute=_apply_arch(compute, rules),
-        commitments=read_rows(files["commitments"], CommitmentRow,
-                              ("provider", "region", "instance_type", "term_years", "payment")),
-        egress=read_rows(files["egress"], EgressTier,
-                         ("provider", "region_scope", "tier_start_gb")),
-        managed_db=read_rows(files["managed_db"], ManagedDbRow,
-                             ("provider", "region", "engine", "tier_or_instance", "ha")),
-        storage=read_rows(files["storage"], StorageRow, ("provider", "region", "volume_type")),
-        sla=read_rows(files["sla"], SlaRow, ("provider", "service", "tier")),
-        compliance=read_rows(files["compliance"], ComplianceRow, ("provider", "program")),
+        compute=_apply_arch(compute, arch_rules),
+        **loaded,
         snapshot_id=_snapshot_id(sorted(files.values())),
     )

@@ -93,7 +93,7 @@ def _compliance_bounds(specs: list[CriterionSpec], campaign: Campaign,
 def score(campaign: Campaign, samples: pd.DataFrame, *, source: str = "<scenario>",
           campaign_id: str = "", weights_file: str | Path | None = None,
           manifest: dict[str, Any] | None = None, cost_fn: CostFn | None = None,
-          sla_fn: Callable[..., Any] | None = None) -> ScoreResult:
+          sla_fn: Callable[..., Any] | None = None, has_results: bool = True) -> ScoreResult:
     """Score a campaign from a samples frame (may be empty for manual-only scenarios)."""
     samples = _ensure_columns(samples)
     specs, criteria_source, weights_source = _resolve_specs(campaign, samples, source,
@@ -109,6 +109,11 @@ def score(campaign: Campaign, samples: pd.DataFrame, *, source: str = "<scenario
     quantities: dict[str, dict[str, Quantity]] = {
         s.name: {site: extract(s.name, valid, campaign, inputs, site) for site in sites}
         for s in specs if s.kind == "builtin"}
+    if not has_results:
+        for per_site in quantities.values():
+            for q in per_site.values():
+                if q.status == "missing" and q.noisy:
+                    q.status, q.note = "na", "not measured: a scenario scored without results"
     matrix = build_matrix(specs, sites, quantities)
     names = [s.name for s in specs]
     sens = analyse(matrix.scores, matrix.weights, names, sites)
@@ -123,7 +128,7 @@ def score_scenario(campaign: Campaign, weights_file: str | Path | None = None,
                    source: str = "<scenario>", cost_fn: CostFn | None = None) -> ScoreResult:
     """Score a scenario with no stored results: manual criteria, prices, SLA, compliance."""
     return score(campaign, pd.DataFrame(columns=list(SAMPLE_COLUMNS)), source=source,
-                 weights_file=weights_file, cost_fn=cost_fn)
+                 weights_file=weights_file, cost_fn=cost_fn, has_results=False)
 
 
 def _ensure_columns(samples: pd.DataFrame) -> pd.DataFrame:

@@ -78,8 +78,8 @@ def equivalents(family: str, vcpus: int, memory_gib: float | None = None, arch: 
         for e in found:
             assert e.row is not None
             if len(mems) > 1:
-                e.differences.append(f"memory {e.row.memory_gib:g} GiB (others: "
-                                     f"{', '.join(f'{m:g}' for m in sorted(mems - {e.row.memory_gib}))})")
+                others = ", ".join(f"{m:g}" for m in sorted(mems - {e.row.memory_gib}))
+                e.differences.append(f"memory {e.row.memory_gib:g} GiB (others: {others})")
             if e.row.ondemand_usd_per_hour > cheapest:
                 pct = 100 * (e.row.ondemand_usd_per_hour / cheapest - 1)
                 e.differences.append(f"on-demand {pct:.0f}% above the cheapest")

@@ -137,7 +137,7 @@ def _disk(samples: pd.DataFrame, campaign: Campaign, site: str) -> Quantity:
 def _tco(inputs: CostInputs, site: str) -> Quantity:
     cost = inputs.costs.get(site)
     if cost is None:
-        return Quantity(None, "USD/month", status="missing",
+        return Quantity(None, "USD/month", status="missing", noisy=False,
                         note=inputs.cost_error or "no cost estimate for this site")
     sources = sorted({f"{c.name}: {c.source} [{c.label}]" for c in cost.components})
     return Quantity(float(cost.monthly_usd), "USD/month", [float(cost.monthly_usd)],
@@ -152,7 +152,7 @@ def _price_performance(samples: pd.DataFrame, campaign: Campaign, inputs: CostIn
     if cpu.status != "ok":
         return cpu
     if cost is None:
-        return Quantity(None, unit, status="missing",
+        return Quantity(None, unit, status="missing", noisy=False,
                         note=inputs.cost_error or "no cost estimate for this site")
     hourly = float(cost.hourly_usd)
     if hourly <= 0 or math.isnan(hourly):

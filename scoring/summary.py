@@ -29,6 +29,10 @@ def fmt_value(x: float | None) -> str:
     """Raw quantities: 4 significant digits."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "—"
+    if math.isinf(x):
+        return "∞" if x > 0 else "-∞"
+    if abs(x) >= 1000:
+        return f"{x:,.0f}"
     return f"{x:.4g}"
 
 

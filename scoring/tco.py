@@ -100,7 +100,7 @@ def _term_rate(row: ComputeRow, term: str, catalog: Catalog) -> tuple[float, str
         raise PriceNotFoundError(
             f"{what}: no {years}-year commitment price in the snapshot (commitments.csv holds "
             f"{held} only; AWS Reserved Instances/Savings Plans and Azure reservations were not "
-            "found with provenance); not available - use term on-demand or spot, or give "
+            "found with provenance); use term on-demand or spot, or give "
             "price_override.usd_per_hour with a reason")
     return c.effective_usd_per_hour, c.provenance, f"{c.payment}; {c.notes or ''}".strip("; ")
 

@@ -15,17 +15,29 @@ from bench.errors import ScenarioError
 from scoring.matrix import CriterionSpec
 
 
+class WeightsError(ScenarioError):
+    """A bad weights file: names the file and each offending key."""
+
+    def __init__(self, path: str, problems: list[str]):
+        super().__init__(path, problems)
+        lines = "\n".join(f"  - {p}" for p in problems)
+        self.args = (f"{path}: {len(problems)} problem(s) in the weights file\n{lines}",)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
 def load_weights(path: str | Path) -> dict[str, int]:
     """Read and validate a weights file (names are checked against criteria in `apply`)."""
     p = Path(path)
     if not p.is_file():
-        raise ScenarioError(str(p), ["file not found (give a YAML mapping criterion → weight)"])
+        raise WeightsError(str(p), ["file not found (give a YAML mapping criterion → weight)"])
     try:
         data = yaml.safe_load(p.read_text())
     except yaml.YAMLError as e:
-        raise ScenarioError(str(p), [f"not valid YAML: {e}"]) from None
+        raise WeightsError(str(p), [f"not valid YAML: {e}"]) from None
     if not isinstance(data, dict) or not data:
-        raise ScenarioError(str(p), ["(top level): expected a mapping of criterion name to "
+        raise WeightsError(str(p), ["(top level): expected a mapping of criterion name to "
                                      "weight 1-5, e.g. 'tco: 5'"])
     problems = []
     out: dict[str, int] = {}
@@ -35,7 +47,7 @@ def load_weights(path: str | Path) -> dict[str, int]:
         else:
             out[str(name)] = w
     if problems:
-        raise ScenarioError(str(p), problems)
+        raise WeightsError(str(p), problems)
     return out
 
 
@@ -45,6 +57,6 @@ def apply_weights(specs: list[CriterionSpec], weights: dict[str, int],
     names = [s.name for s in specs]
     unknown = [n for n in weights if n not in names]
     if unknown:
-        raise ScenarioError(source, [f"{n}: not a criterion of this campaign; criteria are "
+        raise WeightsError(source, [f"{n}: not a criterion of this campaign; criteria are "
                                      f"{', '.join(names)}" for n in unknown])
     return [dataclasses.replace(s, weight=weights.get(s.name, s.weight)) for s in specs]

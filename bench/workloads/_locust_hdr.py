@@ -51,6 +51,8 @@ class Recorder:
         self.clamped = 0
         self.cpu: list[float] = []
         self.rate = {"slots_due": 0, "sent": 0, "late": 0, "max_send_delay_ms": 0.0}
+        self.first_ts: float | None = None  # first request sent by this process
+        self.frozen_at: float | None = None
         self.t0: float | None = None  # first slot of the constant-rate schedule
         self.next_slot = 0
 
@@ -58,6 +60,8 @@ class Recorder:
                    exception: Any = None, start_time: float | None = None, **_kw: Any) -> None:
         if not self.open:
             return
+        if self.first_ts is None:
+            self.first_ts = start_time or (time.time() - response_time / 1000.0)
         key = f"{request_type} {name}"
         self.requests[key] = self.requests.get(key, 0) + 1
         if exception is not None:
@@ -94,6 +98,7 @@ class Recorder:
         if not self.open:
             return
         self.open = False
+        self.frozen_at = time.time()
         if self.t0 is not None and RATE_PER_PROCESS > 0:
             self.rate["slots_due"] = int((time.time() - self.t0) * RATE_PER_PROCESS) + 1
 
@@ -102,7 +107,7 @@ class Recorder:
                 "service": {k: encode(h) for k, h in self.service.items()},
                 "requests": dict(self.requests), "failures": dict(self.failures),
                 "clamped": self.clamped, "cpu": list(self.cpu), "rate": dict(self.rate),
-                "pid": os.getpid()}
+                "first_ts": self.first_ts, "frozen_at": self.frozen_at, "pid": os.getpid()}
 
 
 REC = Recorder()
@@ -124,6 +129,10 @@ def _merge_into(total: dict[str, Any], part: dict[str, Any]) -> None:
     total["rate"]["max_send_delay_ms"] = max(total["rate"]["max_send_delay_ms"],
                                              part["rate"]["max_send_delay_ms"])
     total["cpu"][str(part["pid"])] = part["cpu"]
+    if part["first_ts"] is not None:
+        total["first_ts"] = min(total["first_ts"] or part["first_ts"], part["first_ts"])
+    if part["frozen_at"] is not None:
+        total["frozen_at"] = max(total["frozen_at"] or 0.0, part["frozen_at"])
 
 
 def _cpu_sampler() -> None:
@@ -213,7 +222,7 @@ def _on_quitting(environment: Any, **_kw: Any) -> None:
         return
     REC.freeze()
     total: dict[str, Any] = {"latency": {}, "service": {}, "requests": {}, "failures": {},
-                             "clamped": 0, "cpu": {},
+                             "clamped": 0, "cpu": {}, "first_ts": None, "frozen_at": None,
                              "rate": {"slots_due": 0, "sent": 0, "late": 0,
                                       "max_send_delay_ms": 0.0}}
     parts = STATE["workers"] if isinstance(runner, MasterRunner) else [REC.payload()]
@@ -225,7 +234,10 @@ def _on_quitting(environment: Any, **_kw: Any) -> None:
         "workers_reported": len(parts),
         "flush_timeout": STATE["flush_timeout"],
         "t_start": STATE["t_start"], "t_stop": STATE["t_stop"],
-        "window_s": (STATE["t_stop"] or time.time()) - (STATE["t_start"] or time.time()),
+        # requests/s are counted from the first request sent to the stop (as Locust does)
+        "window_s": ((total["frozen_at"] or time.time()) - total["first_ts"]
+                     if total["first_ts"] else 0.0),
+        "first_request_at": total["first_ts"],
         "endpoints": {key: {"hdr": encode(total["latency"][key]) if key in total["latency"]
                             else None,
                             "service_hdr": encode(total["service"][key])

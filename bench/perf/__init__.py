@@ -1,0 +1,1 @@
+"""Performance benchmarks of bakeoff itself (not tests): `python -m bench.perf.loadgen`."""

@@ -1,0 +1,134 @@
+"""db-query: pgbench with a SQL script against the site's PostgreSQL; tps and latency HDR.
+
+The default script is the PoC checkout service's hottest queries (bench/poc/
+hot_queries.sql), which needs the PoC schema: it is loaded (idempotently) first. pgbench
+runs on the load-generator host with a per-transaction log (-l); the log is folded into
+an HDR histogram on that host (bench.poc.pgbench_log). The raw output is one JSON
+document holding pgbench's summary, the SQL script itself and the encoded histogram.
+
+Server-side DB-query timings seen by the service (its /metrics histogram deltas) are
+part of http-load's raw output, because that is where the service runs under load.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+
+from bench.errors import BakeoffError, ParseError
+from bench.hdr import decode, latency_histogram_name, summary_ms
+from bench.poc import HOT_QUERIES_SQL
+from bench.poc.launcher import host_python, run_checked
+from bench.samples import Histogram, ParsedOutput, Sample
+from bench.workloads.base import RunContext, WorkloadParams
+from bench.workloads.http_load import host_cores, loadgen_host
+from stacks.contract import Environment
+
+TOOL = "pgbench"
+TPS = re.compile(r"^tps = ([\d.]+) \(without initial connection time\)", re.MULTILINE)
+
+
+class Params(WorkloadParams):
+    sql_file: str | None = Field(None, description="pgbench script; default: PoC hot queries")
+    clients: int = Field(4, gt=0, le=1000, description="concurrent database sessions")
+    threads: int | None = Field(None, gt=0, le=256,
+                                description="pgbench threads; default min(clients, cores)")
+    duration_s: int = Field(10, gt=0, le=3600)
+    load_schema: bool | None = Field(None, description="load the PoC schema first; default: "
+                                     "only with the built-in script")
+
+
+def _check_sql(path: Path) -> str:
+    if not path.is_file():
+        raise BakeoffError(f"db-query: SQL file {path} does not exist (params.sql_file)")
+    text = path.read_text(errors="replace")
+    if not text.strip():
+        raise BakeoffError(f"db-query: SQL file {path} is empty (params.sql_file)")
+    return text
+
+
+class DbQuery:
+    name = "db-query"
+    tool = TOOL
+    Params = Params
+
+    def plan(self, params: Params, env: Any):
+        raise NotImplementedError("db-query drives its own processes: use run()")
+
+    def run(self, params: Params, env: Environment, ctx: RunContext | None = None) -> str:
+        db = env.database
+        if db is None:
+            raise BakeoffError(f"db-query on site {env.site!r} needs a database: add "
+                               "`database: {}` to the site")
+        sql_path = Path(params.sql_file).expanduser() if params.sql_file else HOT_QUERIES_SQL
+        sql = _check_sql(sql_path)
+        host = loadgen_host(env)
+        python, py_env = host_python(host)
+        if params.load_schema or (params.load_schema is None and params.sql_file is None):
+            run_checked(host.executor, [python, "-m", "bench.poc.db", "--dsn", db.dsn],
+                        "db-query: loading the PoC schema", timeout=120, env=py_env)
+        threads = params.threads or max(1, min(params.clients, host_cores(host)))
+        threads = min(threads, params.clients)
+        base = host.facts.get("scratch_dir") or tempfile.gettempdir()
+        log_dir = str(Path(base) / f"bakeoff-pgbench-{uuid.uuid4().hex}")
+        argv = [shutil.which("pgbench") or "pgbench", "-h", db.host, "-p", str(db.port),
+                "-U", db.user, "-d", db.dbname, "-n", "-c", str(params.clients),
+                "-j", str(threads), "-T", str(params.duration_s), "-f", str(sql_path),
+                "-l", f"--log-prefix={log_dir}/pgbench"]
+        run_checked(host.executor, ["mkdir", "-p", log_dir], "db-query: mkdir", timeout=30)
+        try:
+            res = host.executor.run(argv, timeout=params.duration_s + 120,
+                                    env={"PGPASSWORD": db.password, "PGCONNECT_TIMEOUT": "30"})
+            if not res.ok:
+                raise BakeoffError(
+                    f"db-query: pgbench with {sql_path} failed (rc={res.rc}"
+                    f"{', timed out' if res.timed_out else ''}): "
+                    f"{(res.stderr or res.stdout).strip()[-1200:]}")
+            folded = run_checked(host.executor, [python, "-m", "bench.poc.pgbench_log",
+                                                 log_dir], "db-query: folding pgbench logs",
+                                 timeout=300, env=py_env)
+        finally:
+            host.executor.run(["rm", "-rf", log_dir], timeout=60)
+        return json.dumps({
+            "workload": self.name, "format": 1, "sql_file": str(sql_path), "sql": sql,
+            "clients": params.clients, "threads": threads, "duration_s": params.duration_s,
+            "database": {"host": db.host, "port": db.port, "dbname": db.dbname, "kind": db.kind},
+            "pgbench_stdout": res.stdout, "pgbench_stderr_tail": res.stderr[-2000:],
+            "log": json.loads(folded),
+        }, indent=1)
+
+    def parse(self, output: str, params: Params | None = None) -> ParsedOutput:
+        try:
+            doc = json.loads(output)
+            stdout, log = doc["pgbench_stdout"], doc["log"]
+        except (ValueError, KeyError, TypeError):
+            raise ParseError(TOOL, "raw output is not a db-query JSON document") from None
+        m = TPS.search(stdout)
+        if not m:
+            raise ParseError(TOOL, "no 'tps = ... (without initial connection time)' line")
+        hist = decode(log["hdr"])
+        n = int(log["transactions"])
+        valid, reason = (True, "") if n else (False, "no transaction completed")
+        meta: dict[str, Any] = {"clients": doc.get("clients"), "threads": doc.get("threads")}
+        samples = [Sample("tps", float(m.group(1)), "tx/s", meta),
+                   Sample("transactions", n, "count", meta),
+                   Sample("failed_transactions", int(log.get("failed", 0)), "count", meta)]
+        samples += [Sample(k, v, "ms", meta) for k, v in summary_ms(hist).items()
+                    if k in ("latency_p50", "latency_p95", "latency_p99", "latency_p999",
+                             "latency_mean")]
+        histograms = [Histogram(latency_histogram_name(), log["hdr"], "us",
+                                {"valid": valid, "source": "pgbench -l"})] if n else []
+        return ParsedOutput(samples, histograms, valid, reason)
+
+    def tool_version_argv(self) -> tuple[str, ...]:
+        return ("pgbench", "--version")
+
+
+WORKLOAD = DbQuery()

@@ -1,0 +1,150 @@
+"""http-load: Locust (headless, FastHttpUser) against the PoC service or the user's own.
+
+run(): start the PoC checkout service on the server host (unless `target_url` is given),
+wait for /healthz from the load-generator host, scrape /metrics, run Locust with the HDR
+plugin on the load-generator host (every core by default), scrape /metrics again, stop
+the service. The raw output is one JSON document (see docs/load.md); `parse` turns it
+into per-endpoint samples and exact HDR histograms, and marks the run invalid when the
+load generator saturated (see bench.workloads._locust_parse).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from importlib import metadata
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from bench.errors import BakeoffError
+from bench.poc import LOCUSTFILE
+from bench.poc.launcher import PocService, http_get
+from bench.samples import ParsedOutput
+from bench.workloads._locust_parse import parse_document
+from bench.workloads._locust_run import LocustRun, check_locustfile
+from bench.workloads.base import RunContext, WorkloadParams
+from stacks.contract import Environment, Host
+
+TOOL = "locust"
+
+
+class ShapeStep(BaseModel):
+    """One step of a step/ramp load shape: hold `users` for `duration_s` seconds."""
+
+    model_config = ConfigDict(extra="forbid")
+    users: int = Field(gt=0, le=100_000)
+    spawn_rate: float = Field(10.0, gt=0)
+    duration_s: int = Field(gt=0, le=3600)
+
+
+class Params(WorkloadParams):
+    users: int = Field(10, gt=0, le=100_000, description="concurrent simulated users")
+    spawn_rate: float = Field(10.0, gt=0, description="users started per second")
+    duration_s: int = Field(10, gt=0, le=3600, description="run time (closed/constant-rate)")
+    processes: int | None = Field(None, gt=0, le=256,
+                                  description="Locust processes; default = the load host's cores")
+    locustfile: str | None = Field(None, description="your own locustfile (default: checkout)")
+    target_url: str | None = Field(None, description="your own service; no PoC is started")
+    mode: Literal["closed", "constant-rate"] = "closed"
+    rate_rps: float | None = Field(None, gt=0, description="constant-rate: intended sends/s")
+    late_threshold_ms: float = Field(5.0, gt=0, description="a send this late counts as late")
+    shape: list[ShapeStep] | None = Field(None, min_length=1, description="step load shape")
+    endpoints: dict[str, str] = Field(default_factory=dict,
+                                      description="rename 'METHOD name' endpoints in results")
+    service_workers: int | None = Field(None, gt=0, le=256,
+                                        description="uvicorn workers; default = server vCPUs")
+    metrics_url: str | None = Field(None, description="Prometheus /metrics of your own service")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Params:
+        if self.mode == "constant-rate" and self.rate_rps is None:
+            raise ValueError("mode 'constant-rate' needs rate_rps (intended requests per second)")
+        if self.mode == "closed" and self.rate_rps is not None:
+            raise ValueError("rate_rps only applies to mode 'constant-rate'")
+        if self.target_url and not self.target_url.startswith(("http://", "https://")):
+            raise ValueError("target_url must start with http:// or https://")
+        return self
+
+
+def loadgen_host(env: Environment) -> Host:
+    return env.hosts.get("loadgen", env.client)
+
+
+def host_cores(host: Host) -> int:
+    """Cores the load host's processes may use (nproc honours CPU affinity)."""
+    res = host.executor.run(["nproc"], timeout=30)
+    return int(res.stdout.strip()) if res.ok and res.stdout.strip().isdigit() else 1
+
+
+def locust_version() -> str:
+    try:
+        return "locust " + metadata.version("locust")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _scrape(via: Host, url: str | None) -> tuple[str | None, str | None]:
+    if not url:
+        return None, None
+    try:
+        return http_get(via, url, wait_s=5.0), None
+    except BakeoffError as exc:
+        return None, str(exc)
+
+
+class HttpLoad:
+    name = "http-load"
+    tool = TOOL
+    Params = Params
+
+    def plan(self, params: Params, env: Any):
+        raise NotImplementedError("http-load drives its own processes: use run()")
+
+    def run(self, params: Params, env: Environment, ctx: RunContext | None = None) -> str:
+        locustfile = check_locustfile(params.locustfile or LOCUSTFILE)
+        via = loadgen_host(env)
+        users = max(s.users for s in params.shape) if params.shape else params.users
+        processes = max(1, min(params.processes or host_cores(via), users))
+        service: PocService | None = None
+        metrics_url = params.metrics_url
+        try:
+            if params.target_url:
+                target = params.target_url.rstrip("/")
+            else:
+                if env.database is None:
+                    raise BakeoffError(
+                        f"http-load on site {env.site!r}: the PoC service needs a database; add "
+                        "`database: {}` to the site, or give params.target_url")
+                service = PocService(env.server, env.database, workers=params.service_workers)
+                target = service.start(via)
+                metrics_url = metrics_url or target + "/metrics"
+            before, err_before = _scrape(via, metrics_url)
+            run = LocustRun(locustfile, target, params.users, params.spawn_rate,
+                            params.duration_s, processes=processes, mode=params.mode,
+                            rate_rps=params.rate_rps,
+                            late_threshold_ms=params.late_threshold_ms,
+                            shape=[s.model_dump() for s in params.shape] if params.shape
+                            else None)
+            doc, tail = run.run(via)
+            after, err_after = _scrape(via, metrics_url)
+        finally:
+            service_log = service.stop() if service else ""
+        return json.dumps({
+            "workload": self.name, "format": 1, "locust_version": locust_version(),
+            "target_url": target, "service": "poc" if service else "external",
+            "locustfile": str(locustfile), "processes": processes, "loadgen_host": via.name,
+            "params": params.model_dump(mode="json"), "locust": doc,
+            "locust_stderr_tail": tail[-2000:], "service_log_tail": service_log[-2000:],
+            "server_metrics": {"url": metrics_url, "before": before, "after": after,
+                               "error": err_before or err_after},
+        }, indent=1)
+
+    def parse(self, output: str, params: Params | None = None) -> ParsedOutput:
+        return parse_document(output, params or Params())
+
+    def tool_version_argv(self) -> tuple[str, ...]:
+        return (sys.executable, "-m", "locust", "--version")
+
+
+WORKLOAD = HttpLoad()

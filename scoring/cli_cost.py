@@ -1,0 +1,201 @@
+"""CLI for the cost side: `bakeoff prices show|equivalents` and `bakeoff tco SCENARIO`.
+
+Everything here works offline from the shipped snapshot. Errors are BakeoffError subclasses and
+are printed by the main CLI wrapper.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bench.campaign import Campaign, CloudSite, LocalSite, StaticSite, load_campaign_file
+from bench.errors import PriceNotFoundError
+from scoring.catalog import Catalog, load_catalog
+from scoring.equivalents import DEFAULT_REGIONS, equivalents
+from scoring.sla import sla_risk
+from scoring.tco import TERMS, SiteCost, estimate_site, term_rates
+
+_console = Console(width=160)
+Site = LocalSite | StaticSite | CloudSite
+
+
+class Fmt(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def short_source(source: str) -> str:
+    """'owner/repo@<40 hex>:path/file.csv (date)' -> 'owner/repo@abcdef12:file.csv (date)'."""
+    if source.startswith("price_override:"):
+        return "price_override (reason below)"
+    return re.sub(r"@([0-9a-f]{8})[0-9a-f]{32}:(?:[^ ;]*/)?([^/ ;]+)", r"@\1:\2", source)
+
+
+def _money(v: float | None, digits: int = 2) -> str:
+    return "n/a" if v is None else f"{v:,.{digits}f}"
+
+
+def prices_show(
+    provider: str | None = typer.Option(None, help="aws, azure or gcp"),
+    region: str | None = typer.Option(None, help="e.g. us-east-1, eastus, us-central1"),
+    family: str | None = typer.Option(None, help="compute, general or memory"),
+    vcpus: int | None = typer.Option(None, help="exact vCPU count"),
+    arch: str | None = typer.Option(None, help="x86_64 or arm64"),
+) -> None:
+    """Compute prices in the snapshot, with spot, GCP commitments and each row's source."""
+    catalog = load_catalog()
+    rows = catalog.compute_rows(provider, region, family, vcpus, arch)
+    table = Table(title=f"compute prices (snapshot {catalog.snapshot_id}), USD per hour")
+    for col in ("provider", "region", "instance type", "family", "arch", "vCPU", "GiB",
+                "on-demand", "spot", "1y", "3y", "source", "date"):
+        table.add_column(col, justify="right" if col in ("vCPU", "GiB") else "left")
+    for r in rows:
+        c1 = catalog.commitment(r.provider, r.region, r.instance_type, 1)
+        c3 = catalog.commitment(r.provider, r.region, r.instance_type, 3)
+        table.add_row(r.provider, r.region, r.instance_type, r.family, r.arch, str(r.vcpus),
+                      f"{r.memory_gib:g}", f"{r.ondemand_usd_per_hour:g}",
+                      _money(r.spot_usd_per_hour, 4) if r.spot_usd_per_hour else "n/a",
+                      f"{c1.effective_usd_per_hour:g}" if c1 else "n/a",
+                      f"{c3.effective_usd_per_hour:g}" if c3 else "n/a",
+                      short_source(r.source), r.source_date or "unknown")
+    _console.print(table)
+    _console.print(f"{len(rows)} row(s). 'n/a' = not in the snapshot (never guessed); sources: "
+                   "scoring/data/pricing/PROVENANCE.md")
+
+
+def prices_equivalents(
+    family: str = typer.Option(..., help="compute, general or memory"),
+    vcpus: int = typer.Option(..., help="vCPU count"),
+    memory: float | None = typer.Option(None, help="minimum memory in GiB"),
+    arch: str = typer.Option("x86_64", help="x86_64 or arm64"),
+) -> None:
+    """The matching instance type per provider, and where the matches differ."""
+    table = Table(title=f"equivalents: {family}, {vcpus} vCPU, {arch}"
+                        + (f", >= {memory:g} GiB" if memory else ""))
+    for col in ("provider", "region", "instance type", "vCPU", "GiB", "on-demand $/h",
+                "spot $/h", "differences"):
+        table.add_column(col)
+    for e in equivalents(family, vcpus, memory, arch, DEFAULT_REGIONS):
+        if e.row is None:
+            table.add_row(e.provider, e.region, "none", "", "", "", "", e.error or "")
+            continue
+        r = e.row
+        table.add_row(e.provider, e.region, r.instance_type, str(r.vcpus), f"{r.memory_gib:g}",
+                      f"{r.ondemand_usd_per_hour:g}",
+                      f"{r.spot_usd_per_hour:g}" if r.spot_usd_per_hour else "n/a",
+                      "; ".join(e.differences) or "-")
+    _console.print(table)
+
+
+def _site_table(cost: SiteCost, catalog: Catalog, campaign: Campaign, site: Site) -> None:
+    title = (f"{cost.site}: {cost.provider} {cost.region} {cost.instance_type or ''} "
+             f"term {cost.term} [{cost.price_label}]")
+    t = Table(title=title, title_justify="left")
+    for col in ("component", "quantity", "unit", "unit $", "monthly $", "label", "source"):
+        t.add_column(col, justify="right" if col in ("quantity", "unit $", "monthly $")
+                     else "left", overflow="fold")
+    for c in cost.components:
+        t.add_row(c.name, f"{c.quantity:,.6g}", c.unit, f"{c.unit_price_usd:g}",
+                  _money(c.monthly_usd), c.label, short_source(c.source))
+    _console.print(t)
+    totals = ", ".join(f"{m} month{'s' if m > 1 else ''}: ${v:,.2f}"
+                       for m, v in cost.horizons.items())
+    _console.print(f"  total per month ${cost.monthly_usd:,.2f}; {totals}")
+    for r in term_rates(site, catalog):
+        if r.term == cost.term:
+            continue
+        rate = f"${r.usd_per_hour:g}/h" if r.usd_per_hour is not None else r.source
+        _console.print(f"  compute {r.term}: {rate}", soft_wrap=True)
+    for c in cost.caveats:
+        _console.print(f"  caveat: {c}", soft_wrap=True)
+    if site.price_override is not None and cost.price_label == "override":
+        _console.print(f"  override reason: {site.price_override.reason}", soft_wrap=True)
+    risk = sla_risk(campaign, site, catalog, cost)
+    if risk is not None:
+        _console.print(f"  SLA {risk.availability_pct:.4g}%: {risk.downtime_min_month:.2f} "
+                       f"min/month, {risk.downtime_min_year:.1f} min/year allowed; at "
+                       f"${risk.revenue_per_minute_usd:g}/min ${risk.money_at_risk_month_usd:,.2f}"
+                       f" at risk, credit ${risk.expected_credit_month_usd:,.2f}, net "
+                       f"${risk.net_risk_month_usd:,.2f}/month", soft_wrap=True)
+        for c in risk.caveats:
+            _console.print(f"  SLA caveat: {c}", soft_wrap=True)
+    else:
+        _console.print("  SLA: not applicable (no provider SLA for this site)")
+
+
+def _csv(costs: list[SiteCost]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["site", "provider", "region", "instance_type", "term", "component", "kind",
+                "quantity", "unit", "unit_price_usd", "monthly_usd", "label", "source", "note"])
+    for s in costs:
+        for c in s.components:
+            w.writerow([s.site, s.provider, s.region, s.instance_type or "", s.term, c.name,
+                        c.kind, c.quantity, c.unit, c.unit_price_usd, c.monthly_usd, c.label,
+                        c.source, c.note])
+    return buf.getvalue()
+
+
+def tco(
+    scenario: Path = typer.Argument(..., help="scenario YAML"),
+    term: str | None = typer.Option(None, help=f"override usage.term: {', '.join(TERMS)}"),
+    fmt: Fmt = typer.Option(Fmt.table, "--format", help="table, json or csv"),
+) -> None:
+    """Price a scenario offline: component breakdown, sources, monthly/1y/3y totals."""
+    if term is not None and term not in TERMS:
+        raise typer.BadParameter(f"expected one of {', '.join(TERMS)}", param_hint="--term")
+    campaign = load_campaign_file(scenario)
+    catalog = load_catalog()
+    priced: list[tuple[Site, SiteCost]] = []
+    failed: dict[str, str] = {}
+    for s in campaign.sites:
+        try:
+            priced.append((s, estimate_site(campaign, s, catalog, term)))
+        except PriceNotFoundError as e:
+            failed[s.name] = str(e)
+    if fmt is Fmt.json:
+        out: dict = {"scenario": str(scenario), "snapshot": catalog.snapshot_id, "sites": {}}
+        for s, cost in priced:
+            d = cost.model_dump()
+            d["terms"] = [r.model_dump() for r in term_rates(s, catalog)]
+            risk = sla_risk(campaign, s, catalog, cost)
+            d["sla"] = risk.model_dump() if risk else None
+            out["sites"][cost.site] = d
+        for name, why in failed.items():
+            out["sites"][name] = {"error": why}
+        typer.echo(json.dumps(out, indent=2))
+    elif fmt is Fmt.csv:
+        typer.echo(_csv([c for _, c in priced]), nl=False)
+    else:
+        u = campaign.usage
+        _console.print(f"TCO for {campaign.name} (price snapshot {catalog.snapshot_id}; usage: "
+                       f"{u.instances} instance(s) x {u.hours_per_month:g} h/month, "
+                       f"{u.egress_gb_per_month:g} GB egress, {u.storage_gb:g} GB storage, "
+                       f"{u.provisioned_iops} IOPS)")
+        for s, cost in priced:
+            _site_table(cost, catalog, campaign, s)
+        for name, why in failed.items():
+            _console.print(f"{name}: not available: {why}", soft_wrap=True)
+    if failed:
+        raise PriceNotFoundError(f"{len(failed)} site(s) could not be priced: "
+                                 f"{', '.join(failed)} (reasons above)")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `prices show`, `prices equivalents` and `tco` to the bakeoff app."""
+    prices = typer.Typer(help="Browse the shipped price snapshot (offline).",
+                         no_args_is_help=True)
+    prices.command("show")(prices_show)
+    prices.command("equivalents")(prices_equivalents)
+    app.add_typer(prices, name="prices")
+    app.command("tco")(tco)

@@ -1,0 +1,137 @@
+"""`bakeoff score` and `bakeoff report`: re-score stored results, re-render the report.
+
+`score` prints the matrix (criteria × sites, weights, totals, requirements in the same site
+columns) and then three plain lines that are stable for scripts and tests:
+
+    weights: TCO 5, CPU 4, inter-AZ latency 3, SLA 4, compliance 5
+    provider-a: 8, 7, 9, 8, 9 -> 172
+    provider-b: 6, 9, 8, 8, 7 -> 157
+
+followed by the decision. Scores and totals print without decimals when they are whole.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from scoring.summary import fmt, fmt_value
+
+RESULTS_OPTION = typer.Option(Path("results"), "--results", help="results root folder")
+STATUS_STYLE = {"pass": "[green]pass[/green]", "fail": "[red]FAIL[/red]",
+                "not measured": "[yellow]not measured[/yellow]"}
+
+
+def matrix_table(result) -> Table:  # noqa: ANN001 - ScoreResult, imported lazily
+    """The matrix as a rich table; requirement rows share the site columns."""
+    m = result.matrix
+    title = f"Decision matrix: {result.campaign.name} (weights 1-5, scores 1-10)"
+    table = Table(title=title, title_justify="left")
+    table.add_column("criterion")
+    table.add_column("weight", justify="right")
+    for site in m.sites:
+        table.add_column(site, justify="right")
+    for spec in m.criteria:
+        row = []
+        for site in m.sites:
+            c = m.cell(spec.name, site)
+            text = "n/a" if c.score is None else fmt(c.score)
+            if c.status == "ok" and c.value is not None:
+                text += f" ({fmt_value(c.value)} {spec.unit})"
+            if c.status == "missing":
+                text += " (no data)"
+            if c.tied_with and c.status == "ok":
+                text += " ≈"
+            row.append(text)
+        table.add_row(spec.label, str(spec.weight), *row)
+    table.add_section()
+    table.add_row("[bold]total[/bold]", "", *[f"[bold]{fmt(m.totals[s])}[/bold]"
+                                              for s in m.sites])
+    reqs = {}
+    for r in result.requirements:
+        reqs.setdefault(r.requirement, {})[r.site] = r
+    if reqs:
+        table.add_section()
+        for name, per_site in reqs.items():
+            cells = []
+            for site in m.sites:
+                r = per_site.get(site)
+                if r is None:
+                    cells.append("")
+                    continue
+                val = "" if r.value is None else f" {fmt_value(r.value)}"
+                mark = " (marginal)" if r.marginal else ""
+                cells.append(f"{STATUS_STYLE[r.status]}{val}{mark}")
+            table.add_row(f"requirement: {name}", "", *cells)
+    return table
+
+
+def plain_lines(result) -> list[str]:  # noqa: ANN001
+    """The stable plain-text form of the matrix (see the module docstring)."""
+    m = result.matrix
+    lines = ["weights: " + ", ".join(f"{c.label} {c.weight}" for c in m.criteria)]
+    for site in m.sites:
+        scores = ", ".join(fmt(m.cell(c.name, site).score) for c in m.criteria)
+        lines.append(f"{site}: {scores} -> {fmt(m.totals[site])}")
+    return lines
+
+
+def print_result(result, console: Console) -> None:  # noqa: ANN001
+    console.print(matrix_table(result))
+    for note in result.matrix.notes:
+        console.print(f"note: {note}", highlight=False)
+    for line in plain_lines(result):
+        console.print(line, highlight=False, markup=False)
+    d = result.decision()
+    console.print(d["headline"], highlight=False, markup=False)
+    for reason in d["reasons"]:
+        console.print(f"  - {reason}", highlight=False, markup=False)
+    if result.written:
+        for key in ("report_html", "report_md", "scores_json"):
+            if key in result.written:
+                console.print(f"{key.replace('_', ' ')}: {result.written[key]}",
+                              highlight=False, markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `score` and `report` to the bakeoff app."""
+
+    @app.command("score")
+    def score_cmd(
+        campaign: str = typer.Argument("latest",
+                                       help="campaign id, folder, or 'latest' (ignored with "
+                                            "--scenario)"),
+        scenario: Path | None = typer.Option(None, "--scenario",
+                                             help="score a scenario alone (manual criteria, "
+                                                  "prices), without results"),
+        weights: Path | None = typer.Option(None, "--weights",
+                                            help="YAML mapping criterion name → weight 1-5"),
+        results: Path = RESULTS_OPTION,
+    ) -> None:
+        """Score stored results (or a scenario) and print the decision matrix."""
+        from bench.campaign import load_campaign_file
+        from scoring.decide import score_campaign_dir, score_scenario
+
+        console = Console(width=max(Console().width, 120))
+        if scenario is not None:
+            result = score_scenario(load_campaign_file(scenario), weights, source=str(scenario))
+        else:
+            result = score_campaign_dir(campaign, weights, results_root=results)
+        print_result(result, console)
+
+    @app.command("report")
+    def report_cmd(
+        campaign: str = typer.Argument("latest", help="campaign id, folder, or 'latest'"),
+        results: Path = RESULTS_OPTION,
+    ) -> None:
+        """Re-render report/ (HTML, Markdown, CSV, charts) from the stored results."""
+        from scoring.decide import rerender
+
+        result = rerender(campaign, results)
+        console = Console()
+        for key in ("report_html", "report_md", "report_csv"):
+            console.print(f"{key.replace('_', ' ')}: {result.written[key]}", highlight=False,
+                          markup=False)

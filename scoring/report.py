@@ -1,0 +1,161 @@
+"""The report: one self-contained HTML page, a Markdown digest and the matrix as CSV.
+
+The HTML has no external references: CSS is inline and every chart is a base64 PNG (the PNGs
+are also written next to it for chat and slides). The view model built here is shared by both
+templates so the page and the digest can never disagree.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from scoring import charts
+from scoring.quantities import CRITERION_METRICS, per_repetition
+from scoring.stats import bootstrap_median_ci
+from scoring.summary import fmt, fmt_value, matrix_csv
+
+if TYPE_CHECKING:
+    from scoring.decide import ScoreResult
+
+TEMPLATES = Path(__file__).parent / "templates"
+MAX_DISTRIBUTIONS = 12
+
+
+def _env() -> Environment:
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["fmt"] = fmt
+    env.filters["val"] = fmt_value
+    return env
+
+
+def _report_metrics(result: ScoreResult) -> list[str]:
+    """Sample metrics behind the scored criteria and the requirements, in that order."""
+    wanted = [m for spec in result.matrix.criteria for m in CRITERION_METRICS.get(spec.name, ())]
+    wanted += [r.metric for r in result.requirements]
+    return list(dict.fromkeys(wanted))
+
+
+def measurements(result: ScoreResult) -> list[dict[str, Any]]:
+    """Per metric and site: median over repetitions, 95% bootstrap interval, count."""
+    samples = result.samples
+    rows: list[dict[str, Any]] = []
+    if samples is None or samples.empty:
+        return rows
+    valid = samples[samples["valid"].astype(bool)]
+    for metric in _report_metrics(result):
+        per_site = {}
+        for site in result.sites:
+            reps = per_repetition(valid, site, metric)
+            if reps.empty:
+                continue
+            med, lo, hi = bootstrap_median_ci(reps.to_numpy())
+            unit = valid[(valid["workload"] == metric.split(".")[0])
+                         & (valid["metric"] == metric.split(".", 1)[1])]["unit"].iloc[0]
+            per_site[site] = {"median": med, "lo": lo, "hi": hi, "n": len(reps), "unit": unit,
+                              "values": [float(v) for v in reps]}
+        if per_site:
+            rows.append({"metric": metric, "sites": per_site,
+                         "unit": next(iter(per_site.values()))["unit"]})
+    return rows
+
+
+def _cost_rows(result: ScoreResult) -> list[dict[str, Any]]:
+    rows = []
+    for site, cost in result.inputs.costs.items():
+        for c in cost.components:
+            rows.append({"site": site, "name": c.name, "quantity": c.quantity, "unit": c.unit,
+                         "unit_price": c.unit_price_usd, "monthly": c.monthly_usd,
+                         "label": c.label, "source": c.source, "note": c.note})
+    return rows
+
+
+def _charts(result: ScoreResult, meas: list[dict[str, Any]]) -> list[charts.Chart]:
+    m = result.matrix
+    out = [charts.weighted_scores(m.sites, [c.label for c in m.criteria], list(m.weights),
+                                  m.scores, m.totals, m.verdict.total_ci if m.verdict else None)]
+    if result.inputs.costs:
+        out.append(charts.cost_breakdown({s: {c.name: c.monthly_usd for c in cost.components}
+                                          for s, cost in result.inputs.costs.items()}))
+    if len(m.sites) > 1:
+        out.append(charts.win_shares(result.sensitivity.mc_shares,
+                                     result.sensitivity.mc_draws))
+    for row in meas[:MAX_DISTRIBUTIONS]:
+        key = "dist-" + row["metric"].replace(".", "-").replace("_", "-")
+        out.append(charts.distribution(key, row["metric"], row["unit"],
+                                       {s: v["values"] for s, v in row["sites"].items()}))
+    return out
+
+
+def _provenance(result: ScoreResult) -> list[tuple[str, str]]:
+    man = result.manifest
+    rows = [(k, str(man[k])) for k in ("campaign_id", "scenario", "bakeoff_version",
+                                       "git_commit", "started_at", "finished_at", "status")
+            if k in man]
+    for k, v in sorted((man.get("tool_versions") or {}).items()):
+        rows.append((f"tool version: {k}", str(v)))
+    for k, v in sorted((man.get("machine") or {}).items()):
+        rows.append((f"machine: {k}", str(v)))
+    try:
+        from scoring.catalog import load_catalog
+
+        rows.append(("price catalog snapshot", load_catalog().snapshot_id))
+    except Exception as e:  # the report still renders; the row says why
+        rows.append(("price catalog snapshot", f"unavailable: {e}"))
+    rows.append(("weights", result.weights_source))
+    rows.append(("criteria", result.criteria_source))
+    return rows
+
+
+def view_model(result: ScoreResult) -> dict[str, Any]:
+    """Everything the templates show, precomputed (templates only lay it out)."""
+    m = result.matrix
+    meas = measurements(result)
+    chart_list = _charts(result, meas)
+    reqs: dict[str, dict[str, Any]] = {}
+    for r in result.requirements:
+        reqs.setdefault(r.requirement, {})[r.site] = r
+    sens = result.sensitivity
+    label = {c.name: c.label for c in m.criteria}
+    return {
+        "r": result, "m": m, "sites": m.sites, "decision": result.decision(),
+        "criteria": m.criteria, "cell": m.cell, "totals": m.totals,
+        "total_ci": m.verdict.total_ci if m.verdict else {},
+        "lead_ci": m.verdict.lead_ci if m.verdict else {},
+        "requirements": reqs, "measurements": meas, "costs": result.inputs.costs,
+        "cost_rows": _cost_rows(result), "cost_error": result.inputs.cost_error,
+        "charts": chart_list,
+        "chart_b64": {c.key: base64.b64encode(c.png).decode() for c in chart_list},
+        "sens": sens, "label": label, "excluded": result.excluded,
+        "provenance": _provenance(result), "notes": m.notes,
+        "isnan": lambda x: x is None or (isinstance(x, float) and math.isnan(x)),
+        "pct": lambda x: f"{100 * x:.1f}%",
+        "topsis_rank": (sorted(sens.topsis, key=lambda s: -sens.topsis[s])
+                        if sens.topsis else []),
+        "np": np,
+    }
+
+
+def render_report(result: ScoreResult, out: str | Path) -> dict[str, Path]:
+    """Write index.html, report.md, matrix.csv and charts/*.png into `out`."""
+    from bench.results import atomic_write
+
+    out = Path(out)
+    vm = view_model(result)
+    env = _env()
+    paths = {"report_html": out / "index.html", "report_md": out / "report.md",
+             "report_csv": out / "matrix.csv"}
+    atomic_write(paths["report_html"], env.get_template("report.html.j2").render(**vm))
+    atomic_write(paths["report_md"], env.get_template("report.md.j2").render(**vm))
+    atomic_write(paths["report_csv"], matrix_csv(result))
+    for chart in vm["charts"]:
+        p = out / "charts" / f"{chart.key}.png"
+        atomic_write(p, chart.png)
+        paths[f"chart_{chart.key}"] = p
+    return paths

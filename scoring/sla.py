@@ -1,0 +1,125 @@
+"""SLA risk: availability -> allowed downtime -> revenue at risk, minus the credits the SLA pays.
+
+Formulas (docs/pricing.md):
+  downtime per month = (1 - A) x 43,200 min (a 30-day month); per year = (1 - A) x 525,600 min
+  money at risk      = downtime per month x revenue per minute (scenario `sla` block)
+  expected credit    = sum over covered services of first-tier credit % x that service's bill,
+                       i.e. a month in which each service falls just below its SLA
+  net risk           = max(0, money at risk - expected credit)
+A site made of compute and a database is up only when both are: A = A_compute x A_database.
+A service with no SLA (e.g. Cloud SQL zonal) bounds nothing; it is listed, not multiplied in.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from bench.campaign import Campaign, CloudSite, LocalSite, StaticSite
+from scoring.catalog import Catalog, SlaRow, load_catalog
+from scoring.tco import SiteCost, estimate_site
+
+MINUTES_PER_MONTH = 30 * 24 * 60  # 43,200
+MINUTES_PER_YEAR = 365 * 24 * 60  # 525,600
+
+
+class SlaComponent(BaseModel):
+    service: str
+    tier: str
+    covered: bool
+    availability_pct: float | None
+    first_credit_pct: float
+    monthly_bill_usd: float
+    expected_credit_usd: float
+    source: str
+    applies_when: str
+
+
+class SlaRisk(BaseModel):
+    site: str
+    provider: str
+    availability_pct: float
+    downtime_min_month: float
+    downtime_min_year: float
+    revenue_per_minute_usd: float
+    money_at_risk_month_usd: float
+    expected_credit_month_usd: float
+    net_risk_month_usd: float
+    source: str
+    components: list[SlaComponent]
+    caveats: list[str]
+    uncovered: list[str] = Field(default_factory=list,
+                                 description="services with no SLA: availability excludes them")
+
+
+def allowed_downtime(availability_pct: float) -> tuple[float, float]:
+    """(minutes per 30-day month, minutes per 365-day year) an SLA level allows."""
+    unavailable = 1 - availability_pct / 100
+    return unavailable * MINUTES_PER_MONTH, unavailable * MINUTES_PER_YEAR
+
+
+def credit_pct(row: SlaRow, uptime_pct: float) -> float:
+    """Credit % the SLA pays for a month at `uptime_pct` (0 when the SLA was met)."""
+    if not row.covered or row.availability_pct is None or uptime_pct >= row.availability_pct:
+        return 0.0
+    for floor, pct in row.credit_tiers:
+        if uptime_pct >= floor:
+            return pct
+    return row.credit_tiers[-1][1]
+
+
+def compute_tier(site: CloudSite, instances: int) -> str:
+    """Multi-zone SLAs need instances running in two or more zones at once."""
+    return "multi_zone" if len(site.zones) >= 2 and instances >= 2 else "single_instance"
+
+
+def _component(row: SlaRow, bill: float) -> SlaComponent:
+    first = row.credit_tiers[0][1] if row.covered else 0.0
+    return SlaComponent(service=row.service, tier=row.tier, covered=row.covered,
+                        availability_pct=row.availability_pct, first_credit_pct=first,
+                        monthly_bill_usd=bill, expected_credit_usd=first / 100 * bill,
+                        source=f"{row.source_url} (recorded {row.recorded}; {row.confidence})",
+                        applies_when=row.applies_when)
+
+
+def sla_risk(campaign: Campaign, site: LocalSite | StaticSite | CloudSite | str,
+             catalog: Catalog | None = None, cost: SiteCost | None = None) -> SlaRisk | None:
+    """SLA risk for a cloud site; None for local and static sites (no provider SLA applies)."""
+    if isinstance(site, str):
+        site = campaign.site(site)
+    if not isinstance(site, CloudSite):
+        return None
+    catalog = catalog or load_catalog()
+    cost = cost or estimate_site(campaign, site, catalog)
+    instances = campaign.usage.instances
+    rows = [(catalog.sla(site.provider, "compute", compute_tier(site, instances)),
+             cost.monthly_by_kind("compute", "storage", "iops"))]
+    if site.database is not None:
+        rows.append((catalog.sla(site.provider, "managed_postgresql",
+                                 "ha" if site.database.ha else "single"),
+                     cost.monthly_by_kind("database", "database_storage")))
+    components = [_component(r, bill) for r, bill in rows]
+    caveats: list[str] = []
+    availability = 1.0
+    uncovered: list[str] = []
+    for c in components:
+        if c.covered and c.availability_pct is not None:
+            availability *= c.availability_pct / 100
+        else:
+            uncovered.append(f"{c.service}/{c.tier}")
+            caveats.append(f"{c.service} ({c.applies_when}) has no SLA: its downtime is not "
+                           "bounded and not included in the availability figure")
+    if len([c for c in components if c.covered]) > 1:
+        caveats.append("availability is the product of the services' SLAs (all must be up)")
+    if campaign.sla.revenue_per_minute_usd == 0:
+        caveats.append("sla.revenue_per_minute_usd is 0 in the scenario: money at risk is 0")
+    pct = availability * 100
+    month_min, year_min = allowed_downtime(pct)
+    risk = month_min * campaign.sla.revenue_per_minute_usd
+    credit = sum(c.expected_credit_usd for c in components)
+    return SlaRisk(site=site.name, provider=site.provider, availability_pct=pct,
+                   downtime_min_month=month_min, downtime_min_year=year_min,
+                   revenue_per_minute_usd=campaign.sla.revenue_per_minute_usd,
+                   money_at_risk_month_usd=risk, expected_credit_month_usd=credit,
+                   net_risk_month_usd=max(0.0, risk - credit),
+                   source="; ".join(c.source for c in components), components=components,
+                   caveats=caveats, uncovered=uncovered)

@@ -1,0 +1,59 @@
+"""Sensitivity: one-at-a-time, Monte-Carlo shares, flip distance, TOPSIS cross-check."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scoring.sensitivity import analyse, flip_distance, monte_carlo, one_at_a_time, topsis
+
+SITES = ["A", "B"]
+NAMES = ["c1", "c2"]
+# A = 7*2 + 5*3 = 29, B = 5*2 + 6*3 = 28: close on purpose.
+CLOSE = np.array([[7.0, 5.0], [5.0, 6.0]])
+W = [2, 3]
+
+
+def test_one_at_a_time():
+    rows = one_at_a_time(CLOSE, W, NAMES, SITES)
+    c1, c2 = rows
+    assert c1.minus == (1, ["B"])  # A 22, B 23
+    assert c1.plus == (3, ["A"])
+    assert c2.minus == (2, ["A"])
+    assert c2.plus == (4, ["A", "B"])  # 34 = 34: a tie
+    edge = one_at_a_time(CLOSE, [1, 5], NAMES, SITES)
+    assert edge[0].minus is None and edge[1].plus is None
+
+
+def test_monte_carlo_shares_sum_to_one_and_are_deterministic():
+    a = monte_carlo(CLOSE, W, SITES, draws=2000, seed=3)
+    b = monte_carlo(CLOSE, W, SITES, draws=2000, seed=3)
+    assert a == b
+    assert sum(a.values()) == pytest.approx(1.0)
+    assert 0 < a["B"] < a["A"] < 1  # close, so both win some draws
+    far = monte_carlo(np.array([[9.0, 1.0], [9.0, 1.0]]), W, SITES, draws=500)
+    assert far == {"A": 1.0, "B": 0.0}
+
+
+def test_flip_distance_on_a_close_case():
+    f = flip_distance(CLOSE, W, NAMES, SITES)
+    # c1 from 2 down to 1.5 makes 7x+15 = 5x+18: the first change of winners (a tie)
+    assert f is not None and f.criterion == "c1"
+    assert f.to_weight == pytest.approx(1.5) and f.delta == pytest.approx(-0.5)
+    assert f.new_winners == ["A", "B"]
+    fi = flip_distance(CLOSE, W, NAMES, SITES, integer=True)
+    assert fi is not None and abs(fi.delta) == 1
+
+
+def test_no_flip_when_one_site_dominates():
+    dominant = np.array([[9.0, 2.0], [8.0, 3.0]])
+    assert flip_distance(dominant, W, NAMES, SITES) is None
+    s = analyse(dominant, W, NAMES, SITES, draws=200)
+    assert s.flip is None and s.flip_integer is None and s.mc_shares["A"] == 1.0
+
+
+def test_topsis_agrees_on_a_dominant_site_and_skips_na_rows():
+    scores = np.array([[9.0, 2.0, 5.0], [8.0, 3.0, 5.0], [np.nan, 4.0, 4.0]])
+    t = topsis(scores, [3, 2, 5], ["A", "B", "C"])
+    assert max(t, key=t.get) == "A"
+    assert all(0 <= v <= 1 for v in t.values())
