@@ -32,7 +32,7 @@ def new_histogram() -> HdrHistogram:
 
 def record_us(hist: HdrHistogram, value_us: float) -> bool:
     """Record one latency; values outside the range are clamped. Returns False if clamped."""
-    v = int(round(value_us))
+    v = round(value_us)
     clamped = v < LOWEST_US or v > HIGHEST_US
     hist.record_value(min(max(v, LOWEST_US), HIGHEST_US))
     return not clamped

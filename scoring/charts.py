@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
 PALETTE = ("#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3",
            "#8C8C8C", "#CCB974", "#64B5CD")
@@ -44,7 +44,7 @@ def distribution(key: str, title: str, unit: str,
     sites = list(values)
     fig, ax = plt.subplots(figsize=(6.4, 2.8))
     data = [np.asarray(values[s], dtype=float) for s in sites]
-    ax.boxplot(data, vert=False, widths=0.5, showfliers=False)
+    ax.boxplot(data, orientation="horizontal", widths=0.5, showfliers=False)
     rng = np.random.default_rng(0)  # jitter only, so the dots do not overlap
     for i, d in enumerate(data, start=1):
         ax.scatter(d, i + rng.uniform(-0.12, 0.12, d.size), s=18, zorder=3,
@@ -104,7 +104,8 @@ def weighted_scores(sites: Sequence[str], labels: Sequence[str], weights: Sequen
         ax.text(max(left[j], totals[s]), j, f" {totals[s]:.1f}", va="center", fontsize=8)
         if total_ci and s in total_ci:
             lo, hi = total_ci[s]
-            ax.errorbar(totals[s], j, xerr=[[totals[s] - lo], [hi - totals[s]]], fmt="none",
+            err = [[max(totals[s] - lo, 0.0)], [max(hi - totals[s], 0.0)]]
+            ax.errorbar(totals[s], j, xerr=err, fmt="none",
                         ecolor="black", capsize=4)
     ax.set_xlabel("weighted score (Σ weight × score; n/a cells rescaled)")
     ax.set_title("Weighted scores", fontsize=10)

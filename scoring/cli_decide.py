@@ -13,6 +13,7 @@ followed by the decision. Scores and totals print without decimals when they are
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -20,12 +21,15 @@ from rich.table import Table
 
 from scoring.summary import fmt, fmt_value
 
+if TYPE_CHECKING:
+    from scoring.decide import ScoreResult
+
 RESULTS_OPTION = typer.Option(Path("results"), "--results", help="results root folder")
 STATUS_STYLE = {"pass": "[green]pass[/green]", "fail": "[red]FAIL[/red]",
                 "not measured": "[yellow]not measured[/yellow]"}
 
 
-def matrix_table(result) -> Table:  # noqa: ANN001 - ScoreResult, imported lazily
+def matrix_table(result: ScoreResult) -> Table:
     """The matrix as a rich table; requirement rows share the site columns."""
     m = result.matrix
     title = f"Decision matrix: {result.campaign.name} (weights 1-5, scores 1-10)"
@@ -69,7 +73,7 @@ def matrix_table(result) -> Table:  # noqa: ANN001 - ScoreResult, imported lazil
     return table
 
 
-def plain_lines(result) -> list[str]:  # noqa: ANN001
+def plain_lines(result: ScoreResult) -> list[str]:
     """The stable plain-text form of the matrix (see the module docstring)."""
     m = result.matrix
     lines = ["weights: " + ", ".join(f"{c.label} {c.weight}" for c in m.criteria)]
@@ -79,7 +83,7 @@ def plain_lines(result) -> list[str]:  # noqa: ANN001
     return lines
 
 
-def print_result(result, console: Console) -> None:  # noqa: ANN001
+def print_result(result: ScoreResult, console: Console) -> None:
     console.print(matrix_table(result))
     for note in result.matrix.notes:
         console.print(f"note: {note}", highlight=False)

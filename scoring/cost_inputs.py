@@ -53,6 +53,10 @@ def _sla(campaign: Campaign, sla_fn: Callable[..., Any] | None, inputs: CostInpu
         risk = (sla_fn or _default_sla)(campaign, site)
         if risk is None:
             inputs.sla[site.name] = (None, "no SLA in the catalog for this site", "")
+        elif risk.uncovered:
+            # A part with no SLA must not look perfect: the cell is scored as missing (1).
+            inputs.sla[site.name] = (None, "no published SLA covers: "
+                                     + ", ".join(map(str, risk.uncovered)), "uncovered")
         else:
             inputs.sla[site.name] = (float(risk.availability_pct),
                                      f"{risk.availability_pct:g}% published SLA",

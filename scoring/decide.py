@@ -93,7 +93,8 @@ def _compliance_bounds(specs: list[CriterionSpec], campaign: Campaign,
 def score(campaign: Campaign, samples: pd.DataFrame, *, source: str = "<scenario>",
           campaign_id: str = "", weights_file: str | Path | None = None,
           manifest: dict[str, Any] | None = None, cost_fn: CostFn | None = None,
-          sla_fn: Callable[..., Any] | None = None, has_results: bool = True) -> ScoreResult:
+          sla_fn: Callable[..., Any] | None = None, has_results: bool = True,
+          histograms: pd.DataFrame | None = None) -> ScoreResult:
     """Score a campaign from a samples frame (may be empty for manual-only scenarios)."""
     samples = _ensure_columns(samples)
     specs, criteria_source, weights_source = _resolve_specs(campaign, samples, source,
@@ -103,6 +104,7 @@ def score(campaign: Campaign, samples: pd.DataFrame, *, source: str = "<scenario
     builtin = {s.name for s in specs if s.kind == "builtin"}
     inputs = gather_cost_inputs(campaign, needed=builtin, cost_fn=cost_fn, sla_fn=sla_fn,
                                 want_costs=not samples.empty or bool(builtin))
+    inputs.histograms = histograms
     specs = _compliance_bounds(specs, campaign, inputs)
     valid = samples[samples["valid"].astype(bool)] if not samples.empty else samples
     sites = [s.name for s in campaign.sites]
@@ -118,7 +120,7 @@ def score(campaign: Campaign, samples: pd.DataFrame, *, source: str = "<scenario
     names = [s.name for s in specs]
     sens = analyse(matrix.scores, matrix.weights, names, sites)
     result = ScoreResult(campaign, campaign_id or campaign.name, matrix,
-                         req_mod.evaluate(campaign, samples, source), sens, inputs,
+                         req_mod.evaluate(campaign, samples, source, histograms), sens, inputs,
                          excluded_runs(samples, manifest or {}), manifest or {}, samples,
                          weights_source, criteria_source)
     return result
@@ -148,7 +150,7 @@ def excluded_runs(samples: pd.DataFrame, manifest: dict[str, Any]) -> list[dict[
                         "status": "invalid", "reason": reason, "samples": len(rows)})
     for key, unit in sorted((manifest.get("units") or {}).items()):
         if isinstance(unit, dict) and unit.get("status") not in (None, "ok"):
-            site, workload, rep = (key.split("/") + ["", "", ""])[:3]
+            site, workload, rep = ([*key.split("/"), "", "", ""])[:3]
             out.append({"site": site, "workload": workload,
                         "repetition": int(rep) if rep.isdigit() else rep,
                         "status": unit.get("status"),
@@ -166,7 +168,7 @@ def score_campaign_dir(campaign_dir: str | Path, weights_file: str | Path | None
     r = load_results(campaign_dir, results_root)
     result = score(r.campaign, r.samples, source=str(r.dir / "scenario.yaml"),
                    campaign_id=r.campaign_id, weights_file=weights_file, manifest=r.manifest,
-                   cost_fn=cost_fn, sla_fn=sla_fn)
+                   cost_fn=cost_fn, sla_fn=sla_fn, histograms=r.histograms)
     result.dir = r.dir
     if write:
         write_outputs(result)

@@ -73,10 +73,6 @@ class CriterionSpec:
     manual_scores: dict[str, float] = field(default_factory=dict)
 
 
-def _utility_scale(name: str) -> Scale:
-    return BUILTINS[name].scale
-
-
 def resolve_criteria(campaign: Campaign, source: str = "<scenario>") -> list[CriterionSpec]:
     """Scenario criteria → specs; unknown names and bad bounds are scenario errors."""
     problems: list[str] = []

@@ -42,12 +42,34 @@ class Quantity:
 
 @dataclass
 class CostInputs:
-    """The cost side's answers for every site, gathered once (see scoring.decide)."""
+    """The cost side's answers for every site, gathered once (see scoring.cost_inputs), plus
+    the campaign's HDR histograms for exact latency percentiles."""
 
     costs: dict[str, Any] = field(default_factory=dict)  # site -> SiteCost
     cost_error: str | None = None
     sla: dict[str, tuple[float | None, str, str]] = field(default_factory=dict)
     compliance: dict[str, tuple[int | None, int, str, list[str]]] = field(default_factory=dict)
+    histograms: pd.DataFrame | None = None
+
+
+def hdr_value(histograms: pd.DataFrame | None, site: str, metric: str,
+              where: Mapping[str, str] | None = None) -> float | None:
+    """A latency percentile from the exact merge of a site's valid HDR histograms over all
+    repetitions (bench.hdr), or None when there are none for this metric."""
+    if histograms is None or histograms.empty:
+        return None
+    from bench import hdr
+
+    workload, name = metric.split(".", 1)
+    rows = histograms[(histograms["site"] == site) & (histograms["workload"] == workload)]
+    if "valid" in rows.columns:
+        rows = rows[rows["valid"].fillna(True).astype(bool)]
+    if rows.empty:
+        return None
+    try:
+        return hdr.requirement_value(rows, name, where)
+    except ValueError:
+        return None
 
 
 def _meta(raw: Any) -> dict[str, Any]:
@@ -134,6 +156,19 @@ def _disk(samples: pd.DataFrame, campaign: Campaign, site: str) -> Quantity:
                     sources=[f"{' + '.join(parts)} ({len(values)} valid repetition(s))"])
 
 
+def _http_p99(samples: pd.DataFrame, campaign: Campaign, inputs: CostInputs,
+              site: str) -> Quantity:
+    """p99 of the exact HDR merge when histograms exist; per-repetition p99s give the noise."""
+    q = _measured(samples, campaign, site, "http-load.latency_p99", "ms")
+    merged = hdr_value(inputs.histograms, site, "http-load.latency_p99")
+    if q.status == "ok" and merged is not None:
+        q.value = merged
+        q.note = (f"p99 of the exact HDR merge of {q.n} repetition(s); interval from the "
+                  f"per-repetition p99s")
+        q.sources.append("histograms.parquet latency:all (HDR, merged)")
+    return q
+
+
 def _tco(inputs: CostInputs, site: str) -> Quantity:
     cost = inputs.costs.get(site)
     if cost is None:
@@ -168,7 +203,8 @@ def _price_performance(samples: pd.DataFrame, campaign: Campaign, inputs: CostIn
 def _sla(inputs: CostInputs, site: str) -> Quantity:
     availability, note, source = inputs.sla.get(site, (None, "no SLA information", ""))
     if availability is None:
-        return Quantity(None, "% availability", status="na", note=note)
+        status: Status = "missing" if source == "uncovered" else "na"
+        return Quantity(None, "% availability", status=status, note=note, noisy=False)
     return Quantity(float(availability), "% availability", [float(availability)], note=note,
                     sources=[source] if source else [], noisy=False)
 
@@ -194,7 +230,7 @@ EXTRACTORS: dict[str, Extractor] = {
     "network_latency": lambda s, c, i, site: _measured(s, c, site, "ping.rtt_avg", "ms"),
     "network_throughput": lambda s, c, i, site: _measured(s, c, site, "iperf3.throughput",
                                                           "Gbit/s"),
-    "http_p99": lambda s, c, i, site: _measured(s, c, site, "http-load.latency_p99", "ms"),
+    "http_p99": lambda s, c, i, site: _http_p99(s, c, i, site),
     "sla": lambda s, c, i, site: _sla(i, site),
     "compliance": lambda s, c, i, site: _compliance(i, site),
 }

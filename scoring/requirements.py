@@ -18,7 +18,7 @@ import pandas as pd
 
 from bench.campaign import Campaign, Requirement
 from bench.errors import ScenarioError
-from scoring.quantities import metric_rows, per_repetition
+from scoring.quantities import hdr_value, metric_rows, per_repetition
 from scoring.stats import bootstrap_median_ci
 
 Status = Literal["pass", "fail", "not measured"]
@@ -78,20 +78,25 @@ def _check_unit(i: int, req: Requirement, samples: pd.DataFrame, source: str) ->
     return req.unit or (units[0] if units else "")
 
 
-def evaluate(campaign: Campaign, samples: pd.DataFrame,
-             source: str = "<scenario>") -> list[RequirementResult]:
+def evaluate(campaign: Campaign, samples: pd.DataFrame, source: str = "<scenario>",
+             histograms: pd.DataFrame | None = None) -> list[RequirementResult]:
     """Every requirement at every site, in scenario order."""
     out: list[RequirementResult] = []
     for i, req in enumerate(campaign.requirements):
         unit = _check_unit(i, req, samples, source)
         for site in campaign.sites:
-            out.append(evaluate_one(req, samples, site.name, unit))
+            out.append(evaluate_one(req, samples, site.name, unit, histograms))
     return out
 
 
-def evaluate_one(req: Requirement, samples: pd.DataFrame, site: str,
-                 unit: str = "") -> RequirementResult:
-    """One requirement at one site."""
+def evaluate_one(req: Requirement, samples: pd.DataFrame, site: str, unit: str = "",
+                 histograms: pd.DataFrame | None = None) -> RequirementResult:
+    """One requirement at one site.
+
+    A latency percentile backed by HDR histograms (http-load, db-query) with the default
+    statistic is the percentile of the exact merge of every valid repetition, not a median of
+    per-repetition percentiles.
+    """
     base = dict(requirement=requirement_name(req), metric=req.metric, operator=req.operator,
                 threshold=req.threshold, unit=unit or req.unit or "", statistic=req.statistic,
                 site=site)
@@ -99,10 +104,15 @@ def evaluate_one(req: Requirement, samples: pd.DataFrame, site: str,
     if value is None:
         return RequirementResult(**base, status="not measured",
                                  note=f"no valid samples of {req.metric}")
+    merged = hdr_value(histograms, site, req.metric, req.where) if (
+        req.statistic == "median") else None
+    if merged is not None:
+        value = merged
+        base["statistic"] = "exact HDR merge"
     ok = OPS[req.operator](value, req.threshold)
     result = RequirementResult(**base, status="pass" if ok else "fail", value=value,
                                repetitions=n)
-    if req.statistic == "median" and n > 1:
+    if req.statistic == "median" and n > 1 and merged is None:
         _, lo, hi = bootstrap_median_ci(per_repetition(samples, site, req.metric,
                                                        req.where).to_numpy())
         result.ci = (lo, hi)

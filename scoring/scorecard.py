@@ -166,7 +166,7 @@ def build_matrix(specs: Sequence[CriterionSpec], sites: Sequence[str],
     weights = np.array([s.weight for s in specs], dtype=float)
     scores = np.vstack(rows) if rows else np.zeros((0, len(sites)))
     totals_arr = weighted_totals(scores, weights)
-    totals = {s: float(t) for s, t in zip(sites, totals_arr, strict=True)}
+    totals = {s: round(float(t), 6) for s, t in zip(sites, totals_arr, strict=True)}
     total_draws = None
     verdict = None
     if rows:

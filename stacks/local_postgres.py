@@ -11,6 +11,7 @@ so the server lives inside the server's network namespace and CPU envelope.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
@@ -92,9 +93,12 @@ class LocalPostgres:
 
     def _base_dir(self) -> str | None:
         """The workdir if the postgres user can reach it, else the system temp dir."""
-        if self.workdir is None or not self._as_postgres:
-            return str(self.workdir) if self.workdir else None
+        if self.workdir is None:
+            return None
+        self.workdir.mkdir(parents=True, exist_ok=True)
         path = self.workdir.resolve()
+        if not self._as_postgres:
+            return str(path)
         for part in [path, *path.parents]:
             if not os.stat(part).st_mode & 0o001:
                 return None
@@ -174,10 +178,8 @@ class LocalPostgres:
                                                    "-t", "30", "stop"]), timeout=45)
                 pid = self._postmaster_pid()
                 if not res.ok and pid is not None:
-                    try:
+                    with contextlib.suppress(ProcessLookupError):
                         os.kill(pid, 9)
-                    except ProcessLookupError:
-                        pass
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
             self.root = None

@@ -56,7 +56,7 @@ def test_report_files_and_contents(rendered):
     assert "SLA: n/a for small, large, medium" in html
     md = (report / "report.md").read_text()
     scores = json.loads((rendered / "scores" / "scores.json").read_text())
-    for site, total in scores["totals"].items():
+    for _site, total in scores["totals"].items():
         assert f"**{total:.1f}**" in md or f"**{int(total)}**" in md
     rows = list(csv.reader((report / "matrix.csv").open()))
     assert rows[0][:3] == ["criterion", "label", "weight"] and rows[-1][0] == "TOTAL"

@@ -88,3 +88,28 @@ def test_unit_mismatch_is_a_scenario_error():
                               "unit": "us"}]}
     with pytest.raises(ScenarioError, match=r"requirements\[0\]\.unit: 'us'.*in ms"):
         evaluate(parse_campaign(data), SAMPLES, "s.yaml")
+
+
+def test_latency_percentiles_use_the_exact_hdr_merge():
+    from bench import hdr
+    from scoring.quantities import CostInputs, extract
+
+    hists, rows = [], []
+    for rep, ms in enumerate([10.0, 10.0, 200.0]):
+        h = hdr.new_histogram()
+        for _ in range(100):
+            hdr.record_us(h, ms * 1000)
+        hists.append({"site": "a", "workload": "http-load", "repetition": rep,
+                      "name": "latency:all", "unit": "us", "encoded": hdr.encode(h),
+                      "metadata": "{}", "valid": True})
+        rows.append(("a", "http-load", "latency_p99", ms, rep, True, {"endpoint": "all"}))
+    samples, histograms = frame(rows), pd.DataFrame(hists)
+    r = Requirement(metric="http-load.latency_p99", operator="<", threshold=150)
+    assert evaluate_one(r, samples, "a").status == "pass"  # median of per-rep p99s: 10 ms
+    merged = evaluate_one(r, samples, "a", histograms=histograms)
+    assert merged.status == "fail" and merged.value == pytest.approx(200, rel=0.01)
+    assert merged.statistic == "exact HDR merge"
+    data = {"name": "x", "sites": [{"name": "a", "provider": "local", "cpus": 1,
+                                    "hourly_usd": 0.1}], "workloads": [{"name": "http-load"}]}
+    q = extract("http_p99", samples, parse_campaign(data), CostInputs(histograms=histograms), "a")
+    assert q.value == pytest.approx(200, rel=0.01) and q.reps == [10.0, 10.0, 200.0]

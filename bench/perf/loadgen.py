@@ -92,11 +92,16 @@ def machine() -> dict[str, Any]:
             "python": platform.python_version()}
 
 
+def loadavg() -> float:
+    """1-minute load average: other work on the machine skews every number here."""
+    return float(Path("/proc/loadavg").read_text().split()[0])
+
+
 def measure(duration: int, users: int, delay_users: int) -> dict[str, Any]:
     host = Host("loadgen", "local", "127.0.0.1", LocalExecutor(), {})
     cores = os.cpu_count() or 1
     results: dict[str, Any] = {"machine": machine(), "duration_s": duration, "users": users,
-                               "delay_users": delay_users}
+                               "delay_users": delay_users, "loadavg_before": loadavg()}
     with tempfile.TemporaryDirectory() as tmp:
         lf = Path(tmp) / "plain_locustfile.py"
         lf.write_text(PLAIN_LOCUSTFILE)
@@ -113,12 +118,15 @@ def measure(duration: int, users: int, delay_users: int) -> dict[str, Any]:
                 f"bakeoff_{cores}proc": run_bakeoff(url, lf, delay_users, duration, cores,
                                                      host),
             }
+    results["loadavg_after"] = loadavg()
     return results
 
 
 def table(res: dict[str, Any]) -> str:
     base = res["static"]["locust_1proc"]["rps"]
-    lines = [f"machine: {res['machine']}", "",
+    lines = [f"machine: {res['machine']}",
+             f"load average (1 min) before/after: {res['loadavg_before']:.2f} / "
+             f"{res['loadavg_after']:.2f}", "",
              "(a) ceiling against nginx (static 200), "
              f"{res['users']} connections/users, {res['duration_s']} s each",
              f"{'tool':<16}{'req/s':>12}{'vs Locust 1 proc':>18}"]

@@ -6,7 +6,8 @@
   freeze its histograms and send them in a custom message, waits for all of them
   (bounded), merges them exactly and writes one JSON document to $BAKEOFF_LOCUST_OUT.
   Nothing is lost to Locust's periodic stats timing, and merges are exact.
-- Each process samples its own CPU every second; Locust's `cpu_warning` events are kept.
+- Each process samples its own CPU % and CPU demand % (on CPU + runnable but waiting, from
+  /proc/self/schedstat) every second; Locust's `cpu_warning` events are kept.
 - Constant-rate mode ($BAKEOFF_MODE=constant-rate): every user's wait_time claims the next
   send slot of a fixed schedule (rate per process), sleeps until the slot's intended
   time, and latency is measured from that intended time (coordinated-omission corrected,
@@ -50,6 +51,7 @@ class Recorder:
         self.failures: dict[str, int] = {}
         self.clamped = 0
         self.cpu: list[float] = []
+        self.demand: list[float] = []
         self.rate = {"slots_due": 0, "sent": 0, "late": 0, "max_send_delay_ms": 0.0}
         self.first_ts: float | None = None  # first request sent by this process
         self.frozen_at: float | None = None
@@ -106,7 +108,8 @@ class Recorder:
         return {"latency": {k: encode(h) for k, h in self.latency.items()},
                 "service": {k: encode(h) for k, h in self.service.items()},
                 "requests": dict(self.requests), "failures": dict(self.failures),
-                "clamped": self.clamped, "cpu": list(self.cpu), "rate": dict(self.rate),
+                "clamped": self.clamped, "cpu": list(self.cpu), "demand": list(self.demand),
+                "rate": dict(self.rate),
                 "first_ts": self.first_ts, "frozen_at": self.frozen_at, "pid": os.getpid()}
 
 
@@ -129,19 +132,41 @@ def _merge_into(total: dict[str, Any], part: dict[str, Any]) -> None:
     total["rate"]["max_send_delay_ms"] = max(total["rate"]["max_send_delay_ms"],
                                              part["rate"]["max_send_delay_ms"])
     total["cpu"][str(part["pid"])] = part["cpu"]
+    total["demand"][str(part["pid"])] = part["demand"]
     if part["first_ts"] is not None:
         total["first_ts"] = min(total["first_ts"] or part["first_ts"], part["first_ts"])
     if part["frozen_at"] is not None:
         total["frozen_at"] = max(total["frozen_at"] or 0.0, part["frozen_at"])
 
 
+def _schedstat() -> tuple[float, float] | None:
+    """(seconds on CPU, seconds runnable but waiting for a CPU) of this process's main thread."""
+    try:
+        with open("/proc/self/schedstat") as fh:
+            on_cpu, waiting = fh.read().split()[:2]
+        return int(on_cpu) / 1e9, int(waiting) / 1e9
+    except (OSError, ValueError):
+        return None
+
+
 def _cpu_sampler() -> None:
+    """Every second: this process's CPU % and its CPU demand % (on CPU + waiting for one).
+
+    Demand shows a starved load generator even when other processes take the CPU: its
+    own CPU % then stays low although it is runnable all the time and cannot keep up."""
     proc = psutil.Process()
     proc.cpu_percent(None)
+    last, last_t = _schedstat(), time.perf_counter()
     while REC.open:
         gevent.sleep(CPU_INTERVAL_S)
-        if REC.open:
-            REC.cpu.append(proc.cpu_percent(None))
+        if not REC.open:
+            break
+        REC.cpu.append(proc.cpu_percent(None))
+        now, now_t = _schedstat(), time.perf_counter()
+        if now is not None and last is not None:
+            wall = now_t - last_t
+            REC.demand.append(100.0 * ((now[0] - last[0]) + (now[1] - last[1])) / wall)
+        last, last_t = now, now_t
 
 
 @events.request.add_listener
@@ -222,7 +247,8 @@ def _on_quitting(environment: Any, **_kw: Any) -> None:
         return
     REC.freeze()
     total: dict[str, Any] = {"latency": {}, "service": {}, "requests": {}, "failures": {},
-                             "clamped": 0, "cpu": {}, "first_ts": None, "frozen_at": None,
+                             "clamped": 0, "cpu": {}, "demand": {}, "first_ts": None,
+                             "frozen_at": None,
                              "rate": {"slots_due": 0, "sent": 0, "late": 0,
                                       "max_send_delay_ms": 0.0}}
     parts = STATE["workers"] if isinstance(runner, MasterRunner) else [REC.payload()]
@@ -246,6 +272,7 @@ def _on_quitting(environment: Any, **_kw: Any) -> None:
                       for key, n in sorted(total["requests"].items())},
         "clamped": total["clamped"],
         "cpu_samples": total["cpu"],
+        "cpu_demand": total["demand"],
         "cpu_interval_s": CPU_INTERVAL_S,
         "locust_cpu_warning": bool(getattr(runner, "cpu_warning_emitted", False)
                                    or getattr(runner, "worker_cpu_warning_emitted", False)

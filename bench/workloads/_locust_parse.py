@@ -3,8 +3,10 @@
 Saturation guard (a run is kept but marked invalid, so scoring skips it):
 - Locust's own cpu_warning fired (a load-generator process above 90 % CPU over its
   10-second check), or
-- any load-generator process sampled above 90 % CPU for 3 consecutive seconds (or for
-  every sample of a run shorter than that), or
+- any load-generator process had a CPU demand above 90 % for 3 consecutive one-second
+  samples (or every sample of a shorter run). Demand = time on a CPU + time runnable but
+  waiting for one (/proc/self/schedstat), so a generator starved by other processes
+  counts as saturated too; where schedstat is missing, plain CPU % is used, or
 - constant-rate mode fell behind: fewer than 95 % of the due sends went out, or more
   than 5 % of sends were late, or
 - a worker's histograms never reached the master (the numbers would be incomplete).
@@ -42,11 +44,12 @@ def saturation_reasons(loc: dict[str, Any]) -> list[str]:
     reasons: list[str] = []
     if loc.get("locust_cpu_warning"):
         reasons.append("Locust reported a load-generator process above 90% CPU (cpu_warning)")
-    hot = {pid: max(s) for pid, s in loc.get("cpu_samples", {}).items()
-           if s and _sustained(s, CPU_LIMIT, CPU_RUN_S)}
+    demand = {pid: s for pid, s in loc.get("cpu_demand", {}).items() if s}
+    series, what = (demand, "CPU demand") if demand else (loc.get("cpu_samples", {}), "CPU")
+    hot = {pid: max(s) for pid, s in series.items() if s and _sustained(s, CPU_LIMIT, CPU_RUN_S)}
     if hot:
         peaks = ", ".join(f"pid {pid}: {peak:.0f}%" for pid, peak in sorted(hot.items()))
-        reasons.append(f"load generator saturated: CPU above {CPU_LIMIT:.0f}% for "
+        reasons.append(f"load generator saturated: {what} above {CPU_LIMIT:.0f}% for "
                        f"{CPU_RUN_S} s in a row ({peaks})")
     if loc.get("flush_timeout") or loc.get("workers_reported", 0) < loc.get("worker_processes",
                                                                             0):
@@ -146,6 +149,9 @@ def parse_document(output: str, params: Any) -> ParsedOutput:
                                     {"endpoint": "all", "valid": valid}))
     cpu_peak = max((max(s) for s in loc.get("cpu_samples", {}).values() if s), default=0.0)
     samples.append(Sample("loadgen_cpu_peak", cpu_peak, "%", {"endpoint": "all"}))
+    demand_peak = max((max(s) for s in loc.get("cpu_demand", {}).values() if s), default=None)
+    if demand_peak is not None:
+        samples.append(Sample("loadgen_cpu_demand_peak", demand_peak, "%", {"endpoint": "all"}))
     if loc.get("mode") == "constant-rate":
         rate = loc["rate"]
         samples += [Sample("target_rps", rate["rate_per_process"] * loc["worker_processes"],
