@@ -86,6 +86,10 @@ def _rows(rows: Any) -> list[Mapping[str, Any]]:
 
 
 def _valid(row: Mapping[str, Any]) -> bool:
+    """False when the row's `valid` column or its metadata says so (saturated runs)."""
+    flag = row.get("valid")
+    if flag is not None and flag == flag and not bool(flag):  # flag == flag: not NaN
+        return False
     meta = row.get("metadata") or {}
     if isinstance(meta, str):
         meta = json.loads(meta) if meta.strip() else {}

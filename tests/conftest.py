@@ -46,3 +46,25 @@ def tiny_campaign(tmp_path_factory) -> Path:
     })
     root = tmp_path_factory.mktemp("results")
     return Orchestrator(campaign, root, quiet=True).run()
+
+
+@pytest.fixture(scope="session")
+def quickstart_run(tmp_path_factory) -> tuple[Path, str]:
+    """The shipped quickstart, run once for real through the CLI as `make run` does.
+
+    Returns the campaign folder and the command's stdout. Several tests read it: the
+    results contract, the report in a browser.
+    """
+    import subprocess
+    import sys
+
+    root = tmp_path_factory.mktemp("quickstart")
+    bakeoff = Path(sys.executable).parent / "bakeoff"
+    res = subprocess.run([str(bakeoff), "run", str(REPO / "scenarios" / "quickstart.yaml"),
+                          "--results", str(root / "results")],
+                         capture_output=True, text=True, timeout=900, cwd=REPO,
+                         env={**os.environ, "COLUMNS": "160"})
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    folders = list((root / "results").iterdir())
+    assert len(folders) == 1
+    return folders[0], res.stdout

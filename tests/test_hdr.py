@@ -97,3 +97,11 @@ def test_requirement_value_maps_metric_and_endpoint():
     assert hdr.requirement_value(df, "latency_p999", where) >= p99
     assert hdr.requirement_value(df, "latency_mean", where) > 0
     assert hdr.requirement_value(df, "rps", where) is None
+
+
+def test_valid_column_is_honoured_too():
+    df = _rows([True, True])
+    df["valid"] = [True, False]
+    name = "latency:POST /api/v1/checkout"
+    assert hdr.merged_percentile(df, name, 99) == \
+        hdr.decode(df.encoded[0]).get_value_at_percentile(99) / 1000

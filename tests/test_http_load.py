@@ -167,3 +167,17 @@ def test_constant_rate_mode_late_send_accounting(plain_locustfile):
     assert brate["late"] > 0.5 * brate["sent"]
     # corrected latency includes the time spent waiting to be sent
     assert _by(bad.samples, "latency_p99") > 200.0
+
+
+@pytest.mark.integration
+def test_step_shape_runs_each_step(plain_locustfile):
+    steps = [{"users": 2, "spawn_rate": 10, "duration_s": 2},
+             {"users": 6, "spawn_rate": 10, "duration_s": 2}]
+    with delay_target(20.0) as url:
+        params = Params(locustfile=plain_locustfile, target_url=url, processes=1, shape=steps)
+        raw = WL.run(params, local_env(None), None)
+    out = WL.parse(raw, params)
+    # a 20 ms target: at most 2/0.02*2 + 6/0.02*2 = 800 requests; 2 users alone cannot
+    # exceed 200, so well over 200 means the second step ran
+    assert 300 < _by(out.samples, "requests") <= 800
+    assert 3.0 < json.loads(raw)["locust"]["window_s"] < 5.5

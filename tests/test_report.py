@@ -8,7 +8,6 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -126,16 +125,10 @@ def test_fixture_report_in_headless_chromium(rendered, tmp_path):
 
 
 @pytest.mark.integration
-def test_real_quickstart_campaign_report_in_headless_chromium(tmp_path):
+def test_real_quickstart_campaign_report_in_headless_chromium(quickstart_run, tmp_path):
     """`bakeoff run` on the quickstart ends by scoring and writing the report."""
-    bakeoff = Path(sys.executable).parent / "bakeoff"
-    res = subprocess.run([str(bakeoff), "run", str(REPO / "scenarios" / "quickstart.yaml"),
-                          "--results", str(tmp_path / "results"), "-q"],
-                         capture_output=True, text=True, timeout=900, cwd=REPO)
-    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
-    folders = list((tmp_path / "results").iterdir())
-    assert len(folders) == 1
-    html = folders[0] / "report" / "index.html"
+    folder, _ = quickstart_run
+    html = folder / "report" / "index.html"
     assert html.is_file()
     text = html.read_text()
     check_html(text, min_distributions=1)

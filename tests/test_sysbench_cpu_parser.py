@@ -37,7 +37,7 @@ def test_two_threads_bigger_primes():
 
 @pytest.mark.parametrize("name", ["fatal_threads0.txt", "bad_option.txt"])
 def test_tool_errors_are_parse_errors(name):
-    with pytest.raises(ParseError, match="^sysbench: cannot parse output"):
+    with pytest.raises(ParseError, match=r"^sysbench: cannot parse output"):
         CPU.parse((GOLDEN / "sysbench-cpu" / name).read_text())
 
 
