@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import importlib.util
 import shutil
 import signal
 import subprocess
@@ -73,7 +74,7 @@ def _git_commit() -> str | None:
 def check_prerequisites(campaign: Campaign) -> None:
     """Fail before provisioning anything when a tool or a provider is unavailable."""
     missing = sorted({REGISTRY[w.name].tool for w in campaign.workloads
-                      if shutil.which(REGISTRY[w.name].tool) is None})
+                      if not _tool_available(REGISTRY[w.name])})
     if missing:
         raise PrerequisiteError(
             f"missing benchmark tool(s): {', '.join(missing)}. Install them with `make setup` "
@@ -84,6 +85,13 @@ def check_prerequisites(campaign: Campaign) -> None:
                 f"site '{site.name}': provisioning provider '{site.provider}' is not available "
                 "in this version of bakeoff; `bakeoff tco` and `bakeoff plan` work for it "
                 "offline. Run the local sites alone with a scenario that lists only them.")
+
+
+def _tool_available(workload: Any) -> bool:
+    """Binaries are looked up on PATH; Python tools (Locust) in this interpreter."""
+    if getattr(workload, "python_tool", False):
+        return importlib.util.find_spec(workload.tool) is not None
+    return shutil.which(workload.tool) is not None
 
 
 @contextlib.contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -14,15 +15,16 @@ from bench.results import load_results
 def summarise(samples: pd.DataFrame) -> pd.DataFrame:
     """Median, min, max, relative spread and count per (workload, metric, unit, site).
 
-    Aggregated over valid rows only, and only the "all"/untagged rows for per-endpoint
-    metrics so that endpoints don't mix.
+    Aggregated over valid rows only, and only the "all"/untagged rows for metrics broken
+    down by endpoint or query, so that series don't mix (the breakdown is in the report
+    and in samples.parquet).
     """
     valid = samples[samples["valid"]]
     if valid.empty:
         return pd.DataFrame(columns=["workload", "metric", "unit", "site", "median", "min",
                                      "max", "spread_pct", "n"])
-    endpoint = valid["metadata"].map(_endpoint)
-    valid = valid[endpoint.isin(["", "all"])]
+    series = valid["metadata"].map(_series)
+    valid = valid[series.isin(["", "all"])]
     grouped = valid.groupby(["workload", "metric", "unit", "site"], sort=True)["value"]
     table = grouped.agg(median="median", min="min", max="max", n="count").reset_index()
     table["spread_pct"] = (100 * (table["max"] - table["min"])
@@ -30,13 +32,13 @@ def summarise(samples: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def _endpoint(meta: str) -> str:
-    import json
-
+def _series(meta: str) -> str:
+    """The endpoint or query a sample belongs to ('' when it is not broken down)."""
     try:
-        return str(json.loads(meta or "{}").get("endpoint", ""))
+        parsed = json.loads(meta or "{}")
     except ValueError:
         return ""
+    return str(parsed.get("endpoint", parsed.get("query", "")))
 
 
 def _fmt(v: float) -> str:

@@ -71,8 +71,9 @@ class Recorder:
             return
         service_us = response_time * 1000.0
         total_us = service_us
-        intended = getattr(gevent.getcurrent(), "bakeoff_intended", None)
-        if MODE == "constant-rate" and intended is not None and start_time is not None:
+        intended = (getattr(gevent.getcurrent(), "bakeoff_intended", None)
+                    if MODE == "constant-rate" else None)
+        if intended is not None and start_time is not None:
             total_us = (start_time - intended) * 1e6 + service_us
             hist = self.service.get(key) or self.service.setdefault(key, new_histogram())
             record_us(hist, service_us)

@@ -96,6 +96,7 @@ def _scrape(via: Host, url: str | None) -> tuple[str | None, str | None]:
 class HttpLoad:
     name = "http-load"
     tool = TOOL
+    python_tool = True  # run as `python -m locust` on the load-generator host
     Params = Params
 
     def plan(self, params: Params, env: Any):
