@@ -68,7 +68,10 @@ def run_unit(workload: Workload, params: Any, env: Environment, ctx: RunContext)
     """Execute and parse; a failure raises UnitFailed carrying the raw output."""
     start = time.monotonic()
     if hasattr(workload, "run"):
-        raw = workload.run(params, env, ctx)
+        try:
+            raw = workload.run(params, env, ctx)
+        except BakeoffError as e:  # e.g. the service would not start: this unit fails
+            raise UnitFailed(str(e)) from None
         suffix = getattr(workload, "raw_suffix", "json")
     else:
         plan = workload.plan(params, env)

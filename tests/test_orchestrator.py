@@ -176,3 +176,17 @@ def test_failed_unit_is_recorded_and_others_run(tmp_path, monkeypatch):
     raw = (folder / "raw" / "a" / "always-fails" / "0.failed.txt").read_text()
     assert "partial" in raw and "boom" in raw
     assert manifest["units"]["a/sysbench-cpu/0"]["status"] == "ok"
+
+
+def test_workload_error_fails_the_unit_not_the_campaign(tmp_path):
+    campaign = parse_campaign({
+        "name": "t", "repetitions": 1,
+        "sites": [{"name": "a", "provider": "local", "cpus": 1, "hourly_usd": 0,
+                   "network": "loopback"}],
+        "workloads": [{"name": "http-load", "params": {"duration_s": 1}},
+                      {"name": "sysbench-cpu", "params": {"time_s": 1}}]})
+    folder = Orchestrator(campaign, tmp_path, quiet=True).run()
+    units = load_results(folder).manifest["units"]
+    assert units["a/http-load/0"]["status"] == "failed"
+    assert "needs a database" in units["a/http-load/0"]["error"]
+    assert units["a/sysbench-cpu/0"]["status"] == "ok"

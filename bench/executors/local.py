@@ -19,7 +19,7 @@ from bench.errors import PrerequisiteError
 from bench.executors.base import CommandResult
 
 
-def _kill_group(proc: subprocess.Popen, grace_s: float = 3.0) -> None:
+def kill_group(proc: subprocess.Popen, grace_s: float = 3.0) -> None:
     """SIGTERM the process group, then SIGKILL whatever is left after a grace period."""
     for sig, wait in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):
         try:
@@ -46,7 +46,7 @@ class LocalBackgroundProcess:
         return self.proc.poll() is None
 
     def stop(self) -> CommandResult:
-        _kill_group(self.proc)
+        kill_group(self.proc)
         out = (self._log_dir / "stdout").read_text(errors="replace")
         err = (self._log_dir / "stderr").read_text(errors="replace")
         shutil.rmtree(self._log_dir, ignore_errors=True)
@@ -102,11 +102,11 @@ class LocalExecutor:
             out, err = proc.communicate(timeout=timeout)
             timed_out = False
         except subprocess.TimeoutExpired:
-            _kill_group(proc, grace_s=1.0)
+            kill_group(proc, grace_s=1.0)
             out, err = proc.communicate()
             timed_out = True
         except BaseException:  # Ctrl-C: leave nothing running
-            _kill_group(proc, grace_s=1.0)
+            kill_group(proc, grace_s=1.0)
             raise
         return CommandResult(tuple(full), proc.returncode, out, err,
                              time.monotonic() - start, timed_out)

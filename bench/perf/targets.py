@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -18,7 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from bench.errors import BakeoffError, PrerequisiteError
+from bench.errors import BakeoffError
+from bench.executors.local import PrerequisiteError, kill_group
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -62,19 +62,6 @@ def wait_port(port: int, timeout_s: float = 15.0, proc: subprocess.Popen | None 
     raise BakeoffError(f"nothing listens on 127.0.0.1:{port} after {timeout_s} s")
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
 def _pin(cpus: set[int] | None):
     return (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
 
@@ -97,7 +84,7 @@ def nginx_static(workers: int = 1, cpus: set[int] | None = None) -> Iterator[str
         wait_port(port, proc=proc)
         yield f"http://127.0.0.1:{port}"
     finally:
-        _stop(proc)
+        kill_group(proc, grace_s=5.0)
         shutil.rmtree(prefix, ignore_errors=True)
 
 
@@ -114,4 +101,4 @@ def delay_target(delay_ms: float = 20.0, cpus: set[int] | None = None) -> Iterat
         wait_port(port, proc=proc)
         yield f"http://127.0.0.1:{port}"
     finally:
-        _stop(proc)
+        kill_group(proc, grace_s=5.0)
