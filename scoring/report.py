@@ -28,7 +28,9 @@ MAX_DISTRIBUTIONS = 12
 
 
 def _env() -> Environment:
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True,
+    # HTML is escaped; Markdown is not (escaping would print `&gt;=` in a pull request).
+    env = Environment(loader=FileSystemLoader(TEMPLATES),
+                      autoescape=lambda name: bool(name) and ".html" in name,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["fmt"] = fmt
     env.filters["val"] = fmt_value

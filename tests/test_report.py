@@ -54,6 +54,7 @@ def test_report_files_and_contents(rendered):
     assert "ping: timed out after 60 s" in html  # so is the failed unit
     assert "SLA: n/a for small, large, medium" in html
     md = (report / "report.md").read_text()
+    assert "&gt;" not in md and "&lt;" not in md and "&amp;" not in md  # Markdown, not HTML
     scores = json.loads((rendered / "scores" / "scores.json").read_text())
     for _site, total in scores["totals"].items():
         assert f"**{total:.1f}**" in md or f"**{int(total)}**" in md
