@@ -71,20 +71,40 @@ def _git_commit() -> str | None:
         return None
 
 
+RUNNABLE_PROVIDERS = ("local", "static")
+
+
 def check_prerequisites(campaign: Campaign) -> None:
-    """Fail before provisioning anything when a tool or a provider is unavailable."""
+    """Fail before provisioning anything when a tool or a provider is unavailable.
+
+    Tools are checked here for local sites; on static hosts they are checked on the
+    hosts themselves once connected (see Orchestrator._check_remote_tools).
+    """
+    for site in campaign.sites:
+        if site.provider not in RUNNABLE_PROVIDERS:
+            raise PrerequisiteError(
+                f"site '{site.name}': provisioning provider '{site.provider}' is not available "
+                "in this version of bakeoff; `bakeoff plan`, `tco` and `score --scenario` work "
+                "for it offline. Run the other sites with a scenario that lists only them.")
+    if not any(site.provider == "local" for site in campaign.sites):
+        return
     missing = sorted({REGISTRY[w.name].tool for w in campaign.workloads
                       if not _tool_available(REGISTRY[w.name])})
     if missing:
         raise PrerequisiteError(
             f"missing benchmark tool(s): {', '.join(missing)}. Install them with `make setup` "
             "(Debian/Ubuntu, needs root or sudo) or your package manager.")
-    for site in campaign.sites:
-        if site.provider != "local":
-            raise PrerequisiteError(
-                f"site '{site.name}': provisioning provider '{site.provider}' is not available "
-                "in this version of bakeoff; `bakeoff tco` and `bakeoff plan` work for it "
-                "offline. Run the local sites alone with a scenario that lists only them.")
+
+
+def provisioner_for(provider: str) -> Any:
+    """The stateless-by-design provisioner class for a provider, created on demand."""
+    if provider == "local":
+        return LocalProvisioner()
+    if provider == "static":
+        from stacks.static import StaticProvisioner
+
+        return StaticProvisioner()
+    raise PrerequisiteError(f"no provisioner for provider '{provider}' in this version")
 
 
 def _tool_available(workload: Any) -> bool:
@@ -116,7 +136,7 @@ class Orchestrator:
         self.root = Path(results_root)
         self.console = console or Console(stderr=True)
         self.quiet = quiet
-        self.provisioner = LocalProvisioner()
+        self.provisioners: dict[str, Any] = {}
         self.campaign_id = ""
 
     def run(self, campaign_id: str | None = None, resume: bool = False) -> Path:
@@ -174,14 +194,36 @@ class Orchestrator:
         for index, site in enumerate(self.campaign.sites):
             self._say(f"provisioning {site.name} ({site.provider})")
             started = _now()
-            env = self.provisioner.up(site, self.campaign, campaign_id, index)
+            provisioner = self._provisioner(site.provider)
+            env = provisioner.up(site, self.campaign, campaign_id, index)
             envs[site.name] = env
+            if site.provider != "local":
+                self._check_remote_tools(env)
             manifest["sites"][site.name] = {
                 "provider": env.provider, "region": env.region,
                 "instance_type": env.instance_type, "network": env.network,
                 "hosts": {n: {"zone": h.zone, "address": h.address} for n, h in env.hosts.items()},
                 "database": env.database.kind if env.database else None,
                 "notes": env.notes, "provisioned_at": started}
+
+    def _provisioner(self, provider: str) -> Any:
+        if provider not in self.provisioners:
+            self.provisioners[provider] = provisioner_for(provider)
+        return self.provisioners[provider]
+
+    def _check_remote_tools(self, env: Environment) -> None:
+        """Static hosts are yours: say which tools are missing on which host, up front."""
+        binaries = sorted({REGISTRY[w.name].tool for w in self.campaign.workloads
+                           if not getattr(REGISTRY[w.name], "python_tool", False)})
+        for host in (env.client, env.server):
+            res = host.executor.run(("sh", "-c", " ".join(
+                f"command -v {tool} >/dev/null || echo {tool};" for tool in binaries)),
+                timeout=30)
+            missing = res.stdout.split()
+            if missing:
+                raise PrerequisiteError(
+                    f"site '{env.site}': host {host.name} ({host.address}) lacks "
+                    f"{', '.join(missing)}; install them there (see docs/static.md)")
 
     def _record_tool_versions(self, envs: dict[str, Environment], manifest: dict) -> None:
         env = next(iter(envs.values()))
@@ -253,7 +295,7 @@ class Orchestrator:
     def _teardown(self, envs: dict[str, Environment], manifest: dict) -> None:
         for name, env in envs.items():
             try:
-                self.provisioner.down(env)
+                self._provisioner(env.provider).down(env)
                 manifest["sites"][name]["torn_down_at"] = _now()
             except BakeoffError as e:
                 manifest["sites"][name]["teardown_error"] = str(e)
