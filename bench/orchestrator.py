@@ -226,10 +226,11 @@ class Orchestrator:
                     f"{', '.join(missing)}; install them there (see docs/static.md)")
 
     def _record_tool_versions(self, envs: dict[str, Environment], manifest: dict) -> None:
-        env = next(iter(envs.values()))
-        for spec in self.campaign.workloads:
-            wl = REGISTRY[spec.name]
-            manifest["tool_versions"][spec.name] = tool_version(wl, env.client)
+        """Per site: static hosts may carry other versions than this machine."""
+        for name, env in envs.items():
+            manifest["tool_versions"][name] = {
+                spec.name: tool_version(REGISTRY[spec.name], env.client)
+                for spec in self.campaign.workloads}
 
     def _run_units(self, store: ResultStore, envs: dict[str, Environment],
                    manifest: dict) -> None:
@@ -264,8 +265,8 @@ class Orchestrator:
             return {"status": "failed", "error": str(e), "started_at": started,
                     "finished_at": _now()}
         raw_path = store.write_raw(unit.site, wl.name, unit.repetition, out.raw_suffix, out.raw)
-        context = self._context(env, unit, params, started, out.duration_s,
-                                manifest["tool_versions"].get(wl.name, "unknown"),
+        version = manifest["tool_versions"].get(unit.site, {}).get(wl.name, "unknown")
+        context = self._context(env, unit, params, started, out.duration_s, version,
                                 out.parsed.valid, out.parsed.invalid_reason)
         rows = [sample_row(s, context) for s in out.parsed.samples]
         hists = [{"campaign_id": store.campaign_id, "site": unit.site, "workload": wl.name,

@@ -101,7 +101,10 @@ def _provenance(result: ScoreResult) -> list[tuple[str, str]]:
                                        "git_commit", "started_at", "finished_at", "status")
             if k in man]
     for k, v in sorted((man.get("tool_versions") or {}).items()):
-        rows.append((f"tool version: {k}", str(v)))
+        if isinstance(v, dict):  # per site: {site: {workload: version}}
+            rows += [(f"tool version: {wl} on {k}", str(ver)) for wl, ver in sorted(v.items())]
+        else:
+            rows.append((f"tool version: {k}", str(v)))
     for k, v in sorted((man.get("machine") or {}).items()):
         rows.append((f"machine: {k}", str(v)))
     try:

@@ -59,7 +59,9 @@ def test_quickstart_results_contract(quickstart_run):
     assert manifest["order"] == [u.key for u in interleaved_units(campaign)]
     assert all(u["status"] == "ok" for u in manifest["units"].values())
     assert manifest["machine"]["cpu_model"] and manifest["machine"]["kernel"]
-    assert set(manifest["tool_versions"]) == {w.name for w in campaign.workloads}
+    assert set(manifest["tool_versions"]) == {"small", "large"}
+    assert set(manifest["tool_versions"]["small"]) == {w.name for w in campaign.workloads}
+    assert manifest["tool_versions"]["small"]["sysbench-cpu"].startswith("sysbench 1.")
     for site in manifest["sites"].values():
         assert site["network"] in ("netns-veth", "loopback")
         assert "torn_down_at" in site
