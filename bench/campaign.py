@@ -84,6 +84,7 @@ class StaticSite(SiteBase):
     client: str = Field(description="user@host[:port] of the load/client host")
     server: str = Field(description="user@host[:port] of the server host")
     ssh_key: str | None = None
+    known_hosts: str | None = Field(None, description="known_hosts file; default ~/.ssh/")
     hourly_usd: float = Field(ge=0)
     region: str = "static"
     zones: list[str] = Field(default_factory=lambda: ["zone-a", "zone-b"], min_length=2,

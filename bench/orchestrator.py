@@ -298,6 +298,8 @@ class Orchestrator:
             try:
                 self._provisioner(env.provider).down(env)
                 manifest["sites"][name]["torn_down_at"] = _now()
+                for problem in env.notes.get("teardown_errors", []):
+                    self._say(f"[yellow]teardown of {name}:[/yellow] {problem}")
             except BakeoffError as e:
                 manifest["sites"][name]["teardown_error"] = str(e)
                 self._say(f"[red]teardown of {name} incomplete:[/red] {e}")

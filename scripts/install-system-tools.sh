@@ -22,6 +22,10 @@ missing=()
 for cmd in "${!NEED[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${NEED[$cmd]}")
 done
+# the SSH executor is tested against a real sshd on loopback (not on PATH for non-root)
+if [ "$PROFILE" = "test" ] && [ ! -x /usr/sbin/sshd ]; then
+  missing+=(openssh-server)
+fi
 # python3 -m venv needs ensurepip, which Debian ships separately
 python3 -c 'import ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 

@@ -87,12 +87,13 @@ class Provisioner(Protocol):
     name: str
     capabilities: Capabilities
 
-    def check(self) -> None:
+    def check(self, site: Site) -> None:
         """Raise PrerequisiteError naming what is missing (CLI, credentials, root)."""
 
     def plan(self, site: Site, campaign: Campaign) -> list[PlannedResource]: ...
 
-    def up(self, site: Site, campaign: Campaign) -> Environment: ...
+    def up(self, site: Site, campaign: Campaign, campaign_id: str = "adhoc",
+           index: int = 0) -> Environment: ...
 
     def down(self, env: Environment) -> None: ...
 
