@@ -68,3 +68,28 @@ def quickstart_run(tmp_path_factory) -> tuple[Path, str]:
     folders = list((root / "results").iterdir())
     assert len(folders) == 1
     return folders[0], res.stdout
+
+
+@pytest.fixture(scope="module")
+def sshd(tmp_path_factory):
+    """A real OpenSSH server on 127.0.0.1 for this test module (see tests/sshd_support.py)."""
+    from tests.sshd_support import running_sshd
+
+    with running_sshd(tmp_path_factory.mktemp("sshd")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def database(tmp_path_factory):
+    """A temporary PostgreSQL on 127.0.0.1; afterwards nothing of it may be left."""
+    from bench.executors.local import LocalExecutor
+    from stacks.local_postgres import LocalPostgres
+    from tests.load_support import assert_nothing_left
+
+    pg = LocalPostgres(LocalExecutor(), "127.0.0.1", tmp_path_factory.mktemp("pg"))
+    try:
+        yield pg.start()
+    finally:
+        root = pg.root
+        pg.stop()
+        assert_nothing_left(root)

@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 SSHD = "/usr/sbin/sshd"
 
 
@@ -46,6 +48,10 @@ def sshd_available() -> tuple[bool, str]:
     if os.geteuid() != 0:
         return False, "a loopback sshd for another user's login needs root here"
     return True, ""
+
+
+_OK, _WHY = sshd_available()
+needs_sshd = pytest.mark.skipif(not _OK, reason=_WHY)
 
 
 def _free_port() -> int:

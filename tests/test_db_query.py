@@ -9,12 +9,10 @@ from pathlib import Path
 import pytest
 
 from bench.errors import BakeoffError, ParseError
-from bench.executors.local import LocalExecutor
 from bench.hdr import decode
 from bench.poc.pgbench_log import fold
 from bench.workloads import REGISTRY
 from bench.workloads.db_query import Params
-from stacks.local_postgres import LocalPostgres
 from tests.load_support import assert_nothing_left, local_env
 
 GOLDEN = Path(__file__).parent / "golden" / "db-query"
@@ -56,17 +54,6 @@ def test_db_query_without_database_is_a_clear_error():
     env = local_env(None)
     with pytest.raises(BakeoffError, match="needs a database"):
         WL.run(Params(), env, None)
-
-
-@pytest.fixture(scope="module")
-def database(tmp_path_factory):
-    pg = LocalPostgres(LocalExecutor(), "127.0.0.1", tmp_path_factory.mktemp("pg"))
-    try:
-        yield pg.start()
-    finally:
-        root = pg.root
-        pg.stop()
-        assert_nothing_left(root)
 
 
 @pytest.mark.integration

@@ -10,25 +10,12 @@ import psycopg
 import pytest
 
 from bench.errors import BakeoffError
-from bench.executors.local import LocalExecutor
 from bench.poc import promtext
 from bench.poc.launcher import PocService
 from stacks.contract import DatabaseEndpoint
-from stacks.local_postgres import LocalPostgres
 from tests.load_support import assert_nothing_left, local_env
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def database(tmp_path_factory):
-    pg = LocalPostgres(LocalExecutor(), "127.0.0.1", tmp_path_factory.mktemp("pg"))
-    try:
-        yield pg.start()
-    finally:
-        root = pg.root
-        pg.stop()
-        assert_nothing_left(root)
 
 
 def _call(url: str, body: dict | None = None) -> tuple[int, dict]:

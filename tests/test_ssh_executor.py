@@ -13,16 +13,7 @@ import pytest
 from bench.errors import PrerequisiteError
 from bench.executors.ssh import SshExecutor
 from bench.executors.ssh_target import SshTarget
-from tests.sshd_support import Sshd, running_sshd, sshd_available
-
-ok, why = sshd_available()
-needs_sshd = pytest.mark.skipif(not ok, reason=why)
-
-
-@pytest.fixture(scope="module")
-def sshd(tmp_path_factory) -> Sshd:
-    with running_sshd(tmp_path_factory.mktemp("sshd")) as server:
-        yield server
+from tests.sshd_support import Sshd, needs_sshd
 
 
 @pytest.fixture

@@ -18,16 +18,7 @@ from bench.workloads import REGISTRY
 from bench.workloads.base import RunContext
 from stacks.host_facts import cpu_model
 from stacks.static import DATABASE_REASON, StaticProvisioner
-from tests.sshd_support import Sshd, running_sshd, sshd_available
-
-ok, why = sshd_available()
-needs_sshd = pytest.mark.skipif(not ok, reason=why)
-
-
-@pytest.fixture(scope="module")
-def sshd(tmp_path_factory) -> Sshd:
-    with running_sshd(tmp_path_factory.mktemp("sshd")) as server:
-        yield server
+from tests.sshd_support import needs_sshd, running_sshd
 
 
 def _campaign(client: str, server: str, key: str, **site_extra):
