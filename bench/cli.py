@@ -12,6 +12,7 @@ from rich.markup import escape
 
 from bench.campaign import load_campaign_file
 from bench.errors import BakeoffError
+from scoring import cli_cost, cli_decide
 
 app = typer.Typer(
     name="bakeoff", no_args_is_help=True, pretty_exceptions_enable=False,
@@ -67,14 +68,11 @@ def run(
 
 
 def _score_and_report(folder: Path, quiet: bool) -> None:
-    try:
-        from scoring.decide import score_campaign_dir
-    except ImportError:
-        err.print("[yellow]scoring is not installed in this build; skipped[/yellow]")
-        return
+    from scoring.decide import score_campaign_dir
+
     result = score_campaign_dir(folder)
     if not quiet:
-        for line in getattr(result, "summary_lines", lambda: [])():
+        for line in result.summary_lines():
             out.print(line)
 
 
@@ -130,17 +128,9 @@ def gc(delete: bool = typer.Option(False, "--delete", help="delete what is found
         out.print(f"{'deleted' if delete else 'leftover'}: network namespace {name}")
 
 
-def _register_optional() -> None:
-    """Scoring commands live with the scoring package; register them when present."""
-    for module in ("scoring.cli_cost", "scoring.cli_decide"):
-        try:
-            mod = __import__(module, fromlist=["register"])
-        except ImportError:
-            continue
-        mod.register(app)
-
-
-_register_optional()
+# The deciding commands (prices, tco, score, report) live with the scoring package.
+cli_cost.register(app)
+cli_decide.register(app)
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import importlib.util
+import json
 import shutil
 import signal
 import subprocess
@@ -271,7 +272,7 @@ class Orchestrator:
         rows = [sample_row(s, context) for s in out.parsed.samples]
         hists = [{"campaign_id": store.campaign_id, "site": unit.site, "workload": wl.name,
                   "repetition": unit.repetition, "name": h.name, "unit": h.unit,
-                  "encoded": h.encoded, "metadata": _json(h.metadata),
+                  "encoded": h.encoded, "metadata": json.dumps(h.metadata, sort_keys=True),
                   "valid": out.parsed.valid} for h in out.parsed.histograms]
         store.write_unit(unit.site, wl.name, unit.repetition, rows, hists)
         status: dict[str, Any] = {"status": "ok", "started_at": started, "finished_at": _now(),
@@ -320,8 +321,3 @@ class Orchestrator:
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
-
-def _json(obj: Any) -> str:
-    import json
-
-    return json.dumps(obj, sort_keys=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from bench.errors import BakeoffError
@@ -100,6 +99,3 @@ def tool_version(workload: Workload, host: Host) -> str:
     text = (res.stdout or res.stderr).strip().splitlines()
     return text[0].strip() if text else "unknown"
 
-
-def raw_dir_for(results_dir: Path, site: str, workload: str) -> Path:
-    return results_dir / "raw" / site / workload

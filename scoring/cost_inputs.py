@@ -11,7 +11,7 @@ from typing import Any
 
 from bench.campaign import Campaign
 from bench.errors import BakeoffError
-from scoring.quantities import CostInputs
+from scoring.quantities import SLA_UNIT, CostInputs, Quantity, Status
 
 CostFn = Callable[[Campaign], dict[str, Any]]
 CLOUDS = ("aws", "azure", "gcp")
@@ -39,28 +39,31 @@ def _costs(campaign: Campaign, needed: Iterable[str], cost_fn: CostFn | None,
         if required:
             raise
         inputs.cost_error = str(e)
-    except ImportError as e:
-        if required:
-            raise BakeoffError(f"the cost model (scoring.tco) is not available: {e}") from None
-        inputs.cost_error = f"the cost model is not available: {e}"
 
 
 def _sla(campaign: Campaign, sla_fn: Callable[..., Any] | None, inputs: CostInputs) -> None:
     for site in campaign.sites:
         if site.provider not in CLOUDS:
-            inputs.sla[site.name] = (None, f"a {site.provider} site has no published SLA", "")
+            inputs.sla[site.name] = _sla_absent("na", f"a {site.provider} site has no "
+                                                      "published SLA")
             continue
         risk = (sla_fn or _default_sla)(campaign, site)
         if risk is None:
-            inputs.sla[site.name] = (None, "no SLA in the catalog for this site", "")
+            inputs.sla[site.name] = _sla_absent("na", "no SLA in the catalog for this site")
         elif risk.uncovered:
             # A part with no SLA must not look perfect: the cell is scored as missing (1).
-            inputs.sla[site.name] = (None, "no published SLA covers: "
-                                     + ", ".join(map(str, risk.uncovered)), "uncovered")
+            inputs.sla[site.name] = _sla_absent("missing", "no published SLA covers: "
+                                                + ", ".join(map(str, risk.uncovered)))
         else:
-            inputs.sla[site.name] = (float(risk.availability_pct),
-                                     f"{risk.availability_pct:g}% published SLA",
-                                     str(getattr(risk, "source", "")))
+            availability = float(risk.availability_pct)
+            source = str(getattr(risk, "source", ""))
+            inputs.sla[site.name] = Quantity(availability, SLA_UNIT, [availability],
+                                             note=f"{availability:g}% published SLA",
+                                             sources=[source] if source else [], noisy=False)
+
+
+def _sla_absent(status: Status, note: str) -> Quantity:
+    return Quantity(None, SLA_UNIT, status=status, note=note, noisy=False)
 
 
 def _compliance(campaign: Campaign, inputs: CostInputs) -> None:

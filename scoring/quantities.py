@@ -21,6 +21,7 @@ from bench.campaign import Campaign
 
 Status = Literal["ok", "na", "missing"]
 MIB_TO_MB = 1.048576
+SLA_UNIT = "% availability"
 
 
 @dataclass
@@ -47,7 +48,7 @@ class CostInputs:
 
     costs: dict[str, Any] = field(default_factory=dict)  # site -> SiteCost
     cost_error: str | None = None
-    sla: dict[str, tuple[float | None, str, str]] = field(default_factory=dict)
+    sla: dict[str, Quantity] = field(default_factory=dict)  # site -> availability
     compliance: dict[str, tuple[int | None, int, str, list[str]]] = field(default_factory=dict)
     histograms: pd.DataFrame | None = None
 
@@ -201,12 +202,8 @@ def _price_performance(samples: pd.DataFrame, campaign: Campaign, inputs: CostIn
 
 
 def _sla(inputs: CostInputs, site: str) -> Quantity:
-    availability, note, source = inputs.sla.get(site, (None, "no SLA information", ""))
-    if availability is None:
-        status: Status = "missing" if source == "uncovered" else "na"
-        return Quantity(None, "% availability", status=status, note=note, noisy=False)
-    return Quantity(float(availability), "% availability", [float(availability)], note=note,
-                    sources=[source] if source else [], noisy=False)
+    return inputs.sla.get(site) or Quantity(None, SLA_UNIT, status="na",
+                                            note="no SLA information", noisy=False)
 
 
 def _compliance(inputs: CostInputs, site: str) -> Quantity:

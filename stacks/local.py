@@ -23,6 +23,7 @@ from bench.executors.local import LocalExecutor
 from stacks import netns
 from stacks.contract import Capabilities, Environment, Host, PlannedResource
 from stacks.host_facts import cpu_model, machine_facts
+from stacks.local_postgres import LocalPostgres
 
 
 @dataclass
@@ -116,10 +117,6 @@ class LocalProvisioner:
 
     @staticmethod
     def _start_postgres(td: _Teardown, server: Host):
-        try:
-            from stacks.local_postgres import LocalPostgres
-        except ImportError as e:  # pragma: no cover - shipped with the package
-            raise PrerequisiteError(f"local PostgreSQL support is missing: {e}") from None
         workdir = Path(server.facts["scratch_dir"]) / "postgres"
         td.postgres = LocalPostgres(server.executor, server.address, workdir)
         return td.postgres.start()
