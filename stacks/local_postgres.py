@@ -18,18 +18,16 @@ import pwd
 import secrets
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 from bench.errors import BakeoffError, PrerequisiteError
 from bench.executors.base import Executor
+from bench.executors.ports import free_port
 from stacks.contract import DatabaseEndpoint
 
 DB_USER = "bakeoff"
 DB_NAME = "bakeoff"
-_FREE_PORT = ("import socket,sys; s=socket.socket(); s.bind((sys.argv[1], 0)); "
-              "print(s.getsockname()[1])")
 
 
 def find_bindir() -> Path:
@@ -104,14 +102,6 @@ class LocalPostgres:
                 return None
         return str(path)
 
-    def _free_port(self) -> int:
-        res = self.executor.run([sys.executable, "-c", _FREE_PORT, self.listen_address],
-                                timeout=30)
-        if not res.ok:
-            raise BakeoffError(f"local PostgreSQL: cannot find a free port on "
-                               f"{self.listen_address}: {res.stderr.strip()}")
-        return int(res.stdout.strip())
-
     # -- lifecycle -----------------------------------------------------------------------
 
     def start(self) -> DatabaseEndpoint:
@@ -136,7 +126,7 @@ class LocalPostgres:
         password = secrets.token_urlsafe(16)
         last_error: BakeoffError | None = None
         for _ in range(3):  # the free port may be taken between probe and bind
-            port = self._free_port()
+            port = free_port(self.executor, self.listen_address, what="local PostgreSQL: ")
             opts = (f"-c listen_addresses='{self.listen_address}' -p {port} "
                     f"-c unix_socket_directories='{self.root / 'sock'}' "
                     f"-c max_connections={self.max_connections}")

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import subprocess
 import sys
@@ -30,6 +29,7 @@ from bench.hdr import decode, summary_ms
 from bench.perf.targets import delay_target, nginx_static
 from bench.workloads._locust_run import LocustRun
 from stacks.contract import Host
+from stacks.host_facts import machine_facts
 
 PLAIN_LOCUSTFILE = """\
 from locust import FastHttpUser, task
@@ -86,11 +86,9 @@ def run_bakeoff(url: str, locustfile: Path, users: int, duration: int, processes
 
 
 def machine() -> dict[str, Any]:
-    model = next((line.split(":", 1)[1].strip() for line in
-                  Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), platform.processor())
-    return {"nproc": os.cpu_count(), "cpu_model": model, "kernel": platform.release(),
-            "python": platform.python_version()}
+    facts = machine_facts()
+    return {"nproc": facts["vcpus"], "cpu_model": facts["cpu_model"],
+            "kernel": facts["kernel"], "python": facts["python"]}
 
 
 def loadavg() -> float:

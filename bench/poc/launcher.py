@@ -13,12 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BakeoffError
+from bench.executors import ports
 from bench.executors.base import BackgroundProcess, Executor
 from stacks.contract import DatabaseEndpoint, Host
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-_FREE_PORT = ("import socket,sys; s=socket.socket(); s.bind((sys.argv[1], 0)); "
-              "print(s.getsockname()[1])")
 _GET = ("import sys,urllib.request\n"
         "deadline=float(sys.argv[2])\n"
         "import time\n"
@@ -41,11 +40,7 @@ def host_python(host: Host) -> tuple[str, dict[str, str]]:
 
 def free_port(host: Host) -> int:
     python, env = host_python(host)
-    res = host.executor.run([python, "-c", _FREE_PORT, host.address], timeout=30, env=env)
-    if not res.ok:
-        raise BakeoffError(f"cannot find a free port on {host.name} ({host.address}): "
-                           f"{res.stderr.strip()[-300:]}")
-    return int(res.stdout.strip())
+    return ports.free_port(host.executor, host.address, python, env, what=f"{host.name}: ")
 
 
 def http_get(via: Host, url: str, wait_s: float = 0.0) -> str:
