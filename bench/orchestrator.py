@@ -25,13 +25,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 import bench
-from bench.campaign import Campaign, WorkloadSpec, workload_params
-from bench.errors import BakeoffError, PrerequisiteError
 from bench.results import ResultStore, unit_key
 from bench.runner import RunContext, UnitFailed, run_unit, tool_version
 from bench.samples import sample_row
+from bench.scenarios import workload_params
 from bench.workloads import REGISTRY
-from stacks.contract import Environment
+from core.environment import Environment
+from core.errors import BakeoffError, PrerequisiteError
+from core.scenario import Campaign, WorkloadSpec
 from stacks.host_facts import machine_facts
 from stacks.local import LocalProvisioner
 

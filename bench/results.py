@@ -21,9 +21,10 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from bench.campaign import Campaign, parse_campaign
-from bench.errors import BakeoffError
 from bench.samples import SAMPLE_COLUMNS
+from bench.scenarios import parse_campaign
+from core.errors import BakeoffError
+from core.scenario import Campaign
 
 HISTOGRAM_COLUMNS = ("campaign_id", "site", "workload", "repetition", "name", "unit", "encoded",
                      "metadata", "valid")

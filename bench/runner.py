@@ -6,11 +6,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from bench.errors import BakeoffError
-from bench.executors.base import CommandResult
 from bench.samples import ParsedOutput
 from bench.workloads.base import Plan, RunContext, Workload
-from stacks.contract import Environment, Host
+from core.environment import Environment, Host
+from core.errors import BakeoffError
+from core.executor import CommandResult
 
 
 class UnitFailed(BakeoffError):

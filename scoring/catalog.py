@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from bench.errors import PriceNotFoundError
+from core.errors import PriceNotFoundError
 from scoring.catalog_rows import (
     ArchRule,
     CatalogError,

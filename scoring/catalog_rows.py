@@ -15,7 +15,7 @@ from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from bench.errors import BakeoffError
+from core.errors import BakeoffError
 
 Provider = Literal["aws", "azure", "gcp"]
 Family = Literal["compute", "general", "memory"]

@@ -17,8 +17,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from bench.campaign import Campaign, CloudSite, LocalSite, StaticSite, load_campaign_file
-from bench.errors import PriceNotFoundError
+from bench.scenarios import load_campaign_file
+from core.errors import PriceNotFoundError
+from core.scenario import Campaign, CloudSite, LocalSite, StaticSite
 from scoring.catalog import Catalog, load_catalog
 from scoring.equivalents import DEFAULT_REGIONS, equivalents
 from scoring.sla import sla_risk

@@ -116,7 +116,7 @@ def register(app: typer.Typer) -> None:
         results: Path = RESULTS_OPTION,
     ) -> None:
         """Score stored results (or a scenario) and print the decision matrix."""
-        from bench.campaign import load_campaign_file
+        from bench.scenarios import load_campaign_file
         from scoring.decide import score_campaign_dir, score_scenario
 
         console = Console(width=max(Console().width, 120))

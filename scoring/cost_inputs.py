@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from bench.campaign import Campaign
-from bench.errors import BakeoffError
+from core.errors import BakeoffError
+from core.scenario import Campaign
 from scoring.quantities import SLA_UNIT, CostInputs, Quantity, Status
 
 CostFn = Callable[[Campaign], dict[str, Any]]

@@ -15,9 +15,9 @@ from typing import Any
 
 import pandas as pd
 
-from bench.campaign import Campaign
-from bench.errors import BakeoffError
 from bench.samples import SAMPLE_COLUMNS
+from core.errors import BakeoffError
+from core.scenario import Campaign
 from scoring import requirements as req_mod
 from scoring.cost_inputs import CostFn, gather_cost_inputs
 from scoring.matrix import CriterionSpec, default_criteria, resolve_criteria

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bench.campaign import CloudSite, SizeSpec
-from bench.errors import PriceNotFoundError
+from core.errors import PriceNotFoundError
+from core.scenario import CloudSite, SizeSpec
 from scoring.catalog import Catalog, ComputeRow, load_catalog
 
 

@@ -15,8 +15,8 @@ from typing import Literal
 
 import numpy as np
 
-from bench.campaign import Campaign, Criterion
-from bench.errors import ScenarioError
+from core.errors import ScenarioError
+from core.scenario import Campaign, Criterion
 
 Scale = Literal["linear", "log", "nines"]
 

@@ -17,7 +17,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from bench.campaign import Campaign
+from core.scenario import Campaign
 
 Status = Literal["ok", "na", "missing"]
 MIB_TO_MB = 1.048576

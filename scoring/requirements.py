@@ -16,8 +16,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from bench.campaign import Campaign, Requirement
-from bench.errors import ScenarioError
+from core.errors import ScenarioError
+from core.scenario import Campaign, Requirement
 from scoring.quantities import hdr_value, metric_rows, per_repetition
 from scoring.stats import bootstrap_median_ci
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from bench.campaign import Campaign, CloudSite, LocalSite, StaticSite
+from core.scenario import Campaign, CloudSite, LocalSite, StaticSite
 from scoring.catalog import Catalog, SlaRow, load_catalog
 from scoring.tco import SiteCost, estimate_site
 

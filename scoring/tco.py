@@ -12,8 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from bench.campaign import Campaign, CloudSite, LocalSite, StaticSite, Usage
-from bench.errors import PriceNotFoundError
+from core.errors import PriceNotFoundError
+from core.scenario import Campaign, CloudSite, LocalSite, StaticSite, Usage
 from scoring.catalog import Catalog, ComputeRow, load_catalog
 from scoring.catalog_rows import CatalogError
 from scoring.equivalents import site_compute_row

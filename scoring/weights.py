@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from bench.errors import ScenarioError
+from core.errors import ScenarioError
 from scoring.matrix import CriterionSpec
 
 

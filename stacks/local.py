@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.campaign import Campaign, LocalSite
-from bench.errors import PrerequisiteError
-from bench.executors.local import LocalExecutor
+from core.environment import Environment, Host
+from core.errors import PrerequisiteError
+from core.scenario import Campaign, LocalSite
 from stacks import netns
-from stacks.contract import Capabilities, Environment, Host, PlannedResource
+from stacks.contract import Capabilities, PlannedResource
+from stacks.executors.local import LocalExecutor
 from stacks.host_facts import cpu_model, machine_facts
 from stacks.local_postgres import LocalPostgres
 

@@ -21,10 +21,10 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from bench.errors import BakeoffError, PrerequisiteError
-from bench.executors.base import Executor
-from bench.executors.ports import free_port
-from stacks.contract import DatabaseEndpoint
+from core.environment import DatabaseEndpoint
+from core.errors import BakeoffError, PrerequisiteError
+from core.executor import Executor
+from stacks.executors.ports import free_port
 
 DB_USER = "bakeoff"
 DB_NAME = "bakeoff"

@@ -13,7 +13,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
-from bench.errors import PrerequisiteError
+from core.errors import PrerequisiteError
 
 PREFIX = "bko-"
 

@@ -13,10 +13,11 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.campaign import Campaign, StaticSite
-from bench.errors import BakeoffError, PrerequisiteError
-from bench.executors.ssh import SshExecutor, SshTarget, require_asyncssh
-from stacks.contract import Capabilities, Environment, Host, PlannedResource
+from core.environment import Environment, Host
+from core.errors import BakeoffError, PrerequisiteError
+from core.scenario import Campaign, StaticSite
+from stacks.contract import Capabilities, PlannedResource
+from stacks.executors.ssh import SshExecutor, SshTarget, require_asyncssh
 
 DATABASE_REASON = ("a static site uses hosts you bring; point http-load at your own service "
                    "with params.target_url")

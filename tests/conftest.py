@@ -34,8 +34,8 @@ is_root = os.geteuid() == 0
 @pytest.fixture(scope="session")
 def tiny_campaign(tmp_path_factory) -> Path:
     """A real, very short campaign (two local sites, sysbench-cpu, 2 reps), run once."""
-    from bench.campaign import parse_campaign
     from bench.orchestrator import Orchestrator
+    from bench.scenarios import parse_campaign
 
     campaign = parse_campaign({
         "name": "tiny", "repetitions": 2,
@@ -82,7 +82,7 @@ def sshd(tmp_path_factory):
 @pytest.fixture(scope="module")
 def database(tmp_path_factory):
     """A temporary PostgreSQL on 127.0.0.1; afterwards nothing of it may be left."""
-    from bench.executors.local import LocalExecutor
+    from stacks.executors.local import LocalExecutor
     from stacks.local_postgres import LocalPostgres
     from tests.load_support import assert_nothing_left
 

@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from bench.campaign import parse_campaign
 from bench.results import ResultStore
 from bench.samples import SAMPLE_COLUMNS
+from bench.scenarios import parse_campaign
 
 SITES = {  # name -> (cpus, hourly_usd, performance factor)
     "small": (1, 0.0416, 1.0),

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import psutil
 
-from bench.executors.local import LocalExecutor
-from stacks.contract import DatabaseEndpoint, Environment, Host
+from core.environment import DatabaseEndpoint, Environment, Host
+from stacks.executors.local import LocalExecutor
 
 PLAIN_LOCUSTFILE = """\
 from locust import FastHttpUser, task

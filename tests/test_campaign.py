@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from bench.campaign import load_campaign_file
-from bench.cli import app
-from bench.errors import ScenarioError
+from bakeoff.cli import app
+from bench.scenarios import load_campaign_file
+from core.errors import ScenarioError
 
 VALID = """
 name: demo
@@ -111,7 +111,7 @@ def test_all_problems_reported_at_once(write_scenario):
 
 
 def test_validate_cli_exit_code_and_no_traceback(write_scenario):
-    from bench import cli
+    from bakeoff import cli
 
     path = write_scenario(VALID.replace("cpus: 1", "cpus: 0"))
     runner = CliRunner()
@@ -121,7 +121,7 @@ def test_validate_cli_exit_code_and_no_traceback(write_scenario):
     import subprocess
     import sys
 
-    proc = subprocess.run([sys.executable, "-c", "from bench.cli import main; main()",
+    proc = subprocess.run([sys.executable, "-c", "from bakeoff.cli import main; main()",
                            "validate", str(path)], capture_output=True, text=True)
     assert proc.returncode == 2
     assert "sites[0].cpus" in proc.stderr

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.campaign import SizeSpec
-from bench.errors import PriceNotFoundError
+from core.errors import PriceNotFoundError
+from core.scenario import SizeSpec
 from scoring.catalog import DATA_DIR, CatalogError, load_catalog
 from scoring.equivalents import equivalents, resolve_size
 

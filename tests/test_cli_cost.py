@@ -9,7 +9,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from bench.errors import PriceNotFoundError
+from core.errors import PriceNotFoundError
 from scoring.cli_cost import register, short_source
 
 ROOT = Path(__file__).resolve().parents[1]

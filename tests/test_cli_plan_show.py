@@ -8,7 +8,7 @@ import shutil
 import pandas as pd
 from typer.testing import CliRunner
 
-from bench.cli import app
+from bakeoff.cli import app
 from tests.conftest import REPO
 
 runner = CliRunner()

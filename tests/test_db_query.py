@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from bench.errors import BakeoffError, ParseError
 from bench.hdr import decode
 from bench.poc.pgbench_log import fold
 from bench.workloads import REGISTRY
 from bench.workloads.db_query import Params
+from core.errors import BakeoffError, ParseError
 from tests.load_support import assert_nothing_left, local_env
 
 GOLDEN = Path(__file__).parent / "golden" / "db-query"

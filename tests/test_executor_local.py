@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from bench.errors import PrerequisiteError
-from bench.executors.local import LocalExecutor
+from core.errors import PrerequisiteError
+from stacks.executors.local import LocalExecutor
 
 
 def test_captures_output_and_exit_code():

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from bench.errors import BakeoffError
-from bench.executors.local import LocalExecutor
 from bench.hdr import decode, requirement_value
 from bench.perf.targets import delay_target, nginx_static
 from bench.workloads import REGISTRY
 from bench.workloads.http_load import Params
+from core.errors import BakeoffError
+from stacks.executors.local import LocalExecutor
 from stacks.local_postgres import LocalPostgres
 from tests.load_support import PLAIN_LOCUSTFILE, assert_nothing_left, local_env
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from bench.errors import BakeoffError, PrerequisiteError
-from bench.executors.local import LocalExecutor
+from core.errors import BakeoffError, PrerequisiteError
 from stacks import local_postgres
+from stacks.executors.local import LocalExecutor
 from stacks.local_postgres import LocalPostgres
 from tests.load_support import assert_nothing_left, processes_matching
 

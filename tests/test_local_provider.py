@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.campaign import parse_campaign
-from bench.errors import PrerequisiteError
+from bench.scenarios import parse_campaign
+from core.errors import PrerequisiteError
 from stacks import netns
 from stacks.local import LocalProvisioner
 from tests.conftest import is_root

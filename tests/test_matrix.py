@@ -9,8 +9,8 @@ import pytest
 from decide_fixture import make_campaign
 from typer.testing import CliRunner
 
-from bench.campaign import load_campaign_file, parse_campaign
-from bench.errors import ScenarioError
+from bench.scenarios import load_campaign_file, parse_campaign
+from core.errors import ScenarioError
 from scoring.decide import score_campaign_dir, score_scenario
 from scoring.matrix import BUILTINS, resolve_criteria, utility, weighted_totals
 
@@ -32,7 +32,7 @@ def test_seed_totals_via_api():
 
 
 def test_seed_cli_prints_weights_scores_and_totals():
-    from bench.cli import app
+    from bakeoff.cli import app
 
     res = CliRunner().invoke(app, ["score", "--scenario", str(SEED)])
     assert res.exit_code == 0, res.output
@@ -180,7 +180,7 @@ def test_part_without_sla_scores_worst_not_best():
     """A zonal Cloud SQL has no SLA; the site must not look perfect because of it."""
     import yaml
 
-    from bench.campaign import parse_campaign
+    from bench.scenarios import parse_campaign
     from scoring.decide import score_scenario
     from tests.conftest import REPO
 

@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from bench.campaign import load_campaign_file, parse_campaign
 from bench.orchestrator import Orchestrator, interleaved_units
 from bench.results import load_results
+from bench.scenarios import load_campaign_file, parse_campaign
 from bench.workloads import REGISTRY
 from stacks import netns
 from tests.conftest import REPO
@@ -109,7 +109,7 @@ def test_sigterm_tears_everything_down(tmp_path):
     data["workloads"][0]["params"]["time_s"] = 30
     scenario.write_text(yaml.safe_dump(data))
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from bench.cli import main; main()", "run", str(scenario),
+        [sys.executable, "-c", "from bakeoff.cli import main; main()", "run", str(scenario),
          "--results", str(tmp_path / "results"), "--quiet", "--no-score"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 20
@@ -132,7 +132,7 @@ def test_sigterm_tears_everything_down(tmp_path):
 
 
 def test_missing_tool_fails_before_provisioning(tmp_path, monkeypatch):
-    from bench.errors import PrerequisiteError
+    from core.errors import PrerequisiteError
 
     campaign = load_campaign_file(reduced_quickstart(tmp_path, ["sysbench-cpu"]))
     monkeypatch.setenv("PATH", "/nonexistent")

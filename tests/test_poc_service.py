@@ -9,10 +9,10 @@ import urllib.request
 import psycopg
 import pytest
 
-from bench.errors import BakeoffError
 from bench.poc import promtext
 from bench.poc.launcher import PocService
-from stacks.contract import DatabaseEndpoint
+from core.environment import DatabaseEndpoint
+from core.errors import BakeoffError
 from tests.load_support import assert_nothing_left, local_env
 
 pytestmark = pytest.mark.integration

@@ -79,7 +79,7 @@ def test_scores_json_traces_every_cell(rendered):
 
 
 def test_cli_score_with_weights_and_report(tmp_path):
-    from bench.cli import app
+    from bakeoff.cli import app
 
     d = make_campaign(tmp_path / "results", ["small", "large"])
     w = tmp_path / "w.yaml"

@@ -7,9 +7,10 @@ import json
 import pandas as pd
 import pytest
 
-from bench.campaign import Requirement, parse_campaign
-from bench.errors import ScenarioError
 from bench.samples import SAMPLE_COLUMNS
+from bench.scenarios import parse_campaign
+from core.errors import ScenarioError
+from core.scenario import Requirement
 from scoring.requirements import evaluate, evaluate_one
 
 

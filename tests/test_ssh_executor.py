@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bench.errors import PrerequisiteError
-from bench.executors.ssh import SshExecutor
-from bench.executors.ssh_target import SshTarget
+from core.errors import PrerequisiteError
+from stacks.executors.ssh import SshExecutor
+from stacks.executors.ssh_target import SshTarget
 from tests.sshd_support import Sshd, needs_sshd
 
 

@@ -10,12 +10,12 @@ import socket
 
 import pytest
 
-from bench.campaign import parse_campaign
-from bench.errors import PrerequisiteError
-from bench.executors.ssh import SshExecutor
 from bench.runner import run_unit
+from bench.scenarios import parse_campaign
 from bench.workloads import REGISTRY
 from bench.workloads.base import RunContext
+from core.errors import PrerequisiteError
+from stacks.executors.ssh import SshExecutor
 from stacks.host_facts import cpu_model
 from stacks.static import DATABASE_REASON, StaticProvisioner
 from tests.sshd_support import needs_sshd, running_sshd
@@ -192,7 +192,7 @@ def test_facts_script_finds_the_bakeoff_install():
     import sys
     from pathlib import Path
 
-    from bench.executors.local import LocalExecutor
+    from stacks.executors.local import LocalExecutor
     from stacks.static import _FACTS
 
     venv_bin = Path(sys.executable).parent

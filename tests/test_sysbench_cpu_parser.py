@@ -7,9 +7,9 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from bench.cli import app
-from bench.errors import ParseError
+from bakeoff.cli import app
 from bench.workloads import REGISTRY
+from core.errors import ParseError
 from tests.conftest import REPO
 
 GOLDEN = REPO / "tests" / "golden"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.campaign import load_campaign_file, parse_campaign
-from bench.errors import PriceNotFoundError
+from bench.scenarios import load_campaign_file, parse_campaign
+from core.errors import PriceNotFoundError
 from scoring.catalog import load_catalog
 from scoring.tco import billed_months, estimate_campaign, estimate_site
 

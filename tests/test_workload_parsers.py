@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bench.errors import ParseError
 from bench.samples import ParsedOutput
 from bench.workloads import REGISTRY
+from core.errors import ParseError
 
 GOLDEN = Path(__file__).parent / "golden"
 MIB = 1024 * 1024

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from bench.executors.local import LocalExecutor
 from bench.samples import ParsedOutput
 from bench.workloads import REGISTRY
-from stacks.contract import Environment, Host
+from core.environment import Environment, Host
+from stacks.executors.local import LocalExecutor
 
 pytestmark = pytest.mark.integration
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pydantic
 import pytest
 
-from bench.errors import PrerequisiteError
-from bench.executors.local import LocalExecutor
 from bench.workloads import REGISTRY
-from stacks.contract import Environment, Host
+from core.environment import Environment, Host
+from core.errors import PrerequisiteError
+from stacks.executors.local import LocalExecutor
 
 MINE = ("sysbench-memory", "stream", "fio", "iperf3", "ping")
 

@@ -24,11 +24,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.executors.local import LocalExecutor
 from bench.hdr import decode, summary_ms
 from bench.perf.targets import delay_target, nginx_static
 from bench.workloads._locust_run import LocustRun
-from stacks.contract import Host
+from core.environment import Host
+from stacks.executors.local import LocalExecutor
 from stacks.host_facts import machine_facts
 
 PLAIN_LOCUSTFILE = """\

@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from bench.errors import BakeoffError
-from bench.executors.local import PrerequisiteError, kill_group
+from core.errors import BakeoffError
+from stacks.executors.local import PrerequisiteError, kill_group
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,10 +12,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.errors import BakeoffError
-from bench.executors import ports
-from bench.executors.base import BackgroundProcess, Executor
-from stacks.contract import DatabaseEndpoint, Host
+from core.environment import DatabaseEndpoint, Host
+from core.errors import BakeoffError
+from core.executor import BackgroundProcess, Executor
+from stacks.executors import ports
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 _GET = ("import sys,urllib.request\n"

@@ -17,10 +17,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bench.errors import ParseError
 from bench.hdr import decode, encode, latency_histogram_name, new_histogram, summary_ms
 from bench.poc import promtext
 from bench.samples import Histogram, ParsedOutput, Sample
+from core.errors import ParseError
 
 TOOL = "locust"
 CPU_LIMIT = 90.0

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.errors import BakeoffError
 from bench.poc.launcher import host_python
-from stacks.contract import Host
+from core.environment import Host
+from core.errors import BakeoffError
 
 PLUGIN = Path(__file__).resolve().parent / "_locust_hdr.py"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bench.errors import ParseError
+from core.errors import ParseError
 
 FATAL_PATTERN = re.compile(r"^\s*(FATAL|fatal error|error:)", re.IGNORECASE | re.MULTILINE)
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict
 from bench.samples import ParsedOutput
 
 if TYPE_CHECKING:
-    from stacks.contract import Environment
+    from core.environment import Environment
 
 
 class WorkloadParams(BaseModel):

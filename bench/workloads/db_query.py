@@ -22,14 +22,14 @@ from typing import Any
 
 from pydantic import Field
 
-from bench.errors import BakeoffError, ParseError
 from bench.hdr import decode, latency_histogram_name, summary_ms
 from bench.poc import HOT_QUERIES_SQL
 from bench.poc.launcher import host_python, run_checked
 from bench.samples import Histogram, ParsedOutput, Sample
 from bench.workloads.base import RunContext, WorkloadParams
 from bench.workloads.http_load import host_cores, loadgen_host
-from stacks.contract import Environment
+from core.environment import Environment
+from core.errors import BakeoffError, ParseError
 
 TOOL = "pgbench"
 TPS = re.compile(r"^tps = ([\d.]+) \(without initial connection time\)", re.MULTILINE)

@@ -16,10 +16,10 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from bench.errors import ParseError, PrerequisiteError
 from bench.samples import ParsedOutput, Sample
 from bench.workloads._text import require_text
 from bench.workloads.base import Plan, Step, WorkloadParams
+from core.errors import ParseError, PrerequisiteError
 
 TOOL = "fio"
 MIB = 1024 * 1024

@@ -17,14 +17,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from bench.errors import BakeoffError
 from bench.poc import LOCUSTFILE
 from bench.poc.launcher import PocService, http_get
 from bench.samples import ParsedOutput
 from bench.workloads._locust_parse import parse_document
 from bench.workloads._locust_run import LocustRun, check_locustfile
 from bench.workloads.base import RunContext, WorkloadParams
-from stacks.contract import Environment, Host
+from core.environment import Environment, Host
+from core.errors import BakeoffError
 
 TOOL = "locust"
 

@@ -13,10 +13,10 @@ from typing import Any
 
 from pydantic import Field
 
-from bench.errors import ParseError
 from bench.samples import ParsedOutput, Sample
 from bench.workloads._text import require_text
 from bench.workloads.base import Plan, Step, WorkloadParams
+from core.errors import ParseError
 
 TOOL = "ping"
 

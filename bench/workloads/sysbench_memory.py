@@ -12,10 +12,10 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from bench.errors import ParseError
 from bench.samples import ParsedOutput, Sample
 from bench.workloads._text import find_float, require_text
 from bench.workloads.base import Plan, Step, WorkloadParams
+from core.errors import ParseError
 
 TOOL = "sysbench"
 SIZE_PATTERN = r"^\d+[KMGT]?$"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from bench.campaign import Campaign, CloudSite, LocalSite
-from bench.errors import BakeoffError
 from bench.orchestrator import interleaved_units
+from core.errors import BakeoffError
+from core.scenario import Campaign, CloudSite, LocalSite
 from stacks.local import LocalProvisioner
 
 

@@ -10,8 +10,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from bench.campaign import load_campaign_file
-from bench.errors import BakeoffError
+from bench.scenarios import load_campaign_file
+from core.errors import BakeoffError
 from scoring import cli_cost, cli_decide
 
 app = typer.Typer(
@@ -35,7 +35,7 @@ def validate(scenario: Path = typer.Argument(..., help="scenario YAML")) -> None
 @app.command()
 def plan(scenario: Path = typer.Argument(..., help="scenario YAML")) -> None:
     """Show what a run would provision and execute, without running anything."""
-    from bench.plan import render_plan
+    from bakeoff.plan import render_plan
 
     render_plan(load_campaign_file(scenario), out)
 

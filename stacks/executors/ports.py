@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 
-from bench.errors import BakeoffError
-from bench.executors.base import Executor
+from core.errors import BakeoffError
+from core.executor import Executor
 
 _FREE_PORT = ("import socket,sys; s=socket.socket(); s.bind((sys.argv[1], 0)); "
               "print(s.getsockname()[1])")

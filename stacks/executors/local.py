@@ -15,8 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.errors import PrerequisiteError
-from bench.executors.base import CommandResult
+from core.errors import PrerequisiteError
+from core.executor import CommandResult
 
 
 def kill_group(proc: subprocess.Popen, grace_s: float = 3.0) -> None:

@@ -7,8 +7,9 @@ own params model, so `workloads[2].params.threads` errors point at the right pla
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 import yaml
 from pydantic import (
@@ -20,7 +21,16 @@ from pydantic import (
     model_validator,
 )
 
-from bench.errors import ScenarioError
+from core.errors import ScenarioError
+
+
+class WorkloadEntry(Protocol):
+    """What the scenario model needs of a workload: its params model."""
+
+    Params: type[BaseModel]
+
+
+Workloads = Mapping[str, WorkloadEntry]
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,39}$"
 
@@ -241,18 +251,16 @@ def _describe(err: dict[str, Any]) -> str:
     return f"{loc}: {msg}{got_s}"
 
 
-def _check_workloads(campaign: Campaign) -> list[str]:
+def _check_workloads(campaign: Campaign, workloads: Workloads) -> list[str]:
     """Each workload name must exist and its params must satisfy its own model."""
-    from bench.workloads import REGISTRY
-
     problems = []
     for i, w in enumerate(campaign.workloads):
-        if w.name not in REGISTRY:
+        if w.name not in workloads:
             problems.append(f"workloads[{i}].name: unknown workload {w.name!r}; expected one "
-                            f"of {', '.join(sorted(REGISTRY))}")
+                            f"of {', '.join(sorted(workloads))}")
             continue
         try:
-            REGISTRY[w.name].Params.model_validate(w.params)
+            workloads[w.name].Params.model_validate(w.params)
         except ValidationError as e:
             for err in e.errors():
                 err = dict(err, loc=("workloads", i, "params", *err["loc"]))
@@ -260,8 +268,12 @@ def _check_workloads(campaign: Campaign) -> list[str]:
     return problems
 
 
-def parse_campaign(data: Any, source: str = "<scenario>") -> Campaign:
-    """Validate already-loaded YAML data; raise ScenarioError listing every problem."""
+def parse_campaign(data: Any, source: str, workloads: Workloads) -> Campaign:
+    """Validate already-loaded YAML data against the given workload catalog.
+
+    The catalog is passed in (bench.scenarios binds the discovered workloads) so this
+    module stays a leaf that knows no benchmark.
+    """
     if not isinstance(data, dict):
         raise ScenarioError(source, ["(top level): expected a mapping of keys "
                                      f"(name, sites, workloads, ...), got {type(data).__name__}"])
@@ -269,13 +281,13 @@ def parse_campaign(data: Any, source: str = "<scenario>") -> Campaign:
         campaign = Campaign.model_validate(data)
     except ValidationError as e:
         raise ScenarioError(source, [_describe(dict(err)) for err in e.errors()]) from None
-    problems = _check_workloads(campaign)
+    problems = _check_workloads(campaign, workloads)
     if problems:
         raise ScenarioError(source, problems)
     return campaign
 
 
-def load_campaign_file(path: str | Path) -> Campaign:
+def load_campaign_file(path: str | Path, workloads: Workloads) -> Campaign:
     """Read and validate a scenario YAML file."""
     p = Path(path)
     if not p.is_file():
@@ -287,10 +299,4 @@ def load_campaign_file(path: str | Path) -> Campaign:
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown place"
         raise ScenarioError(str(p), [f"not valid YAML at {where}: "
                                      f"{getattr(e, 'problem', e)}"]) from None
-    return parse_campaign(data, str(p))
-
-
-def workload_params(spec: WorkloadSpec) -> Any:
-    from bench.workloads import REGISTRY
-
-    return REGISTRY[spec.name].Params.model_validate(spec.params)
+    return parse_campaign(data, str(p), workloads)

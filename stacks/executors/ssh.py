@@ -23,9 +23,9 @@ from collections.abc import Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.errors import BakeoffError, PrerequisiteError
-from bench.executors.base import CommandResult
-from bench.executors.ssh_target import SshTarget
+from core.errors import BakeoffError, PrerequisiteError
+from core.executor import CommandResult
+from stacks.executors.ssh_target import SshTarget
 
 __all__ = ["SshBackgroundProcess", "SshExecutor", "SshTarget", "require_asyncssh"]
 

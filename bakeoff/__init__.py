@@ -1,0 +1,1 @@
+"""The application: composes the measuring, provisioning and deciding packages."""

@@ -1,0 +1,118 @@
+"""The input every cloud program receives and the outputs every program exports.
+
+Programs are pure declarations over a `CloudSiteSpec`: what to create follows from the
+spec alone, so the same spec runs under Pulumi mocks (tests, `bakeoff plan`) and under
+the Automation API (real runs). The exported outputs are turned into an Environment by
+`environment_from_outputs`, identically for AWS, Azure and GCP.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+# Tags every taggable resource carries; GCP labels use the same keys (they are valid labels).
+TAG_CAMPAIGN = "bakeoff-campaign"
+TAG_SITE = "bakeoff-site"
+TAG_EXPIRES = "bakeoff-expires-at"
+TAG_OWNER = "owner"
+TAG_KEYS = (TAG_CAMPAIGN, TAG_SITE, TAG_EXPIRES, TAG_OWNER)
+
+# Host roles: server and client in two different zones, load generators beside the client.
+ROLES_FIXED = ("server", "client")
+
+# What every program exports (pulumi.export names).
+OUTPUT_KEYS = ("hosts", "database", "network", "region")
+
+
+@dataclass(frozen=True)
+class DiskSpec:
+    """The data disk of each host: provider disk type, size and (where it applies) IOPS."""
+
+    type: str  # gp3 | io2 | Premium_LRS | PremiumV2_LRS | pd-ssd | pd-balanced | hyperdisk-...
+    size_gb: int
+    iops: int | None = None
+    throughput_mbps: int | None = None
+
+
+@dataclass(frozen=True)
+class DatabaseSpec:
+    """A managed PostgreSQL: instance class from the equivalents table, HA when asked."""
+
+    instance_class: str  # db.m6i.large | GP_Standard_D2ds_v5 | db-custom-2-8192
+    storage_gb: int
+    ha: bool = False
+    engine_version: str = "16"
+    username: str = "bakeoff"
+    dbname: str = "bakeoff"
+
+
+@dataclass(frozen=True)
+class HostKey:
+    """An SSH host key generated on the operator's machine and handed to the VM."""
+
+    private_openssh: str
+    public_openssh: str  # "ssh-ed25519 AAAA... comment"
+
+
+@dataclass(frozen=True)
+class CloudSiteSpec:
+    """Everything a program declares, resolved from the scenario before any cloud call."""
+
+    campaign_id: str
+    site: str
+    provider: Literal["aws", "azure", "gcp"]
+    region: str
+    zones: tuple[str, str]  # server zone, client zone (distinct)
+    instance_type: str
+    loadgen_count: int
+    loadgen_instance_type: str
+    disk: DiskSpec
+    operator_cidr: str  # SSH is allowed from here only ("0.0.0.0/0" only when stated)
+    ssh_public_key: str  # the campaign's ephemeral ed25519 key (OpenSSH format)
+    host_keys: dict[str, HostKey]  # role or loadgen-N -> key handed over via cloud-init
+    expires_at: str  # ISO 8601 UTC, now + ttl_minutes
+    owner: str
+    database: DatabaseSpec | None = None
+    spot: bool = False
+    image: str | None = None  # None: the provider's current Ubuntu LTS, looked up
+    cloud_init: dict[str, str] = field(default_factory=dict)  # role -> user-data
+    network_cidr: str = "10.42.0.0/16"
+
+    @property
+    def roles(self) -> list[str]:
+        return [*ROLES_FIXED, *(f"loadgen-{i}" for i in range(self.loadgen_count))]
+
+    def zone_of(self, role: str) -> str:
+        """Server in the first zone; client and load generators in the second."""
+        return self.zones[0] if role == "server" else self.zones[1]
+
+    def tags(self) -> dict[str, str]:
+        return {TAG_CAMPAIGN: self.campaign_id, TAG_SITE: self.site,
+                TAG_EXPIRES: self.expires_at, TAG_OWNER: self.owner}
+
+    def labels(self) -> dict[str, str]:
+        """GCP labels: lowercase letters, digits, '-' and '_', at most 63 characters."""
+        return {k: gcp_label_value(v) for k, v in self.tags().items()}
+
+    def resource_name(self, suffix: str) -> str:
+        """Short, provider-safe names that carry the campaign and site."""
+        return f"bko-{self.site}-{suffix}"
+
+
+def gcp_label_value(value: str) -> str:
+    """'2026-11-27T16:00:00+00:00' -> '2026-11-27t16-00-00-00-00' (GCP label rules)."""
+    return re.sub(r"[^a-z0-9_-]", "-", value.lower())[:63]
+
+
+def environment_hosts(outputs: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """The `hosts` output: role -> {private_ip, public_ip, zone, instance_type}."""
+    hosts = outputs.get("hosts")
+    if not isinstance(hosts, dict) or not set(ROLES_FIXED) <= set(hosts):
+        raise ValueError(f"stack outputs lack hosts for {', '.join(ROLES_FIXED)}: {hosts!r}")
+    for role, h in hosts.items():
+        missing = {"private_ip", "public_ip", "zone", "instance_type"} - set(h)
+        if missing:
+            raise ValueError(f"stack output hosts.{role} lacks {', '.join(sorted(missing))}")
+    return hosts
