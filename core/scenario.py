@@ -110,7 +110,29 @@ class CloudSite(SiteBase):
     instance_type: str | None = None
     size: SizeSpec | None = None
     disk_gb: float = Field(50, gt=0)
+    disk_type: str | None = Field(None, description="gp3 | io2 | Premium_LRS | pd-ssd ...; "
+                                  "default per provider")
+    disk_iops: int | None = Field(None, gt=0)
+    disk_throughput_mbps: int | None = Field(None, gt=0)
     image: str | None = None
+    loadgen: int = Field(1, ge=0, le=16, description="load-generator VMs beside the client")
+    loadgen_instance_type: str | None = Field(None, description="default: the site's type")
+    ssh_cidr: str | None = Field(
+        None, description="who may SSH in; default: this machine's public address/32. "
+        "0.0.0.0/0 only when written here (a warning is printed)")
+    spot: bool = False
+
+    @field_validator("ssh_cidr")
+    @classmethod
+    def _cidr(cls, v: str | None) -> str | None:
+        if v is not None:
+            import ipaddress
+
+            try:
+                ipaddress.ip_network(v, strict=False)
+            except ValueError:
+                raise ValueError(f"expected a CIDR such as 203.0.113.7/32, got {v!r}") from None
+        return v
 
     @model_validator(mode="after")
     def _one_shape(self) -> CloudSite:

@@ -25,6 +25,13 @@ ROLES_FIXED = ("server", "client")
 # What every program exports (pulumi.export names).
 OUTPUT_KEYS = ("hosts", "database", "network", "region")
 
+# The login user cloud-init creates on every VM (same name on every provider), holding the
+# campaign's ephemeral public key.
+SSH_USER = "bakeoff"
+
+# Default data-disk type per provider when the scenario names none.
+DEFAULT_DISK_TYPE = {"aws": "gp3", "azure": "Premium_LRS", "gcp": "pd-balanced"}
+
 
 @dataclass(frozen=True)
 class DiskSpec:
@@ -46,6 +53,7 @@ class DatabaseSpec:
     engine_version: str = "16"
     username: str = "bakeoff"
     dbname: str = "bakeoff"
+    password: str = ""  # generated per campaign by the lifecycle; a Pulumi secret in programs
 
 
 @dataclass(frozen=True)
@@ -116,3 +124,33 @@ def environment_hosts(outputs: dict[str, Any]) -> dict[str, dict[str, str]]:
         if missing:
             raise ValueError(f"stack output hosts.{role} lacks {', '.join(sorted(missing))}")
     return hosts
+
+
+def environment_database(outputs: dict[str, Any]) -> dict[str, Any] | None:
+    """The `database` output: None, or {host, port, user, password, dbname, kind}.
+
+    `kind` names the managed service ("rds", "azure-flexible", "cloudsql"); `host` is the
+    private address the site's hosts use (never a public endpoint).
+    """
+    db = outputs.get("database")
+    if db in (None, {}, ""):
+        return None
+    if not isinstance(db, dict):
+        raise ValueError(f"stack output database must be a mapping, got {db!r}")
+    missing = {"host", "port", "user", "password", "dbname", "kind"} - set(db)
+    if missing:
+        raise ValueError(f"stack output database lacks {', '.join(sorted(missing))}")
+    return db
+
+
+def program_for(provider: str) -> Any:
+    """`stacks.cloud.<provider>.program`: every provider module exposes
+    `program(spec: CloudSiteSpec) -> None`; the lifecycle and `bakeoff plan` find it here."""
+    import importlib
+
+    try:
+        module = importlib.import_module(f"stacks.cloud.{provider}")
+    except ModuleNotFoundError as e:
+        raise ModuleNotFoundError(f"no Pulumi program for provider '{provider}' "
+                                  f"(stacks/cloud/{provider}.py) or its SDK: {e}") from e
+    return module.program
