@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The cloud SDKs (Pulumi with the AWS, Azure and GCP providers, ~1 GB) only for tests.
+CLOUD_STAMP := $(VENV)/.installed-cloudtest
 
 .PHONY: setup setup-test run test lint clean
 
@@ -13,13 +15,17 @@ setup:
 
 setup-test:
 	@bash scripts/install-system-tools.sh test
-	@$(MAKE) --no-print-directory $(STAMP)
+	@$(MAKE) --no-print-directory $(CLOUD_STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev,ssh]'
 	@touch $(STAMP)
+
+$(CLOUD_STAMP): $(STAMP)
+	$(BIN)/pip install -q -e '.[dev,ssh,cloudtest]'
+	@touch $(CLOUD_STAMP)
 
 run: setup
 	$(BIN)/bakeoff run scenarios/quickstart.yaml

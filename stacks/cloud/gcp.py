@@ -1,0 +1,139 @@
+"""GCP program (pulumi-gcp): a custom-mode VPC holding a whole site.
+
+Firewall rules let SSH in from the operator's CIDR and any traffic between the site's own
+addresses; GCP's implied rules deny all other ingress. The server runs in the first zone,
+the client and load generators in the second. Each VM gets a static external address for
+the operator and a fixed internal address for its peers. The optional Cloud SQL instance
+has a private IP only, reached through private services access (a reserved peering range
+and a Service Networking connection). Firewalls, networks and subnetworks take no labels
+in GCP; everything else carries the four bakeoff labels.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pulumi
+from pulumi_gcp import compute, servicenetworking, sql
+
+from stacks.cloud.spec import SSH_USER, CloudSiteSpec
+from stacks.cloud.userdata import user_data
+
+# The image family resolves to the newest Ubuntu LTS image when the instance is created.
+UBUNTU_FAMILY = "ubuntu-os-cloud/ubuntu-2404-lts-amd64"
+# Disk types whose IOPS (and for hyperdisk, throughput) are provisioned apart from size.
+IOPS_TYPES = ("pd-extreme", "hyperdisk-extreme", "hyperdisk-balanced")
+THROUGHPUT_TYPES = ("hyperdisk-balanced", "hyperdisk-throughput")
+
+
+def region_of_zone(zone: str) -> str:
+    return zone.rsplit("-", 1)[0]
+
+
+def _subnet_cidr(spec: CloudSiteSpec) -> str:
+    return str(next(ipaddress.ip_network(spec.network_cidr).subnets(new_prefix=24)))
+
+
+def _disk(spec: CloudSiteSpec, role: str, zone: str, labels: dict[str, str]) -> compute.Disk:
+    d = spec.disk
+    if d.iops is not None and d.type not in IOPS_TYPES:
+        raise ValueError(f"site {spec.site}: disk type {d.type} sets IOPS by size; "
+                         f"provisioned IOPS need one of {', '.join(IOPS_TYPES)}")
+    extra: dict[str, int] = {}
+    if d.iops is not None:
+        extra["provisioned_iops"] = d.iops
+    if d.throughput_mbps is not None and d.type in THROUGHPUT_TYPES:
+        extra["provisioned_throughput"] = d.throughput_mbps
+    # No disk_encryption_key: Google-managed encryption at rest, always on.
+    return compute.Disk(spec.resource_name(f"{role}-data"), zone=zone, type=d.type,
+                        size=d.size_gb, labels=labels, **extra)
+
+
+def _instance(spec: CloudSiteSpec, role: str, index: int, subnet: compute.Subnetwork,
+              labels: dict[str, str]) -> dict[str, pulumi.Input]:
+    zone = spec.zone_of(role)
+    size = spec.instance_type if role in ("server", "client") else spec.loadgen_instance_type
+    private_ip = str(ipaddress.ip_network(_subnet_cidr(spec)).network_address + 10 + index)
+    address = compute.Address(spec.resource_name(f"{role}-ip"), region=spec.region,
+                              address_type="EXTERNAL", network_tier="PREMIUM", labels=labels)
+    disk = _disk(spec, role, zone, labels)
+    scheduling: dict[str, object] = {"automatic_restart": True,
+                                     "on_host_maintenance": "MIGRATE"}
+    if spec.spot:
+        scheduling = {"provisioning_model": "SPOT", "preemptible": True,
+                      "automatic_restart": False, "on_host_maintenance": "TERMINATE",
+                      "instance_termination_action": "DELETE"}
+    compute.Instance(
+        spec.resource_name(role), zone=zone, machine_type=size, labels=labels,
+        boot_disk={"auto_delete": True,
+                   "initialize_params": {"image": spec.image or UBUNTU_FAMILY, "size": 20,
+                                         "type": "pd-balanced", "labels": labels}},
+        attached_disks=[{"source": disk.id, "device_name": "data"}],
+        network_interfaces=[{"subnetwork": subnet.id, "network_ip": private_ip,
+                             "access_configs": [{"nat_ip": address.address}]}],
+        metadata={"user-data": user_data(spec, role),
+                  "ssh-keys": f"{SSH_USER}:{spec.ssh_public_key}",
+                  "block-project-ssh-keys": "true"},
+        scheduling=scheduling, tags=["bakeoff"], allow_stopping_for_update=True)
+    return {"private_ip": private_ip, "public_ip": address.address, "zone": zone,
+            "instance_type": size}
+
+
+def _database(spec: CloudSiteSpec, net: compute.Network,
+              labels: dict[str, str]) -> dict[str, pulumi.Input]:
+    db = spec.database
+    assert db is not None
+    peering = compute.GlobalAddress(spec.resource_name("sql-range"), purpose="VPC_PEERING",
+                                    address_type="INTERNAL", prefix_length=20,
+                                    network=net.id, labels=labels)
+    conn = servicenetworking.Connection(
+        spec.resource_name("sql-peering"), network=net.id,
+        service="servicenetworking.googleapis.com", reserved_peering_ranges=[peering.name])
+    edition = "ENTERPRISE_PLUS" if db.instance_class.startswith("db-perf") else "ENTERPRISE"
+    location = {"zone": spec.zones[0]}
+    if db.ha:
+        location["secondary_zone"] = spec.zones[1]
+    instance = sql.DatabaseInstance(
+        spec.resource_name("sql"), region=spec.region,
+        database_version=f"POSTGRES_{db.engine_version}", deletion_protection=False,
+        settings={
+            "tier": db.instance_class, "edition": edition,
+            "availability_type": "REGIONAL" if db.ha else "ZONAL",
+            "disk_size": db.storage_gb, "disk_type": "PD_SSD", "user_labels": labels,
+            "location_preference": location,
+            # Regional HA needs backups with point-in-time recovery on PostgreSQL.
+            "backup_configuration": {"enabled": db.ha,
+                                     "point_in_time_recovery_enabled": db.ha},
+            "ip_configuration": {"ipv4_enabled": False, "private_network": net.id,
+                                 "ssl_mode": "ENCRYPTED_ONLY"}},
+        opts=pulumi.ResourceOptions(depends_on=[conn]))
+    password = pulumi.Output.secret(db.password)
+    sql.Database(spec.resource_name("sql-db"), instance=instance.name, name=db.dbname)
+    sql.User(spec.resource_name("sql-user"), instance=instance.name, name=db.username,
+             password=password)
+    return {"host": instance.private_ip_address, "port": 5432, "user": db.username,
+            "dbname": db.dbname, "kind": "cloudsql", "password": password}
+
+
+def program(spec: CloudSiteSpec) -> None:
+    """Declare the site and export hosts, database, network and region."""
+    for zone in spec.zones:
+        if region_of_zone(zone) != spec.region:
+            raise ValueError(f"site {spec.site}: zone {zone} is not in region {spec.region}")
+    labels = spec.labels()
+    net = compute.Network(spec.resource_name("net"), auto_create_subnetworks=False)
+    subnet = compute.Subnetwork(spec.resource_name("subnet"), network=net.id,
+                                region=spec.region, ip_cidr_range=_subnet_cidr(spec),
+                                private_ip_google_access=True)
+    compute.Firewall(spec.resource_name("ssh"), network=net.id, direction="INGRESS",
+                     source_ranges=[spec.operator_cidr], target_tags=["bakeoff"],
+                     allows=[{"protocol": "tcp", "ports": ["22"]}])
+    compute.Firewall(spec.resource_name("internal"), network=net.id, direction="INGRESS",
+                     source_ranges=[spec.network_cidr],
+                     allows=[{"protocol": "tcp"}, {"protocol": "udp"}, {"protocol": "icmp"}])
+    hosts = {role: _instance(spec, role, i, subnet, labels)
+             for i, role in enumerate(spec.roles)}
+    pulumi.export("hosts", hosts)
+    pulumi.export("database", _database(spec, net, labels) if spec.database else None)
+    pulumi.export("network", {"cidr": spec.network_cidr, "vpc": net.name})
+    pulumi.export("region", spec.region)

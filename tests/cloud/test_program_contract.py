@@ -1,0 +1,306 @@
+"""One contract for every cloud program, run under Pulumi mocks.
+
+Each provider's real program declares a site; the same assertions hold for all: two
+distinct zones, the instance types asked for, SSH never open to the world unless the
+scenario says so, disks encrypted at rest, the bakeoff tags (labels on GCP) on everything
+that takes them, a private database, outputs complete for the Environment, spot when
+asked. A provider's `Adapter` only says where its resources keep each fact.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import importlib
+import importlib.util
+import ipaddress
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from stacks.cloud.spec import (
+    DEFAULT_DISK_TYPE,
+    OUTPUT_KEYS,
+    TAG_KEYS,
+    CloudSiteSpec,
+    DatabaseSpec,
+    DiskSpec,
+    HostKey,
+    environment_database,
+    environment_hosts,
+)
+from tests.cloud.pulumi_mocks import Resource, Run, input_params, run_program
+
+WORLD = {"0.0.0.0/0", "*", "Internet", "Any", "::/0"}
+
+
+class Adapter:
+    """Where one provider's resources keep the facts the contract checks."""
+
+    provider: str
+    region: str
+    zones: tuple[str, str]
+    instance_type: str
+    db_class: str
+    vm_type: str
+    disk_types: tuple[str, ...]
+    tag_param: str = "tags"
+
+    def vm_zone(self, r: Resource) -> str: ...
+    def vm_size(self, r: Resource) -> str: ...
+    def user_data(self, r: Resource) -> str: ...
+    def ssh_sources(self, run: Run) -> list[str]: ...
+    def disk_encrypted(self, r: Resource) -> bool: ...
+    def tags_of(self, r: Resource) -> dict[str, str] | None: ...
+    def db_private(self, run: Run) -> bool: ...
+    def db_ha(self, run: Run) -> bool: ...
+    def vm_spot(self, r: Resource) -> bool: ...
+
+
+def _covers_22(ports: str) -> bool:
+    if ports == "*":
+        return True
+    low, _, high = ports.partition("-")
+    return int(low) <= 22 <= int(high or low)
+
+
+class Azure(Adapter):
+    provider, region, zones = "azure", "westeurope", ("1", "2")
+    instance_type, db_class = "Standard_D2s_v5", "GP_Standard_D2ds_v5"
+    vm_type = "azure-native:compute:VirtualMachine"
+    disk_types = ("azure-native:compute:Disk",)
+
+    def vm_zone(self, r):
+        return r.inputs["zones"][0]
+
+    def vm_size(self, r):
+        return r.inputs["hardwareProfile"]["vmSize"]
+
+    def user_data(self, r):
+        return base64.b64decode(r.inputs["osProfile"]["customData"]).decode()
+
+    def ssh_sources(self, run):
+        out = []
+        for nsg in run.of_type("azure-native:network:NetworkSecurityGroup"):
+            for rule in nsg.inputs.get("securityRules", []):
+                if (rule["access"] == "Allow" and rule["direction"] == "Inbound"
+                        and _covers_22(rule.get("destinationPortRange", ""))):
+                    out.append(rule["sourceAddressPrefix"])
+        return out
+
+    def disk_encrypted(self, r):
+        # Azure encrypts every managed disk; the program states the platform-key default.
+        return r.inputs.get("encryption", {}).get("type") in (
+            "EncryptionAtRestWithPlatformKey", "EncryptionAtRestWithCustomerKey")
+
+    def tags_of(self, r):
+        return r.inputs.get("tags")
+
+    def _server(self, run):
+        (server,) = run.of_type("azure-native:dbforpostgresql:Server")
+        return server.inputs
+
+    def db_private(self, run):
+        net = self._server(run)["network"]
+        return net["publicNetworkAccess"] == "Disabled" and bool(net["delegatedSubnetResourceId"])
+
+    def db_ha(self, run):
+        return self._server(run)["highAvailability"]["mode"] == "ZoneRedundant"
+
+    def vm_spot(self, r):
+        return (r.inputs.get("priority") == "Spot" and r.inputs.get("evictionPolicy") == "Delete")
+
+
+class Gcp(Adapter):
+    provider, region, zones = "gcp", "europe-west1", ("europe-west1-b", "europe-west1-c")
+    instance_type, db_class = "n2-standard-2", "db-custom-2-8192"
+    vm_type = "gcp:compute/instance:Instance"
+    disk_types = ("gcp:compute/disk:Disk",)
+    tag_param = "labels"
+
+    def vm_zone(self, r):
+        return r.inputs["zone"]
+
+    def vm_size(self, r):
+        return r.inputs["machineType"]
+
+    def user_data(self, r):
+        return r.inputs["metadata"]["user-data"]
+
+    def ssh_sources(self, run):
+        out = []
+        for fw in run.of_type("gcp:compute/firewall:Firewall"):
+            for allow in fw.inputs.get("allows", []):
+                if allow["protocol"] in ("tcp", "all") and (
+                        not allow.get("ports") or "22" in allow["ports"]):
+                    out.extend(fw.inputs.get("sourceRanges", []))
+        return out
+
+    def disk_encrypted(self, r):
+        # GCP encrypts every persistent disk with Google-managed keys unless a key is given;
+        # nothing can turn encryption off, so "no key or a customer key" is encrypted.
+        key = r.inputs.get("diskEncryptionKey")
+        return key is None or bool(key.get("kmsKeySelfLink") or key.get("rawKey"))
+
+    def tags_of(self, r):
+        if r.type == "gcp:sql/databaseInstance:DatabaseInstance":
+            return r.inputs["settings"].get("userLabels")
+        return r.inputs.get("labels")
+
+    def _sql(self, run):
+        (sql,) = run.of_type("gcp:sql/databaseInstance:DatabaseInstance")
+        return sql.inputs["settings"]
+
+    def db_private(self, run):
+        ip = self._sql(run)["ipConfiguration"]
+        return ip["ipv4Enabled"] is False and bool(ip["privateNetwork"])
+
+    def db_ha(self, run):
+        return self._sql(run)["availabilityType"] == "REGIONAL"
+
+    def vm_spot(self, r):
+        s = r.inputs.get("scheduling", {})
+        return (s.get("provisioningModel") == "SPOT"
+                and s.get("instanceTerminationAction") == "DELETE")
+
+
+ADAPTERS: dict[str, Adapter] = {"azure": Azure(), "gcp": Gcp()}
+# Only providers whose program is on this branch: aws joins once stacks/cloud/aws.py exists.
+PROVIDERS = [p for p in ("aws", "azure", "gcp")
+             if p in ADAPTERS and importlib.util.find_spec(f"stacks.cloud.{p}")]
+HOST_KEYS = {role: HostKey(f"-----BEGIN OPENSSH PRIVATE KEY-----\n{role}\n",
+                           f"ssh-ed25519 AAAAC3Nza{role} {role}")
+             for role in ("server", "client", "loadgen-0", "loadgen-1")}
+
+
+def make_spec(a: Adapter, **changes: Any) -> CloudSiteSpec:
+    spec = CloudSiteSpec(
+        campaign_id="c20261127a", site="web", provider=a.provider, region=a.region,
+        zones=a.zones, instance_type=a.instance_type, loadgen_count=2,
+        loadgen_instance_type=a.instance_type + "-lg", disk=DiskSpec(
+            DEFAULT_DISK_TYPE[a.provider], 100),
+        operator_cidr="203.0.113.7/32", ssh_public_key="ssh-ed25519 AAAAoperator op",
+        host_keys=HOST_KEYS, expires_at="2026-11-27T18:00:00+00:00", owner="ana",
+        database=DatabaseSpec(a.db_class, 64, password="s3cret-pw"))
+    return replace(spec, **changes)
+
+
+def declare(provider: str, **changes: Any
+            ) -> tuple[Adapter, CloudSiteSpec, Run]:
+    """One mock run per distinct spec: runs are pure, so tests share them."""
+    a = ADAPTERS[provider]
+    return a, make_spec(a, **changes), _run(provider, tuple(sorted(changes.items())))
+
+
+@functools.cache
+def _run(provider: str, changes: tuple[tuple[str, Any], ...]) -> Run:
+    spec = make_spec(ADAPTERS[provider], **dict(changes))
+    program = importlib.import_module(f"stacks.cloud.{provider}").program
+    return run_program(program, spec)
+
+
+@pytest.fixture(params=PROVIDERS)
+def provider(request) -> str:
+    return request.param
+
+
+def test_distinct_zones_and_requested_types(provider):
+    a, spec, run = declare(provider)
+    vms = {r.name.removeprefix(f"bko-{spec.site}-"): r for r in run.of_type(a.vm_type)}
+    assert set(vms) == set(spec.roles)
+    assert a.vm_zone(vms["server"]) != a.vm_zone(vms["client"])
+    assert {a.vm_zone(vms[r]) for r in spec.roles} <= {str(z) for z in spec.zones} | {
+        z.rsplit("-", 1)[-1] for z in spec.zones}
+    assert a.vm_size(vms["server"]) == a.vm_size(vms["client"]) == spec.instance_type
+    assert a.vm_size(vms["loadgen-1"]) == spec.loadgen_instance_type
+    for role in spec.roles:  # the host key travels in user-data, per host
+        assert spec.host_keys[role].public_openssh in a.user_data(vms[role])
+    assert not any(a.vm_spot(v) for v in vms.values())
+
+
+def test_ssh_only_from_operator(provider):
+    a, spec, run = declare(provider)
+    sources = a.ssh_sources(run)
+    assert spec.operator_cidr in sources
+    assert not WORLD & set(sources)
+    # Everything else allowed in is the site's own network.
+    net = ipaddress.ip_network(spec.network_cidr)
+    for src in set(sources) - {spec.operator_cidr}:
+        assert ipaddress.ip_network(src).subnet_of(net), src
+
+
+def test_world_ssh_only_when_stated(provider):
+    a, _, run = declare(provider, operator_cidr="0.0.0.0/0")
+    assert "0.0.0.0/0" in a.ssh_sources(run)
+
+
+def test_disks_encrypted_and_sized(provider):
+    a, spec, run = declare(provider)
+    disks = [r for t in a.disk_types for r in run.of_type(t)]
+    assert len(disks) == len(spec.roles)
+    assert all(a.disk_encrypted(d) for d in disks)
+    sizes = {d.inputs.get("diskSizeGB", d.inputs.get("size", d.inputs.get("size")))
+             for d in disks}
+    assert sizes == {spec.disk.size_gb}
+
+
+def test_tags_on_everything_taggable(provider):
+    a, spec, run = declare(provider)
+    expected = spec.labels() if a.tag_param == "labels" else spec.tags()
+    taggable = [r for r in run.resources if a.tag_param in input_params(r.type)
+                or r.type == "gcp:sql/databaseInstance:DatabaseInstance"]
+    assert len(taggable) >= len(spec.roles) * 2
+    for r in taggable:
+        tags = a.tags_of(r) or {}
+        assert {k: tags.get(k) for k in TAG_KEYS} == expected, (r.type, r.name)
+
+
+def test_database_private_with_ha_when_asked(provider):
+    a, spec, run = declare(provider)
+    assert a.db_private(run) and not a.db_ha(run)
+    a, spec, run = declare(provider,
+                           database=replace(spec.database, ha=True))
+    assert a.db_private(run) and a.db_ha(run)
+
+
+def test_outputs_complete_for_environment(provider):
+    _, spec, run = declare(provider)
+    assert set(OUTPUT_KEYS) <= set(run.exports)
+    hosts = environment_hosts(run.exports)
+    assert set(hosts) == set(spec.roles)
+    net = ipaddress.ip_network(spec.network_cidr)
+    for role, h in hosts.items():
+        assert ipaddress.ip_address(h["private_ip"]) in net
+        # The operator's address is the provider's public one, never a peer address.
+        assert ipaddress.ip_address(h["public_ip"]) not in net
+        assert h["zone"] == spec.zone_of(role)
+    assert len({h["private_ip"] for h in hosts.values()}) == len(hosts)
+    db = environment_database(run.exports)
+    assert db is not None and db["port"] == 5432 and db["host"]
+    assert db["password"] == "s3cret-pw" and "database.password" in run.secret_exports
+    assert run.exports["region"] == spec.region
+
+
+def test_no_database_exports_none(provider):
+    _, _, run = declare(provider, database=None)
+    assert environment_database(run.exports) is None
+    assert not [r for r in run.resources if "sql" in r.type.lower() or "postgres" in r.type]
+
+
+def test_spot_when_asked(provider):
+    a, spec, run = declare(provider, spot=True)
+    vms = run.of_type(a.vm_type)
+    assert len(vms) == len(spec.roles) and all(a.vm_spot(v) for v in vms)
+
+
+def test_provisioned_iops_only_where_the_disk_type_allows(provider):
+    a = ADAPTERS[provider]
+    fixed = DiskSpec(DEFAULT_DISK_TYPE[provider], 100, iops=5000)
+    with pytest.raises(ValueError, match="IOPS"):
+        declare(provider, disk=fixed)
+    iops_type = {"azure": "PremiumV2_LRS", "gcp": "hyperdisk-balanced"}[provider]
+    _, _, run = declare(provider, disk=DiskSpec(iops_type, 100, 5000, 250))
+    disks = [r for t in a.disk_types for r in run.of_type(t)]
+    for d in disks:
+        assert d.inputs.get("diskIOPSReadWrite", d.inputs.get("provisionedIops")) == 5000
