@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from bakeoff import crash
 from bench.scenarios import load_campaign_file
 from core.errors import BakeoffError
 from scoring import cli_cost, cli_decide
@@ -21,6 +22,14 @@ out = Console()
 err = Console(stderr=True)
 
 RESULTS_OPTION = typer.Option(Path("results"), "--results", help="results root folder")
+
+
+@app.callback()
+def _root(debug: bool = typer.Option(False, "--debug",
+                                     help="print the traceback of an internal error "
+                                          "(also BAKEOFF_DEBUG=1)")) -> None:
+    """Provision equivalent environments, benchmark them, price them, and decide."""
+    crash.set_debug(debug)
 
 
 @app.command()
@@ -56,10 +65,15 @@ def run(
     orchestrator = Orchestrator(campaign, results, quiet=quiet)
     try:
         folder = orchestrator.run(campaign_id=resume, resume=resume is not None)
+    except Exception:
+        if orchestrator.campaign_id:
+            crash.note_campaign_dir(Path(results) / orchestrator.campaign_id)
+        raise
     except KeyboardInterrupt:
         err.print(f"[yellow]interrupted[/yellow]; everything started was stopped. Resume with "
                   f"`bakeoff run {scenario} --resume {orchestrator.campaign_id}`")
         raise typer.Exit(130) from None
+    crash.note_campaign_dir(folder)
     if not quiet:
         render_summary(folder, out)
     if not no_score:
@@ -133,12 +147,24 @@ cli_cost.register(app)
 cli_decide.register(app)
 
 
+INTERNAL_ERROR_EXIT = 70  # EX_SOFTWARE: a bug in bakeoff, not in the input
+
+
 def main() -> None:
     try:
         app()
     except BakeoffError as e:
         err.print(f"[red]error:[/red] {escape(str(e))}", highlight=False)
         sys.exit(e.exit_code)
+    except Exception as e:  # a bug: one line and a file, never a traceback on screen
+        if crash.debug_enabled():
+            raise
+        path = crash.save_traceback(e)
+        where = (f"; details in {path}" if path else "")
+        err.print(f"[red]internal error:[/red] {escape(type(e).__name__)}: "
+                  f"{escape(str(e))[:300]}{escape(where)} (rerun with --debug or "
+                  "BAKEOFF_DEBUG=1 to see the traceback)", highlight=False)
+        sys.exit(INTERNAL_ERROR_EXIT)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 import bench
 from bench.results import ResultStore, unit_key
-from bench.runner import RunContext, UnitFailed, run_unit, tool_version
+from bench.runner import RunContext, UnitFailed, load_fields, run_unit, tool_version, unit_failure
 from bench.samples import sample_row
 from bench.scenarios import workload_params
 from bench.workloads import REGISTRY
@@ -90,6 +90,9 @@ def check_prerequisites(campaign: Campaign) -> None:
                 "for it offline. Run the other sites with a scenario that lists only them.")
     if not any(site.provider == "local" for site in campaign.sites):
         return
+    for site in campaign.sites:  # a CPU envelope must fit the CPUs this process may use
+        if site.provider == "local":
+            LocalProvisioner.check(site)
     missing = sorted({REGISTRY[w.name].tool for w in campaign.workloads
                       if not _tool_available(REGISTRY[w.name])})
     if missing:
@@ -231,7 +234,7 @@ class Orchestrator:
         """Per site: static hosts may carry other versions than this machine."""
         for name, env in envs.items():
             manifest["tool_versions"][name] = {
-                spec.name: tool_version(REGISTRY[spec.name], env.client)
+                spec.name: tool_version(REGISTRY[spec.name], env)
                 for spec in self.campaign.workloads}
 
     def _run_units(self, store: ResultStore, envs: dict[str, Environment],
@@ -261,27 +264,41 @@ class Orchestrator:
         ctx.raw_dir.mkdir(parents=True, exist_ok=True)
         try:
             out = run_unit(wl, params, env, ctx)
-        except UnitFailed as e:
-            store.write_raw(unit.site, wl.name, unit.repetition, "failed.txt", e.raw or "")
-            self._say(f"[red]failed[/red] {unit.key}: {e}")
-            return {"status": "failed", "error": str(e), "started_at": started,
-                    "finished_at": _now()}
-        raw_path = store.write_raw(unit.site, wl.name, unit.repetition, out.raw_suffix, out.raw)
-        version = manifest["tool_versions"].get(unit.site, {}).get(wl.name, "unknown")
-        context = self._context(env, unit, params, started, out.duration_s, version,
-                                out.parsed.valid, out.parsed.invalid_reason)
-        rows = [sample_row(s, context) for s in out.parsed.samples]
-        hists = [{"campaign_id": store.campaign_id, "site": unit.site, "workload": wl.name,
-                  "repetition": unit.repetition, "name": h.name, "unit": h.unit,
-                  "encoded": h.encoded, "metadata": json.dumps(h.metadata, sort_keys=True),
-                  "valid": out.parsed.valid} for h in out.parsed.histograms]
-        store.write_unit(unit.site, wl.name, unit.repetition, rows, hists)
+            raw_path = store.write_raw(unit.site, wl.name, unit.repetition, out.raw_suffix,
+                                       out.raw)
+            version = manifest["tool_versions"].get(unit.site, {}).get(wl.name, "unknown")
+            context = self._context(env, unit, params, started, out.duration_s, version,
+                                    out.parsed.valid, out.parsed.invalid_reason)
+            rows = [sample_row(s, context) for s in out.parsed.samples]
+            hists = [{"campaign_id": store.campaign_id, "site": unit.site, "workload": wl.name,
+                      "repetition": unit.repetition, "name": h.name, "unit": h.unit,
+                      "encoded": h.encoded, "metadata": json.dumps(h.metadata, sort_keys=True),
+                      "valid": out.parsed.valid} for h in out.parsed.histograms]
+            store.write_unit(unit.site, wl.name, unit.repetition, rows, hists)
+        except Exception as e:  # whatever goes wrong stays inside this unit
+            failed = e if isinstance(e, UnitFailed) else unit_failure(e, wl.name)
+            return self._failed(store, unit, wl.name, started, failed)
         status: dict[str, Any] = {"status": "ok", "started_at": started, "finished_at": _now(),
                                   "duration_s": round(out.duration_s, 3), "samples": len(rows),
-                                  "raw": str(raw_path.relative_to(store.dir))}
+                                  "raw": str(raw_path.relative_to(store.dir)),
+                                  **load_fields(out.host_load)}
         if not out.parsed.valid:
             status["invalid_reason"] = out.parsed.invalid_reason
             self._say(f"[yellow]invalid[/yellow] {unit.key}: {out.parsed.invalid_reason}")
+        return status
+
+    def _failed(self, store: ResultStore, unit: Unit, workload: str, started: str,
+                e: UnitFailed) -> dict[str, Any]:
+        """Keep the raw output (and the traceback of an unexpected error) beside the unit."""
+        raw = store.write_raw(unit.site, workload, unit.repetition, "failed.txt", e.raw or "")
+        status = {"status": "failed", "error": str(e), "started_at": started,
+                  "finished_at": _now(), "raw": str(raw.relative_to(store.dir)),
+                  **load_fields(e.host_load)}
+        if e.traceback:
+            tb = store.write_raw(unit.site, workload, unit.repetition, "traceback.txt",
+                                 e.traceback)
+            status["traceback"] = str(tb.relative_to(store.dir))
+        self._say(f"[red]failed[/red] {unit.key}: {e}")
         return status
 
     def _context(self, env: Environment, unit: Unit, params: Any, started: str,

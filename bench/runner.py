@@ -1,11 +1,19 @@
-"""Run one unit of work (one workload, one site, one repetition) and parse its output."""
+"""Run one unit of work (one workload, one site, one repetition) and parse its output.
+
+Whatever goes wrong inside a unit stays inside it: an expected failure (BakeoffError) or
+any other exception from the workload's run or parse becomes UnitFailed, carrying the raw
+output gathered so far and, for unexpected exceptions, the traceback. The orchestrator
+records it and goes on with the next unit.
+"""
 
 from __future__ import annotations
 
 import time
+import traceback
 from dataclasses import dataclass
 from typing import Any
 
+from bench.hostload import HostLoadWatch
 from bench.samples import ParsedOutput
 from bench.workloads.base import Plan, RunContext, Workload
 from core.environment import Environment, Host
@@ -16,9 +24,11 @@ from core.executor import CommandResult
 class UnitFailed(BakeoffError):
     """A unit of work ran but failed; `raw` keeps whatever the tool printed."""
 
-    def __init__(self, message: str, raw: str = ""):
+    def __init__(self, message: str, raw: str = "", traceback_text: str | None = None):
         super().__init__(message)
         self.raw = raw
+        self.traceback = traceback_text  # set for unexpected (non-BakeoffError) exceptions
+        self.host_load: dict[str, Any] = {}
 
 
 @dataclass
@@ -27,6 +37,7 @@ class UnitOutput:
     raw_suffix: str
     parsed: ParsedOutput
     duration_s: float
+    host_load: dict[str, Any]
 
 
 def wait_for_port(host: Host, port: int, timeout_s: float = 15.0, proc: Any = None) -> None:
@@ -63,39 +74,100 @@ def execute_plan(plan: Plan, env: Environment) -> CommandResult:
             proc.stop()
 
 
-def run_unit(workload: Workload, params: Any, env: Environment, ctx: RunContext) -> UnitOutput:
-    """Execute and parse; a failure raises UnitFailed carrying the raw output."""
-    start = time.monotonic()
+def _execute(workload: Workload, params: Any, env: Environment,
+             ctx: RunContext) -> tuple[str, str]:
+    """Run the workload; (raw output, file suffix). Tool failures raise UnitFailed."""
     if hasattr(workload, "run"):
         try:
             raw = workload.run(params, env, ctx)
         except BakeoffError as e:  # e.g. the service would not start: this unit fails
             raise UnitFailed(str(e)) from None
-        suffix = getattr(workload, "raw_suffix", "json")
-    else:
-        plan = workload.plan(params, env)
-        result = execute_plan(plan, env)
-        raw, suffix = result.stdout, plan.raw_suffix
-        if result.timed_out:
-            raise UnitFailed(f"{workload.tool} timed out after {plan.captured.timeout_s:.0f}s",
-                             result.stdout + result.stderr)
-        if result.rc not in getattr(workload, "ok_exit_codes", frozenset({0})):
-            err = (result.stderr.strip() or result.stdout.strip())[-400:]
-            raise UnitFailed(f"{workload.tool} exited with {result.rc}: {err}",
-                             result.stdout + "\n--- stderr ---\n" + result.stderr)
+        return raw, getattr(workload, "raw_suffix", "json")
+    plan = workload.plan(params, env)
+    result = execute_plan(plan, env)
+    if result.timed_out:
+        raise UnitFailed(f"{workload.tool} timed out after {plan.captured.timeout_s:.0f}s",
+                         result.stdout + result.stderr)
+    if result.rc not in getattr(workload, "ok_exit_codes", frozenset({0})):
+        err = (result.stderr.strip() or result.stdout.strip())[-400:]
+        raise UnitFailed(f"{workload.tool} exited with {result.rc}: {err}",
+                         result.stdout + "\n--- stderr ---\n" + result.stderr)
+    return result.stdout, plan.raw_suffix
+
+
+def run_unit(workload: Workload, params: Any, env: Environment, ctx: RunContext) -> UnitOutput:
+    """Execute and parse; any failure raises UnitFailed carrying the raw output.
+
+    The host's load is watched for the whole unit (see bench.hostload) and handed back
+    with the output or the failure.
+    """
+    start = time.monotonic()
+    watch = HostLoadWatch(env).start()
+    raw, stage = "", "running"
     try:
+        raw, suffix = _execute(workload, params, env, ctx)
+        stage = "parsing the output of"
         parsed = workload.parse(raw, params)
+    except UnitFailed as e:
+        e.host_load = watch.stop()
+        raise
     except BakeoffError as e:
-        raise UnitFailed(str(e), raw) from None
-    return UnitOutput(raw, suffix, parsed, time.monotonic() - start)
+        failed = UnitFailed(str(e), raw)
+        failed.host_load = watch.stop()
+        raise failed from None
+    except Exception as e:  # a bug or an unforeseen output: this unit fails, not the campaign
+        failed = UnitFailed(f"internal error while {stage} {workload.name}: "
+                            f"{type(e).__name__}: {e}", raw, traceback.format_exc())
+        failed.host_load = watch.stop()
+        raise failed from None
+    except BaseException:  # Ctrl-C: stop watching and let it through
+        watch.stop()
+        raise
+    return UnitOutput(raw, suffix, parsed, time.monotonic() - start, watch.stop())
 
 
-def tool_version(workload: Workload, host: Host) -> str:
-    """The tool's own version line, or 'unknown' if it won't say."""
+def tool_version(workload: Workload, where: Host | Environment) -> str:
+    """The tool's own version line on the host that runs it, or 'unknown' if it won't say.
+
+    Given an Environment, the host is the one the workload runs its tool on (`tool_host`,
+    e.g. the load generator for Locust and pgbench). Python tools (Locust) are asked
+    through that host's own interpreter, not this one.
+    """
+    if isinstance(where, Environment):
+        role = getattr(workload, "tool_host", "client")
+        host = where.hosts.get(role, where.client)
+    else:
+        host = where
+    argv = workload.tool_version_argv()
+    env = None
+    if getattr(workload, "python_tool", False):
+        from bench.poc.launcher import host_python
+
+        python, env = host_python(host)
+        argv = (python, "-m", workload.tool, "--version")
     try:
-        res = host.executor.run(workload.tool_version_argv(), timeout=15)
+        res = host.executor.run(argv, timeout=30, env=env)
     except BakeoffError:
         return "not installed"
     text = (res.stdout or res.stderr).strip().splitlines()
     return text[0].strip() if text else "unknown"
 
+
+
+def unit_failure(exc: BaseException, workload: str) -> UnitFailed:
+    """An exception raised after the run (writing samples, say) as this unit's failure."""
+    if isinstance(exc, BakeoffError):
+        return UnitFailed(str(exc))
+    return UnitFailed(f"internal error while recording {workload}: {type(exc).__name__}: "
+                      f"{exc}", "", "".join(traceback.format_exception(exc)))
+
+
+def load_fields(host_load: dict[str, Any]) -> dict[str, Any]:
+    """The manifest fields of a unit's host-load record: the record, and the busy flag."""
+    if not host_load:
+        return {}
+    fields: dict[str, Any] = {"host_load": host_load.get("hosts", [])}
+    if host_load.get("busy"):
+        fields["busy"] = True
+        fields["busy_reason"] = host_load.get("busy_reason", "")
+    return fields

@@ -36,6 +36,10 @@ class _Teardown:
     postgres: Any = None
 
 
+def _cpu_list(cpus: list[int]) -> str:
+    return ",".join(str(c) for c in cpus)
+
+
 class LocalProvisioner:
     name = "local"
     capabilities = Capabilities(
@@ -46,16 +50,28 @@ class LocalProvisioner:
     def __init__(self) -> None:
         self._teardown: dict[str, _Teardown] = {}
 
-    def check(self, site: LocalSite) -> None:
-        have = len(os.sched_getaffinity(0))
-        if site.cpus > have:
+    @staticmethod
+    def check(site: LocalSite) -> None:
+        """A site may not ask for more CPUs than this process is allowed to run on."""
+        allowed = sorted(os.sched_getaffinity(0))
+        if site.cpus > len(allowed):
             raise PrerequisiteError(
-                f"site '{site.name}' asks for cpus: {site.cpus}, but this process may use "
-                f"only {have} CPU(s) here; lower `cpus` in the scenario")
+                f"site '{site.name}' asks for cpus: {site.cpus}, more than the {len(allowed)} "
+                f"CPU(s) this process may use here (allowed CPU set: {_cpu_list(allowed)}, from "
+                "taskset or the cgroup cpuset); lower `cpus` in the scenario")
+
+    @staticmethod
+    def envelope(site: LocalSite) -> frozenset[int]:
+        """The first `cpus` CPUs of the allowed set (not 0..N-1: CPU 0 may be off-limits)."""
+        LocalProvisioner.check(site)
+        return frozenset(sorted(os.sched_getaffinity(0))[:site.cpus])
 
     def plan(self, site: LocalSite, campaign: Campaign) -> list[PlannedResource]:
         mode = self._network_mode(site)[0]
-        res = [PlannedResource("cpu-envelope", site.name, f"CPUs 0-{site.cpus - 1}"),
+        allowed = sorted(os.sched_getaffinity(0))
+        cpus = (f"CPUs {_cpu_list(allowed[:site.cpus])}" if site.cpus <= len(allowed) else
+                f"needs {site.cpus} CPUs, only {len(allowed)} allowed here")
+        res = [PlannedResource("cpu-envelope", site.name, cpus),
                PlannedResource("network", site.name, mode)]
         if site.database:
             res.append(PlannedResource("postgresql", site.name, "temporary local server"))
@@ -74,8 +90,7 @@ class LocalProvisioner:
 
     def up(self, site: LocalSite, campaign: Campaign, campaign_id: str = "adhoc",
            index: int = 0) -> Environment:
-        self.check(site)
-        cpus = frozenset(range(site.cpus))
+        cpus = self.envelope(site)
         mode, why = self._network_mode(site)
         td = _Teardown()
         self._teardown[site.name] = td

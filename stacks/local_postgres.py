@@ -30,6 +30,15 @@ DB_USER = "bakeoff"
 DB_NAME = "bakeoff"
 
 
+def new_password() -> str:
+    """A fresh random password per server (tests may plant their own)."""
+    return secrets.token_urlsafe(16)
+
+
+def _sql_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
 def find_bindir() -> Path:
     """The directory holding initdb/pg_ctl/postgres (newest major version wins)."""
     candidates: list[Path] = []
@@ -81,12 +90,15 @@ class LocalPostgres:
         return ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups",
                 "--reset-env", *base]
 
-    def _run(self, argv: list[str], what: str, timeout: float = 60.0) -> str:
+    def _run(self, argv: list[str], what: str, timeout: float = 60.0,
+             secret: str | None = None) -> str:
         res = self.executor.run(self._cmd(argv), timeout=timeout)
         if not res.ok:
+            detail = (res.stderr or res.stdout).strip()[-800:]
+            if secret:  # psql quotes the failing statement
+                detail = detail.replace(secret, "***")
             raise BakeoffError(f"local PostgreSQL: {what} failed (rc={res.rc}"
-                               f"{', timed out' if res.timed_out else ''}): "
-                               f"{(res.stderr or res.stdout).strip()[-800:]}")
+                               f"{', timed out' if res.timed_out else ''}): {detail}")
         return res.stdout
 
     def _base_dir(self) -> str | None:
@@ -123,7 +135,7 @@ class LocalPostgres:
                    "--locale=C.UTF-8", "--no-sync"], "initdb", timeout=120)
         with open(self.datadir / "pg_hba.conf", "a") as hba:  # peers come from other netns
             hba.write("host all all 0.0.0.0/0 scram-sha-256\nhost all all ::/0 scram-sha-256\n")
-        password = secrets.token_urlsafe(16)
+        password = new_password()
         last_error: BakeoffError | None = None
         for _ in range(3):  # the free port may be taken between probe and bind
             port = free_port(self.executor, self.listen_address, what="local PostgreSQL: ")
@@ -141,11 +153,22 @@ class LocalPostgres:
             log = self.root / "postgres.log"
             tail = log.read_text(errors="replace")[-800:] if log.exists() else ""
             raise BakeoffError(f"{last_error}\n{tail}")
-        sql = (f"CREATE ROLE {DB_USER} LOGIN PASSWORD '{password}'; "
-               f"CREATE DATABASE {DB_NAME} OWNER {DB_USER};")
-        self._run([str(self.bindir / "psql"), "-h", str(self.root / "sock"), "-p", str(port),
-                   "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-q",
-                   "-c", sql.split("; ")[0], "-c", sql.split("; ")[1]], "create role/database")
+        # The password goes through a 0600 file the server's user reads, never argv.
+        sql_file = self.root / "create-role.sql"
+        fd = os.open(sql_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(f"CREATE ROLE {DB_USER} LOGIN PASSWORD {_sql_literal(password)};\n")
+        if self._as_postgres:
+            pw = pwd.getpwnam("postgres")
+            os.chown(sql_file, pw.pw_uid, pw.pw_gid)
+        try:
+            self._run([str(self.bindir / "psql"), "-h", str(self.root / "sock"), "-p",
+                       str(port), "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1",
+                       "-q", "-f", str(sql_file), "-c",
+                       f"CREATE DATABASE {DB_NAME} OWNER {DB_USER};"], "create role/database",
+                      secret=password)
+        finally:
+            sql_file.unlink(missing_ok=True)
         self.endpoint = DatabaseEndpoint(self.listen_address, port, DB_USER, password, DB_NAME,
                                          "local-postgres")
         return self.endpoint

@@ -1,6 +1,7 @@
 """Load the PoC schema and seed data, idempotently; also a CLI run on the host that can
 reach the database (`python -m bench.poc.db --dsn ...`), since the runner process may
-sit in another network namespace than the database."""
+sit in another network namespace than the database. The password comes from PGPASSFILE
+or PGPASSWORD, never from the command line."""
 
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ def load_schema(dsn: str, timeout_s: float = 30.0) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--dsn", required=True)
+    parser.add_argument("--dsn", required=True,
+                        help="libpq conninfo without the password (use PGPASSFILE)")
     args = parser.parse_args(argv)
     try:
         load_schema(args.dsn)

@@ -7,8 +7,12 @@ host, which is where the traffic comes from anyway.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
+import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +40,43 @@ def host_python(host: Host) -> tuple[str, dict[str, str]]:
     python = str(host.facts.get("python", sys.executable))
     root = str(host.facts.get("bakeoff_root", REPO_ROOT))
     return python, {"PYTHONPATH": root}
+
+
+class Passfile:
+    """A 0600 libpq passfile for one endpoint on `host`, so no password rides in argv.
+
+    Created empty under umask 077 first, then filled (a copy keeps the file's mode), and
+    removed by `remove()`. `env` is what a libpq client (psql, pgbench, psycopg) needs.
+    """
+
+    def __init__(self, host: Host, database: DatabaseEndpoint) -> None:
+        self.host = host
+        base = host.facts.get("scratch_dir") or tempfile.gettempdir()
+        self.path = f"{str(base).rstrip('/')}/.bakeoff-pgpass-{uuid.uuid4().hex}"
+        run_checked(host.executor, ["sh", "-c", 'umask 077 && : > "$1"', "sh", self.path],
+                    f"{host.name}: creating a passfile", timeout=30)
+        fd, local = tempfile.mkstemp(prefix=".bakeoff-pgpass-")
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(database.passfile_line)
+            host.executor.put(Path(local), self.path)
+        finally:
+            os.unlink(local)
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"PGPASSFILE": self.path}
+
+    def remove(self) -> None:
+        # a failure here is harmless: the scratch directory goes at teardown anyway
+        with contextlib.suppress(Exception):
+            self.host.executor.run(["rm", "-f", self.path], timeout=30)
+
+    def __enter__(self) -> Passfile:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.remove()
 
 
 def free_port(host: Host) -> int:
@@ -67,14 +108,17 @@ class PocService:
         self.workers = workers or int(host.facts.get("vcpus", 1))
         self.pool_size = pool_size
         self.proc: BackgroundProcess | None = None
+        self.passfile: Passfile | None = None
         self.url = ""
         self.log = ""
 
     def start(self, via: Host, ready_timeout_s: float = 60.0) -> str:
         port = free_port(self.host)
         python, env = host_python(self.host)
+        self.passfile = Passfile(self.host, self.database)
+        env = env | self.passfile.env
         argv = [python, "-m", "bench.poc.serve", "--host", self.host.address, "--port",
-                str(port), "--dsn", self.database.dsn, "--workers", str(self.workers),
+                str(port), "--dsn", self.database.conninfo, "--workers", str(self.workers),
                 "--pool-size", str(self.pool_size)]
         scratch = self.host.facts.get("scratch_dir")
         if scratch:
@@ -95,10 +139,18 @@ class PocService:
 
     def stop(self) -> str:
         """Stop the service (whole process group); returns its stderr tail."""
+        if self.passfile is not None and self.proc is None:
+            self.passfile.remove()
+            self.passfile = None
         if self.proc is None:
             return ""
-        result = self.proc.stop()
-        self.proc = None
+        try:
+            result = self.proc.stop()
+        finally:
+            self.proc = None
+            if self.passfile is not None:
+                self.passfile.remove()
+                self.passfile = None
         self.log = (result.stderr or "")[-4000:]
         return self.log
 

@@ -1,6 +1,9 @@
 """Start the PoC service: load schema + seed data, then run uvicorn with N workers.
 
-    python -m bench.poc.serve --host 127.0.0.1 --port 8080 --dsn postgresql://... --workers 2
+    python -m bench.poc.serve --host 127.0.0.1 --port 8080 --dsn "host=... dbname=..." --workers 2
+
+The password is not an argument (argv is visible to every user in `ps`): libpq reads it
+from PGPASSFILE or PGPASSWORD in the environment.
 
 The Prometheus multiprocess directory is created here (before prometheus-client is
 imported anywhere) and removed on exit, so /metrics aggregates all uvicorn workers.
@@ -15,11 +18,23 @@ import sys
 import tempfile
 
 
+def _where(dsn: str) -> str:
+    """host:port/db of a DSN, for messages (never the password)."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        parts = conninfo_to_dict(dsn)
+    except Exception:
+        return "the database"
+    return f"{parts.get('host')}:{parts.get('port')}/{parts.get('dbname')}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="bakeoff PoC checkout service")
     parser.add_argument("--host", required=True)
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--dsn", required=True)
+    parser.add_argument("--dsn", required=True,
+                        help="libpq conninfo without the password (use PGPASSFILE)")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--pool-size", type=int, default=10)
     parser.add_argument("--scratch", default=None, help="directory for metrics files")
@@ -38,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             load_schema(args.dsn)
         except psycopg.Error as exc:
-            print(f"PoC service: cannot load the schema into {args.dsn.split('@')[-1]}: {exc}",
+            print(f"PoC service: cannot load the schema into {_where(args.dsn)}: {exc}",
                   file=sys.stderr)
             return 2
         uvicorn.run("bench.poc.app:create_app", factory=True, host=args.host, port=args.port,

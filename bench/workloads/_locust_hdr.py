@@ -26,6 +26,7 @@ import time
 from typing import Any
 
 import gevent
+import locust
 import psutil
 from locust import LoadTestShape, events
 from locust.runners import MasterRunner, WorkerRunner
@@ -38,6 +39,7 @@ RATE_PER_PROCESS = float(os.environ.get("BAKEOFF_RATE_PER_PROCESS", "0") or 0)
 LATE_S = float(os.environ.get("BAKEOFF_LATE_MS", "5")) / 1000.0
 FLUSH_TIMEOUT_S = 20.0
 CPU_INTERVAL_S = 1.0
+_LOCUST_VERSION = getattr(locust, "__version__", None)
 
 
 class Recorder:
@@ -256,6 +258,7 @@ def _on_quitting(environment: Any, **_kw: Any) -> None:
     for part in parts:
         _merge_into(total, part)
     doc = {
+        "locust_version": _LOCUST_VERSION,  # of the load host, not the orchestrator's
         "runner": type(runner).__name__,
         "worker_processes": len(STATE["expected"]) if isinstance(runner, MasterRunner) else 1,
         "workers_reported": len(parts),

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import tempfile
 import uuid
 from pathlib import Path
@@ -24,11 +23,11 @@ from pydantic import Field
 
 from bench.hdr import decode, latency_histogram_name, summary_ms
 from bench.poc import HOT_QUERIES_SQL
-from bench.poc.launcher import host_python, run_checked
+from bench.poc.launcher import Passfile, host_python, run_checked
 from bench.samples import Histogram, ParsedOutput, Sample
 from bench.workloads.base import RunContext, WorkloadParams
 from bench.workloads.http_load import host_cores, loadgen_host
-from core.environment import Environment
+from core.environment import DatabaseEndpoint, Environment, Host
 from core.errors import BakeoffError, ParseError
 
 TOOL = "pgbench"
@@ -57,6 +56,7 @@ def _check_sql(path: Path) -> str:
 class DbQuery:
     name = "db-query"
     tool = TOOL
+    tool_host = "loadgen"  # pgbench runs on the load generator
     Params = Params
 
     def plan(self, params: Params, env: Any):
@@ -71,21 +71,28 @@ class DbQuery:
         sql = _check_sql(sql_path)
         host = loadgen_host(env)
         python, py_env = host_python(host)
+        with Passfile(host, db) as passfile:
+            return self._run(params, env, db, host, python, py_env | passfile.env,
+                             sql_path, sql)
+
+    def _run(self, params: Params, env: Environment, db: DatabaseEndpoint, host: Host,
+             python: str, py_env: dict[str, str], sql_path: Path, sql: str) -> str:
         if params.load_schema or (params.load_schema is None and params.sql_file is None):
-            run_checked(host.executor, [python, "-m", "bench.poc.db", "--dsn", db.dsn],
+            run_checked(host.executor, [python, "-m", "bench.poc.db", "--dsn", db.conninfo],
                         "db-query: loading the PoC schema", timeout=120, env=py_env)
         threads = params.threads or max(1, min(params.clients, host_cores(host)))
         threads = min(threads, params.clients)
         base = host.facts.get("scratch_dir") or tempfile.gettempdir()
         log_dir = str(Path(base) / f"bakeoff-pgbench-{uuid.uuid4().hex}")
-        argv = [shutil.which("pgbench") or "pgbench", "-h", db.host, "-p", str(db.port),
+        # "pgbench" is resolved on the load host's PATH, not on this machine
+        argv = ["pgbench", "-h", db.host, "-p", str(db.port),
                 "-U", db.user, "-d", db.dbname, "-n", "-c", str(params.clients),
                 "-j", str(threads), "-T", str(params.duration_s), "-f", str(sql_path),
                 "-l", f"--log-prefix={log_dir}/pgbench"]
         run_checked(host.executor, ["mkdir", "-p", log_dir], "db-query: mkdir", timeout=30)
         try:
             res = host.executor.run(argv, timeout=params.duration_s + 120,
-                                    env={"PGPASSWORD": db.password, "PGCONNECT_TIMEOUT": "30"})
+                                    env={**py_env, "PGCONNECT_TIMEOUT": "30"})
             if not res.ok:
                 raise BakeoffError(
                     f"db-query: pgbench with {sql_path} failed (rc={res.rc}"

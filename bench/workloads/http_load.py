@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import sys
-from importlib import metadata
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -77,11 +76,10 @@ def host_cores(host: Host) -> int:
     return int(res.stdout.strip()) if res.ok and res.stdout.strip().isdigit() else 1
 
 
-def locust_version() -> str:
-    try:
-        return "locust " + metadata.version("locust")
-    except metadata.PackageNotFoundError:
-        return "unknown"
+def locust_version(doc: dict[str, Any] | None) -> str:
+    """As reported by the Locust that ran (on the load host), from the plugin's document."""
+    version = (doc or {}).get("locust_version")
+    return f"locust {version}" if version else "unknown"
 
 
 def _scrape(via: Host, url: str | None) -> tuple[str | None, str | None]:
@@ -97,6 +95,7 @@ class HttpLoad:
     name = "http-load"
     tool = TOOL
     python_tool = True  # run as `python -m locust` on the load-generator host
+    tool_host = "loadgen"  # where its version is asked
     Params = Params
 
     def plan(self, params: Params, env: Any):
@@ -132,7 +131,7 @@ class HttpLoad:
         finally:
             service_log = service.stop() if service else ""
         return json.dumps({
-            "workload": self.name, "format": 1, "locust_version": locust_version(),
+            "workload": self.name, "format": 1, "locust_version": locust_version(doc),
             "target_url": target, "service": "poc" if service else "external",
             "locustfile": str(locustfile), "processes": processes, "loadgen_host": via.name,
             "params": params.model_dump(mode="json"), "locust": doc,
@@ -145,6 +144,7 @@ class HttpLoad:
         return parse_document(output, params or Params())
 
     def tool_version_argv(self) -> tuple[str, ...]:
+        # the runner swaps in the load host's interpreter (bench.runner.tool_version)
         return (sys.executable, "-m", "locust", "--version")
 
 

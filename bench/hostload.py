@@ -1,0 +1,254 @@
+"""Was the host busy with other work while a unit was measured?
+
+A benchmark measured while something else hogs the machine is not a property of the
+site. The runner wraps every unit in a `HostLoadWatch`; its summary (load average before
+and after, steal time, the heaviest processes that are not the campaign's, and a `busy`
+verdict with its reason) goes into the unit's manifest entry, and `bakeoff show` and the
+report flag busy units.
+
+On this machine the watch samples every process's CPU time with psutil while the unit
+runs and subtracts the campaign's own processes (this process's descendants and the
+site's PostgreSQL). On a remote host it runs a shell one-liner through the host's
+executor before and after the unit (load average, /proc/stat, `ps`), since the remote
+processes cannot be attributed from here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import psutil
+
+from core.environment import Environment, Host
+
+# Other processes using this many cores on average make the unit "busy".
+BUSY_OTHER_CORES = 0.5
+# Steal time above this share of the CPU time (virtual machines) makes it "busy" too.
+BUSY_STEAL_PCT = 5.0
+SAMPLE_INTERVAL_S = 0.5
+_REMOTE_PROBE = ("cat /proc/loadavg; grep '^cpu ' /proc/stat; nproc; "
+                 "ps -eo pcpu=,pid=,comm= --sort=-pcpu 2>/dev/null | head -n 5")
+
+
+def _cpu_ticks(line: str) -> tuple[int, int]:
+    """(total, steal) jiffies from a /proc/stat 'cpu ' line."""
+    parts = [int(x) for x in line.split()[1:]]
+    steal = parts[7] if len(parts) > 7 else 0
+    # guest time is already counted in user/nice: leave it out of the total
+    return sum(parts[:8]), steal
+
+
+def _steal_pct(before: tuple[int, int] | None, after: tuple[int, int] | None) -> float | None:
+    if before is None or after is None or after[0] <= before[0]:
+        return None
+    return round(100.0 * (after[1] - before[1]) / (after[0] - before[0]), 2)
+
+
+def _local_stat() -> tuple[int, int] | None:
+    try:
+        with open("/proc/stat") as f:
+            for line in f:
+                if line.startswith("cpu "):
+                    return _cpu_ticks(line)
+    except OSError:
+        pass
+    return None
+
+
+@dataclass
+class _Proc:
+    name: str
+    first_cpu: float
+    last_cpu: float
+
+
+@dataclass
+class LocalWatch:
+    """Samples every process's CPU time on this machine while a unit runs."""
+
+    own_markers: tuple[str, ...] = ()  # cmdline fragments of the campaign's daemons
+    interval_s: float = SAMPLE_INTERVAL_S
+    _seen: dict[tuple[int, float], _Proc] = field(default_factory=dict)
+    _ours: set[int] = field(default_factory=set)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+    _t0: float = 0.0
+    _e0: float = 0.0
+    _load0: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    _stat0: tuple[int, int] | None = None
+
+    def start(self) -> None:
+        self._t0, self._e0 = time.monotonic(), time.time()
+        self._load0 = os.getloadavg()
+        self._stat0 = _local_stat()
+        self._sample(first=True)
+        self._thread = threading.Thread(target=self._loop, name="bakeoff-hostload",
+                                        daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            self._sample()
+
+    def _campaign_pids(self) -> set[int]:
+        me = psutil.Process()
+        pids = {me.pid}
+        with contextlib.suppress(psutil.Error):
+            pids |= {c.pid for c in me.children(recursive=True)}
+        return pids
+
+    def _sample(self, first: bool = False) -> None:
+        ours = self._campaign_pids()
+        roots: set[int] = set()
+        procs = list(psutil.process_iter(["pid", "ppid", "name", "cpu_times", "create_time",
+                                          "cmdline"]))
+        for p in procs:
+            info = p.info
+            cmd = " ".join(info.get("cmdline") or [])
+            if self.own_markers and any(m in cmd for m in self.own_markers):
+                roots.add(info["pid"])
+        ours |= roots | {p.info["pid"] for p in procs if p.info.get("ppid") in roots}
+        self._ours |= ours
+        for p in procs:
+            info = p.info
+            times = info.get("cpu_times")
+            if times is None or info["pid"] in ours:
+                continue
+            cpu = float(times.user + times.system)
+            key = (info["pid"], float(info.get("create_time") or 0.0))
+            known = self._seen.get(key)
+            if known is None:
+                born_during = not first and key[1] >= self._e0
+                self._seen[key] = _Proc(str(info.get("name") or "?"),
+                                        0.0 if born_during else cpu, cpu)
+            else:
+                known.last_cpu = cpu
+
+    def stop(self) -> dict[str, Any]:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._sample()
+        wall = max(time.monotonic() - self._t0, 1e-3)
+        used = sorted(((p.last_cpu - p.first_cpu, p.name, key[0])
+                       for key, p in self._seen.items() if key[0] not in self._ours),
+                      reverse=True)
+        other = sum(u for u, _, _ in used)
+        top = [{"pid": pid, "name": name, "cores": round(u / wall, 2)}
+               for u, name, pid in used[:5] if u / wall >= 0.05]
+        summary = {"where": "local", "window_s": round(wall, 2),
+                   "loadavg_before": [round(x, 2) for x in self._load0],
+                   "loadavg_after": [round(x, 2) for x in os.getloadavg()],
+                   "steal_pct": _steal_pct(self._stat0, _local_stat()),
+                   "other_cores": round(other / wall, 2), "other_processes": top}
+        return summary
+
+
+def _parse_remote(text: str) -> dict[str, Any]:
+    lines = text.splitlines()
+    out: dict[str, Any] = {}
+    try:
+        out["loadavg"] = [float(x) for x in lines[0].split()[:3]]
+        out["stat"] = _cpu_ticks(lines[1])
+        out["nproc"] = int(lines[2].strip())
+        out["top"] = [ln.split(None, 2) for ln in lines[3:] if ln.strip()]
+    except (IndexError, ValueError):
+        pass
+    return out
+
+
+def _remote_probe(host: Host) -> dict[str, Any]:
+    try:
+        res = host.executor.run(("sh", "-c", _REMOTE_PROBE), timeout=20)
+    except Exception:  # a probe must never fail the unit
+        return {}
+    return _parse_remote(res.stdout) if res.ok else {}
+
+
+@dataclass
+class RemoteWatch:
+    """Before/after probes of a host reached through its executor."""
+
+    host: Host
+    _before: dict[str, Any] = field(default_factory=dict)
+    _t0: float = 0.0
+
+    def start(self) -> None:
+        self._t0 = time.monotonic()
+        self._before = _remote_probe(self.host)
+
+    def stop(self) -> dict[str, Any]:
+        after = _remote_probe(self.host)
+        before = self._before
+        top = []
+        for row in before.get("top", []):
+            if len(row) == 3:
+                try:
+                    top.append({"pid": int(row[1]), "name": row[2],
+                                "cores": round(float(row[0]) / 100, 2)})
+                except ValueError:
+                    continue
+        return {"where": self.host.name, "window_s": round(time.monotonic() - self._t0, 2),
+                "loadavg_before": before.get("loadavg"), "loadavg_after": after.get("loadavg"),
+                "steal_pct": _steal_pct(before.get("stat"), after.get("stat")),
+                "nproc": before.get("nproc"), "processes_before": top}
+
+
+def _verdict(summary: dict[str, Any]) -> str:
+    reasons = []
+    other = summary.get("other_cores")
+    if other is not None and other >= BUSY_OTHER_CORES:
+        names = ", ".join(f"{p['name']} (pid {p['pid']}, {p['cores']:.2f})"
+                          for p in summary.get("other_processes", [])[:3])
+        reasons.append(f"other processes used {other:.2f} cores on average"
+                       + (f": {names}" if names else ""))
+    steal = summary.get("steal_pct")
+    if steal is not None and steal >= BUSY_STEAL_PCT:
+        reasons.append(f"steal time {steal:.1f}% (the hypervisor ran other guests)")
+    load, nproc = summary.get("loadavg_before"), summary.get("nproc")
+    if summary.get("where") != "local" and load and nproc and load[0] >= nproc:
+        reasons.append(f"{summary['where']}: load average {load[0]:.2f} on {nproc} CPU(s) "
+                       "before the unit started")
+    return "; ".join(reasons)
+
+
+class HostLoadWatch:
+    """Watch every machine an environment's hosts live on; `stop()` returns the record."""
+
+    def __init__(self, env: Environment) -> None:
+        from stacks.executors.local import LocalExecutor
+
+        self.watches: list[Any] = []
+        markers = tuple(str(m) for m in env.notes.get("own_process_markers", []))
+        local_done = False
+        for host in env.hosts.values():
+            if isinstance(host.executor, LocalExecutor):
+                if not local_done:
+                    self.watches.append(LocalWatch(own_markers=markers))
+                    local_done = True
+            elif host.name in ("client", "server"):
+                self.watches.append(RemoteWatch(host))
+
+    def start(self) -> HostLoadWatch:
+        for w in self.watches:
+            try:
+                w.start()
+            except Exception:  # psutil races with exiting processes: never fail a unit
+                continue
+        return self
+
+    def stop(self) -> dict[str, Any]:
+        """{'hosts': [...], 'busy': bool, 'busy_reason': str}."""
+        hosts = []
+        for w in self.watches:
+            try:
+                hosts.append(w.stop())
+            except Exception as exc:
+                hosts.append({"error": f"{type(exc).__name__}: {exc}"})
+        reasons = [r for r in (_verdict(h) for h in hosts) if r]
+        return {"hosts": hosts, "busy": bool(reasons), "busy_reason": "; ".join(reasons)}
