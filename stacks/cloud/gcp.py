@@ -6,7 +6,8 @@ the client and load generators in the second. Each VM gets a static external add
 the operator and a fixed internal address for its peers. The optional Cloud SQL instance
 has a private IP only, reached through private services access (a reserved peering range
 and a Service Networking connection). Firewalls, networks and subnetworks take no labels
-in GCP; everything else carries the four bakeoff labels.
+in GCP, so they carry the same four tags in their description (what gc reads); everything
+else carries the four bakeoff labels.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import ipaddress
 import pulumi
 from pulumi_gcp import compute, servicenetworking, sql
 
+from stacks.cloud.gc_common import tags_as_description
 from stacks.cloud.spec import SSH_USER, CloudSiteSpec
 from stacks.cloud.userdata import user_data
 
@@ -121,14 +123,19 @@ def program(spec: CloudSiteSpec) -> None:
         if region_of_zone(zone) != spec.region:
             raise ValueError(f"site {spec.site}: zone {zone} is not in region {spec.region}")
     labels = spec.labels()
-    net = compute.Network(spec.resource_name("net"), auto_create_subnetworks=False)
+    described = tags_as_description(labels)
+    net = compute.Network(spec.resource_name("net"), auto_create_subnetworks=False,
+                          description=described)
     subnet = compute.Subnetwork(spec.resource_name("subnet"), network=net.id,
+                                description=described,
                                 region=spec.region, ip_cidr_range=_subnet_cidr(spec),
                                 private_ip_google_access=True)
     compute.Firewall(spec.resource_name("ssh"), network=net.id, direction="INGRESS",
+                     description=described,
                      source_ranges=[spec.operator_cidr], target_tags=["bakeoff"],
                      allows=[{"protocol": "tcp", "ports": ["22"]}])
     compute.Firewall(spec.resource_name("internal"), network=net.id, direction="INGRESS",
+                     description=described,
                      source_ranges=[spec.network_cidr],
                      allows=[{"protocol": "tcp"}, {"protocol": "udp"}, {"protocol": "icmp"}])
     hosts = {role: _instance(spec, role, i, subnet, labels)

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from stacks.cloud.gc_common import tags_from_description
 from stacks.cloud.spec import (
     DEFAULT_DISK_TYPE,
     OUTPUT_KEYS,
@@ -32,6 +33,8 @@ from stacks.cloud.spec import (
 )
 from tests.cloud.pulumi_mocks import Resource, Run, input_params, run_program
 
+DESCRIBED = ("gcp:compute/network:Network", "gcp:compute/subnetwork:Subnetwork",
+             "gcp:compute/firewall:Firewall")
 WORLD = {"0.0.0.0/0", "*", "Internet", "Any", "::/0"}
 
 
@@ -46,6 +49,9 @@ class Adapter:
     vm_type: str
     disk_types: tuple[str, ...]
     tag_param: str = "tags"
+
+    def taggable(self, r: Resource) -> bool:
+        return self.tag_param in input_params(r.type)
 
     def vm_zone(self, r: Resource) -> str: ...
     def vm_size(self, r: Resource) -> str: ...
@@ -143,9 +149,16 @@ class Gcp(Adapter):
         key = r.inputs.get("diskEncryptionKey")
         return key is None or bool(key.get("kmsKeySelfLink") or key.get("rawKey"))
 
+    def taggable(self, r):
+        # Networks, subnetworks and firewalls take no labels: their description holds them.
+        return (super().taggable(r) or r.type in DESCRIBED
+                or r.type == "gcp:sql/databaseInstance:DatabaseInstance")
+
     def tags_of(self, r):
         if r.type == "gcp:sql/databaseInstance:DatabaseInstance":
             return r.inputs["settings"].get("userLabels")
+        if r.type in DESCRIBED:
+            return tags_from_description(r.inputs.get("description"))
         return r.inputs.get("labels")
 
     def _sql(self, run):
@@ -248,9 +261,8 @@ def test_disks_encrypted_and_sized(provider):
 def test_tags_on_everything_taggable(provider):
     a, spec, run = declare(provider)
     expected = spec.labels() if a.tag_param == "labels" else spec.tags()
-    taggable = [r for r in run.resources if a.tag_param in input_params(r.type)
-                or r.type == "gcp:sql/databaseInstance:DatabaseInstance"]
-    assert len(taggable) >= len(spec.roles) * 2
+    taggable = [r for r in run.resources if a.taggable(r)]
+    assert len(taggable) >= len(spec.roles) * 3
     for r in taggable:
         tags = a.tags_of(r) or {}
         assert {k: tags.get(k) for k in TAG_KEYS} == expected, (r.type, r.name)
