@@ -42,11 +42,18 @@ def validate(scenario: Path = typer.Argument(..., help="scenario YAML")) -> None
 
 
 @app.command()
-def plan(scenario: Path = typer.Argument(..., help="scenario YAML")) -> None:
-    """Show what a run would provision and execute, without running anything."""
-    from bakeoff.plan import render_plan
+def plan(scenario: Path = typer.Argument(..., help="scenario YAML"),
+         as_json: bool = typer.Option(False, "--json", help="cloud resources as JSON")) -> None:
+    """Show what a run would provision and execute, without running anything.
 
-    render_plan(load_campaign_file(scenario), out)
+    Cloud programs run under Pulumi mocks: no CLI, account or credentials are needed."""
+    from bakeoff.plan import plan_json, render_plan
+
+    campaign = load_campaign_file(scenario)
+    if as_json:
+        typer.echo(json.dumps(plan_json(campaign), indent=2, sort_keys=False))
+        return
+    render_plan(campaign, out)
 
 
 @app.command()

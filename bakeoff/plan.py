@@ -1,4 +1,9 @@
-"""`bakeoff plan`: what a run would provision and execute, and what the option costs."""
+"""`bakeoff plan`: what a run would provision and execute, and what the option costs.
+
+Cloud sites are previewed by running their Pulumi programs under mocks, offline
+(bakeoff/cloudsites.py); the campaign's own cost (bakeoff/campaign_cost.py) is shown
+beside the production TCO, with the budget it is checked against.
+"""
 
 from __future__ import annotations
 
@@ -58,3 +63,42 @@ def render_plan(campaign: Campaign, console: Console) -> None:
                   + ", ".join(f"{w.name}×{w.repetitions or campaign.repetitions}"
                               for w in campaign.workloads)
                   + f" on {len(campaign.sites)} site(s), interleaved across sites")
+    if any(isinstance(s, CloudSite) for s in campaign.sites):
+        render_cloud_preview(campaign, console)
+
+
+def render_cloud_preview(campaign: Campaign, console: Console) -> None:
+    """The resources each cloud program declares (under mocks) and the campaign's cost."""
+    from bakeoff.cloudsites import preview_sites
+
+    total = 0.0
+    for entry in preview_sites(campaign):
+        head = f"[bold]{entry['site']}[/bold] ({entry['provider']} {entry['region']})"
+        if entry.get("error"):
+            console.print(f"{head}: [yellow]{entry['error']}[/yellow]")
+        else:
+            counts: dict[str, int] = {}
+            for r in entry["resources"]:
+                counts[r["type"]] = counts.get(r["type"], 0) + 1
+            console.print(f"{head}: {len(entry['resources'])} resource(s): "
+                          + ", ".join(f"{t} x{n}" for t, n in sorted(counts.items())))
+        usd = entry["estimated_campaign_usd"]
+        if usd is None:
+            console.print(f"  campaign cost: [red]{entry.get('cost_error')}[/red]")
+        else:
+            total += usd
+            console.print(f"  campaign cost: ${usd:,.2f} (instance- and database-hours for "
+                          "the run, catalog prices; see docs/clouds.md)")
+    budget = (f" (budget_usd ${campaign.budget_usd:,.2f}"
+              + (", [red]over budget[/red])" if campaign.budget_usd is not None
+                 and total > campaign.budget_usd else ")")
+              if campaign.budget_usd is not None else "")
+    console.print(f"estimated cost of this campaign's cloud sites: ${total:,.2f}{budget}; "
+                  f"resources expire {campaign.ttl_minutes} min after the start "
+                  "(bakeoff-expires-at tag)")
+
+
+def plan_json(campaign: Campaign) -> dict:
+    from bakeoff.cloudsites import preview_sites
+
+    return {"sites": preview_sites(campaign)}
