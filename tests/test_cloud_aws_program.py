@@ -65,6 +65,7 @@ def test_layout_types_zones_and_encryption():
         assert data["iops"] == 4000 and data["volumeSize"] == 100
         assert vm["metadataOptions"]["httpTokens"] == "required"
         assert vm["userData"].startswith("#cloud-config")
+        assert "ed25519_private: PRIVATE" in vm["userData"]
     # the image is looked up (Canonical's owner id), not hard-coded
     assert vms["bko-aws-site-server"]["ami"].startswith("ami-preview")
 

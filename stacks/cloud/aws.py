@@ -18,6 +18,7 @@ import pulumi
 import pulumi_aws as aws
 
 from stacks.cloud.spec import CloudSiteSpec
+from stacks.cloud.userdata import user_data
 
 # Canonical's AWS account: the owner of the official Ubuntu images.
 CANONICAL_OWNER = "099720109477"
@@ -111,7 +112,7 @@ def program(spec: CloudSiteSpec) -> None:
             availability_zone=zone, subnet_id=subnets[zone].id,
             vpc_security_group_ids=[sg.id], key_name=key.key_name,
             associate_public_ip_address=True,
-            user_data=spec.cloud_init.get(role), user_data_replace_on_change=True,
+            user_data=user_data(spec, role), user_data_replace_on_change=True,
             instance_market_options=market,
             metadata_options=aws.ec2.InstanceMetadataOptionsArgs(http_tokens="required"),
             root_block_device=aws.ec2.InstanceRootBlockDeviceArgs(

@@ -1,10 +1,11 @@
-"""cloud-init user-data per host: tools, the login user, and a host key known in advance.
+"""The tools part of each VM's cloud-init, and the host keys generated in advance.
 
-The static part lives in stacks/cloudinit/base.yaml. Here each host gets its login user
-(SSH_USER, the campaign's public key, passwordless sudo) and its SSH host key, generated on
-the operator's machine (`new_host_key`): cloud-init installs it instead of generating
-one, so the first connection is checked against a key bakeoff already holds
-(no trust-on-first-use).
+The static part lives in stacks/cloudinit/base.yaml (benchmark tools, PostgreSQL client,
+a Python environment for the reference service and Locust, the data disk on /data). The
+lifecycle puts it in `spec.cloud_init[role]`; every program then adds the login user and
+the host's SSH host key with stacks/cloud/userdata.py. Host keys are generated here, on
+the operator's machine, so the first connection is checked against a key bakeoff already
+holds (no trust-on-first-use).
 """
 
 from __future__ import annotations
@@ -13,24 +14,16 @@ from importlib import resources
 
 import yaml
 
-from stacks.cloud.spec import SSH_USER, HostKey
+from stacks.cloud.spec import HostKey
 
 
 def base_config() -> dict:
     return yaml.safe_load(resources.files("stacks").joinpath("cloudinit/base.yaml").read_text())
 
 
-def user_data(host_key: HostKey, ssh_public_key: str, hostname: str) -> str:
-    """The `#cloud-config` document for one host."""
-    cfg = base_config()
-    cfg["hostname"] = hostname
-    cfg["users"] = [{"name": SSH_USER, "shell": "/bin/bash", "sudo": "ALL=(ALL) NOPASSWD:ALL",
-                     "ssh_authorized_keys": [ssh_public_key.strip()]}]
-    cfg["ssh_pwauth"] = False
-    cfg["ssh_deletekeys"] = True
-    cfg["ssh_genkeytypes"] = []
-    cfg["ssh_keys"] = {"ed25519_private": host_key.private_openssh,
-                       "ed25519_public": host_key.public_openssh.strip()}
+def tools_cloud_init(hostname: str) -> str:
+    """`#cloud-config` installing the tools; userdata.user_data adds user and host key."""
+    cfg = {"hostname": hostname, **base_config()}
     return "#cloud-config\n" + yaml.safe_dump(cfg, sort_keys=False, width=1000)
 
 
