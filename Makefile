@@ -20,7 +20,7 @@ setup-test:
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev,ssh]'
+	$(BIN)/pip install -q -e '.[dev,ssh,prices]'
 	@touch $(STAMP)
 
 $(CLOUD_STAMP): $(STAMP)

@@ -7,8 +7,11 @@ provider, region and item, and what does exist nearby, so a missing price is nev
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import re
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -19,14 +22,18 @@ from scoring.catalog_rows import (
     CommitmentRow,
     ComplianceRow,
     ComputeRow,
+    DiskTierRow,
     EgressTier,
     ManagedDbRow,
+    ServiceRow,
     SlaRow,
     StorageRow,
     read_rows,
 )
 
 DATA_DIR = Path(__file__).parent / "data"
+SNAPSHOT_ENV = "BAKEOFF_PRICE_SNAPSHOT"  # a refreshed snapshot directory to use instead
+STALE_DAYS = 90
 
 __all__ = [
     "DATA_DIR",
@@ -36,7 +43,9 @@ __all__ = [
     "CommitmentRow",
     "ComputeRow",
     "DbPrice",
+    "DiskTierRow",
     "EgressTier",
+    "ServiceRow",
     "SlaRow",
     "StorageRow",
     "load_catalog",
@@ -64,6 +73,11 @@ class DbPrice:
     storage_usd_per_gb_month: float | None
     source: str
     note: str
+    confidence: str | None = None
+    burstable: bool = False
+    vcpus: int | None = None
+    memory_gib: float | None = None
+    date: str | None = None
 
 
 class Catalog:
@@ -72,7 +86,9 @@ class Catalog:
     def __init__(self, *, compute: list[ComputeRow], commitments: list[CommitmentRow],
                  egress: list[EgressTier], managed_db: list[ManagedDbRow],
                  storage: list[StorageRow], sla: list[SlaRow], compliance: list[ComplianceRow],
-                 snapshot_id: str = "custom"):
+                 snapshot_id: str = "custom", disk_tiers: list[DiskTierRow] | None = None,
+                 services: list[ServiceRow] | None = None,
+                 provenance: dict | None = None, path: Path | None = None):
         self._compute = compute
         self._commitments = commitments
         self._egress = egress
@@ -80,7 +96,96 @@ class Catalog:
         self._storage = storage
         self._sla = sla
         self._compliance = compliance
+        self._disk_tiers = disk_tiers or []
+        self._services = services or []
         self.snapshot_id = snapshot_id
+        self.provenance = provenance or {}
+        self.path = path
+
+    # -- age -----------------------------------------------------------------------------
+    @property
+    def snapshot_date(self) -> str | None:
+        """When the snapshot was assembled or refreshed (its provenance), ISO date."""
+        when = self.provenance.get("retrieved_at") or self.provenance.get("assembled")
+        return str(when)[:10] if when else None
+
+    def age_days(self, when: str | None = None, today: date | None = None) -> int | None:
+        """Days since `when` (a row's date) or since the snapshot date; None when unknown."""
+        when = when or self.snapshot_date
+        if not when:
+            return None
+        today = today or datetime.now(UTC).date()
+        return (today - date.fromisoformat(str(when)[:10])).days
+
+    def oldest_price_date(self) -> str | None:
+        dates = [row_date(r) for r in (*self._compute, *self._db, *self._storage,
+                                       *self._egress, *self._disk_tiers, *self._services)]
+        known = sorted(d for d in dates if d)
+        return known[0] if known else None
+
+    def all_rows(self) -> dict[str, list]:
+        return {"compute": self._compute, "commitments": self._commitments,
+                "egress": self._egress, "managed_db": self._db, "storage": self._storage,
+                "disk_tiers": self._disk_tiers, "services": self._services}
+
+    # -- coverage ------------------------------------------------------------------------
+    def coverage(self) -> list[dict[str, str]]:
+        """Per provider and region: which kinds and compute terms the snapshot prices."""
+        keys: dict[tuple[str, str], dict[str, set[str]]] = {}
+
+        def add(p: str, r: str, kind: str) -> None:
+            keys.setdefault((p, r), {}).setdefault("kinds", set()).add(kind)
+
+        for c in self._compute:
+            add(c.provider, c.region, "compute")
+            terms = keys[(c.provider, c.region)].setdefault("terms", set())
+            terms.add("on-demand")
+            if c.spot_usd_per_hour:
+                terms.add("spot")
+        for m in self._commitments:
+            keys.setdefault((m.provider, m.region), {}).setdefault("terms", set()).add(
+                f"{m.term_years}y")
+        for d in self._db:
+            add(d.provider, d.region, "postgresql")
+        for st in self._storage:
+            add(st.provider, st.region, "disks")
+        for t in self._disk_tiers:
+            add(t.provider, t.region, "disks")
+        for e in self._egress:
+            add(e.provider, e.region_scope, "egress")
+        for sv in self._services:
+            add(sv.provider, sv.region, sv.item.split("_")[0] if sv.item.startswith(
+                ("lb", "nat")) else sv.item.removesuffix("_hour").removesuffix("_gb")
+                .removesuffix("_gb_month"))
+        order = {"on-demand": 0, "spot": 1, "1y": 2, "3y": 3}
+        return [{"provider": p, "region": r,
+                 "kinds": ", ".join(sorted(v.get("kinds", set()))),
+                 "terms": ", ".join(sorted(v.get("terms", set()), key=lambda t: order.get(t, 9)))}
+                for (p, r), v in sorted(keys.items())]
+
+    def valid_values(self) -> dict[str, list[str]]:
+        """What `prices show` filters can match, to name them when a filter matches nothing."""
+        return {"provider": sorted({r.provider for r in self._compute}),
+                "region": sorted({r.region for r in self._compute}),
+                "family": sorted({r.family for r in self._compute}),
+                "vcpus": [str(v) for v in sorted({r.vcpus for r in self._compute})],
+                "arch": sorted({r.arch for r in self._compute})}
+
+    # -- disks billed per tier, network services -----------------------------------------
+    def disk_tiers(self, provider: str, region: str, volume_type: str) -> list[DiskTierRow]:
+        return sorted((t for t in self._disk_tiers
+                       if (t.provider, t.region, t.volume_type) == (provider, region, volume_type)),
+                      key=lambda t: t.max_gb)
+
+    def service(self, provider: str, region: str, item: str) -> ServiceRow:
+        for r in self._services:
+            if (r.provider, r.region, r.item) == (provider, region, item):
+                return r
+        have = sorted(f"{r.region}/{r.item}" for r in self._services if r.provider == provider
+                      and (r.region == region or r.item == item))
+        raise PriceNotFoundError(
+            f"{provider} {region}: no {item} price in the snapshot (nearby: "
+            f"{', '.join(have) or 'none'}); give price_override.services.{item} with a reason")
 
     # -- compute -------------------------------------------------------------------------
     def compute_rows(self, provider: str | None = None, region: str | None = None,
@@ -153,12 +258,14 @@ class Catalog:
         for r in self._db:
             if (r.provider, r.region, r.tier_or_instance, r.ha) == (provider, region, instance, ha):
                 return DbPrice(instance, ha, r.usd_per_hour, r.storage_usd_per_gb_month,
-                               r.provenance, "catalog row")
+                               r.provenance, "catalog row", r.confidence or _note_conf(r.notes),
+                               r.burstable, r.vcpus, r.memory_gib, row_date(r))
         custom = _DB_CUSTOM.match(instance)
         if custom:
             price = self._db_custom(provider, region, int(custom[1]), int(custom[2]) / 1024, ha)
             if price is not None:
-                return DbPrice(instance, ha, *price)
+                return DbPrice(instance, ha, *price, vcpus=int(custom[1]),
+                               memory_gib=int(custom[2]) / 1024)
         have = sorted(f"{r.tier_or_instance} (ha={str(r.ha).lower()})" for r in self._db
                       if r.provider == provider and r.region == region
                       and not r.tier_or_instance.startswith("enterprise:"))
@@ -180,7 +287,13 @@ class Catalog:
         hourly = vcpus * cpu.usd_per_hour + mem_gb * ram.usd_per_hour
         note = (f"computed: {vcpus} vCPU x {cpu.usd_per_hour} + {mem_gb:g} GB x "
                 f"{ram.usd_per_hour} per hour (unit rows)")
-        return hourly, cpu.storage_usd_per_gb_month, cpu.provenance, note
+        return (hourly, cpu.storage_usd_per_gb_month, cpu.provenance, note,
+                cpu.confidence or _note_conf(cpu.notes), False)
+
+    def db_rows(self, provider: str | None = None, region: str | None = None
+                ) -> list[ManagedDbRow]:
+        return [r for r in self._db if (provider is None or r.provider == provider)
+                and (region is None or r.region == region)]
 
     # -- SLA and compliance --------------------------------------------------------------
     def sla(self, provider: str, service: str, tier: str) -> SlaRow:
@@ -197,6 +310,17 @@ class Catalog:
                                        f"{r.source_url} (recorded {r.recorded}; {r.confidence})",
                                        r.scope)
                 for r in self._compliance if r.provider == provider}
+
+
+def row_date(row: object) -> str | None:
+    """A row's price date: when it was retrieved, else the source's own date."""
+    when = getattr(row, "retrieved_at", None) or getattr(row, "source_date", None)
+    return str(when)[:10] if when else None
+
+
+def _note_conf(notes: str | None) -> str | None:
+    m = re.search(r"confidence=([a-z_]+)", notes or "")
+    return m[1] if m else None
 
 
 def _apply_arch(rows: list[ComputeRow], rules: list[ArchRule]) -> list[ComputeRow]:
@@ -218,8 +342,13 @@ def _snapshot_id(paths: list[Path]) -> str:
 
 
 def load_catalog(data_dir: str | Path | None = None) -> Catalog:
-    """Load and validate every data file; the shipped one is cached per process."""
+    """Load and validate a snapshot: the given directory, $BAKEOFF_PRICE_SNAPSHOT, or the
+    shipped one (cached per process). A refreshed snapshot holds pricing/ only; SLA,
+    compliance and architecture facts then come from the shipped data."""
     if data_dir is None:
+        env = os.environ.get(SNAPSHOT_ENV)
+        if env:
+            return _load(Path(env))
         return _load_default()
     return _load(Path(data_dir))
 
@@ -229,19 +358,40 @@ def _load_default() -> Catalog:
     return _load(DATA_DIR)
 
 
+def _facts(d: Path, name: str) -> Path:
+    own = d / name
+    return own if own.is_file() else DATA_DIR / name
+
+
+def read_provenance(pricing_dir: Path) -> dict:
+    f = pricing_dir / "provenance.json"
+    if not f.is_file():
+        return {}
+    try:
+        return json.loads(f.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise CatalogError(f"{f}: unreadable provenance ({e})") from None
+
+
 def _load(d: Path) -> Catalog:
     p = d / "pricing"
+    if not p.is_dir():
+        raise CatalogError(f"{d}: not a price snapshot (no pricing/ directory in it)")
     files = {
         "compute": p / "compute.csv", "commitments": p / "commitments.csv",
         "egress": p / "egress.csv", "managed_db": p / "managed_db.csv",
-        "storage": p / "storage.csv", "arch": d / "architectures.csv",
-        "sla": d / "sla.csv", "compliance": d / "compliance.csv",
+        "storage": p / "storage.csv", "arch": _facts(d, "architectures.csv"),
+        "sla": _facts(d, "sla.csv"), "compliance": _facts(d, "compliance.csv"),
     }
+    optional = {"disk_tiers": p / "disk_tiers.csv", "services": p / "services.csv"}
     problems: list[str] = []
 
     def rows(name: str, model: type, key: tuple[str, ...] = ()) -> list:
+        path = files.get(name) or optional[name]
+        if name in optional and not path.is_file():
+            return []
         try:
-            return read_rows(files[name], model, key)
+            return read_rows(path, model, key)
         except CatalogError as e:  # keep going: report every bad file at once
             problems.append(str(e))
             return []
@@ -257,11 +407,17 @@ def _load(d: Path) -> Catalog:
         "storage": rows("storage", StorageRow, ("provider", "region", "volume_type")),
         "sla": rows("sla", SlaRow, ("provider", "service", "tier")),
         "compliance": rows("compliance", ComplianceRow, ("provider", "program")),
+        "disk_tiers": rows("disk_tiers", DiskTierRow,
+                           ("provider", "region", "volume_type", "tier")),
+        "services": rows("services", ServiceRow, ("provider", "region", "item")),
     }
     if problems:
         raise CatalogError("\n".join(problems))
+    hashed = sorted([*files.values(), *(f for f in optional.values() if f.is_file())])
     return Catalog(
         compute=_apply_arch(compute, arch_rules),
         **loaded,
-        snapshot_id=_snapshot_id(sorted(files.values())),
+        snapshot_id=_snapshot_id(hashed),
+        provenance=read_provenance(p),
+        path=d,
     )

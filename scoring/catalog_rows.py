@@ -22,6 +22,34 @@ Family = Literal["compute", "general", "memory"]
 Arch = Literal["x86_64", "arm64"]
 
 
+Confidence = Literal["provider_api", "api_derived", "primary_page", "secondary"]
+CONFIDENCE_LABEL = {
+    "provider_api": "provider API",
+    "api_derived": "provider API via a third-party copy",
+    "primary_page": "provider's own page",
+    "secondary": "SECONDARY source",
+}
+
+
+def confidence_level(text: str | None) -> Confidence | None:
+    """Map a row's free-text confidence to one of the four levels (None when unstated).
+
+    'secondary...' wins over anything else so a secondary row is never shown as primary.
+    """
+    if not text:
+        return None
+    t = text.lower()
+    if "secondary" in t:
+        return "secondary"
+    if t.startswith("provider_api"):
+        return "provider_api"
+    if "primary_page" in t:
+        return "primary_page"
+    if "api" in t or "sku" in t:
+        return "api_derived"
+    return None
+
+
 class CatalogError(BakeoffError):
     """A catalog data file is malformed; the message names file, line and field."""
 
@@ -30,6 +58,10 @@ class CatalogError(BakeoffError):
 
 class Row(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @property
+    def level(self) -> Confidence | None:
+        return confidence_level(getattr(self, "confidence", None))
 
     @field_validator("source_date", "recorded", mode="before", check_fields=False)
     @classmethod
@@ -57,6 +89,9 @@ class ComputeRow(Row):
     spot_usd_per_hour: float | None = Field(None, gt=0)
     source: str
     source_date: str | None = None
+    sku: str | None = None
+    retrieved_at: str | None = None
+    confidence: str | None = None
     notes: str | None = None
     arch: Arch = "x86_64"  # not a CSV column: derived from architectures.csv
 
@@ -75,6 +110,9 @@ class CommitmentRow(Row):
     ondemand_usd_per_hour: float = Field(gt=0)
     source: str
     source_date: str | None = None
+    sku: str | None = None
+    retrieved_at: str | None = None
+    confidence: str | None = None
     notes: str | None = None
 
     @property
@@ -99,6 +137,8 @@ class EgressTier(Row):
     source: str
     source_url: str
     source_date: str | None = None
+    sku: str | None = None
+    retrieved_at: str | None = None
     confidence: str
 
     @model_validator(mode="after")
@@ -122,10 +162,14 @@ class ManagedDbRow(Row):
     vcpus: int | None = Field(None, gt=0)
     memory_gib: float | None = Field(None, gt=0)
     ha: bool
+    burstable: bool = False
     usd_per_hour: float = Field(gt=0)
     storage_usd_per_gb_month: float | None = Field(None, gt=0)
     source: str
     source_date: str | None = None
+    sku: str | None = None
+    retrieved_at: str | None = None
+    confidence: str | None = None
     notes: str | None = None
 
     @property
@@ -143,6 +187,8 @@ class StorageRow(Row):
     iops_included: int | None = Field(None, ge=0)
     source: str
     source_date: str | None = None
+    sku: str | None = None
+    retrieved_at: str | None = None
     confidence: str
     notes: str | None = None
 
@@ -151,6 +197,54 @@ class StorageRow(Row):
         if self.iops_model == "per_iops" and self.iops_usd_per_month is None:
             raise ValueError("iops_model per_iops needs iops_usd_per_month")
         return self
+
+    @property
+    def provenance(self) -> str:
+        return f"{self.source} ({self.source_date or 'date unknown'}; {self.confidence})"
+
+
+class DiskTierRow(Row):
+    """A disk billed per provisioned tier (Azure Premium SSD P10 = up to 128 GiB, per disk)."""
+
+    provider: Provider
+    region: str = Field(min_length=2)
+    volume_type: str = Field(min_length=2)
+    tier: str = Field(min_length=1)
+    max_gb: float = Field(gt=0)
+    usd_per_month: float = Field(gt=0)
+    iops: int | None = Field(None, gt=0)
+    source: str
+    source_date: str | None = None
+    sku: str | None = None
+    retrieved_at: str | None = None
+    confidence: str
+    notes: str | None = None
+
+    @property
+    def provenance(self) -> str:
+        return f"{self.source} ({self.source_date or 'date unknown'}; {self.confidence})"
+
+
+ServiceItem = Literal["lb_hour", "lb_lcu_hour", "lb_rule_hour", "lb_data_gb",
+                      "public_ipv4_hour", "nat_hour", "nat_data_gb", "cross_az_gb",
+                      "db_backup_gb_month"]
+
+
+class ServiceRow(Row):
+    """A network or data-protection price a web + database PoC pays besides VMs and disks."""
+
+    provider: Provider
+    region: str = Field(min_length=2)
+    item: ServiceItem
+    unit: str = Field(min_length=1)
+    usd_per_unit: float = Field(ge=0)
+    as_published: str
+    source: str
+    source_date: str | None = None
+    sku: str | None = None
+    retrieved_at: str | None = None
+    confidence: str
+    notes: str | None = None
 
     @property
     def provenance(self) -> str:

@@ -21,7 +21,6 @@ from bench.scenarios import load_campaign_file
 from core.errors import PriceNotFoundError
 from core.scenario import Campaign, CloudSite, LocalSite, StaticSite
 from scoring.catalog import Catalog, load_catalog
-from scoring.equivalents import DEFAULT_REGIONS, equivalents
 from scoring.sla import sla_risk
 from scoring.tco import TERMS, SiteCost, estimate_site, term_rates
 
@@ -44,58 +43,6 @@ def short_source(source: str) -> str:
 
 def _money(v: float | None, digits: int = 2) -> str:
     return "n/a" if v is None else f"{v:,.{digits}f}"
-
-
-def prices_show(
-    provider: str | None = typer.Option(None, help="aws, azure or gcp"),
-    region: str | None = typer.Option(None, help="e.g. us-east-1, eastus, us-central1"),
-    family: str | None = typer.Option(None, help="compute, general or memory"),
-    vcpus: int | None = typer.Option(None, help="exact vCPU count"),
-    arch: str | None = typer.Option(None, help="x86_64 or arm64"),
-) -> None:
-    """Compute prices in the snapshot, with spot, GCP commitments and each row's source."""
-    catalog = load_catalog()
-    rows = catalog.compute_rows(provider, region, family, vcpus, arch)
-    table = Table(title=f"compute prices (snapshot {catalog.snapshot_id}), USD per hour")
-    for col in ("provider", "region", "instance type", "family", "arch", "vCPU", "GiB",
-                "on-demand", "spot", "1y", "3y", "source", "date"):
-        table.add_column(col, justify="right" if col in ("vCPU", "GiB") else "left")
-    for r in rows:
-        c1 = catalog.commitment(r.provider, r.region, r.instance_type, 1)
-        c3 = catalog.commitment(r.provider, r.region, r.instance_type, 3)
-        table.add_row(r.provider, r.region, r.instance_type, r.family, r.arch, str(r.vcpus),
-                      f"{r.memory_gib:g}", f"{r.ondemand_usd_per_hour:g}",
-                      _money(r.spot_usd_per_hour, 4) if r.spot_usd_per_hour else "n/a",
-                      f"{c1.effective_usd_per_hour:g}" if c1 else "n/a",
-                      f"{c3.effective_usd_per_hour:g}" if c3 else "n/a",
-                      short_source(r.source), r.source_date or "unknown")
-    _console.print(table)
-    _console.print(f"{len(rows)} row(s). 'n/a' = not in the snapshot (never guessed); sources: "
-                   "scoring/data/pricing/PROVENANCE.md")
-
-
-def prices_equivalents(
-    family: str = typer.Option(..., help="compute, general or memory"),
-    vcpus: int = typer.Option(..., help="vCPU count"),
-    memory: float | None = typer.Option(None, help="minimum memory in GiB"),
-    arch: str = typer.Option("x86_64", help="x86_64 or arm64"),
-) -> None:
-    """The matching instance type per provider, and where the matches differ."""
-    table = Table(title=f"equivalents: {family}, {vcpus} vCPU, {arch}"
-                        + (f", >= {memory:g} GiB" if memory else ""))
-    for col in ("provider", "region", "instance type", "vCPU", "GiB", "on-demand $/h",
-                "spot $/h", "differences"):
-        table.add_column(col)
-    for e in equivalents(family, vcpus, memory, arch, DEFAULT_REGIONS):
-        if e.row is None:
-            table.add_row(e.provider, e.region, "none", "", "", "", "", e.error or "")
-            continue
-        r = e.row
-        table.add_row(e.provider, e.region, r.instance_type, str(r.vcpus), f"{r.memory_gib:g}",
-                      f"{r.ondemand_usd_per_hour:g}",
-                      f"{r.spot_usd_per_hour:g}" if r.spot_usd_per_hour else "n/a",
-                      "; ".join(e.differences) or "-")
-    _console.print(table)
 
 
 def _site_table(cost: SiteCost, catalog: Catalog, campaign: Campaign, site: Site) -> None:
@@ -194,9 +141,10 @@ def tco(
 
 def register(app: typer.Typer) -> None:
     """Add `prices show`, `prices equivalents` and `tco` to the bakeoff app."""
-    prices = typer.Typer(help="Browse the shipped price snapshot (offline).",
+    from scoring import cli_prices
+
+    prices = typer.Typer(help="Browse, refresh and compare price snapshots.",
                          no_args_is_help=True)
-    prices.command("show")(prices_show)
-    prices.command("equivalents")(prices_equivalents)
+    cli_prices.register(prices)
     app.add_typer(prices, name="prices")
     app.command("tco")(tco)

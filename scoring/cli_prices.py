@@ -1,0 +1,218 @@
+"""`bakeoff prices show|equivalents|regions|refresh|diff`: browse, refresh and compare snapshots.
+
+Everything but `refresh` works offline. The shipped snapshot is the default; a refreshed one is
+used with `--snapshot DIR` or $BAKEOFF_PRICE_SNAPSHOT.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from core.errors import BakeoffError
+from scoring.catalog import STALE_DAYS, Catalog, load_catalog, row_date
+from scoring.catalog_rows import CONFIDENCE_LABEL
+from scoring.equivalents import DEFAULT_REGIONS, equivalents
+
+_console = Console(width=180)
+SNAPSHOT_OPTION = typer.Option(None, "--snapshot", help="a refreshed snapshot directory "
+                               "(default: $BAKEOFF_PRICE_SNAPSHOT, else the shipped one)")
+
+
+def default_refresh_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "bakeoff" / "prices"
+
+
+def catalog_for(snapshot: Path | None) -> Catalog:
+    if snapshot is not None and not (snapshot / "pricing").is_dir():
+        raise BakeoffError(f"--snapshot {snapshot}: not a price snapshot (no pricing/ folder); "
+                           "create one with `bakeoff prices refresh --out DIR`")
+    return load_catalog(snapshot)
+
+
+def age_text(catalog: Catalog, when: str | None) -> str:
+    days = catalog.age_days(when) if when else None
+    if days is None:
+        return "date unknown"
+    return f"{when} ({days} d{', OLD' if days > STALE_DAYS else ''})"
+
+
+def snapshot_banner(catalog: Catalog) -> str:
+    """One line on which snapshot this is and how old its prices are; OLD past 90 days."""
+    oldest = catalog.oldest_price_date()
+    where = str(catalog.path or "shipped")
+    line = f"price snapshot {catalog.snapshot_id} ({where})"
+    if catalog.snapshot_date:
+        line += f", assembled {age_text(catalog, catalog.snapshot_date)}"
+    if oldest:
+        days = catalog.age_days(oldest) or 0
+        line += f"; oldest price dated {oldest} ({days} days)"
+        if days > STALE_DAYS:
+            line += (f" [bold yellow]older than {STALE_DAYS} days: refresh with "
+                     "`bakeoff prices refresh`[/bold yellow]")
+    return line
+
+
+def _confidence(row: object) -> str:
+    level = getattr(row, "level", None)
+    return CONFIDENCE_LABEL.get(level, "unstated") if level else "unstated"
+
+
+def prices_show(
+    provider: str | None = typer.Option(None, help="aws, azure or gcp"),
+    region: str | None = typer.Option(None, help="e.g. us-east-1, eastus, us-central1"),
+    family: str | None = typer.Option(None, help="compute, general or memory"),
+    vcpus: int | None = typer.Option(None, help="exact vCPU count"),
+    arch: str | None = typer.Option(None, help="x86_64 or arm64"),
+    snapshot: Path | None = SNAPSHOT_OPTION,
+) -> None:
+    """Compute prices in the snapshot with every term, each row's source, date and confidence."""
+    from scoring.cli_cost import short_source
+
+    catalog = catalog_for(snapshot)
+    rows = catalog.compute_rows(provider, region, family, vcpus, arch)
+    if not rows:
+        valid = catalog.valid_values()
+        given = {"provider": provider, "region": region, "family": family,
+                 "vcpus": None if vcpus is None else str(vcpus), "arch": arch}
+        bad = [f"--{k} {v!r} (valid: {', '.join(valid[k])})" for k, v in given.items()
+               if v is not None and v not in valid[k]]
+        hint = "; ".join(bad) or ("each filter is valid alone but no row has them all; "
+                                  "see `bakeoff prices regions`")
+        raise BakeoffError(f"no compute price matches: {hint}")
+    table = Table(title=f"compute prices, USD per hour. {snapshot_banner(catalog)}")
+    for col in ("provider", "region", "instance type", "family", "arch", "vCPU", "GiB",
+                "on-demand", "spot", "1y", "3y", "confidence", "date (age)", "source"):
+        table.add_column(col, justify="right" if col in ("vCPU", "GiB") else "left",
+                         overflow="fold")
+    for r in rows:
+        c1 = catalog.commitment(r.provider, r.region, r.instance_type, 1)
+        c3 = catalog.commitment(r.provider, r.region, r.instance_type, 3)
+        table.add_row(r.provider, r.region, r.instance_type, r.family, r.arch, str(r.vcpus),
+                      f"{r.memory_gib:g}", f"{r.ondemand_usd_per_hour:g}",
+                      f"{r.spot_usd_per_hour:g}" if r.spot_usd_per_hour else "n/a",
+                      f"{c1.effective_usd_per_hour:g}" if c1 else "n/a",
+                      f"{c3.effective_usd_per_hour:g}" if c3 else "n/a",
+                      _confidence(r), age_text(catalog, row_date(r)), short_source(r.source))
+    _console.print(table)
+    _console.print(f"{len(rows)} row(s). 'n/a' = not in the snapshot (never guessed); sources: "
+                   "scoring/data/pricing/PROVENANCE.md", soft_wrap=True)
+
+
+def prices_regions(snapshot: Path | None = SNAPSHOT_OPTION) -> None:
+    """Which provider/region/term combinations the snapshot prices, and for what."""
+    catalog = catalog_for(snapshot)
+    t = Table(title=f"coverage. {snapshot_banner(catalog)}")
+    for col in ("provider", "region", "priced", "compute terms"):
+        t.add_column(col)
+    for c in catalog.coverage():
+        t.add_row(c["provider"], c["region"], c["kinds"], c["terms"] or "-")
+    _console.print(t)
+
+
+def prices_equivalents(
+    family: str = typer.Option(..., help="compute (highcpu), general (standard) or memory "
+                                         "(highmem)"),
+    vcpus: int = typer.Option(..., help="vCPU count"),
+    memory: float | None = typer.Option(None, help="memory in GiB (default: the family's "
+                                                   "GiB per vCPU x vCPUs)"),
+    arch: str = typer.Option("x86_64", help="x86_64 or arm64"),
+    region: list[str] = typer.Option([], "--region", help="a region per provider, e.g. "
+                                     "--region eu-west-1 --region westeurope"),
+    snapshot: Path | None = SNAPSHOT_OPTION,
+) -> None:
+    """The matching instance type per provider, and the differences that remain."""
+    from scoring.prices.common import provider_of_region
+
+    catalog = catalog_for(snapshot)
+    regions = dict(DEFAULT_REGIONS)
+    for r in region:
+        p = provider_of_region(r)
+        if p is None:
+            raise BakeoffError(f"--region {r}: not an aws, azure or gcp region name")
+        regions[p] = r
+    found = equivalents(family, vcpus, memory, arch, regions, catalog)
+    table = Table(title=f"equivalents: {family}, {vcpus} vCPU, {arch}"
+                        + (f", {memory:g} GiB" if memory else ""))
+    for col in ("provider", "region", "instance type", "vCPU", "GiB", "on-demand $/h",
+                "spot $/h", "confidence", "differences"):
+        table.add_column(col, overflow="fold")
+    for e in found:
+        if e.row is None:
+            table.add_row(e.provider, e.region, "none", "", "", "", "", "", e.error or "")
+            continue
+        r = e.row
+        table.add_row(e.provider, e.region, r.instance_type, str(r.vcpus), f"{r.memory_gib:g}",
+                      f"{r.ondemand_usd_per_hour:g}",
+                      f"{r.spot_usd_per_hour:g}" if r.spot_usd_per_hour else "n/a",
+                      _confidence(r), "; ".join(e.differences) or "-")
+    _console.print(table)
+
+
+def prices_refresh(
+    provider: list[str] = typer.Option([], "--provider", help="aws, azure, gcp (repeatable; "
+                                       "default all three)"),
+    region: list[str] = typer.Option([], "--region", help="regions to fetch (default: the "
+                                     "US/EU/APAC regions listed in docs/pricing.md)"),
+    out: Path = typer.Option(None, "--out", help="snapshot directory (default "
+                             "~/.local/share/bakeoff/prices)"),
+) -> None:
+    """Build a new snapshot from the providers' price APIs; on failure keep the old one."""
+    from scoring.prices.common import PROVIDERS
+    from scoring.prices.refresh import refresh
+
+    bad = [p for p in provider if p not in PROVIDERS]
+    if bad:
+        raise typer.BadParameter(f"expected aws, azure or gcp; got {', '.join(bad)}",
+                                 param_hint="--provider")
+    dest = out or default_refresh_dir()
+    catalog, prov = refresh(dest, list(provider) or list(PROVIDERS), list(region) or None)
+    for p, info in prov["providers"].items():
+        counts = ", ".join(f"{k} {n}" for k, n in info["rows"].items())
+        _console.print(f"{p}: {info['api']}; regions {', '.join(info['regions'])}; {counts}",
+                       soft_wrap=True)
+        for n in info["notes"]:
+            _console.print(f"  note: {n}", soft_wrap=True)
+    if prov["carried"]:
+        _console.print(f"carried unchanged from {prov['carried_from']}:")
+        for c in prov["carried"]:
+            _console.print(f"  {c['provider']} {c['region']} {c['kind']}: {c['rows']} row(s)")
+    _console.print(f"wrote snapshot {catalog.snapshot_id} to {dest}; use it with --snapshot "
+                   f"{dest} or BAKEOFF_PRICE_SNAPSHOT={dest}", soft_wrap=True)
+
+
+def prices_diff(
+    old: str = typer.Argument(..., help="snapshot directory, or 'shipped'"),
+    new: str = typer.Argument(..., help="snapshot directory, or 'shipped'"),
+) -> None:
+    """Prices changed, added and removed between two snapshots."""
+    from scoring.prices.diff import diff
+
+    def load(s: str) -> Catalog:
+        return load_catalog() if s == "shipped" else catalog_for(Path(s))
+
+    changes = diff(load(old), load(new))
+    t = Table(title=f"price changes {old} -> {new}")
+    for col in ("kind", "key", "change", "field", "old", "new", "%"):
+        t.add_column(col, overflow="fold")
+    for c in changes:
+        t.add_row(c.kind, c.key, c.change, c.field, "" if c.old is None else f"{c.old:g}",
+                  "" if c.new is None else f"{c.new:g}",
+                  "" if c.pct is None else f"{c.pct:+.1f}")
+    _console.print(t)
+    counts = {k: sum(1 for c in changes if c.change == k) for k in ("changed", "added",
+                                                                     "removed")}
+    _console.print(", ".join(f"{n} {k}" for k, n in counts.items()))
+
+
+def register(prices: typer.Typer) -> None:
+    prices.command("show")(prices_show)
+    prices.command("equivalents")(prices_equivalents)
+    prices.command("regions")(prices_regions)
+    prices.command("refresh")(prices_refresh)
+    prices.command("diff")(prices_diff)

@@ -1,0 +1,1 @@
+"""Building price snapshots from the providers' own price APIs (`bakeoff prices refresh`)."""

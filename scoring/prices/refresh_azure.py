@@ -1,0 +1,203 @@
+"""Azure prices from the public Retail Prices API (no credentials, paginated by NextPageLink).
+
+Virtual machines: Linux pay-as-you-go, Spot, and 1y/3y reservations (Windows, Low Priority and
+DevTest meters are dropped); Premium SSD managed disks per tier (billed per disk); Azure
+Database for PostgreSQL Flexible Server vCore compute and storage; internet bandwidth tiers.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import httpx
+
+from scoring.catalog_rows import (
+    CommitmentRow,
+    ComputeRow,
+    DiskTierRow,
+    EgressTier,
+    ManagedDbRow,
+)
+from scoring.prices.common import HOURS_PER_YEAR, ProviderResult, now_iso
+from scoring.prices.snapshot import RefreshError
+
+BASE_URL = "https://prices.azure.com/api/retail/prices"
+API = "Azure Retail Prices API"
+MAX_PAGES = 200
+CONFIDENCE = "provider_api"
+# series -> (family, GiB per vCPU); sizes 2/4/8/16 vCPU
+SERIES = {"Fsv2": ("compute", 2), "Dsv5": ("general", 4), "Dpsv5": ("general", 4),
+          "Esv5": ("memory", 8), "Dsv6": ("general", 4)}
+# Premium SSD tier -> max GiB (Azure managed disk sizes)
+P_TIERS = {"P1": 4, "P2": 8, "P3": 16, "P4": 32, "P6": 64, "P10": 128, "P15": 256,
+           "P20": 512, "P30": 1024, "P40": 2048, "P50": 4096, "P60": 8192, "P70": 16384,
+           "P80": 32767}
+# Flexible Server vCore series -> GiB per vCore
+DB_SERIES = {"Ddsv5": ("GP_Standard_D{n}ds_v5", 4), "Edsv5": ("MO_Standard_E{n}ds_v5", 8)}
+
+
+def _vm_name(series: str, n: int) -> str:
+    """Fsv2, 4 -> Standard_F4s_v2; Dpsv5, 2 -> Standard_D2ps_v5."""
+    m = re.fullmatch(r"([A-Z])([a-z]*)v(\d)", series)
+    assert m, series
+    return f"Standard_{m[1]}{n}{m[2]}_v{m[3]}"
+
+
+def pages(client: httpx.Client, base_url: str, flt: str) -> list[dict]:
+    """Every item of a filtered query, following NextPageLink (bounded)."""
+    url: str | None = base_url
+    params: dict[str, str] | None = {"$filter": flt, "api-version": "2023-01-01-preview"}
+    items: list[dict] = []
+    for _ in range(MAX_PAGES):
+        if url is None:
+            return items
+        r = client.get(url, params=params)
+        if r.status_code != 200:
+            raise RefreshError(f"{url} answered HTTP {r.status_code}: {r.text[:200]}")
+        body = r.json()
+        items.extend(body.get("Items", []))
+        url, params = body.get("NextPageLink"), None
+    raise RefreshError(f"more than {MAX_PAGES} pages for {flt!r}; refusing a partial answer")
+
+
+def _keep_vm(it: dict) -> bool:
+    text = f"{it.get('productName', '')} {it.get('skuName', '')} {it.get('meterName', '')}"
+    return ("Windows" not in it.get("productName", "") and "Low Priority" not in text
+            and it.get("type") in ("Consumption", "Reservation"))
+
+
+def _vms(client: httpx.Client, base: str, region: str, res: ProviderResult, when: str) -> None:
+    items = pages(client, base, f"serviceName eq 'Virtual Machines' and armRegionName eq "
+                                f"'{region}' and priceType ne 'DevTestConsumption'")
+    wanted = {_vm_name(s, n): (s, n) for s in SERIES for n in (2, 4, 8, 16)}
+    od: dict[str, dict] = {}
+    spot: dict[str, float] = {}
+    resv: list[dict] = []
+    for it in items:
+        name = it.get("armSkuName", "")
+        if name not in wanted or not _keep_vm(it) or it.get("unitPrice", 0) <= 0:
+            continue
+        if it["type"] == "Reservation":
+            resv.append(it)
+        elif it.get("skuName", "").endswith(" Spot"):
+            spot[name] = it["retailPrice"]
+        else:
+            od[name] = it
+    for name, it in sorted(od.items()):
+        series, n = wanted[name]
+        fam, ratio = SERIES[series]
+        src = f"{API}: meterId {it['meterId']} ({it['productName']} / {it['skuName']})"
+        res.add("compute", ComputeRow(
+            provider="azure", region=region, instance_type=name, family=fam, vcpus=n,
+            memory_gib=n * ratio, ondemand_usd_per_hour=it["retailPrice"],
+            spot_usd_per_hour=spot.get(name), source=src, source_date=when[:10],
+            sku=it.get("skuId"), retrieved_at=when, confidence=CONFIDENCE,
+            notes=f"memory = {ratio} GiB per vCPU ({series} series)"))
+    for it in resv:
+        name = it["armSkuName"]
+        if name not in od:
+            continue
+        years = 1 if it.get("reservationTerm") == "1 Year" else 3
+        res.add("commitments", CommitmentRow(
+            provider="azure", region=region, instance_type=name, term_years=years,
+            payment="all_upfront",
+            effective_usd_per_hour=round(it["retailPrice"] / (years * HOURS_PER_YEAR), 6),
+            ondemand_usd_per_hour=od[name]["retailPrice"],
+            source=f"{API}: meterId {it['meterId']} reservation {it['reservationTerm']}",
+            source_date=when[:10], sku=it.get("skuId"), retrieved_at=when,
+            confidence=CONFIDENCE, notes=f"term price {it['retailPrice']} / term hours"))
+
+
+def _disks(client: httpx.Client, base: str, region: str, res: ProviderResult,
+           when: str) -> None:
+    items = pages(client, base, f"serviceName eq 'Storage' and armRegionName eq '{region}' "
+                                "and productName eq 'Premium SSD Managed Disks'")
+    for it in items:
+        m = re.fullmatch(r"(P\d+) LRS", it.get("skuName", ""))
+        if not m or m[1] not in P_TIERS or it.get("unitOfMeasure") != "1/Month":
+            continue
+        if "Disk" not in it.get("meterName", ""):
+            continue  # bursting and mount meters are other charges
+        res.add("disk_tiers", DiskTierRow(
+            provider="azure", region=region, volume_type="premium-ssd", tier=m[1],
+            max_gb=P_TIERS[m[1]], usd_per_month=it["retailPrice"],
+            source=f"{API}: meterId {it['meterId']} ({it['meterName']})",
+            source_date=when[:10], sku=it.get("skuId"), retrieved_at=when,
+            confidence=CONFIDENCE, notes="billed per disk at the tier its size rounds up to"))
+
+
+def _postgres(client: httpx.Client, base: str, region: str, res: ProviderResult,
+              when: str) -> None:
+    items = pages(client, base, f"serviceName eq 'Azure Database for PostgreSQL' and "
+                                f"armRegionName eq '{region}'")
+    vcore: dict[str, dict] = {}
+    storage = None
+    for it in items:
+        prod, meter = it.get("productName", ""), it.get("meterName", "")
+        if "Flexible Server" not in prod or it.get("type") != "Consumption":
+            continue
+        m = re.search(r"(Ddsv5|Edsv5) Series Compute", prod)
+        if m and meter == "vCore" and it.get("unitOfMeasure") == "1 Hour":
+            vcore[m[1]] = it
+        elif "Storage" in prod and meter == "Storage Data Stored":
+            storage = it
+    for series, it in vcore.items():
+        pattern, ratio = DB_SERIES[series]
+        for n in (2, 4, 8):
+            for ha in (False, True):
+                mult = 2 if ha else 1
+                res.add("managed_db", ManagedDbRow(
+                    provider="azure", region=region, engine="postgresql",
+                    tier_or_instance=pattern.format(n=n), vcpus=n, memory_gib=n * ratio,
+                    ha=ha, usd_per_hour=round(mult * n * it["retailPrice"], 6),
+                    storage_usd_per_gb_month=(mult * storage["retailPrice"]) if storage
+                    else None,
+                    source=f"{API}: meterId {it['meterId']} (vCore)"
+                    + (f", storage meterId {storage['meterId']}" if storage else ""),
+                    source_date=when[:10], sku=it.get("skuId"), retrieved_at=when,
+                    confidence=CONFIDENCE,
+                    notes=f"{n} vCores x {it['retailPrice']}/vCore-hour"
+                    + ("; zone-redundant HA bills the standby like the primary (x2)"
+                       if ha else "")))
+
+
+def _bandwidth(client: httpx.Client, base: str, region: str, res: ProviderResult,
+               when: str) -> None:
+    items = pages(client, base, f"serviceName eq 'Bandwidth' and armRegionName eq '{region}' "
+                                "and meterName eq 'Standard Data Transfer Out'")
+    tiers = sorted((it for it in items if it.get("type") == "Consumption"),
+                   key=lambda it: it.get("tierMinimumUnits", 0))
+    for i, it in enumerate(tiers):
+        start = float(it.get("tierMinimumUnits", 0))
+        end = float(tiers[i + 1]["tierMinimumUnits"]) if i + 1 < len(tiers) else None
+        price = it["retailPrice"]
+        res.add("egress", EgressTier(
+            provider="azure", region_scope=region, tier_start_gb=start, tier_end_gb=end,
+            usd_per_gb=price, tier_as_published=f"{it.get('productName', '')} from "
+            f"{start:g} GB" + (" (free)" if price == 0 else ""),
+            source=f"{API}: meterId {it['meterId']}", source_url=BASE_URL,
+            source_date=when[:10], sku=it.get("skuId"), retrieved_at=when,
+            confidence=CONFIDENCE))
+
+
+def fetch(regions: list[str], *, base_url: str | None = None,
+          transport: httpx.BaseTransport | None = None) -> ProviderResult:
+    base_url = base_url or os.environ.get("BAKEOFF_AZURE_PRICES_URL", BASE_URL)
+    when = now_iso()
+    res = ProviderResult("azure", f"{API} ({base_url})", list(regions), when)
+    try:
+        with httpx.Client(timeout=30, transport=transport, follow_redirects=True) as c:
+            for region in regions:
+                _vms(c, base_url, region, res, when)
+                _disks(c, base_url, region, res, when)
+                _postgres(c, base_url, region, res, when)
+                _bandwidth(c, base_url, region, res, when)
+    except httpx.HTTPError as e:
+        raise RefreshError(f"cannot reach the Azure Retail Prices API at {base_url} "
+                           f"({type(e).__name__}: {e})") from None
+    except (KeyError, ValueError, TypeError) as e:
+        raise RefreshError(f"unexpected Retail Prices item shape ({e!r})") from None
+    if not any(r.volume_type == "premium-ssd" for r in res.rows.get("disk_tiers", [])):
+        res.notes.append("no Premium SSD disk tiers in the answer")
+    return res

@@ -1,0 +1,85 @@
+"""A price snapshot on disk: pricing/*.csv plus provenance.json, written all at once or not at all.
+
+A refresh is written into a sibling temporary directory, validated by loading it like any
+snapshot, and only then swapped in; the snapshot it replaces is kept as `<dir>.previous`. A
+failure anywhere leaves the existing snapshot exactly as it was.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+from core.errors import BakeoffError
+from scoring.catalog import Catalog, load_catalog
+from scoring.catalog_rows import (
+    CommitmentRow,
+    ComputeRow,
+    DiskTierRow,
+    EgressTier,
+    ManagedDbRow,
+    Row,
+    ServiceRow,
+    StorageRow,
+)
+
+KINDS: dict[str, type[Row]] = {
+    "compute": ComputeRow, "commitments": CommitmentRow, "egress": EgressTier,
+    "managed_db": ManagedDbRow, "storage": StorageRow, "disk_tiers": DiskTierRow,
+    "services": ServiceRow,
+}
+DERIVED = {"arch"}  # computed on load, never written
+
+
+class RefreshError(BakeoffError):
+    """A refresh could not complete; the previous snapshot is untouched."""
+
+    exit_code = 6
+
+
+def row_region(row: Row) -> str:
+    return str(getattr(row, "region", None) or getattr(row, "region_scope", ""))
+
+
+def write_csv(path: Path, model: type[Row], rows: list[Row]) -> None:
+    cols = [n for n in model.model_fields if n not in DERIVED]
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(cols)
+        for r in rows:
+            vals = []
+            for c in cols:
+                v = getattr(r, c)
+                if isinstance(v, bool):
+                    v = str(v).lower()
+                vals.append("" if v is None else v)
+            w.writerow(vals)
+
+
+def write_snapshot(dest: Path, rows: dict[str, list[Row]], provenance: dict) -> Catalog:
+    """Write, validate, then swap in atomically; returns the loaded new snapshot."""
+    dest = dest.resolve()
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.new-", dir=dest.parent))
+    try:
+        pricing = tmp / "pricing"
+        pricing.mkdir()
+        for kind, model in KINDS.items():
+            write_csv(pricing / f"{kind}.csv", model, rows.get(kind, []))
+        (pricing / "provenance.json").write_text(json.dumps(provenance, indent=2) + "\n",
+                                                 encoding="utf-8")
+        catalog = load_catalog(tmp)  # a snapshot that does not load is never swapped in
+        previous = dest.with_name(dest.name + ".previous")
+        if dest.exists():
+            if previous.exists():
+                shutil.rmtree(previous)
+            dest.rename(previous)
+        tmp.rename(dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    catalog.path = dest
+    return catalog
