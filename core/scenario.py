@@ -43,8 +43,9 @@ class DatabaseSpec(Model):
     """The site's PostgreSQL. Locally a temporary server; on clouds the managed service."""
 
     engine: Literal["postgresql"] = "postgresql"
-    instance: str | None = Field(None, description="managed tier, e.g. db.t4g.medium")
+    instance: str | None = Field(None, description="managed tier, e.g. db.m6i.large")
     ha: bool = False
+    burstable: bool = Field(False, description="allow a burstable class (db.t*, B-series)")
     storage_gb: float = Field(20, gt=0)
 
 
@@ -66,6 +67,10 @@ class PriceOverride(Model):
     storage_usd_per_gb_month: float | None = Field(None, ge=0)
     iops_usd_per_month: float | None = Field(None, ge=0)
     egress_usd_per_gb: float | None = Field(None, ge=0)
+    terms: dict[Literal["on-demand", "1y", "3y", "spot"], float] | None = Field(
+        None, description="compute $/h per term, e.g. an on-demand and a 3-year quote")
+    services: dict[str, float] | None = Field(
+        None, description="network/backup unit prices by item (see docs/pricing.md)")
     reason: str = Field(min_length=3)
 
 
@@ -174,6 +179,18 @@ class Usage(Model):
     provisioned_iops: int = Field(0, ge=0)
     term: Literal["on-demand", "1y", "3y", "spot"] = "on-demand"
     horizon_months: int = Field(36, gt=0, le=120)
+    # What a web + database PoC also pays for (defaults and formulas: docs/pricing.md).
+    load_balancer: bool = False
+    lb_capacity_units: float = Field(1, ge=0, description="AWS LCUs (hourly average)")
+    lb_rules: int = Field(1, ge=0, description="Azure load-balancing rules")
+    lb_data_gb_per_month: float | None = Field(None, ge=0, description="default: egress")
+    public_ipv4: int = Field(0, ge=0, description="public IPv4 addresses per site")
+    nat_gateway: bool = False
+    nat_data_gb_per_month: float = Field(0, ge=0)
+    cross_az_gb_per_month: float = Field(0, ge=0, description="app <-> DB primary, both ways")
+    db_backup_gb: float = Field(0, ge=0, description="backup storage kept, total GB")
+    support_pct: float = Field(0, ge=0, le=100, description="support plan, % of the bill")
+    sustained_use_discount: bool = True
 
 
 class Criterion(Model):
@@ -198,6 +215,12 @@ class Criterion(Model):
 
 class SlaProfile(Model):
     revenue_per_minute_usd: float = Field(0, ge=0)
+    expected_availability_pct: float | None = Field(
+        None, gt=0, le=100, description="what you expect to get; credits are computed for "
+        "it (none when unset: the SLA is assumed met)")
+
+
+ComplianceNeed = Literal["soc2", "pci-dss", "hipaa-baa", "fedramp-moderate", "fedramp-high"]
 
 
 class Campaign(Model):
@@ -214,6 +237,8 @@ class Campaign(Model):
     sla: SlaProfile = Field(default_factory=SlaProfile)
     budget_usd: float | None = Field(None, ge=0)
     ttl_minutes: int = Field(120, gt=0, le=24 * 60)
+    requires: list[ComplianceNeed] = Field(
+        default_factory=list, description="compliance a site must have, e.g. [fedramp-high]")
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Campaign:

@@ -20,9 +20,10 @@ from rich.table import Table
 from bench.scenarios import load_campaign_file
 from core.errors import PriceNotFoundError
 from core.scenario import Campaign, CloudSite, LocalSite, StaticSite
-from scoring.catalog import Catalog, load_catalog
+from scoring.catalog import Catalog
+from scoring.catalog_rows import CONFIDENCE_LABEL, confidence_level
 from scoring.sla import sla_risk
-from scoring.tco import TERMS, SiteCost, estimate_site, term_rates
+from scoring.tco import TERMS, CostComponent, MissingPrices, SiteCost, estimate_site, term_rates
 
 _console = Console(width=160)
 Site = LocalSite | StaticSite | CloudSite
@@ -45,20 +46,39 @@ def _money(v: float | None, digits: int = 2) -> str:
     return "n/a" if v is None else f"{v:,.{digits}f}"
 
 
-def _site_table(cost: SiteCost, catalog: Catalog, campaign: Campaign, site: Site) -> None:
+def _conf(c: CostComponent) -> str:
+    level = confidence_level(c.confidence)
+    if c.label != "catalog":
+        return c.label
+    return "SECONDARY" if level == "secondary" else CONFIDENCE_LABEL.get(level, "unstated") \
+        if level else "unstated"
+
+
+def _site_table(cost: SiteCost, catalog: Catalog, campaign: Campaign, site: Site,
+                missing: list[str] | None = None) -> None:
     title = (f"{cost.site}: {cost.provider} {cost.region} {cost.instance_type or ''} "
              f"term {cost.term} [{cost.price_label}]")
     t = Table(title=title, title_justify="left")
-    for col in ("component", "quantity", "unit", "unit $", "monthly $", "label", "source"):
+    for col in ("component", "quantity", "unit", "unit $", "monthly $", "confidence",
+                "source"):
         t.add_column(col, justify="right" if col in ("quantity", "unit $", "monthly $")
                      else "left", overflow="fold")
     for c in cost.components:
         t.add_row(c.name, f"{c.quantity:,.6g}", c.unit, f"{c.unit_price_usd:g}",
-                  _money(c.monthly_usd), c.label, short_source(c.source))
+                  _money(c.monthly_usd), _conf(c), short_source(c.source))
     _console.print(t)
     totals = ", ".join(f"{m} month{'s' if m > 1 else ''}: ${v:,.2f}"
                        for m, v in cost.horizons.items())
-    _console.print(f"  total per month ${cost.monthly_usd:,.2f}; {totals}")
+    word = "PARTIAL total (priced parts only)" if missing else "total"
+    _console.print(f"  {word} per month ${cost.monthly_usd:,.2f}; {totals}")
+    secondary = [c.name for c in cost.components if _conf(c) == "SECONDARY"]
+    if secondary:
+        _console.print(f"  [yellow]secondary sources[/yellow] (not the provider's API or "
+                       f"page): {', '.join(secondary)}", soft_wrap=True)
+    for m in missing or []:
+        _console.print(f"  [red]missing price[/red]: {m}", soft_wrap=True)
+    if missing:
+        return
     for r in term_rates(site, catalog):
         if r.term == cost.term:
             continue
@@ -69,78 +89,147 @@ def _site_table(cost: SiteCost, catalog: Catalog, campaign: Campaign, site: Site
     if site.price_override is not None and cost.price_label == "override":
         _console.print(f"  override reason: {site.price_override.reason}", soft_wrap=True)
     risk = sla_risk(campaign, site, catalog, cost)
-    if risk is not None:
+    if risk is None:
+        _console.print("  SLA: not applicable (no provider SLA for this site)")
+    elif risk.availability_pct is None:
+        _console.print(f"  SLA: NO SLA for the site as a whole ({', '.join(risk.uncovered)} "
+                       "has none); scored worst", soft_wrap=True)
+    else:
         _console.print(f"  SLA {risk.availability_pct:.4g}%: {risk.downtime_min_month:.2f} "
                        f"min/month, {risk.downtime_min_year:.1f} min/year allowed; at "
                        f"${risk.revenue_per_minute_usd:g}/min ${risk.money_at_risk_month_usd:,.2f}"
-                       f" at risk, credit ${risk.expected_credit_month_usd:,.2f}, net "
+                       f" at risk, expected credit ${risk.expected_credit_month_usd:,.2f}, net "
                        f"${risk.net_risk_month_usd:,.2f}/month", soft_wrap=True)
-        for c in risk.caveats:
-            _console.print(f"  SLA caveat: {c}", soft_wrap=True)
-    else:
-        _console.print("  SLA: not applicable (no provider SLA for this site)")
+    for c in (risk.caveats if risk else []):
+        _console.print(f"  SLA caveat: {c}", soft_wrap=True)
+
+
+def _cents(v: float) -> float:
+    return round(v + 0.0, 2)
 
 
 def _csv(costs: list[SiteCost]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["site", "provider", "region", "instance_type", "term", "component", "kind",
-                "quantity", "unit", "unit_price_usd", "monthly_usd", "label", "source", "note"])
+                "quantity", "unit", "unit_price_usd", "monthly_usd", "label", "confidence",
+                "source", "note"])
     for s in costs:
         for c in s.components:
             w.writerow([s.site, s.provider, s.region, s.instance_type or "", s.term, c.name,
-                        c.kind, c.quantity, c.unit, c.unit_price_usd, c.monthly_usd, c.label,
-                        c.source, c.note])
+                        c.kind, c.quantity, c.unit, c.unit_price_usd, f"{c.monthly_usd:.2f}",
+                        c.label, c.confidence or "", c.source, c.note])
     return buf.getvalue()
+
+
+def _round_money(d: object) -> object:
+    """JSON money fields rounded to cents (unit prices keep their precision)."""
+    if isinstance(d, dict):
+        out = {}
+        for k, v in d.items():
+            money = isinstance(k, str) and k.endswith("_usd") and not k.startswith("unit_")
+            if k == "horizons" and isinstance(v, dict):
+                out[k] = {m: _cents(x) for m, x in v.items()}
+            elif money and isinstance(v, float):
+                out[k] = _cents(v)
+            else:
+                out[k] = _round_money(v)
+        return out
+    if isinstance(d, list):
+        return [_round_money(x) for x in d]
+    return d
+
+
+def _totals_table(rows: list[tuple[str, str, dict[str, float | None]]], terms: list[str]) -> None:
+    t = Table(title="totals per site and term, USD per month (n/a: a price is missing)",
+              title_justify="left")
+    t.add_column("site")
+    t.add_column("region")
+    for term in terms:
+        t.add_column(term, justify="right")
+    for name, region, by_term in rows:
+        t.add_row(name, region, *[_money(by_term.get(term)) for term in terms])
+    _console.print(t)
+
+
+def _by_term(campaign: Campaign, site: Site, catalog: Catalog) -> dict[str, float | None]:
+    out: dict[str, float | None] = {}
+    for term in TERMS:
+        try:
+            out[term] = estimate_site(campaign, site, catalog, term).monthly_usd
+        except PriceNotFoundError:
+            out[term] = None
+    return out
 
 
 def tco(
     scenario: Path = typer.Argument(..., help="scenario YAML"),
     term: str | None = typer.Option(None, help=f"override usage.term: {', '.join(TERMS)}"),
     fmt: Fmt = typer.Option(Fmt.table, "--format", help="table, json or csv"),
+    snapshot: Path | None = typer.Option(None, "--snapshot", help="a refreshed snapshot dir"),
 ) -> None:
-    """Price a scenario offline: component breakdown, sources, monthly/1y/3y totals."""
+    """Price a scenario offline: components with source and confidence, every missing price,
+    and a side-by-side table of totals per site and term."""
+    from scoring.cli_prices import catalog_for, snapshot_banner
+
     if term is not None and term not in TERMS:
         raise typer.BadParameter(f"expected one of {', '.join(TERMS)}", param_hint="--term")
     campaign = load_campaign_file(scenario)
-    catalog = load_catalog()
+    catalog = catalog_for(snapshot)
     priced: list[tuple[Site, SiteCost]] = []
+    partial: list[tuple[Site, SiteCost, list[str]]] = []
     failed: dict[str, str] = {}
     for s in campaign.sites:
         try:
             priced.append((s, estimate_site(campaign, s, catalog, term)))
+        except MissingPrices as e:
+            partial.append((s, e.partial, e.missing))
+            failed[s.name] = "; ".join(e.missing)
         except PriceNotFoundError as e:
             failed[s.name] = str(e)
     if fmt is Fmt.json:
-        out: dict = {"scenario": str(scenario), "snapshot": catalog.snapshot_id, "sites": {}}
+        out: dict = {"scenario": str(scenario), "snapshot": catalog.snapshot_id,
+                     "oldest_price": catalog.oldest_price_date(), "sites": {}}
         for s, cost in priced:
             d = cost.model_dump()
             d["terms"] = [r.model_dump() for r in term_rates(s, catalog)]
             risk = sla_risk(campaign, s, catalog, cost)
             d["sla"] = risk.model_dump() if risk else None
             out["sites"][cost.site] = d
+        for _, cost, missing in partial:
+            out["sites"][cost.site] = {**cost.model_dump(), "missing": missing,
+                                       "partial": True}
         for name, why in failed.items():
-            out["sites"][name] = {"error": why}
-        typer.echo(json.dumps(out, indent=2))
+            out["sites"].setdefault(name, {"error": why})
+        typer.echo(json.dumps(_round_money(out), indent=2))
     elif fmt is Fmt.csv:
-        typer.echo(_csv([c for _, c in priced]), nl=False)
+        typer.echo(_csv([c for _, c in priced] + [c for _, c, _ in partial]), nl=False)
     else:
         u = campaign.usage
-        _console.print(f"TCO for {campaign.name} (price snapshot {catalog.snapshot_id}; usage: "
-                       f"{u.instances} instance(s) x {u.hours_per_month:g} h/month, "
-                       f"{u.egress_gb_per_month:g} GB egress, {u.storage_gb:g} GB storage, "
-                       f"{u.provisioned_iops} IOPS)")
+        _console.print(f"TCO for {campaign.name}. {snapshot_banner(catalog)}", soft_wrap=True)
+        _console.print(f"usage: {u.instances} instance(s) x {u.hours_per_month:g} h/month, "
+                       f"{u.egress_gb_per_month:g} GB egress, {u.storage_gb:g} GB extra storage,"
+                       f" {u.provisioned_iops} IOPS", soft_wrap=True)
         for s, cost in priced:
             _site_table(cost, catalog, campaign, s)
+        for s, cost, missing in partial:
+            _site_table(cost, catalog, campaign, s, missing)
         for name, why in failed.items():
-            _console.print(f"{name}: not available: {why}", soft_wrap=True)
+            if not any(c.site == name for _, c, _ in partial):
+                _console.print(f"{name}: not available: {why}", soft_wrap=True)
+        terms = [term] if term else list(TERMS)
+        _totals_table([(s.name, s.region, _by_term(campaign, s, catalog)
+                        if not term else {term: next((c.monthly_usd for x, c in priced
+                                                      if x.name == s.name), None)})
+                       for s in campaign.sites], terms)
     if failed:
-        raise PriceNotFoundError(f"{len(failed)} site(s) could not be priced: "
-                                 f"{', '.join(failed)} (reasons above)")
+        n = sum(len(m) for _, _, m in partial) + len(failed) - len(partial)
+        raise PriceNotFoundError(f"{len(failed)} site(s) could not be fully priced "
+                                 f"({n} missing price(s)): {', '.join(failed)} (listed above)")
 
 
 def register(app: typer.Typer) -> None:
-    """Add `prices show`, `prices equivalents` and `tco` to the bakeoff app."""
+    """Add `prices ...` and `tco` to the bakeoff app."""
     from scoring import cli_prices
 
     prices = typer.Typer(help="Browse, refresh and compare price snapshots.",

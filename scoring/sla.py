@@ -1,13 +1,16 @@
 """SLA risk: availability -> allowed downtime -> revenue at risk, minus the credits the SLA pays.
 
 Formulas (docs/pricing.md):
-  downtime per month = (1 - A) x 43,200 min (a 30-day month); per year = (1 - A) x 525,600 min
+  downtime per month = (1 - A) x 43,800 min (the 730-hour billing month); per year
+                       = (1 - A) x 525,600 min (8,760 h)
   money at risk      = downtime per month x revenue per minute (scenario `sla` block)
-  expected credit    = sum over covered services of first-tier credit % x that service's bill,
-                       i.e. a month in which each service falls just below its SLA
+  expected credit    = sum over covered services of credit % at the scenario's stated
+                       `sla.expected_availability_pct` x that service's bill; a credit is paid
+                       only below the SLA, so it is 0 when nothing is stated (SLA assumed met)
   net risk           = max(0, money at risk - expected credit)
 A site made of compute and a database is up only when both are: A = A_compute x A_database.
-A service with no SLA (e.g. Cloud SQL zonal) bounds nothing; it is listed, not multiplied in.
+A service with no SLA (e.g. Cloud SQL zonal) makes the whole site "no SLA" (availability None,
+scored worst): it never drops out of the product, which would make removing HA look safer.
 """
 
 from __future__ import annotations
@@ -18,8 +21,8 @@ from core.scenario import Campaign, CloudSite, LocalSite, StaticSite
 from scoring.catalog import Catalog, SlaRow, load_catalog
 from scoring.tco import SiteCost, estimate_site
 
-MINUTES_PER_MONTH = 30 * 24 * 60  # 43,200
-MINUTES_PER_YEAR = 365 * 24 * 60  # 525,600
+MINUTES_PER_MONTH = 730 * 60  # 43,800: the same 730-hour month the bills use
+MINUTES_PER_YEAR = 8760 * 60  # 525,600
 
 
 class SlaComponent(BaseModel):
@@ -37,9 +40,9 @@ class SlaComponent(BaseModel):
 class SlaRisk(BaseModel):
     site: str
     provider: str
-    availability_pct: float
-    downtime_min_month: float
-    downtime_min_year: float
+    availability_pct: float | None = Field(description="None: a part has no SLA")
+    downtime_min_month: float | None
+    downtime_min_year: float | None
     revenue_per_minute_usd: float
     money_at_risk_month_usd: float
     expected_credit_month_usd: float
@@ -52,7 +55,7 @@ class SlaRisk(BaseModel):
 
 
 def allowed_downtime(availability_pct: float) -> tuple[float, float]:
-    """(minutes per 30-day month, minutes per 365-day year) an SLA level allows."""
+    """(minutes per 730-hour month, minutes per 8,760-hour year) an SLA level allows."""
     unavailable = 1 - availability_pct / 100
     return unavailable * MINUTES_PER_MONTH, unavailable * MINUTES_PER_YEAR
 
@@ -72,11 +75,12 @@ def compute_tier(site: CloudSite, instances: int) -> str:
     return "multi_zone" if len(site.zones) >= 2 and instances >= 2 else "single_instance"
 
 
-def _component(row: SlaRow, bill: float) -> SlaComponent:
+def _component(row: SlaRow, bill: float, expected: float | None) -> SlaComponent:
     first = row.credit_tiers[0][1] if row.covered else 0.0
+    pct = credit_pct(row, expected) if expected is not None else 0.0
     return SlaComponent(service=row.service, tier=row.tier, covered=row.covered,
                         availability_pct=row.availability_pct, first_credit_pct=first,
-                        monthly_bill_usd=bill, expected_credit_usd=first / 100 * bill,
+                        monthly_bill_usd=bill, expected_credit_usd=pct / 100 * bill,
                         source=f"{row.source_url} (recorded {row.recorded}; {row.confidence})",
                         applies_when=row.applies_when)
 
@@ -97,7 +101,8 @@ def sla_risk(campaign: Campaign, site: LocalSite | StaticSite | CloudSite | str,
         rows.append((catalog.sla(site.provider, "managed_postgresql",
                                  "ha" if site.database.ha else "single"),
                      cost.monthly_by_kind("database", "database_storage")))
-    components = [_component(r, bill) for r, bill in rows]
+    expected = campaign.sla.expected_availability_pct
+    components = [_component(r, bill, expected) for r, bill in rows]
     caveats: list[str] = []
     availability = 1.0
     uncovered: list[str] = []
@@ -106,16 +111,27 @@ def sla_risk(campaign: Campaign, site: LocalSite | StaticSite | CloudSite | str,
             availability *= c.availability_pct / 100
         else:
             uncovered.append(f"{c.service}/{c.tier}")
-            caveats.append(f"{c.service} ({c.applies_when}) has no SLA: its downtime is not "
-                           "bounded and not included in the availability figure")
+            caveats.append(f"{c.service} ({c.applies_when}) has no SLA: the site as a whole "
+                           "has no SLA (scored worst)")
     if len([c for c in components if c.covered]) > 1:
         caveats.append("availability is the product of the services' SLAs (all must be up)")
     if campaign.sla.revenue_per_minute_usd == 0:
         caveats.append("sla.revenue_per_minute_usd is 0 in the scenario: money at risk is 0")
+    if expected is None:
+        caveats.append("expected credit 0: credits are paid only below the SLA and "
+                       "sla.expected_availability_pct is not stated")
+    credit = sum(c.expected_credit_usd for c in components)
+    if uncovered:
+        return SlaRisk(site=site.name, provider=site.provider, availability_pct=None,
+                       downtime_min_month=None, downtime_min_year=None,
+                       revenue_per_minute_usd=campaign.sla.revenue_per_minute_usd,
+                       money_at_risk_month_usd=0.0, expected_credit_month_usd=credit,
+                       net_risk_month_usd=0.0,
+                       source="; ".join(c.source for c in components), components=components,
+                       caveats=caveats, uncovered=uncovered)
     pct = availability * 100
     month_min, year_min = allowed_downtime(pct)
     risk = month_min * campaign.sla.revenue_per_minute_usd
-    credit = sum(c.expected_credit_usd for c in components)
     return SlaRisk(site=site.name, provider=site.provider, availability_pct=pct,
                    downtime_min_month=month_min, downtime_min_year=year_min,
                    revenue_per_minute_usd=campaign.sla.revenue_per_minute_usd,

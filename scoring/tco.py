@@ -17,15 +17,16 @@ from core.scenario import Campaign, CloudSite, LocalSite, StaticSite, Usage
 from scoring.catalog import Catalog, ComputeRow, load_catalog
 from scoring.catalog_rows import CatalogError
 from scoring.equivalents import site_compute_row
+from scoring.tco_parts import disk_parts, service_parts, sud_multiplier
 
 Label = Literal["catalog", "stated", "override"]
-Kind = Literal["compute", "storage", "iops", "database", "database_storage", "egress"]
+Kind = Literal["compute", "storage", "iops", "database", "database_storage", "egress", "network",
+               "discount", "support"]
 Site = LocalSite | StaticSite | CloudSite
 
 TERMS = ("on-demand", "1y", "3y", "spot")
 TERM_MONTHS = {"on-demand": 1, "spot": 1, "1y": 12, "3y": 36}
 HOURS_PER_MONTH_COMMITTED = 730  # commitments bill every hour; the snapshot's month is 730 h
-DEFAULT_VOLUME = {"aws": "gp3", "gcp": "pd-ssd", "azure": "premium-ssd"}
 SPOT_CAVEAT = "spot: may be interrupted; price varies"
 
 
@@ -40,6 +41,8 @@ class CostComponent(BaseModel):
     note: str = ""
     kind: Kind = "compute"
     commitment_months: int = Field(1, description="a commitment is billed in whole terms")
+    confidence: str | None = Field(None, description="provider API / API copy / page / "
+                                   "secondary, as the price row states it")
 
 
 class SiteCost(BaseModel):
@@ -77,10 +80,23 @@ def horizon_total(components: list[CostComponent], months: int) -> float:
 
 
 def _component(name: str, qty: float, unit: str, price: float, source: str, label: Label,
-               kind: Kind, note: str = "", commitment_months: int = 1) -> CostComponent:
+               kind: Kind, note: str = "", commitment_months: int = 1,
+               confidence: str | None = None) -> CostComponent:
     return CostComponent(name=name, quantity=qty, unit=unit, unit_price_usd=price,
                          monthly_usd=qty * price, source=source, label=label, note=note,
-                         kind=kind, commitment_months=commitment_months)
+                         kind=kind, commitment_months=commitment_months,
+                         confidence=confidence or ("stated" if label != "catalog" else None))
+
+
+class MissingPrices(PriceNotFoundError):
+    """Every price a site lacks, found in one pass, with the partial cost of what is priced."""
+
+    def __init__(self, site: str, missing: list[str], partial: SiteCost):
+        self.missing = missing
+        self.partial = partial
+        lines = "\n".join(f"  - {m}" for m in missing)
+        super().__init__(f"site {site}: {len(missing)} price(s) missing (priced part "
+                         f"${partial.monthly_usd:,.2f}/month):\n{lines}")
 
 
 def _term_rate(row: ComputeRow, term: str, catalog: Catalog) -> tuple[float, str, str]:
@@ -139,57 +155,50 @@ def _compute(site: CloudSite, usage: Usage, term: str,
     itype = row.instance_type if row else site.instance_type
     name = f"compute {itype} x{usage.instances} ({term})"
     caveats: list[str] = []
-    if ov is not None and ov.usd_per_hour is not None:
+    quoted = (ov.terms or {}).get(term) if ov is not None else None
+    if quoted is None and ov is not None and not ov.terms:
+        quoted = ov.usd_per_hour
+    if ov is not None and quoted is not None:
         note = f"catalog on-demand {row.ondemand_usd_per_hour}/h" if row else "not in catalog"
-        comp = _component(name, hours, "instance-hours", ov.usd_per_hour,
+        comp = _component(name, hours, "instance-hours", quoted,
                           f"price_override: {ov.reason}", "override", "compute",
-                          f"{hours_note}; {note}", months)
+                          f"{hours_note}; {note}; quoted for {term}", months)
         return comp, itype, caveats
+    if row is None:
+        raise PriceNotFoundError(f"{site.provider} {site.region} {itype}: no {term} price in "
+                                 "the snapshot and price_override.terms has none for it")
     assert row is not None
     rate, source, note = _term_rate(row, term, catalog)
     if term == "spot":
         caveats.append(f"{SPOT_CAVEAT} ({row.notes})" if row.notes else SPOT_CAVEAT)
     comp = _component(name, hours, "instance-hours", rate, source, "catalog", "compute",
-                      f"{hours_note}; {note}", months)
+                      f"{hours_note}; {note}", months,
+                      confidence=row.confidence or _compute_confidence(row, term, catalog))
     return comp, itype, caveats
 
 
-def _storage(site: CloudSite, usage: Usage, catalog: Catalog) -> list[CostComponent]:
-    ov = site.price_override
-    out: list[CostComponent] = []
-    volume = DEFAULT_VOLUME[site.provider]
-    row = None
-    need_row = (usage.storage_gb > 0 and (ov is None or ov.storage_usd_per_gb_month is None)) or (
-        usage.provisioned_iops > 0 and (ov is None or ov.iops_usd_per_month is None))
-    if need_row:
-        row = catalog.storage(site.provider, site.region, volume)
-    if usage.storage_gb > 0:
-        if ov is not None and ov.storage_usd_per_gb_month is not None:
-            out.append(_component("block storage", usage.storage_gb, "GB-month",
-                                  ov.storage_usd_per_gb_month, f"price_override: {ov.reason}",
-                                  "override", "storage"))
-        else:
-            assert row is not None
-            out.append(_component(f"block storage ({volume})", usage.storage_gb, "GB-month",
-                                  row.usd_per_gb_month, row.provenance, "catalog", "storage"))
-    if usage.provisioned_iops > 0:
-        iops = usage.provisioned_iops
-        if ov is not None and ov.iops_usd_per_month is not None:
-            out.append(_component("provisioned IOPS", iops, "IOPS-month", ov.iops_usd_per_month,
-                                  f"price_override: {ov.reason}", "override", "iops",
-                                  "override applied to every provisioned IOPS"))
-        elif row is not None and row.iops_model == "included_with_size":
-            out.append(_component(f"provisioned IOPS ({volume})", iops, "IOPS-month", 0.0,
-                                  row.provenance, "catalog", "iops",
-                                  "not billed separately: performance scales with volume size"))
-        else:
-            assert row is not None and row.iops_usd_per_month is not None
-            included = row.iops_included or 0
-            out.append(_component(f"provisioned IOPS ({volume})", max(0, iops - included),
-                                  "IOPS-month", row.iops_usd_per_month, row.provenance,
-                                  "catalog", "iops",
-                                  f"{iops} provisioned, first {included} included"))
-    return out
+def _compute_confidence(row: ComputeRow, term: str, catalog: Catalog) -> str | None:
+    if term in ("1y", "3y"):
+        c = catalog.commitment(row.provider, row.region, row.instance_type, int(term[0]))
+        return c.confidence if c else None
+    return row.confidence
+
+
+def _sud(site: CloudSite, usage: Usage, term: str, compute: CostComponent,
+         itype: str | None) -> list[CostComponent]:
+    """GCP sustained-use discount on on-demand hours of eligible series (docs/pricing.md)."""
+    if (site.provider != "gcp" or term != "on-demand" or not usage.sustained_use_discount
+            or compute.label != "catalog" or itype is None):
+        return []
+    mult = sud_multiplier(itype, usage.hours_per_month)
+    if mult is None or mult >= 1:
+        return []
+    return [_component(f"GCP sustained-use discount ({itype})", compute.quantity, "instance-hours",
+                       -(1 - mult) * compute.unit_price_usd,
+                       "cloud.google.com/compute/docs/sustained-use-discounts (bands as in "
+                       "docs/pricing.md)", "catalog", "discount",
+                       f"{usage.hours_per_month:g} h/month: {100 * (1 - mult):.2f}% off the "
+                       "on-demand rate", confidence="primary_page")]
 
 
 def _database(site: CloudSite, usage: Usage, catalog: Catalog) -> list[CostComponent]:
@@ -285,16 +294,16 @@ def estimate_site(campaign: Campaign, site: Site | str, catalog: Catalog | None 
     if term not in TERMS:
         raise ValueError(f"term must be one of {', '.join(TERMS)}, got {term!r}")
     caveats: list[str] = []
+    missing: list[str] = []
     if isinstance(site, CloudSite):
-        compute, itype, caveats = _compute(site, usage, term, catalog)
-        egress, egress_caveats = _egress(site, usage, catalog)
-        components = [compute, *_storage(site, usage, catalog), *_database(site, usage, catalog),
-                      *egress]
-        caveats += egress_caveats
+        components, itype, caveats, missing = _cloud_components(site, usage, term, catalog)
         if TERM_MONTHS[term] > 1:
             caveats.append(f"{term} commitment: every horizon is billed in whole {term} terms")
+        if "disk_gb" not in site.model_fields_set:
+            caveats.append("per-instance disks are not priced: set disk_gb on the site")
         labels = {c.label for c in components}
         label: Label = "override" if "override" in labels else "catalog"
+        compute = next((c for c in components if c.kind == "compute"), None)
     else:
         itype = None
         hours = usage.hours_per_month * usage.instances
@@ -306,12 +315,52 @@ def estimate_site(campaign: Campaign, site: Site | str, catalog: Catalog | None 
         caveats.append("stated price: storage, database and egress are not priced separately")
         label = "stated"
     horizons = sorted({1, 12, 36, usage.horizon_months})
-    return SiteCost(site=site.name, provider=site.provider, region=site.region,
+    cost = SiteCost(site=site.name, provider=site.provider, region=site.region,
                     instance_type=itype, term=term, components=components,
                     monthly_usd=sum(c.monthly_usd for c in components),
-                    hourly_usd=compute.unit_price_usd,
+                    hourly_usd=compute.unit_price_usd if compute else 0.0,
                     horizons={m: horizon_total(components, m) for m in horizons},
                     caveats=caveats, price_label=label)
+    if missing:
+        raise MissingPrices(site.name, missing, cost)
+    return cost
+
+
+def _cloud_components(site: CloudSite, usage: Usage, term: str, catalog: Catalog
+                      ) -> tuple[list[CostComponent], str | None, list[str], list[str]]:
+    """Every component of a cloud site; prices not found are collected, not raised one by one."""
+    components: list[CostComponent] = []
+    caveats: list[str] = []
+    missing: list[str] = []
+    itype = site.instance_type
+    try:
+        compute, itype, caveats = _compute(site, usage, term, catalog)
+        components += [compute, *_sud(site, usage, term, compute, itype)]
+    except PriceNotFoundError as e:
+        missing.append(str(e))
+    disks, miss = disk_parts(site, usage, catalog, _component)
+    components += disks
+    missing += miss
+    try:
+        components += _database(site, usage, catalog)
+    except PriceNotFoundError as e:
+        missing.append(str(e))
+    try:
+        egress, egress_caveats = _egress(site, usage, catalog)
+        components += egress
+        caveats += egress_caveats
+    except PriceNotFoundError as e:
+        missing.append(str(e))
+    services, miss = service_parts(site, usage, catalog, _component)
+    components += services
+    missing += miss
+    if usage.support_pct:
+        base = sum(c.monthly_usd for c in components)
+        components.append(_component(f"support plan {usage.support_pct:g}%", base, "USD",
+                                     usage.support_pct / 100, "scenario: usage.support_pct",
+                                     "stated", "support", "stated percentage of the bill "
+                                     "above; real plans have minimums and tiers"))
+    return components, itype, caveats, missing
 
 
 def estimate_campaign(campaign: Campaign, catalog: Catalog | None = None,

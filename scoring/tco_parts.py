@@ -1,0 +1,190 @@
+"""The TCO parts beyond VM hours: disks as billed, network services, backups, support, SUD.
+
+Each function returns components and the prices it could not find (named), so `tco` can list
+every missing price of a scenario in one pass. Formulas and defaults: docs/pricing.md.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from core.errors import PriceNotFoundError
+from core.scenario import CloudSite, Usage
+from scoring.catalog import Catalog
+from scoring.catalog_rows import confidence_level
+
+DEFAULT_VOLUME = {"aws": "gp3", "gcp": "pd-ssd", "azure": "premium-ssd"}
+VOLUME_ALIASES = {"Premium_LRS": "premium-ssd", "premium_lrs": "premium-ssd",
+                  "Premium_ZRS": "premium-ssd"}
+# Where IOPS follow size: (baseline per volume, IOPS per GB) from the providers' disk docs.
+SIZE_IOPS = {"pd-ssd": (0, 30), "pd-balanced": (3000, 6), "gp2": (100, 3)}
+# GCP sustained-use discount: share of the base rate per quarter of the month used.
+# Series and bands as cloud.google.com/compute/docs/sustained-use-discounts gives them
+# (mirrored in Cyclenerd/google-cloud-pricing-cost-calculator build/pricing.pl).
+SUD_BANDS = {"n1": (1, 0.8, 0.6, 0.4), "n2": (1, 0.8678, 0.733, 0.6)}
+SUD_SERIES = {"n1": "n1", "f1": "n1", "g1": "n1", "m1": "n2", "m2": "n2", "n2": "n2",
+              "n2d": "n2", "c2": "n2"}
+
+Make = Callable[..., object]
+
+
+def sud_multiplier(instance_type: str, hours: float, month_hours: float = 730) -> float | None:
+    """Average share of the base rate for `hours` of use in a month; None when not eligible."""
+    series = instance_type.split("-")[0]
+    bands = SUD_BANDS.get(SUD_SERIES.get(series, ""))
+    if bands is None or hours <= 0:
+        return None
+    used = min(1.0, hours / month_hours)
+    paid = sum(b * max(0.0, min(used, (i + 1) / 4) - i / 4) for i, b in enumerate(bands))
+    return paid / used
+
+
+def volume_type(site: CloudSite) -> str:
+    raw = site.disk_type or DEFAULT_VOLUME[site.provider]
+    return VOLUME_ALIASES.get(raw, raw)
+
+
+def disk_parts(site: CloudSite, usage: Usage, catalog: Catalog, make: Make
+               ) -> tuple[list, list[str]]:
+    """One volume of disk_gb per instance (+ usage.storage_gb as one more), billed per volume."""
+    vol = volume_type(site)
+    volumes = []
+    if "disk_gb" in site.model_fields_set:  # the default 50 GB is a provisioning default only
+        volumes.append((f"disk {vol} {site.disk_gb:g} GB x{usage.instances}", site.disk_gb,
+                        site.disk_iops or 0, usage.instances))
+    if usage.storage_gb > 0:
+        volumes.append((f"block storage ({vol})", usage.storage_gb, usage.provisioned_iops, 1))
+    ov = site.price_override
+    out: list = []
+    missing: list[str] = []
+    for name, gb, iops, count in volumes:
+        try:
+            if ov is not None and ov.storage_usd_per_gb_month is not None:
+                out.append(make(name.replace(f"({vol})", "").strip(), gb * count, "GB-month",
+                                ov.storage_usd_per_gb_month, f"price_override: {ov.reason}",
+                                "override", "storage"))
+                if iops and ov.iops_usd_per_month is not None:
+                    out.append(make("provisioned IOPS", iops * count, "IOPS-month",
+                                    ov.iops_usd_per_month, f"price_override: {ov.reason}",
+                                    "override", "iops", "override applied to every IOPS"))
+                continue
+            tiers = catalog.disk_tiers(site.provider, site.region, vol)
+            if tiers or vol == "premium-ssd":
+                out += _tiered(site, vol, name, gb, iops, count, tiers, make)
+            else:
+                out += _per_gb(site, vol, name, gb, iops, count, catalog, make)
+        except PriceNotFoundError as e:
+            missing.append(str(e))
+    return out, missing
+
+
+def _tiered(site: CloudSite, vol: str, name: str, gb: float, iops: int, count: int,
+            tiers: list, make: Make) -> list:
+    if not tiers:
+        raise PriceNotFoundError(
+            f"{site.provider} {site.region}: no block storage price: no {vol} disk tier prices "
+            "in the snapshot (Azure bills Premium SSD per disk tier); give "
+            "price_override.storage_usd_per_gb_month with a reason")
+    fit = [t for t in tiers if t.max_gb >= gb and (not iops or (t.iops or 0) >= iops)]
+    if not fit:
+        raise PriceNotFoundError(f"{site.provider} {site.region}: no {vol} tier holds {gb:g} GB"
+                                 + (f" with {iops} IOPS" if iops else ""))
+    t = fit[0]
+    note = f"{gb:g} GB rounds up to {t.tier} ({t.max_gb:g} GB), billed per disk"
+    if iops and t.max_gb > min(x.max_gb for x in tiers if x.max_gb >= gb):
+        note += f"; raised to {t.tier} for {iops} IOPS"
+    return [make(f"{name} as {t.tier}", count, "disk-months", t.usd_per_month, t.provenance,
+                 "catalog", "storage", note, confidence=t.confidence)]
+
+
+def _per_gb(site: CloudSite, vol: str, name: str, gb: float, iops: int, count: int,
+            catalog: Catalog, make: Make) -> list:
+    row = catalog.storage(site.provider, site.region, vol)
+    size_note = ""
+    if iops and row.iops_model == "included_with_size" and vol in SIZE_IOPS:
+        base, per_gb = SIZE_IOPS[vol]
+        need = math.ceil(max(0, iops - base) / per_gb)
+        if need > gb:
+            size_note = (f"size raised from {gb:g} to {need} GB: {vol} gives {base} + "
+                         f"{per_gb} IOPS per GB and {iops} IOPS were asked")
+            gb = need
+    out = [make(name, gb * count, "GB-month", row.usd_per_gb_month, row.provenance, "catalog",
+                "storage", size_note, confidence=row.confidence)]
+    if iops and row.iops_model == "per_iops":
+        assert row.iops_usd_per_month is not None
+        free = row.iops_included or 0
+        billable = max(0, iops - free)
+        out.append(make(f"provisioned IOPS ({vol})", billable * count, "IOPS-month",
+                        row.iops_usd_per_month, row.provenance, "catalog", "iops",
+                        f"{iops} per volume x {count}, first {free} per volume included",
+                        confidence=row.confidence))
+    elif iops:
+        out.append(make(f"provisioned IOPS ({vol})", iops * count, "IOPS-month", 0.0,
+                        row.provenance, "catalog", "iops",
+                        size_note or "not billed separately: performance scales with size",
+                        confidence=row.confidence))
+    return out
+
+
+def _svc(site: CloudSite, catalog: Catalog, item: str, qty: float, name: str, unit: str,
+         make: Make, note: str = "") -> object:
+    ov = site.price_override
+    if ov is not None and ov.services and item in ov.services:
+        return make(name, qty, unit, ov.services[item], f"price_override: {ov.reason}",
+                    "override", "network", note)
+    row = catalog.service(site.provider, site.region, item)
+    return make(name, qty, unit, row.usd_per_unit, row.provenance, "catalog", "network",
+                "; ".join(x for x in (note, row.as_published) if x),
+                confidence=row.confidence)
+
+
+LB_ITEMS = {"aws": ("lb_hour", "lb_lcu_hour"), "azure": ("lb_rule_hour", "lb_data_gb"),
+            "gcp": ("lb_hour", "lb_data_gb")}
+
+
+def service_parts(site: CloudSite, usage: Usage, catalog: Catalog, make: Make
+                  ) -> tuple[list, list[str]]:
+    """Load balancer, public IPv4, NAT gateway, cross-AZ traffic, DB backup beyond free."""
+    h = usage.hours_per_month
+    lb_gb = usage.egress_gb_per_month if usage.lb_data_gb_per_month is None else \
+        usage.lb_data_gb_per_month
+    wanted: list[tuple[str, float, str, str, str]] = []
+    if usage.load_balancer:
+        qty = {"lb_hour": (h, "hours"), "lb_lcu_hour": (h * usage.lb_capacity_units,
+                                                        "LCU-hours"),
+               "lb_rule_hour": (h * usage.lb_rules, "rule-hours"), "lb_data_gb": (lb_gb, "GB")}
+        for item in LB_ITEMS[site.provider]:
+            q, unit = qty[item]
+            wanted.append((item, q, f"load balancer ({item})", unit, ""))
+    if usage.public_ipv4:
+        wanted.append(("public_ipv4_hour", usage.public_ipv4 * h,
+                       f"public IPv4 x{usage.public_ipv4}", "IP-hours", ""))
+    if usage.nat_gateway:
+        wanted.append(("nat_hour", h, "NAT gateway", "hours", ""))
+        if usage.nat_data_gb_per_month:
+            wanted.append(("nat_data_gb", usage.nat_data_gb_per_month, "NAT data processed",
+                           "GB", ""))
+    if usage.cross_az_gb_per_month and site.database is not None:
+        both = site.provider == "aws"
+        wanted.append(("cross_az_gb", usage.cross_az_gb_per_month * (2 if both else 1),
+                       "cross-AZ traffic app <-> DB primary", "GB",
+                       "billed on both sides (out of one AZ, into the other)" if both else ""))
+    if usage.db_backup_gb and site.database is not None:
+        free = site.database.storage_gb if site.provider in ("aws", "azure") else 0.0
+        extra = max(0.0, usage.db_backup_gb - free)
+        wanted.append(("db_backup_gb_month", extra, "DB backup storage beyond free", "GB-month",
+                       f"{usage.db_backup_gb:g} GB kept, {free:g} GB free (= provisioned "
+                       "storage)" if free else f"{usage.db_backup_gb:g} GB kept, no free "
+                       "allowance"))
+    out, missing = [], []
+    for item, qty, name, unit, note in wanted:
+        try:
+            out.append(_svc(site, catalog, item, qty, name, unit, make, note))
+        except PriceNotFoundError as e:
+            missing.append(str(e))
+    return out, missing
+
+
+def is_secondary(confidence: str | None) -> bool:
+    return confidence_level(confidence) == "secondary"
