@@ -17,7 +17,7 @@ import ipaddress
 import pulumi
 from pulumi_azure_native import compute, dbforpostgresql, network, privatedns, resources
 
-from stacks.cloud.spec import SSH_USER, CloudSiteSpec
+from stacks.cloud.spec import SSH_USER, CloudSiteSpec, SiteSpecError
 from stacks.cloud.userdata import user_data
 
 # Marketplace reference of the current Ubuntu LTS; version "latest" is resolved by Azure
@@ -36,7 +36,7 @@ def az_zone(zone: str) -> str:
     """'westeurope-2' or '2' -> '2' (Azure names zones by number within the region)."""
     tail = zone.rsplit("-", 1)[-1]
     if not tail.isdigit():
-        raise ValueError(f"Azure zone {zone!r}: expected '1', '2' or '3' (or REGION-N)")
+        raise SiteSpecError(f"Azure zone {zone!r}: expected '1', '2' or '3' (or REGION-N)")
     return tail
 
 
@@ -48,7 +48,7 @@ def image_reference(spec: CloudSiteSpec) -> dict[str, str]:
         return {"id": spec.image}
     parts = spec.image.split(":")
     if len(parts) != 4:
-        raise ValueError(f"Azure image {spec.image!r}: expected publisher:offer:sku:version "
+        raise SiteSpecError(f"Azure image {spec.image!r}: expected publisher:offer:sku:version "
                          "or an image resource id")
     return dict(zip(("publisher", "offer", "sku", "version"), parts, strict=True))
 
@@ -57,7 +57,7 @@ def db_sku(instance_class: str) -> dict[str, str]:
     """'GP_Standard_D2ds_v5' -> name Standard_D2ds_v5, tier GeneralPurpose."""
     prefix, _, name = instance_class.partition("_")
     if prefix not in DB_TIERS or not name:
-        raise ValueError(f"Azure database class {instance_class!r}: expected "
+        raise SiteSpecError(f"Azure database class {instance_class!r}: expected "
                          "GP_|MO_|B_ followed by a SKU, e.g. GP_Standard_D2ds_v5")
     return {"name": name, "tier": DB_TIERS[prefix]}
 
@@ -72,7 +72,7 @@ def _data_disk(spec: CloudSiteSpec, role: str, zone: str, rg: resources.Resource
                tags: dict[str, str]) -> compute.Disk:
     d = spec.disk
     if d.iops is not None and d.type not in IOPS_SKUS:
-        raise ValueError(f"site {spec.site}: disk type {d.type} sets IOPS by size; "
+        raise SiteSpecError(f"site {spec.site}: disk type {d.type} sets IOPS by size; "
                          f"provisioned IOPS need one of {', '.join(IOPS_SKUS)}")
     extra = {}
     if d.type in IOPS_SKUS:

@@ -18,7 +18,7 @@ import pulumi
 from pulumi_gcp import compute, servicenetworking, sql
 
 from stacks.cloud.gc_common import tags_as_description
-from stacks.cloud.spec import SSH_USER, CloudSiteSpec
+from stacks.cloud.spec import SSH_USER, CloudSiteSpec, SiteSpecError
 from stacks.cloud.userdata import user_data
 
 # The image family resolves to the newest Ubuntu LTS image when the instance is created.
@@ -39,7 +39,7 @@ def _subnet_cidr(spec: CloudSiteSpec) -> str:
 def _disk(spec: CloudSiteSpec, role: str, zone: str, labels: dict[str, str]) -> compute.Disk:
     d = spec.disk
     if d.iops is not None and d.type not in IOPS_TYPES:
-        raise ValueError(f"site {spec.site}: disk type {d.type} sets IOPS by size; "
+        raise SiteSpecError(f"site {spec.site}: disk type {d.type} sets IOPS by size; "
                          f"provisioned IOPS need one of {', '.join(IOPS_TYPES)}")
     extra: dict[str, int] = {}
     if d.iops is not None:
@@ -121,7 +121,7 @@ def program(spec: CloudSiteSpec) -> None:
     """Declare the site and export hosts, database, network and region."""
     for zone in spec.zones:
         if region_of_zone(zone) != spec.region:
-            raise ValueError(f"site {spec.site}: zone {zone} is not in region {spec.region}")
+            raise SiteSpecError(f"site {spec.site}: zone {zone} is not in region {spec.region}")
     labels = spec.labels()
     described = tags_as_description(labels)
     net = compute.Network(spec.resource_name("net"), auto_create_subnetworks=False,

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from core.errors import BakeoffError
+
 # Tags every taggable resource carries; GCP labels use the same keys (they are valid labels).
 TAG_CAMPAIGN = "bakeoff-campaign"
 TAG_SITE = "bakeoff-site"
@@ -154,3 +156,10 @@ def program_for(provider: str) -> Any:
         raise ModuleNotFoundError(f"no Pulumi program for provider '{provider}' "
                                   f"(stacks/cloud/{provider}.py) or its SDK: {e}") from e
     return module.program
+
+
+class SiteSpecError(BakeoffError, ValueError):
+    """A cloud site asks for something its provider cannot do (e.g. IOPS on a disk type
+    that sets IOPS by size); raised by programs, shown by `plan` and `run` as a message."""
+
+    exit_code = 2

@@ -30,9 +30,11 @@ COMPUTED: dict[str, dict[str, Any]] = {
         "address": lambda: str(ipaddress.ip_address("203.0.113.0") + next(_public))},
     "gcp:sql/databaseInstance:DatabaseInstance": {"privateIpAddress": lambda: "10.99.0.3"},
     "aws:ec2/instance:Instance": {
-        "publicIp": lambda: str(ipaddress.ip_address("192.0.2.0") + next(_public))},
-    "aws:ec2/eip:Eip": {
-        "publicIp": lambda: str(ipaddress.ip_address("192.0.2.128") + next(_public))},
+        "publicIp": lambda: str(ipaddress.ip_address("192.0.2.0") + next(_public)),
+        "privateIp": lambda: str(ipaddress.ip_address("10.42.1.0") + next(_public))},
+    "aws:rds/instance:Instance": {"address": lambda: "bko-db.abc.rds.internal",
+                                  "port": lambda: 5432},
+    "aws:ec2/keyPair:KeyPair": {"keyName": lambda: "bko-key"},
 }
 
 
@@ -65,9 +67,8 @@ class _Mocks(pulumi.runtime.Mocks):
         return [f"{args.name}-id", state]
 
     def call(self, args: pulumi.runtime.MockCallArgs):
-        # Lookups (e.g. the newest Ubuntu AMI) answer with a plausible record.
-        return {"id": "ami-0123456789abcdef0", "imageId": "ami-0123456789abcdef0",
-                "names": ["a", "b", "c"], "zoneIds": ["z1", "z2", "z3"]}
+        # Lookups (the newest Ubuntu AMI) answer with a plausible record.
+        return {"id": "ami-0123456789abcdef0", "architecture": "x86_64"}
 
 
 def run_program(program, spec: CloudSiteSpec) -> Run:
