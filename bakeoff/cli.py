@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from bakeoff import crash
+from bakeoff import cli_analysis, crash
 from bench.scenarios import load_campaign_file
 from core.errors import BakeoffError
 from scoring import cli_cost, cli_decide
@@ -59,22 +59,37 @@ def plan(scenario: Path = typer.Argument(..., help="scenario YAML"),
 @app.command()
 def run(
     scenario: Path = typer.Argument(..., help="scenario YAML"),
-    results: Path = RESULTS_OPTION,
+    results: str = typer.Option("results", "--results",
+                                help="results root: a folder, or an fsspec URL (s3://, gs://, "
+                                     "az://, file://) the finished campaign is uploaded to"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress display (for cron)"),
     resume: str | None = typer.Option(None, "--resume", help="campaign id to resume"),
     no_score: bool = typer.Option(False, "--no-score", help="skip scoring and the report"),
 ) -> None:
     """Run a campaign: provision, benchmark, tear down, store results, score, report."""
+    from bench.storage import is_url, staged_upload
+
+    campaign = load_campaign_file(scenario)
+    if resume and is_url(results):
+        raise BakeoffError("--resume needs the campaign's local folder: run with a local "
+                           "--results folder to resume, then upload it")
+    with staged_upload(results) as root:
+        folder = _run_into(campaign, scenario, root, quiet, resume, no_score)
+    out.print(f"results: {results.rstrip('/')}/{folder.name}" if is_url(results)
+              else f"results: {folder}")
+
+
+def _run_into(campaign, scenario: Path, root: Path, quiet: bool, resume: str | None,
+              no_score: bool) -> Path:
     from bench.orchestrator import Orchestrator
     from bench.show import render_summary
 
-    campaign = load_campaign_file(scenario)
-    orchestrator = Orchestrator(campaign, results, quiet=quiet)
+    orchestrator = Orchestrator(campaign, root, quiet=quiet)
     try:
         folder = orchestrator.run(campaign_id=resume, resume=resume is not None)
     except Exception:
         if orchestrator.campaign_id:
-            crash.note_campaign_dir(Path(results) / orchestrator.campaign_id)
+            crash.note_campaign_dir(root / orchestrator.campaign_id)
         raise
     except KeyboardInterrupt:
         err.print(f"[yellow]interrupted[/yellow]; everything started was stopped. Resume with "
@@ -85,7 +100,7 @@ def run(
         render_summary(folder, out)
     if not no_score:
         _score_and_report(folder, quiet)
-    out.print(f"results: {folder}")
+    return folder
 
 
 def _score_and_report(folder: Path, quiet: bool) -> None:
@@ -152,6 +167,7 @@ def gc(delete: bool = typer.Option(False, "--delete", help="delete what is found
 # The deciding commands (prices, tco, score, report) live with the scoring package.
 cli_cost.register(app)
 cli_decide.register(app)
+cli_analysis.register(app)
 
 
 INTERNAL_ERROR_EXIT = 70  # EX_SOFTWARE: a bug in bakeoff, not in the input

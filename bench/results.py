@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -132,6 +133,38 @@ class CampaignResults:
     def valid_samples(self) -> pd.DataFrame:
         return self.samples[self.samples["valid"]]
 
+    def __repr__(self) -> str:
+        sites = ", ".join(s.name for s in self.campaign.sites)
+        workloads = ", ".join(w.name for w in self.campaign.workloads)
+        return (f"<campaign {self.campaign_id}: {self.manifest.get('status', '?')}; "
+                f"sites {sites}; workloads {workloads or 'none'}; "
+                f"{len(self.samples)} samples>")
+
+    @property
+    def df(self) -> pd.DataFrame:
+        """Samples for analysis: params/metadata parsed into columns, timestamps."""
+        from bench.frames import tidy_samples
+
+        return tidy_samples(self.samples)
+
+    def latency(self, percentiles: Sequence[float] = (50.0, 90.0, 99.0, 99.9)) -> pd.DataFrame:
+        """Latency percentiles (ms) per site and endpoint from the merged HDR histograms."""
+        from bench.frames import latency_table
+
+        return latency_table(self.histograms, percentiles)
+
+    def scores(self) -> pd.DataFrame:
+        """Scores per site and criterion, with totals and ranks (after `bakeoff score`)."""
+        from bench.frames import read_scores, scores_table
+
+        return scores_table(read_scores(self.dir))
+
+    def costs(self) -> pd.DataFrame:
+        """Cost components per site with their price source (after `bakeoff score`)."""
+        from bench.frames import costs_table, read_scores
+
+        return costs_table(read_scores(self.dir))
+
 
 def resolve_campaign_dir(ref: str | Path, root: str | Path = "results") -> Path:
     """Accept a folder path or a campaign id under `root`; 'latest' picks the newest."""
@@ -150,7 +183,18 @@ def resolve_campaign_dir(ref: str | Path, root: str | Path = "results") -> Path:
 
 
 def load_results(ref: str | Path, root: str | Path = "results") -> CampaignResults:
-    """Load a campaign folder (or id) into pandas frames plus the resolved scenario."""
+    """Load a campaign folder (or id) into pandas frames plus the resolved scenario.
+
+    `ref` or `root` may be an fsspec URL (s3://bucket/results/ID, memory://...): the
+    campaign's files are read through a local cache (bench.storage).
+    """
+    from bench.storage import is_url, materialize
+
+    if is_url(ref):
+        base, _, name = str(ref).rstrip("/").rpartition("/")
+        ref, root = name, materialize(base, name)
+    elif is_url(root):
+        root = materialize(root, None if str(ref) == "latest" else str(ref))
     d = resolve_campaign_dir(ref, root)
     manifest = json.loads((d / "manifest.json").read_text())
     campaign = parse_campaign(yaml.safe_load((d / "scenario.yaml").read_text()),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -68,6 +70,43 @@ def quickstart_run(tmp_path_factory) -> tuple[Path, str]:
     folders = list((root / "results").iterdir())
     assert len(folders) == 1
     return folders[0], res.stdout
+
+
+def bakeoff(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """The installed `bakeoff` command, as a user runs it."""
+    return subprocess.run([str(Path(sys.executable).parent / "bakeoff"), *args],
+                          capture_output=True, text=True, timeout=timeout, cwd=REPO,
+                          env={**os.environ, "COLUMNS": "200"})
+
+
+def scenario_text(cpus: int, price: float, max_prime: int) -> str:
+    return (f"name: drift\nrepetitions: 3\n"
+            f"sites:\n  - {{name: box, provider: local, cpus: {cpus}, hourly_usd: {price},"
+            f" network: loopback}}\n"
+            f"workloads:\n  - {{name: sysbench-cpu, "
+            f"params: {{time_s: 1, max_prime: {max_prime}}}}}\n"
+            f"criteria:\n  - {{name: cpu, weight: 4}}\n  - {{name: tco, weight: 3}}\n")
+
+
+@pytest.fixture(scope="session")
+def campaign_history(tmp_path_factory) -> dict[str, Path]:
+    """Three real, scored campaigns of one site, run through the CLI (see
+    tests/test_compare_history.py): `base` and `same` identical, `bigger` changed."""
+    tmp = tmp_path_factory.mktemp("drift")
+    root = tmp / "results"
+    out = {}
+    for label, cpus, price, prime in (("base", 1, 0.05, 20000), ("same", 1, 0.05, 20000),
+                                      ("bigger", 2, 0.10, 2000)):
+        path = tmp / f"{label}.yaml"
+        path.write_text(scenario_text(cpus, price, prime))
+        res = bakeoff("run", str(path), "--results", str(root), "--quiet")
+        assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+        new = sorted(set(root.iterdir()) - set(out.values()))
+        assert len(new) == 1
+        out[label] = new[0]
+    out["root"] = root
+    out["tmp"] = tmp
+    return out
 
 
 @pytest.fixture(scope="module")

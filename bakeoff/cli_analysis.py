@@ -1,0 +1,122 @@
+"""`bakeoff sql`, `compare` and `reevaluate`: campaigns over time, read-only except drift/."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from core.errors import BakeoffError
+
+RESULTS_HELP = "results root: a folder or an fsspec URL (s3://, gs://, az://, file://)"
+
+
+def results_root_option() -> str:
+    return typer.Option(os.environ.get("BAKEOFF_RESULTS", "results"), "--results",
+                        help=RESULTS_HELP)
+
+
+def _fail_on_option() -> list[str]:
+    return typer.Option([], "--fail-on", help="exit 1 when crossed: winner-changed, "
+                        "requirement-failed, cost:+5%, p99:+10% (repeat or comma-separate)")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the analysis commands to the bakeoff app."""
+
+    @app.command("sql")
+    def sql_cmd(
+        statement: str = typer.Argument(..., help="one SQL statement (DuckDB dialect)"),
+        results: str = results_root_option(),
+        fmt: str = typer.Option("table", "--format", help="table | csv | json"),
+    ) -> None:
+        """Query every campaign under a results root with SQL.
+
+        Views: samples, histograms, campaigns, latency, scores, costs.
+
+        Example: bakeoff sql "SELECT site, median(value) FROM samples
+        WHERE metric = 'events_per_second' GROUP BY site"
+        """
+        from bench.sql import query
+
+        frame = query(statement, results)
+        if fmt == "csv":
+            typer.echo(frame.to_csv(index=False), nl=False)
+        elif fmt == "json":
+            typer.echo(frame.to_json(orient="records", date_format="iso"))
+        elif fmt == "table":
+            Console(width=200).print(frame.to_string(index=False), markup=False,
+                                     highlight=False)
+        else:
+            raise BakeoffError(f"--format {fmt!r}: expected table, csv or json")
+
+    @app.command("compare")
+    def compare_cmd(
+        base: str = typer.Argument(..., help="baseline campaign: id, folder or 'latest'"),
+        new: str = typer.Argument(..., help="new campaign: id, folder or 'latest'"),
+        results: str = results_root_option(),
+        fail_on: list[str] = _fail_on_option(),
+        min_change: float = typer.Option(5.0, "--min-change",
+                                         help="smallest change in % that counts"),
+        out: Path | None = typer.Option(None, "--out", help="write drift.{md,html,json} here"),
+        show_all: bool = typer.Option(False, "--all", help="also list unchanged metrics"),
+    ) -> None:
+        """Tell real change from noise between two campaigns: metrics, prices, decision.
+
+        Example: bakeoff compare quickstart-20260101T000000Z latest --fail-on p99:+10%
+        """
+        from bench.storage import materialize
+        from scoring.compare import compare
+        from scoring.compare_report import render_table, write_drift_report
+        from scoring.drift_rules import parse_rules, violations
+
+        rules = parse_rules(fail_on)
+        root = materialize(results)
+        comparison = compare(base, new, root, min_change=min_change / 100.0)
+        found = violations(comparison, rules)
+        render_table(comparison, Console(width=max(Console().width, 120)), found, show_all)
+        if out is not None:
+            for kind, path in write_drift_report(comparison, found, out).items():
+                typer.echo(f"drift {kind}: {path}")
+        if found:
+            raise typer.Exit(1)
+
+    @app.command("reevaluate")
+    def reevaluate_cmd(
+        scenario: Path = typer.Argument(..., help="scenario YAML"),
+        baseline: str = typer.Option(..., "--baseline", help="campaign to compare with"),
+        results: str = results_root_option(),
+        rescore_only: bool = typer.Option(False, "--rescore-only",
+                                          help="re-score the baseline's measurements with "
+                                               "today's prices and weights; measure nothing"),
+        fail_on: list[str] = _fail_on_option(),
+        min_change: float = typer.Option(5.0, "--min-change",
+                                         help="smallest change in % that counts"),
+    ) -> None:
+        """Re-run (or re-score) a scenario, compare with a baseline, write a drift report.
+
+        Exit 0: nothing crossed; 1: a --fail-on rule crossed. For cron and CI schedules
+        (docs/scheduling.md).
+
+        Example: bakeoff reevaluate scenarios/quickstart.yaml --baseline latest
+        --fail-on winner-changed,cost:+5%
+        """
+        from bakeoff.reevaluate import reevaluate
+        from bench.scenarios import load_campaign_file
+        from bench.storage import is_url
+        from scoring.compare_report import render_table
+        from scoring.drift_rules import parse_rules
+
+        if is_url(results):
+            raise BakeoffError("reevaluate works on a local results folder; sync the remote "
+                               "root first (e.g. with your object store's CLI)")
+        rules = parse_rules(fail_on)
+        outcome = reevaluate(load_campaign_file(scenario), baseline, Path(results), rules,
+                             rescore_only=rescore_only, min_change=min_change / 100.0)
+        render_table(outcome.comparison, Console(width=max(Console().width, 120)),
+                     outcome.violations)
+        for kind, path in outcome.report.items():
+            typer.echo(f"drift {kind}: {path}")
+        raise typer.Exit(outcome.exit_code)

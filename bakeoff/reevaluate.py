@@ -1,0 +1,98 @@
+"""Scheduled re-evaluation: refresh prices if possible, re-run (or re-score), compare.
+
+The steps are the ones a person would take, in order, each saying what it used:
+prices (refreshed from the providers' APIs when that works, else the shipped snapshot,
+said so), measurements (a new campaign, or the baseline's measurements re-scored with
+today's prices and weights), then a comparison with the baseline written as a drift
+report beside the new campaign. The exit code is the comparison's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from bench.results import atomic_write, resolve_campaign_dir
+from core.scenario import Campaign
+from scoring.compare import DEFAULT_MIN_CHANGE, Comparison, compare
+from scoring.compare_report import write_drift_report
+from scoring.drift_rules import Rule, violations
+
+# What a re-score copies from the baseline: the measurements, never its scores or report.
+MEASUREMENT_FILES = ("manifest.json", "samples.parquet", "histograms.parquet")
+MEASUREMENT_DIRS = ("units", "raw")
+
+
+@dataclass
+class Reevaluation:
+    folder: Path
+    comparison: Comparison
+    violations: list[str]
+    prices: str  # what the prices came from, one sentence
+    report: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.violations else 0
+
+
+def refresh_prices() -> str:
+    """Refresh the price snapshot when this version can; otherwise say what is used."""
+    try:
+        from scoring.prices import refresh as price_refresh  # type: ignore[attr-defined]
+    except ImportError:
+        return ("prices: the shipped snapshot (this version cannot refresh prices from the "
+                "providers' APIs)")
+    try:
+        outcome = price_refresh.refresh_for_reevaluation()
+    except Exception as e:
+        return f"prices: the previous snapshot (refresh failed: {e})"
+    return f"prices: {outcome}"
+
+
+def rescore_copy(baseline: Path, campaign: Campaign, root: Path) -> Path:
+    """A new campaign folder holding the baseline's measurements and today's scenario."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    new_id = f"{campaign.name}-rescore-{stamp}-{secrets.token_hex(2)}"
+    folder = root / new_id
+    folder.mkdir(parents=True)
+    for name in MEASUREMENT_FILES:
+        if (baseline / name).is_file():
+            shutil.copy2(baseline / name, folder / name)
+    for name in MEASUREMENT_DIRS:
+        if (baseline / name).is_dir():
+            shutil.copytree(baseline / name, folder / name)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest.update(campaign_id=new_id, rescored_from=baseline.name,
+                    rescored_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+    atomic_write(folder / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True))
+    atomic_write(folder / "scenario.yaml",
+                 yaml.safe_dump(campaign.model_dump(mode="json"), sort_keys=False))
+    return folder
+
+
+def reevaluate(campaign: Campaign, baseline_ref: str, root: Path, rules: list[Rule],
+               rescore_only: bool = False, quiet: bool = True,
+               min_change: float = DEFAULT_MIN_CHANGE) -> Reevaluation:
+    """Run the whole re-evaluation; the new campaign folder holds `drift/`."""
+    from bench.orchestrator import Orchestrator
+    from scoring.decide import score_campaign_dir
+
+    baseline = resolve_campaign_dir(baseline_ref, root)
+    prices = refresh_prices()
+    if rescore_only:
+        folder = rescore_copy(baseline, campaign, root)
+    else:
+        folder = Orchestrator(campaign, root, quiet=quiet).run()
+    score_campaign_dir(folder, results_root=root)
+    comparison = compare(baseline, folder, root, min_change=min_change)
+    comparison.warnings.insert(0, prices)
+    found = violations(comparison, rules)
+    report = write_drift_report(comparison, found, folder / "drift")
+    return Reevaluation(folder, comparison, found, prices, report)

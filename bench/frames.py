@@ -1,0 +1,130 @@
+"""Tidy pandas views of one campaign folder, for notebooks, history and comparisons.
+
+samples.parquet keeps `params` and `metadata` as JSON text (exact, schema-stable); these
+views parse them into columns, turn times into timestamps, compute latency percentiles
+from the merged HDR histograms, and read the scoring stage's scores.json as rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from bench import hdr
+
+DEFAULT_PERCENTILES = (50.0, 90.0, 99.0, 99.9)
+
+
+def _parse(text: Any) -> dict[str, Any]:
+    if isinstance(text, dict):
+        return text
+    try:
+        value = json.loads(text) if isinstance(text, str) and text else {}
+    except json.JSONDecodeError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def tidy_samples(samples: pd.DataFrame) -> pd.DataFrame:
+    """Samples with params and metadata parsed, metadata keys as columns, timestamps.
+
+    Each metadata key (`endpoint`, `threads`, `job`, ...) becomes a column of its own name,
+    prefixed `metadata_` when a context column has that name; `params` holds the parsed
+    workload params as a dict per row (select with `df.params.str["threads"]`).
+    """
+    out = samples.copy()
+    out["params"] = [_parse(v) for v in samples["params"]]
+    out["metadata"] = [_parse(v) for v in samples["metadata"]]
+    out["started_at"] = pd.to_datetime(samples["started_at"], utc=True, errors="coerce")
+    for key in sorted({k for d in out["metadata"] for k in d}):
+        column = key if key not in out.columns else f"metadata_{key}"
+        if column not in out.columns:
+            out[column] = [d.get(key) for d in out["metadata"]]
+    return out
+
+
+def latency_table(histograms: pd.DataFrame,
+                  percentiles: Sequence[float] = DEFAULT_PERCENTILES) -> pd.DataFrame:
+    """Per site, workload and histogram (endpoint): count and percentiles in ms.
+
+    Percentiles come from the merged HDR histogram of the valid repetitions, the same
+    statistic the report scores, not from averaging per-repetition percentiles.
+    """
+    columns = ["site", "workload", "name", "unit", "repetitions", "count",
+               *(f"p{p:g}" for p in percentiles)]
+    if histograms.empty:
+        return pd.DataFrame(columns=columns)
+    valid = histograms[histograms["valid"].astype(bool)]
+    rows = []
+    for (site, workload, name), group in valid.groupby(["site", "workload", "name"], sort=True):
+        merged = hdr.merge(group["encoded"])
+        row: dict[str, Any] = {"site": site, "workload": workload, "name": name,
+                               "unit": "ms", "repetitions": int(group["repetition"].nunique()),
+                               "count": int(merged.get_total_count())}
+        for p in percentiles:
+            row[f"p{p:g}"] = merged.get_value_at_percentile(p) / 1000.0
+        rows.append(row)
+    return pd.DataFrame(rows, columns=columns)
+
+
+def read_scores(folder: Path) -> dict[str, Any] | None:
+    """scores/scores.json as written by the scoring stage, or None when not scored."""
+    path = Path(folder) / "scores" / "scores.json"
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def scores_table(scores: dict[str, Any] | None) -> pd.DataFrame:
+    """One row per site and criterion: score and measured value, with the site's total."""
+    columns = ["site", "criterion", "score", "value", "unit", "weight", "total", "rank",
+               "leader", "tie"]
+    if not scores:
+        return pd.DataFrame(columns=columns)
+    totals = scores.get("totals") or {}
+    ranking = list(scores.get("ranking") or [])
+    decision = scores.get("decision") or {}
+    weights = {c.get("name"): c.get("weight") for c in scores.get("criteria") or []
+               if isinstance(c, dict)}
+    rows = []
+    for cell in scores.get("cells") or []:
+        if not isinstance(cell, dict):
+            continue
+        site = cell.get("site")
+        rows.append({"site": site, "criterion": cell.get("criterion"),
+                     "score": cell.get("score"), "value": cell.get("value"),
+                     "unit": cell.get("unit"), "weight": weights.get(cell.get("criterion")),
+                     "total": totals.get(site),
+                     "rank": ranking.index(site) + 1 if site in ranking else None,
+                     "leader": decision.get("leader"), "tie": decision.get("tie")})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def costs_table(scores: dict[str, Any] | None) -> pd.DataFrame:
+    """One row per site and cost component, with its price source and label."""
+    columns = ["site", "provider", "region", "term", "component", "kind", "quantity", "unit",
+               "unit_price_usd", "monthly_usd", "source", "label", "price_retrieved"]
+    if not scores or not isinstance(scores.get("costs"), dict):
+        return pd.DataFrame(columns=columns)
+    rows = []
+    for site, cost in scores["costs"].items():
+        if not isinstance(cost, dict):
+            continue
+        for comp in cost.get("components") or []:
+            rows.append({"site": site, "provider": cost.get("provider"),
+                         "region": cost.get("region"), "term": cost.get("term"),
+                         "component": comp.get("name"), "kind": comp.get("kind"),
+                         "quantity": comp.get("quantity"), "unit": comp.get("unit"),
+                         "unit_price_usd": comp.get("unit_price_usd"),
+                         "monthly_usd": comp.get("monthly_usd"), "source": comp.get("source"),
+                         "label": comp.get("label"),
+                         "price_retrieved": comp.get("retrieved") or comp.get("retrieved_at")})
+    return pd.DataFrame(rows, columns=columns)

@@ -1,0 +1,67 @@
+"""SQL over every campaign under a results root, through DuckDB.
+
+Views: `samples` and `histograms` read the campaigns' Parquet files directly (one scan,
+no copy); `campaigns`, `latency`, `scores` and `costs` come from the tidy history frames.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from bench.history import load_history
+from bench.storage import materialize
+from core.errors import BakeoffError
+
+
+class QueryError(BakeoffError):
+    """The SQL statement itself is wrong (invalid input, exit 2)."""
+
+    exit_code = 2
+
+
+VIEWS = ("samples", "histograms", "campaigns", "latency", "scores", "costs")
+
+
+def _quoted(paths: list[Path]) -> str:
+    return "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths) + "]"
+
+
+def connect(root: str | Path = "results") -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with one view per table across all campaigns."""
+    local = materialize(root)
+    con = duckdb.connect()
+    for table in ("samples", "histograms"):
+        files = sorted(local.glob(f"*/{table}.parquet"))
+        if files:
+            con.execute(f"CREATE VIEW {table} AS SELECT * FROM "
+                        f"read_parquet({_quoted(files)}, union_by_name = true)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        history = load_history(local)
+    for name in ("campaigns", "latency", "scores", "costs"):
+        frame = getattr(history, name)
+        if not frame.empty:
+            if name == "campaigns":
+                frame = frame.assign(sites=frame["sites"].map(", ".join),
+                                     workloads=frame["workloads"].map(", ".join))
+            con.register(name, frame)
+    return con
+
+
+def query(sql: str, root: str | Path = "results") -> pd.DataFrame:
+    """Run one SQL statement over the campaigns under `root`; a clear error if it fails."""
+    con = connect(root)
+    try:
+        return con.execute(sql).df()
+    except duckdb.Error as e:
+        present = [r[0] for r in con.execute(
+            "SELECT table_name FROM information_schema.tables ORDER BY 1").fetchall()]
+        raise QueryError(f"SQL failed: {str(e).splitlines()[0]}\n  tables here: "
+                           f"{', '.join(present) or 'none (no campaigns under this root)'}"
+                           ) from None
+    finally:
+        con.close()

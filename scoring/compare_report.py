@@ -1,0 +1,127 @@
+"""A comparison as a terminal table, Markdown, and a self-contained HTML page with a chart."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from rich.console import Console
+from rich.table import Table
+
+from bench.results import atomic_write
+from scoring.compare import Comparison, MetricChange
+
+_STYLE = {"better": "green", "worse": "red", "no change": "dim", "noise unknown": "yellow"}
+
+
+def _fmt(x: float | None, spec: str = ".4g") -> str:
+    return "—" if x is None else format(x, spec)
+
+
+def _ci(m: MetricChange) -> str:
+    return "—" if m.ci is None else f"{m.ci[0]:+.4g} … {m.ci[1]:+.4g}"
+
+
+def metric_rows(c: Comparison, all_rows: bool = False) -> list[MetricChange]:
+    """Changes beyond the noise first; `all_rows` adds the unchanged ones."""
+    order = {"worse": 0, "better": 1, "noise unknown": 2, "no change": 3}
+    rows = c.metrics if all_rows else [m for m in c.metrics if m.verdict != "no change"]
+    return sorted(rows, key=lambda m: (order[m.verdict], m.site, m.workload, m.metric))
+
+
+def render_table(c: Comparison, console: Console, violations: list[str],
+                 all_rows: bool = False) -> None:
+    console.print(f"[bold]{c.base_id}[/bold] → [bold]{c.new_id}[/bold]")
+    for w in c.warnings:
+        console.print(f"[yellow]note:[/yellow] {w}")
+    table = Table(title="measurements (difference of medians, 95% bootstrap interval)")
+    for col in ("site", "metric", "base", "new", "change", "interval", "n", "verdict"):
+        table.add_column(col, overflow="fold")
+    for m in metric_rows(c, all_rows):
+        name = f"{m.workload}.{m.metric}" + (f" [{m.detail}]" if m.detail else "")
+        rel = "" if m.relative is None else f" ({m.relative:+.1%})"
+        table.add_row(m.site, name, f"{m.base:.4g} {m.unit}", f"{m.new:.4g}",
+                      f"{m.change:+.4g}{rel}", _ci(m), f"{m.n_base}/{m.n_new}",
+                      f"[{_STYLE[m.verdict]}]{m.verdict}[/]")
+    unchanged = sum(1 for m in c.metrics if m.verdict == "no change")
+    if table.row_count:
+        console.print(table)
+    console.print(f"{unchanged} of {len(c.metrics)} metric(s) unchanged within the noise")
+    if c.prices:
+        prices = Table(title="prices (monthly USD per component)")
+        for col in ("site", "component", "base", "new", "change"):
+            prices.add_column(col, overflow="fold")
+        for p in c.prices:
+            prices.add_row(p.site, p.component, _fmt(p.base_usd, ",.2f"),
+                           _fmt(p.new_usd, ",.2f"),
+                           "—" if p.relative is None else f"{p.relative:+.1%}")
+        console.print(prices)
+    for site, (b, n) in c.totals.items():
+        rb, rn = c.ranks[site]
+        console.print(f"{site}: total {_fmt(b, '.1f')} → {_fmt(n, '.1f')}, "
+                      f"rank {rb or '—'} → {rn or '—'}")
+    console.print(f"winner: {c.winner[0]} → {c.winner[1]}"
+                  + (" [red](changed)[/red]" if c.winner_changed else ""))
+    for f in c.requirement_flips:
+        console.print(f"requirement {f['requirement']} on {f['site']}: {f['base']} → {f['new']}")
+    for v in violations:
+        console.print(f"[red]fail-on[/red] {v}")
+
+
+def _chart(c: Comparison) -> str | None:
+    """Relative change of every metric outside the noise, with its interval: base64 PNG."""
+    rows = [m for m in metric_rows(c) if m.relative is not None and m.ci is not None
+            and m.verdict in ("better", "worse")]
+    if not rows:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 0.4 * len(rows) + 1.2))
+    labels = [f"{m.site} {m.workload}.{m.metric}" + (f" [{m.detail}]" if m.detail else "")
+              for m in rows]
+    values = [100 * m.relative for m in rows]
+    errors = [[100 * (m.change - m.ci[0]) / abs(m.base) for m in rows],
+              [100 * (m.ci[1] - m.change) / abs(m.base) for m in rows]]
+    colors = ["#2e7d32" if m.verdict == "better" else "#c62828" for m in rows]
+    ax.barh(labels, values, xerr=errors, color=colors)
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_xlabel("change of the median, % of baseline (bars: 95% interval)")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _templates() -> Environment:
+    return Environment(loader=PackageLoader("scoring", "templates"),
+                       autoescape=select_autoescape(["html"]), trim_blocks=True,
+                       lstrip_blocks=True)
+
+
+def render_markdown(c: Comparison, violations: list[str]) -> str:
+    env = _templates()
+    env.autoescape = False
+    return env.get_template("compare.md.j2").render(
+        c=c, rows=metric_rows(c), violations=violations, fmt=_fmt, ci=_ci)
+
+
+def render_html(c: Comparison, violations: list[str]) -> str:
+    return _templates().get_template("compare.html.j2").render(
+        c=c, rows=metric_rows(c), violations=violations, fmt=_fmt, ci=_ci, chart=_chart(c))
+
+
+def write_drift_report(c: Comparison, violations: list[str], out: Path) -> dict[str, Path]:
+    """drift.json, drift.md and drift.html in `out` (each written atomically)."""
+    paths = {"json": out / "drift.json", "md": out / "drift.md", "html": out / "drift.html"}
+    atomic_write(paths["json"], json.dumps(dict(c.to_json(), violations=violations),
+                                           indent=2, default=str))
+    atomic_write(paths["md"], render_markdown(c, violations))
+    atomic_write(paths["html"], render_html(c, violations))
+    return paths
