@@ -90,9 +90,9 @@ def test_cli_compare_exit_codes_and_drift_report(campaign_history):
 
 def test_history_over_three_campaign_history(campaign_history):
     h = load_history(campaign_history["root"])
-    assert list(h.campaign_history["campaign_id"]) == [campaign_history[k].name
+    assert list(h.campaigns["campaign_id"]) == [campaign_history[k].name
                                                 for k in ("base", "same", "bigger")]
-    assert h.campaign_history["started_at"].is_monotonic_increasing
+    assert h.campaigns["started_at"].is_monotonic_increasing
     eps = h.samples.query("metric == 'events_per_second'")
     assert eps.groupby("campaign_id").size().to_dict() == {
         campaign_history[k].name: 3 for k in ("base", "same", "bigger")}
@@ -100,7 +100,7 @@ def test_history_over_three_campaign_history(campaign_history):
     assert str(eps["started_at"].dtype).startswith("datetime64")
     assert set(h.scores["criterion"]) >= {"cpu", "tco"}
     assert (h.costs.groupby("campaign_id")["monthly_usd"].sum() > 0).all()
-    assert load_history(campaign_history["root"], scenario="other").campaign_history.empty
+    assert load_history(campaign_history["root"], scenario="other").campaigns.empty
 
 
 def test_sql_across_campaign_history(campaign_history):
@@ -108,7 +108,7 @@ def test_sql_across_campaign_history(campaign_history):
                   "WHERE metric = 'events_per_second' GROUP BY 1 ORDER BY 1",
                   campaign_history["root"])
     assert list(frame["n"]) == [3, 3, 3]
-    joined = query("SELECT c.started_at, s.total FROM scores s JOIN campaign_history c "
+    joined = query("SELECT c.started_at, s.total FROM scores s JOIN campaigns c "
                    "USING (campaign_id) WHERE s.criterion = 'cpu' ORDER BY 1",
                    campaign_history["root"])
     assert len(joined) == 3
@@ -130,7 +130,7 @@ def test_memory_url_reads_like_a_path(campaign_history, tmp_path, monkeypatch):
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             h = load_history(url)
-        assert len(h.campaign_history) == 2
+        assert len(h.campaigns) == 2
         r = load_results(f"{url}/{campaign_history['bigger'].name}")
         assert r.campaign_id == campaign_history["bigger"].name and len(r.samples) > 0
         assert len(query("SELECT * FROM samples", url)) == len(
