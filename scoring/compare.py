@@ -49,6 +49,7 @@ class MetricChange:
     n_base: int
     n_new: int
     verdict: str  # "better" | "worse" | "no change" | "noise unknown"
+    busy: bool = False  # a repetition on either side ran while the host did other work
 
 
 @dataclass
@@ -138,6 +139,16 @@ def metric_change(key: tuple[str, str, str, str, str], base: list[float], new: l
                         len(base), len(new), verdict)
 
 
+def _busy_units(manifest: dict[str, Any]) -> set[tuple[str, str]]:
+    """(site, workload) pairs with a repetition measured while the host was busy."""
+    out = set()
+    for key, unit in (manifest.get("units") or {}).items():
+        if isinstance(unit, dict) and unit.get("busy") and key.count("/") == 2:
+            site, workload, _ = key.split("/")
+            out.add((site, workload))
+    return out
+
+
 def _context_warnings(base: CampaignResults, new: CampaignResults) -> list[str]:
     """Differences that make a comparison less than like-for-like."""
     out = []
@@ -190,7 +201,14 @@ def compare(base_ref: str | Path, new_ref: str | Path, root: str | Path = "resul
     base, new = load_results(base_ref, root), load_results(new_ref, root)
     gb, gn = _grouped(base.samples), _grouped(new.samples)
     metrics = [metric_change(k, gb[k], gn[k], min_change) for k in sorted(set(gb) & set(gn))]
+    busy = _busy_units(base.manifest) | _busy_units(new.manifest)
+    for m in metrics:
+        m.busy = (m.site, m.workload) in busy
     warn = _context_warnings(base, new)
+    if busy:
+        warn.append("some repetitions ran while the host was busy with other work ("
+                    + ", ".join(sorted(f"{s}/{w}" for s, w in busy)) + "): a change there "
+                    "may come from that work; marked 'busy host'")
     only = sorted({f"{k[0]}/{k[1]}" for k in set(gb) ^ set(gn)})
     if only:
         warn.append(f"measured in only one of the two campaigns: {', '.join(only)}")

@@ -45,7 +45,8 @@ def render_table(c: Comparison, console: Console, violations: list[str],
         rel = "" if m.relative is None else f" ({m.relative:+.1%})"
         table.add_row(m.site, name, f"{m.base:.4g} {m.unit}", f"{m.new:.4g}",
                       f"{m.change:+.4g}{rel}", _ci(m), f"{m.n_base}/{m.n_new}",
-                      f"[{_STYLE[m.verdict]}]{m.verdict}[/]")
+                      f"[{_STYLE[m.verdict]}]{m.verdict}[/]" + (" (busy host)" if m.busy
+                                                                else ""))
     unchanged = sum(1 for m in c.metrics if m.verdict == "no change")
     if table.row_count:
         console.print(table)

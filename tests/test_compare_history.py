@@ -48,7 +48,9 @@ def test_forced_change_is_significant_and_price_rise_seen(campaign_history):
 def test_same_site_twice_is_not_flagged(campaign_history):
     c = compare(campaign_history["base"], campaign_history["same"], campaign_history["root"])
     eps = next(m for m in c.metrics if m.metric == "events_per_second")
-    assert eps.verdict == "no change", eps
+    # On a quiet host the same site measures the same; a host busy with other work may
+    # move it, and then the comparison must say so rather than claim a change silently.
+    assert eps.verdict == "no change" or (eps.busy and any("busy" in w for w in c.warnings)), eps
     assert not c.prices and not c.winner_changed
     assert violations(c, parse_rules(["cost:+1%", "winner-changed"])) == []
 
