@@ -105,10 +105,11 @@ def _run_into(campaign, scenario: Path, root: Path, quiet: bool, resume: str | N
 
 def _score_and_report(folder: Path, quiet: bool) -> None:
     from scoring.decide import score_campaign_dir
+    from scoring.summary import summary_lines
 
     result = score_campaign_dir(folder)
     if not quiet:
-        for line in result.summary_lines():
+        for line in summary_lines(result):
             out.print(line)
 
 

@@ -194,15 +194,18 @@ class Usage(Model):
 
 
 class Criterion(Model):
-    """A decision criterion with a weight 1–5. `scores` makes it manual (1–10 per site)."""
+    """A decision criterion with a weight 1–5 (0 drops it). `scores` makes it manual (1–10 per
+    site)."""
 
     name: str
-    weight: int = Field(ge=1, le=5)
+    weight: int = Field(ge=0, le=5, description="1-5; 0 leaves the criterion out")
     label: str | None = None
     scores: dict[str, float] | None = None
     bounds: tuple[float, float] | None = Field(
         None, description="values mapped to score 1 and 10 (fixed-bounds utility)")
-    normalise: Literal["fixed", "minmax"] = "fixed"
+    normalise: Literal["fixed", "relative", "minmax"] = Field(
+        "fixed", description="fixed bounds (default) or relative to the sites compared; "
+                             "'minmax' is the old name of 'relative'")
 
     @field_validator("scores")
     @classmethod

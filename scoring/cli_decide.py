@@ -13,16 +13,14 @@ followed by the decision. Scores and totals print without decimals when they are
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from scoring.summary import fmt, fmt_value
-
-if TYPE_CHECKING:
-    from scoring.decide import ScoreResult
+from scoring.display import distinct_digits, fmt, fmt_value
+from scoring.result import ScoreResult
+from scoring.summary import decision
 
 RESULTS_OPTION = typer.Option(Path("results"), "--results", help="results root folder")
 STATUS_STYLE = {"pass": "[green]pass[/green]", "fail": "[red]FAIL[/red]",
@@ -47,12 +45,15 @@ def matrix_table(result: ScoreResult) -> Table:
                 text += f" ({fmt_value(c.value)} {spec.unit})"
             if c.status == "missing":
                 text += " (no data)"
+            if c.noise == "unknown":
+                text += " (noise unknown)"
             if c.tied_with and c.status == "ok":
                 text += " ≈"
             row.append(text)
         table.add_row(spec.label, str(spec.weight), *row)
     table.add_section()
-    table.add_row("[bold]total[/bold]", "", *[f"[bold]{fmt(m.totals[s])}[/bold]"
+    digits = distinct_digits(m.totals.values())
+    table.add_row("[bold]total[/bold]", "", *[f"[bold]{fmt(m.totals[s], digits)}[/bold]"
                                               for s in m.sites])
     reqs = {}
     for r in result.requirements:
@@ -74,12 +75,16 @@ def matrix_table(result: ScoreResult) -> Table:
 
 
 def plain_lines(result: ScoreResult) -> list[str]:
-    """The stable plain-text form of the matrix (see the module docstring)."""
+    """The stable plain-text form of the matrix (see the module docstring). Scores show one
+    decimal; totals (from the unrounded scores) as many as keep different totals apart."""
     m = result.matrix
     lines = ["weights: " + ", ".join(f"{c.label} {c.weight}" for c in m.criteria)]
+    if result.dropped:
+        lines.append("weight 0 (left out): " + ", ".join(c.label for c in result.dropped))
+    digits = distinct_digits(m.totals.values())
     for site in m.sites:
         scores = ", ".join(fmt(m.cell(c.name, site).score) for c in m.criteria)
-        lines.append(f"{site}: {scores} -> {fmt(m.totals[site])}")
+        lines.append(f"{site}: {scores} -> {fmt(m.totals[site], digits)}")
     return lines
 
 
@@ -89,10 +94,12 @@ def print_result(result: ScoreResult, console: Console) -> None:
         console.print(f"note: {note}", highlight=False)
     for line in plain_lines(result):
         console.print(line, highlight=False, markup=False)
-    d = result.decision()
+    d = decision(result)
     console.print(d["headline"], highlight=False, markup=False)
     for reason in d["reasons"]:
         console.print(f"  - {reason}", highlight=False, markup=False)
+    if d["uncertainty"]:
+        console.print(d["uncertainty"], highlight=False, markup=False)
     if result.written:
         for key in ("report_html", "report_md", "scores_json"):
             if key in result.written:
@@ -112,18 +119,28 @@ def register(app: typer.Typer) -> None:
                                              help="score a scenario alone (manual criteria, "
                                                   "prices), without results"),
         weights: Path | None = typer.Option(None, "--weights",
-                                            help="YAML mapping criterion name → weight 1-5"),
+                                            help="YAML mapping criterion name → weight 0-5 "
+                                                 "(0 leaves a criterion out)"),
+        out: Path | None = typer.Option(None, "--out",
+                                        help="write scores/ and report/ into this folder "
+                                             "instead of the campaign's, e.g. one folder per "
+                                             "weighting"),
         results: Path = RESULTS_OPTION,
     ) -> None:
-        """Score stored results (or a scenario) and print the decision matrix."""
+        """Score stored results (or a scenario) and print the decision matrix.
+
+        Example: bakeoff score latest --weights cost-first.yaml --out results/cost-first
+        """
         from bench.scenarios import load_campaign_file
-        from scoring.decide import score_campaign_dir, score_scenario
+        from scoring.decide import score_campaign_dir, score_scenario, write_outputs
 
         console = Console(width=max(Console().width, 120))
         if scenario is not None:
             result = score_scenario(load_campaign_file(scenario), weights, source=str(scenario))
+            if out is not None:
+                write_outputs(result, out)
         else:
-            result = score_campaign_dir(campaign, weights, results_root=results)
+            result = score_campaign_dir(campaign, weights, results_root=results, out=out)
         print_result(result, console)
 
     @app.command("report")

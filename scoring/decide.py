@@ -1,15 +1,23 @@
-"""The scoring stage: stored results (or a scenario alone) → matrix, requirements, noise,
-sensitivity → scores/ and report/.
+"""The scoring pipeline: stored results (or a scenario alone) → scores/ and report/.
 
-It only reads what earlier stages wrote (the campaign folder) plus the price catalog, so it can
-be re-run with other weights or prices without re-running a benchmark.
+Stages, each reading only what the previous one produced:
+
+1. quantities (scoring.quantities): per criterion and site, a value, its repetitions and the
+   statistic behind it; requirements (scoring.requirements) are judged beside it;
+2. utilities (scoring.utilities): 1–10 scores per cell and their bootstrap draws;
+3. matrix and verdict (scoring.matrix): weighted totals, their bootstrap, win / too close to
+   call / noise unknown;
+4. sensitivity (scoring.sensitivity): how the winner depends on the weights;
+5. report (scoring.summary, scoring.report): words, scores.json, CSV, HTML, Markdown.
+
+It only reads the campaign folder plus the price catalog, so it can be re-run with other
+weights or prices without re-running a benchmark.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,50 +28,14 @@ from core.errors import BakeoffError
 from core.scenario import Campaign
 from scoring import requirements as req_mod
 from scoring.cost_inputs import CostFn, gather_cost_inputs
-from scoring.matrix import CriterionSpec, default_criteria, resolve_criteria
+from scoring.criteria import CriterionSpec, active, default_criteria, resolve_criteria
+from scoring.matrix import Matrix, assemble
 from scoring.quantities import CostInputs, Quantity, available_builtins, extract
-from scoring.scorecard import Matrix, build_matrix
-from scoring.sensitivity import Sensitivity, analyse
+from scoring.result import ScoreResult
+from scoring.sensitivity import analyse
+from scoring.stats import DEFAULT_RESAMPLES, DEFAULT_SEED
+from scoring.utilities import score_rows
 from scoring.weights import apply_weights, load_weights
-
-
-@dataclass
-class ScoreResult:
-    """Everything the report shows, in memory; `to_json` is what scores.json holds."""
-
-    campaign: Campaign
-    campaign_id: str
-    matrix: Matrix
-    requirements: list[req_mod.RequirementResult]
-    sensitivity: Sensitivity
-    inputs: CostInputs
-    excluded: list[dict[str, Any]] = field(default_factory=list)
-    manifest: dict[str, Any] = field(default_factory=dict)
-    samples: pd.DataFrame | None = None
-    weights_source: str = "scenario"
-    criteria_source: str = "scenario"
-    dir: Path | None = None
-    written: dict[str, Path] = field(default_factory=dict)
-
-    @property
-    def sites(self) -> list[str]:
-        return self.matrix.sites
-
-    def decision(self) -> dict[str, Any]:
-        """Leader, whether it is a tie within the noise, and requirement caveats."""
-        from scoring.summary import decision
-
-        return decision(self)
-
-    def summary_lines(self) -> list[str]:
-        from scoring.summary import summary_lines
-
-        return summary_lines(self)
-
-    def to_json(self) -> dict[str, Any]:
-        from scoring.summary import result_json
-
-        return result_json(self)
 
 
 def _resolve_specs(campaign: Campaign, samples: pd.DataFrame, source: str,
@@ -90,6 +62,28 @@ def _compliance_bounds(specs: list[CriterionSpec], campaign: Campaign,
             and s.name not in explicit else s for s in specs]
 
 
+def build_matrix(specs: Sequence[CriterionSpec], sites: Sequence[str],
+                 quantities: Mapping[str, Mapping[str, Quantity]],
+                 resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED) -> Matrix:
+    """Stages 2 and 3: quantities (criterion → site → Quantity) → the scored matrix."""
+    return assemble(score_rows(specs, sites, quantities, resamples, seed), sites)
+
+
+def measure(specs: Sequence[CriterionSpec], campaign: Campaign, samples: pd.DataFrame,
+            inputs: CostInputs, has_results: bool = True) -> dict[str, dict[str, Quantity]]:
+    """Stage 1: every built-in criterion's quantity at every site, from valid samples only."""
+    valid = samples[samples["valid"].astype(bool)] if not samples.empty else samples
+    sites = [s.name for s in campaign.sites]
+    quantities = {s.name: {site: extract(s.name, valid, campaign, inputs, site)
+                           for site in sites} for s in specs if s.kind == "builtin"}
+    if not has_results:
+        for per_site in quantities.values():
+            for q in per_site.values():
+                if q.status == "missing" and q.noisy:
+                    q.status, q.note = "na", "not measured: a scenario scored without results"
+    return quantities
+
+
 def score(campaign: Campaign, samples: pd.DataFrame, *, source: str = "<scenario>",
           campaign_id: str = "", weights_file: str | Path | None = None,
           manifest: dict[str, Any] | None = None, cost_fn: CostFn | None = None,
@@ -99,31 +93,23 @@ def score(campaign: Campaign, samples: pd.DataFrame, *, source: str = "<scenario
     samples = _ensure_columns(samples)
     specs, criteria_source, weights_source = _resolve_specs(campaign, samples, source,
                                                             weights_file)
+    specs, dropped = active(specs)
     if not specs:
-        raise BakeoffError(f"{source}: nothing to score (no criteria and no results)")
+        why = "every criterion has weight 0" if dropped else "no criteria and no results"
+        raise BakeoffError(f"{source}: nothing to score ({why})")
     builtin = {s.name for s in specs if s.kind == "builtin"}
     inputs = gather_cost_inputs(campaign, needed=builtin, cost_fn=cost_fn, sla_fn=sla_fn,
                                 want_costs=not samples.empty or bool(builtin))
     inputs.histograms = histograms
     specs = _compliance_bounds(specs, campaign, inputs)
-    valid = samples[samples["valid"].astype(bool)] if not samples.empty else samples
     sites = [s.name for s in campaign.sites]
-    quantities: dict[str, dict[str, Quantity]] = {
-        s.name: {site: extract(s.name, valid, campaign, inputs, site) for site in sites}
-        for s in specs if s.kind == "builtin"}
-    if not has_results:
-        for per_site in quantities.values():
-            for q in per_site.values():
-                if q.status == "missing" and q.noisy:
-                    q.status, q.note = "na", "not measured: a scenario scored without results"
-    matrix = build_matrix(specs, sites, quantities)
-    names = [s.name for s in specs]
-    sens = analyse(matrix.scores, matrix.weights, names, sites)
-    result = ScoreResult(campaign, campaign_id or campaign.name, matrix,
-                         req_mod.evaluate(campaign, samples, source, histograms), sens, inputs,
-                         excluded_runs(samples, manifest or {}), manifest or {}, samples,
-                         weights_source, criteria_source)
-    return result
+    quantities = measure(specs, campaign, samples, inputs, has_results)  # stage 1
+    matrix = build_matrix(specs, sites, quantities)  # stages 2 and 3
+    sens = analyse(matrix.scores, matrix.weights, [s.name for s in specs], sites)  # stage 4
+    return ScoreResult(campaign, campaign_id or campaign.name, matrix,
+                       req_mod.evaluate(campaign, samples, source, histograms), sens, inputs,
+                       excluded_runs(samples, manifest or {}), manifest or {}, samples,
+                       weights_source, criteria_source, dropped)
 
 
 def score_scenario(campaign: Campaign, weights_file: str | Path | None = None,
@@ -161,8 +147,9 @@ def excluded_runs(samples: pd.DataFrame, manifest: dict[str, Any]) -> list[dict[
 def score_campaign_dir(campaign_dir: str | Path, weights_file: str | Path | None = None, *,
                        results_root: str | Path = "results", cost_fn: CostFn | None = None,
                        sla_fn: Callable[..., Any] | None = None,
-                       write: bool = True) -> ScoreResult:
-    """Load stored results, score them, and write scores/ and report/ into the folder."""
+                       write: bool = True, out: str | Path | None = None) -> ScoreResult:
+    """Load stored results, score them, and write scores/ and report/ into the campaign
+    folder, or into `out` (so several weightings can be kept side by side)."""
     from bench.results import load_results
 
     r = load_results(campaign_dir, results_root)
@@ -171,18 +158,22 @@ def score_campaign_dir(campaign_dir: str | Path, weights_file: str | Path | None
                    cost_fn=cost_fn, sla_fn=sla_fn, histograms=r.histograms)
     result.dir = r.dir
     if write:
-        write_outputs(result)
+        write_outputs(result, out)
     return result
 
 
-def write_outputs(result: ScoreResult) -> dict[str, Path]:
-    """scores/{matrix.csv,scores.json} and report/{index.html,report.md,matrix.csv,*.png}."""
+def write_outputs(result: ScoreResult, out: str | Path | None = None) -> dict[str, Path]:
+    """Stage 5: <out>/scores/{matrix.csv,scores.json} and
+    <out>/report/{index.html,report.md,matrix.csv,charts/*.png}; `out` defaults to the
+    campaign folder."""
     from scoring.report import render_report
     from scoring.summary import write_scores
 
-    assert result.dir is not None
-    result.written.update(write_scores(result, result.dir / "scores"))
-    result.written.update(render_report(result, result.dir / "report"))
+    base = Path(out) if out is not None else result.dir
+    if base is None:
+        raise BakeoffError("nowhere to write the scores: give an output folder (--out)")
+    result.written.update(write_scores(result, base / "scores"))
+    result.written.update(render_report(result, base / "report"))
     return result.written
 
 
@@ -203,5 +194,5 @@ def rerender(campaign_dir: str | Path, results_root: str | Path = "results") -> 
     return score_campaign_dir(d, weights, results_root=results_root)
 
 
-__all__ = ["ScoreResult", "rerender", "score", "score_campaign_dir", "score_scenario",
-           "write_outputs"]
+__all__ = ["ScoreResult", "build_matrix", "measure", "rerender", "score", "score_campaign_dir",
+           "score_scenario", "write_outputs"]

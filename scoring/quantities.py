@@ -1,9 +1,11 @@
-"""What each built-in criterion measures, per site: values per repetition plus provenance.
+"""Stage 1 of scoring: what each built-in criterion measures, per site, with provenance.
 
 Only valid samples count. A repetition's value is the mean of its rows for that metric (one
-row in practice; http-load rows are first narrowed to the endpoint "all"). A site's value is
-the median over repetitions. Cost-side quantities (TCO, SLA, compliance) have no run-to-run
-noise: one value, with the price rows or catalog entries it came from.
+row in practice; http-load rows are first narrowed to the endpoint "all"). Each measured
+quantity carries the statistic that gives its value (the median over repetitions, or for
+`http_p99` the p99 of the merged HDR histograms), so the bootstrap resamples repetitions and
+recomputes exactly that statistic. Cost-side quantities (TCO, SLA, compliance) have no
+run-to-run noise: one value, with the price rows or catalog entries it came from.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import numpy as np
 import pandas as pd
 
 from core.scenario import Campaign
+from scoring.hdr_stats import merged_percentile_stat
+from scoring.stats import MedianOf, Statistic, point
 
 Status = Literal["ok", "na", "missing"]
 MIB_TO_MB = 1.048576
@@ -35,10 +38,18 @@ class Quantity:
     note: str = ""
     sources: list[str] = field(default_factory=list)
     noisy: bool = True  # False for modelled values (prices, SLAs): no bootstrap
+    statistic: Statistic | None = None  # how `value` follows from the repetitions
 
     @property
     def n(self) -> int:
-        return len(self.reps)
+        """Valid repetitions behind the value (those the statistic resamples)."""
+        return self.statistic.n if self.statistic is not None else len(self.reps)
+
+
+def median_quantity(values: list[float], unit: str, **kw: Any) -> Quantity:
+    """A measured quantity whose value is the median of its per-repetition values."""
+    stat = MedianOf(tuple(values))
+    return Quantity(point(stat), unit, values, statistic=stat, **kw)
 
 
 @dataclass
@@ -130,8 +141,8 @@ def _measured(samples: pd.DataFrame, campaign: Campaign, site: str, metric: str,
         return Quantity(None, unit, status="missing",
                         note=f"no valid samples of {metric} (runs failed or were invalid)")
     values = [float(v) * scale for v in reps]
-    return Quantity(float(np.median(values)), unit, values,
-                    sources=[f"{metric} ({len(values)} valid repetition(s))"])
+    return median_quantity(values, unit,
+                           sources=[f"{metric} ({len(values)} valid repetition(s))"])
 
 
 def _memory(samples: pd.DataFrame, campaign: Campaign, site: str) -> Quantity:
@@ -153,19 +164,22 @@ def _disk(samples: pd.DataFrame, campaign: Campaign, site: str) -> Quantity:
     total = read.add(write, fill_value=0.0)
     values = [float(v) for v in total]
     parts = [m for m, s in (("fio.read_iops", read), ("fio.write_iops", write)) if not s.empty]
-    return Quantity(float(np.median(values)), "IOPS", values,
-                    sources=[f"{' + '.join(parts)} ({len(values)} valid repetition(s))"])
+    return median_quantity(values, "IOPS",
+                           sources=[f"{' + '.join(parts)} ({len(values)} valid repetition(s))"])
 
 
 def _http_p99(samples: pd.DataFrame, campaign: Campaign, inputs: CostInputs,
               site: str) -> Quantity:
-    """p99 of the exact HDR merge when histograms exist; per-repetition p99s give the noise."""
+    """p99 of the exact HDR merge when histograms exist: the value and its bootstrap are both
+    that statistic (repetitions resampled, histograms re-merged). Without histograms, the
+    median of the per-repetition p99s."""
     q = _measured(samples, campaign, site, "http-load.latency_p99", "ms")
-    merged = hdr_value(inputs.histograms, site, "http-load.latency_p99")
-    if q.status == "ok" and merged is not None:
-        q.value = merged
-        q.note = (f"p99 of the exact HDR merge of {q.n} repetition(s); interval from the "
-                  f"per-repetition p99s")
+    stat = merged_percentile_stat(inputs.histograms, site, "http-load.latency_p99")
+    if q.status == "ok" and stat is not None:
+        q.statistic = stat
+        q.value = point(stat)
+        q.note = (f"p99 of the exact HDR merge of {stat.n} repetition(s); the interval "
+                  f"resamples repetitions and re-merges their histograms")
         q.sources.append("histograms.parquet latency:all (HDR, merged)")
     return q
 
@@ -196,9 +210,9 @@ def _price_performance(samples: pd.DataFrame, campaign: Campaign, inputs: CostIn
                         note=f"compute price is ${hourly}/h ({cost.price_label}); "
                              f"price-performance is undefined")
     values = [v / hourly for v in cpu.reps]
-    return Quantity(float(np.median(values)), unit, values,
-                    note=f"÷ ${hourly:g}/h ({cost.price_label})",
-                    sources=[*cpu.sources, f"compute $/h from scoring.tco ({cost.price_label})"])
+    return median_quantity(values, unit, note=f"÷ ${hourly:g}/h ({cost.price_label})",
+                           sources=[*cpu.sources,
+                                    f"compute $/h from scoring.tco ({cost.price_label})"])
 
 
 def _sla(inputs: CostInputs, site: str) -> Quantity:

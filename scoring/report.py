@@ -1,4 +1,4 @@
-"""The report: one self-contained HTML page, a Markdown digest and the matrix as CSV.
+"""Report stage: one self-contained HTML page, a Markdown digest and the matrix as CSV.
 
 The HTML has no external references: CSS is inline and every chart is a base64 PNG (the PNGs
 are also written next to it for chat and slides). The view model built here is shared by both
@@ -10,18 +10,18 @@ from __future__ import annotations
 import base64
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from scoring import charts
+from scoring.display import distinct_digits, fmt, fmt_value
+from scoring.hdr_stats import merged_percentile_stat
 from scoring.quantities import CRITERION_METRICS, per_repetition
-from scoring.stats import bootstrap_median_ci
-from scoring.summary import fmt, fmt_value, matrix_csv
-
-if TYPE_CHECKING:
-    from scoring.decide import ScoreResult
+from scoring.result import ScoreResult
+from scoring.stats import MedianOf, Statistic, bootstrap_ci
+from scoring.summary import decision, matrix_csv
 
 TEMPLATES = Path(__file__).parent / "templates"
 MAX_DISTRIBUTIONS = 12
@@ -45,7 +45,9 @@ def _report_metrics(result: ScoreResult) -> list[str]:
 
 
 def measurements(result: ScoreResult) -> list[dict[str, Any]]:
-    """Per metric and site: median over repetitions, 95% bootstrap interval, count."""
+    """Per metric and site: the statistic the matrix and requirements use (the merged-HDR
+    percentile for latency percentiles with histograms, else the median over repetitions),
+    its 95% bootstrap interval (NaN when fewer than 3 repetitions: noise unknown), count."""
     samples = result.samples
     rows: list[dict[str, Any]] = []
     if samples is None or samples.empty:
@@ -57,11 +59,15 @@ def measurements(result: ScoreResult) -> list[dict[str, Any]]:
             reps = per_repetition(valid, site, metric)
             if reps.empty:
                 continue
-            med, lo, hi = bootstrap_median_ci(reps.to_numpy())
+            stat: Statistic = (merged_percentile_stat(result.inputs.histograms, site, metric)
+                               or MedianOf(tuple(float(v) for v in reps)))
+            med, lo, hi = bootstrap_ci(stat)
             unit = valid[(valid["workload"] == metric.split(".")[0])
                          & (valid["metric"] == metric.split(".", 1)[1])]["unit"].iloc[0]
-            per_site[site] = {"median": med, "lo": lo, "hi": hi, "n": len(reps), "unit": unit,
-                              "values": [float(v) for v in reps]}
+            per_site[site] = {"median": med, "lo": lo, "hi": hi, "n": stat.n, "unit": unit,
+                              "values": [float(v) for v in reps],
+                              "noise_known": not math.isnan(lo),
+                              "statistic": getattr(stat, "label", "median")}
         if per_site:
             rows.append({"metric": metric, "sites": per_site,
                          "unit": next(iter(per_site.values()))["unit"]})
@@ -129,7 +135,9 @@ def view_model(result: ScoreResult) -> dict[str, Any]:
     sens = result.sensitivity
     label = {c.name: c.label for c in m.criteria}
     return {
-        "r": result, "m": m, "sites": m.sites, "decision": result.decision(),
+        "r": result, "m": m, "sites": m.sites, "decision": decision(result),
+        "dropped": result.dropped,
+        "total_digits": distinct_digits(m.totals.values()),
         "criteria": m.criteria, "cell": m.cell, "totals": m.totals,
         "total_ci": m.verdict.total_ci if m.verdict else {},
         "lead_ci": m.verdict.lead_ci if m.verdict else {},

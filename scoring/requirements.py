@@ -2,8 +2,10 @@
 
 The comparison is exact on the statistic the requirement names (median over repetitions by
 default): "< 2 ms" passes 1.99 and fails 2.00. A metric with no valid samples is "not
-measured", never a pass. When the bootstrap interval of the median straddles the threshold the
-result is flagged marginal: it could go either way on a re-run.
+measured", never a pass. When the bootstrap interval of the statistic (the median, or the merged
+HDR percentile, recomputed on resampled repetitions) straddles the threshold the result is
+flagged marginal: it could go either way on a re-run. With fewer than 3 valid repetitions the
+noise is unknown and the result says so instead.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ import pandas as pd
 
 from core.errors import ScenarioError
 from core.scenario import Campaign, Requirement
+from scoring.hdr_stats import merged_percentile_stat
 from scoring.quantities import hdr_value, metric_rows, per_repetition
-from scoring.stats import bootstrap_median_ci
+from scoring.stats import MIN_REPETITIONS, MedianOf, Statistic, bootstrap_ci, noise_known
 
 Status = Literal["pass", "fail", "not measured"]
 
@@ -112,15 +115,27 @@ def evaluate_one(req: Requirement, samples: pd.DataFrame, site: str, unit: str =
     ok = OPS[req.operator](value, req.threshold)
     result = RequirementResult(**base, status="pass" if ok else "fail", value=value,
                                repetitions=n)
-    if req.statistic == "median" and n > 1 and merged is None:
-        _, lo, hi = bootstrap_median_ci(per_repetition(samples, site, req.metric,
-                                                       req.where).to_numpy())
-        result.ci = (lo, hi)
-        result.marginal = OPS[req.operator](lo, req.threshold) != OPS[req.operator](
-            hi, req.threshold)
-        if result.marginal:
-            result.note = (f"marginal: the 95% interval {lo:.4g}–{hi:.4g} straddles "
-                           f"{req.threshold:g}")
+    if req.statistic != "median":
+        return result
+    stat: Statistic | None
+    if merged is not None:  # the same merged statistic, bootstrapped (None: not a percentile)
+        stat = merged_percentile_stat(histograms, site, req.metric, req.where)
+    else:
+        stat = MedianOf(tuple(float(v) for v in per_repetition(samples, site, req.metric,
+                                                               req.where)))
+    if stat is None:
+        return result
+    if not noise_known(stat.n):
+        result.note = (f"noise unknown: {stat.n} valid repetition(s), fewer than "
+                       f"{MIN_REPETITIONS}, so no interval and no marginal check")
+        return result
+    _, lo, hi = bootstrap_ci(stat)
+    result.ci = (lo, hi)
+    result.marginal = OPS[req.operator](lo, req.threshold) != OPS[req.operator](
+        hi, req.threshold)
+    if result.marginal:
+        result.note = (f"marginal: the 95% interval {lo:.4g}–{hi:.4g} straddles "
+                       f"{req.threshold:g}")
     return result
 
 

@@ -1,16 +1,18 @@
-"""How much does the decision depend on the weights?
+"""Stage 4 of scoring: how much does the decision depend on the weights?
 
-Three views over the scored matrix (scores fixed, weights varied):
+Reads the matrix stage's scores and weights. Three views (scores fixed, weights varied):
 - one-at-a-time: each weight −1 and +1 (kept within 1–5), who wins then;
 - Monte-Carlo: weights drawn uniformly within ±1 of the given ones (clipped to 1–5), the share
   of draws each site wins (a draw with a tie splits its win equally);
 - flip distance: the smallest change of a single weight, anywhere in 1–5 on a 0.01 grid,
-  that changes the winner; plus the smallest whole-number change that does.
+  that changes the winner; plus the smallest whole-number change that does. When the totals
+  tie exactly there is no single winner to flip, so there is no flip distance either.
 A TOPSIS ranking over the same scores is given as a cross-check of the additive model.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -54,6 +56,7 @@ class Sensitivity:
     flip: Flip | None
     flip_integer: Flip | None
     topsis: dict[str, float] | None
+    exact_tie: bool = False  # the baseline totals tie exactly: no flip distance
 
 
 def _winners(scores: np.ndarray, weights: np.ndarray, sites: Sequence[str]) -> list[str]:
@@ -96,23 +99,33 @@ def monte_carlo(scores: np.ndarray, weights: Sequence[float], sites: Sequence[st
 def flip_distance(scores: np.ndarray, weights: Sequence[float], names: Sequence[str],
                   sites: Sequence[str], step: float = 0.01,
                   integer: bool = False) -> Flip | None:
-    """Smallest |change| of one weight (within 1–5) after which the winners differ."""
+    """Smallest |change| of one weight (within 1–5) after which the winners differ; None when
+    none does, and None for an exact tie (any change that favours one side "flips" it, which
+    says nothing about how firm a decision is)."""
     w = np.asarray(weights, dtype=float)
     base = _winners(scores, w, sites)
+    if len(base) != 1:
+        return None  # an exact tie (or nothing scored): there is no winner to flip
     grid = np.arange(1, 6) if integer else np.round(np.arange(1.0, 5.0 + step / 2, step), 6)
+    grid = np.asarray(grid, dtype=float)
+    base_mask = np.array([s in base for s in sites])
     best: Flip | None = None
     for i, name in enumerate(names):
-        for nw in sorted(grid, key=lambda g, cur=w[i]: abs(g - cur)):
-            if nw == w[i]:
-                continue
-            if best is not None and abs(nw - w[i]) >= abs(best.delta):
-                break
-            trial = w.copy()
-            trial[i] = nw
-            now = _winners(scores, trial, sites)
-            if now != base:
-                best = Flip(name, float(w[i]), float(nw), now)
-                break
+        trials = np.repeat(w[None, :], grid.size, axis=0)
+        trials[:, i] = grid
+        totals = weighted_totals(np.broadcast_to(scores, (grid.size, *scores.shape)), trials)
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: nobody wins
+            top = np.nanmax(totals, axis=1, keepdims=True)
+        is_best = np.isclose(totals, top, rtol=0, atol=1e-9) & ~np.isnan(totals)
+        changed = np.any(is_best != base_mask, axis=1) & (grid != w[i])
+        if not changed.any():
+            continue
+        dist = np.where(changed, np.abs(grid - w[i]), np.inf)
+        k = int(np.argmin(dist))  # the nearest; on equal distance the lower weight, as before
+        if best is None or dist[k] < abs(best.delta):
+            best = Flip(name, float(w[i]), float(grid[k]),
+                        [s for s, b in zip(sites, is_best[k], strict=True) if b])
     return best
 
 
@@ -142,12 +155,14 @@ def analyse(scores: np.ndarray, weights: Sequence[float], names: Sequence[str],
             seed: int = DEFAULT_SEED) -> Sensitivity:
     """All three views plus the TOPSIS cross-check."""
     w = np.asarray(weights, dtype=float)
+    baseline = _winners(scores, w, sites)
     return Sensitivity(
-        baseline=_winners(scores, w, sites),
+        baseline=baseline,
         oat=one_at_a_time(scores, w, names, sites),
         mc_shares=monte_carlo(scores, w, sites, draws, seed),
         mc_draws=draws, mc_seed=seed,
         flip=flip_distance(scores, w, names, sites),
         flip_integer=flip_distance(scores, w, names, sites, integer=True),
         topsis=topsis(scores, w, sites) if len(sites) > 1 else None,
+        exact_tie=len(baseline) > 1,
     )

@@ -1,4 +1,7 @@
-"""The decision in words, and the machine-readable scores (scores.json, matrix.csv)."""
+"""Report stage: the decision in words, and the machine-readable scores (scores.json, CSV).
+
+Reads the ScoreResult the earlier stages produced; numbers are rounded here for display only.
+"""
 
 from __future__ import annotations
 
@@ -8,32 +11,60 @@ import io
 import json
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from scoring.display import distinct_digits, fmt, fmt_diff
 from scoring.requirements import meets_all
+from scoring.result import ScoreResult
 
-if TYPE_CHECKING:
-    from scoring.decide import ScoreResult
-
-
-def fmt(x: float | None, digits: int = 1) -> str:
-    """Whole numbers without decimals (the seed's 172), others with `digits` decimals."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "n/a"
-    if float(x).is_integer():
-        return str(int(x))
-    return f"{x:.{digits}f}"
+UNCERTAINTY = ("Two different doubts: “too close to call” asks whether re-running the "
+               "benchmarks (measurement noise) could change the leader with these weights, "
+               "while the Monte-Carlo shares{shares} ask who wins when every weight moves by up "
+               "to ±1 (weight uncertainty) with these measurements held fixed, so a decision is "
+               "firm only when both point the same way.")
 
 
-def fmt_value(x: float | None) -> str:
-    """Raw quantities: 4 significant digits."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "—"
-    if math.isinf(x):
-        return "∞" if x > 0 else "-∞"
-    if abs(x) >= 1000:
-        return f"{x:,.0f}"
-    return f"{x:.4g}"
+def _unknown_text(m: Any, sites: list[str]) -> str:
+    label = {c.name: c.label for c in m.criteria}
+    parts = [f"{s}: " + ", ".join(f"{label[c]} n={n}" for c, n in m.noise_unknown[s])
+             for s in sites if s in m.noise_unknown]
+    return "; ".join(parts)
+
+
+def _headline(result: ScoreResult) -> tuple[str, str]:
+    """(headline, verdict) where verdict is one of: exact tie, only site, too close to call,
+    noise unknown, beyond the noise, no noise (nothing measured: stated and modelled values)."""
+    m = result.matrix
+    leaders, ranked = m.leaders, m.ranking
+    lead = leaders[0]
+    if len(leaders) > 1:
+        d = distinct_digits(m.totals.values())
+        return (f"Tie: {' and '.join(leaders)} share the highest total "
+                f"({fmt(m.totals[lead], d)})."), "exact tie"
+    if len(ranked) == 1:
+        return f"{lead} is the only site scored (total {fmt(m.totals[lead])}).", "only site"
+    second = ranked[1]
+    d = distinct_digits([m.totals[lead], m.totals[second]])
+    a, b = fmt(m.totals[lead], d), fmt(m.totals[second], d)
+    margin = fmt_diff(m.totals[lead] - m.totals[second])
+    tied = m.tied_leaders
+    v = m.verdict
+    if len(tied) > 1 and v is not None:
+        ci = v.lead_ci[tied[1]]
+        return (f"Too close to call: {lead} ({a}) leads {', '.join(tied[1:])}, but the lead is "
+                f"inside the run-to-run noise (95% interval of the lead over {tied[1]}: "
+                f"{ci[0]:+.2f} to {ci[1]:+.2f})."), "too close to call"
+    if v is not None and v.noise_unknown:
+        who = [lead, *v.unknown] if lead in m.noise_unknown else v.unknown
+        return (f"{lead} leads with {a} against {b} for {second} (lead {margin}), but the noise "
+                f"is unknown: fewer than 3 valid repetitions ({_unknown_text(m, who)}), so "
+                f"whether this lead is beyond the run-to-run noise cannot be said."
+                ), "noise unknown"
+    measured = any(c.noise == "known" for c in m.cells.values())
+    if not measured:  # stated and modelled values only: there is no run-to-run noise to beat
+        return f"{lead} wins with {a} against {b} for {second} (lead {margin}).", "no noise"
+    return (f"{lead} wins with {a} against {b} for {second} (lead {margin}), beyond the "
+            f"run-to-run noise."), "beyond the noise"
 
 
 def decision(result: ScoreResult) -> dict[str, Any]:
@@ -43,53 +74,59 @@ def decision(result: ScoreResult) -> dict[str, Any]:
     leaders = m.leaders
     if not leaders:
         return {"headline": "No site could be scored.", "leader": None, "tie": False,
-                "tied": [], "reasons": []}
+                "tied": [], "reasons": [], "verdict": "nothing scored", "uncertainty": ""}
+    headline, verdict = _headline(result)
     tied = m.tied_leaders
     lead = leaders[0]
     reasons: list[str] = []
-    if len(leaders) > 1:
-        headline = (f"Tie: {' and '.join(leaders)} share the highest total "
-                    f"({fmt(m.totals[lead])}).")
-    elif len(ranked) == 1:
-        headline = f"{lead} is the only site scored (total {fmt(m.totals[lead])})."
-    else:
+    if len(leaders) == 1 and len(ranked) > 1:
         second = ranked[1]
-        margin = m.totals[lead] - m.totals[second]
-        if len(tied) > 1:
-            ci = m.verdict.lead_ci[tied[1]] if m.verdict else (math.nan, math.nan)
-            headline = (f"Too close to call: {lead} ({fmt(m.totals[lead])}) leads "
-                        f"{', '.join(tied[1:])}, but the lead is inside the run-to-run noise "
-                        f"(95% interval of the lead over {tied[1]}: {ci[0]:+.1f} to "
-                        f"{ci[1]:+.1f}).")
-        else:
-            headline = (f"{lead} wins with {fmt(m.totals[lead])} against "
-                        f"{fmt(m.totals[second])} for {second} (lead {fmt(margin)}).")
         best = max(m.criteria, key=lambda c: c.weight * (
             (m.cell(c.name, lead).score or 0) - (m.cell(c.name, second).score or 0)))
         reasons.append(f"largest weighted advantage of {lead} over {second}: {best.label} "
                        f"(weight {best.weight})")
+    v = m.verdict
+    if verdict == "too close to call" and v is not None and v.noise_unknown:
+        reasons.append(f"noise unknown for {', '.join(v.unknown)} (fewer than 3 valid "
+                       f"repetitions: {_unknown_text(m, v.unknown)})")
     failing = [s for s in m.sites if not meets_all(result.requirements, s)]
     if lead in failing:
         ok = [s for s in ranked if s not in failing]
         reasons.append(f"{lead} does not meet every requirement; "
                        + (f"the best site meeting all of them is {ok[0]}" if ok
                           else "no site meets all of them"))
-    flip = result.sensitivity.flip
-    if flip is not None and flip.criterion:
+    sens = result.sensitivity
+    flip = sens.flip
+    if sens.exact_tie:
+        reasons.append("the totals tie exactly, so there is no winner for a weight change to "
+                       "flip; the Monte-Carlo shares show which way the weights lean")
+    elif flip is not None and flip.criterion:
         label = next(c.label for c in m.criteria if c.name == flip.criterion)
         reasons.append(f"smallest weight change that changes the winner: {label} "
                        f"{fmt(flip.from_weight, 2)} → {fmt(flip.to_weight, 2)}")
     elif len(m.sites) > 1:
         reasons.append("no single weight change within 1–5 changes the winner")
-    return {"headline": headline, "leader": lead, "tie": len(tied) > 1, "tied": tied,
-            "reasons": reasons, "failing_requirements": failing}
+    if result.dropped:
+        reasons.append("weight 0, left out of the matrix: "
+                       + ", ".join(c.label for c in result.dropped))
+    uncertainty = ""
+    if len(m.sites) > 1:
+        shares = ", ".join(f"{s} {100 * sens.mc_shares[s]:.0f}%" for s in m.sites)
+        uncertainty = UNCERTAINTY.format(shares=f" ({shares})")
+    return {"headline": headline, "leader": lead, "tie": len(tied) > 1 or len(leaders) > 1,
+            "tied": tied, "verdict": verdict, "reasons": reasons,
+            "failing_requirements": failing, "noise_unknown": m.noise_unknown,
+            "uncertainty": uncertainty}
 
 
 def summary_lines(result: ScoreResult) -> list[str]:
     """Short plain-text summary for the end of `bakeoff run`."""
     d = decision(result)
     lines = [d["headline"], *(f"  - {r}" for r in d["reasons"])]
-    lines.append("totals: " + ", ".join(f"{s} {fmt(result.matrix.totals[s])}"
+    if d["uncertainty"]:
+        lines.append(f"  {d['uncertainty']}")
+    d_digits = distinct_digits(result.matrix.totals.values())
+    lines.append("totals: " + ", ".join(f"{s} {fmt(result.matrix.totals[s], d_digits)}"
                                        for s in result.matrix.ranking))
     if result.dir is not None and "report_html" in result.written:
         lines.append(f"report: {result.written['report_html']}")
@@ -128,14 +165,16 @@ def result_json(result: ScoreResult) -> dict[str, Any]:
                 "normalise": spec.normalise, "repetitions": q.n if q else 0,
                 "repetition_values": q.reps if q and q.noisy else [],
                 "sources": q.sources if q else ["stated in the scenario"],
-                "tied_with": c.tied_with, "note": c.note})
+                "noise": c.noise, "tied_with": c.tied_with, "note": c.note})
     return _plain({
         "campaign_id": result.campaign_id, "scenario": result.campaign.name,
         "criteria_source": result.criteria_source, "weights_source": result.weights_source,
         "criteria": [dataclasses.asdict(s) for s in m.criteria], "sites": m.sites,
+        "dropped": [dataclasses.asdict(s) for s in result.dropped],
         "cells": cells, "totals": m.totals, "ranking": m.ranking,
         "totals_ci": m.verdict.total_ci if m.verdict else {},
         "lead_ci": m.verdict.lead_ci if m.verdict else {},
+        "noise_unknown": m.noise_unknown,
         "decision": decision(result), "notes": m.notes,
         "requirements": result.requirements, "sensitivity": result.sensitivity,
         "costs": result.inputs.costs, "cost_error": result.inputs.cost_error,
@@ -144,7 +183,8 @@ def result_json(result: ScoreResult) -> dict[str, Any]:
 
 
 def matrix_csv(result: ScoreResult) -> str:
-    """criteria × sites: weight, then value and score per site, a TOTAL row at the end."""
+    """criteria × sites: weight, then value and score per site, a TOTAL row at the end.
+    Scores and totals are written unrounded (6 and 9 significant digits)."""
     m = result.matrix
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
@@ -157,9 +197,9 @@ def matrix_csv(result: ScoreResult) -> str:
         w.writerow([spec.name, spec.label, spec.weight, spec.kind, spec.unit, b[0], b[1],
                     spec.scale if spec.kind == "builtin" else "",
                     *["" if c.value is None else f"{c.value:.6g}" for c in cells],
-                    *["n/a" if c.score is None else fmt(c.score) for c in cells]])
+                    *["n/a" if c.score is None else f"{c.score:.6g}" for c in cells]])
     w.writerow(["TOTAL", "weighted total", "", "", "", "", "", "", *["" for _ in m.sites],
-                *[fmt(m.totals[s]) for s in m.sites]])
+                *[f"{m.totals[s]:.9g}" for s in m.sites]])
     return buf.getvalue()
 
 

@@ -1,7 +1,7 @@
 """A weights file re-weighs stored results without touching the scenario.
 
-Format: a YAML mapping of criterion name → integer weight 1–5, e.g. `{tco: 5, cpu: 2}`.
-Criteria it does not name keep the scenario's weight.
+Format: a YAML mapping of criterion name → integer weight 0–5, e.g. `{tco: 5, cpu: 2}`.
+Criteria it does not name keep the scenario's weight; weight 0 drops a criterion.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 
 from core.errors import ScenarioError
-from scoring.matrix import CriterionSpec
+from scoring.criteria import CriterionSpec
 
 
 class WeightsError(ScenarioError):
@@ -38,12 +38,13 @@ def load_weights(path: str | Path) -> dict[str, int]:
         raise WeightsError(str(p), [f"not valid YAML: {e}"]) from None
     if not isinstance(data, dict) or not data:
         raise WeightsError(str(p), ["(top level): expected a mapping of criterion name to "
-                                     "weight 1-5, e.g. 'tco: 5'"])
+                                     "weight 0-5, e.g. 'tco: 5'"])
     problems = []
     out: dict[str, int] = {}
     for name, w in data.items():
-        if isinstance(w, bool) or not isinstance(w, int) or not 1 <= w <= 5:
-            problems.append(f"{name}: expected an integer weight 1-5, got {w!r}")
+        if isinstance(w, bool) or not isinstance(w, int) or not 0 <= w <= 5:
+            problems.append(f"{name}: expected an integer weight 0-5 (0 drops the criterion), "
+                            f"got {w!r}")
         else:
             out[str(name)] = w
     if problems:

@@ -11,8 +11,11 @@ from typer.testing import CliRunner
 
 from bench.scenarios import load_campaign_file, parse_campaign
 from core.errors import ScenarioError
+from scoring.criteria import BUILTINS, resolve_criteria
 from scoring.decide import score_campaign_dir, score_scenario
-from scoring.matrix import BUILTINS, resolve_criteria, utility, weighted_totals
+from scoring.matrix import weighted_totals
+from scoring.summary import decision
+from scoring.utilities import utility
 
 REPO = Path(__file__).resolve().parent.parent
 SEED = REPO / "scenarios" / "examples" / "seed-matrix.yaml"
@@ -28,7 +31,7 @@ def test_seed_totals_via_api():
     assert [m.cell(c.name, "provider-b").score for c in m.criteria] == [6, 9, 8, 8, 7]
     assert m.totals == {"provider-a": 172, "provider-b": 157}
     assert m.ranking == ["provider-a", "provider-b"]
-    assert not result.decision()["tie"]
+    assert not decision(result)["tie"]
 
 
 def test_seed_cli_prints_weights_scores_and_totals():
