@@ -25,9 +25,18 @@ UNCERTAINTY = ("Two different doubts: “too close to call” asks whether re-ru
 
 
 def _unknown_text(m: Any, sites: list[str]) -> str:
+    """Which cells have too few repetitions, short enough for a headline (the matrix notes
+    list every cell)."""
     label = {c.name: c.label for c in m.criteria}
-    parts = [f"{s}: " + ", ".join(f"{label[c]} n={n}" for c, n in m.noise_unknown[s])
-             for s in sites if s in m.noise_unknown]
+    parts = []
+    for s in sites:
+        items = m.noise_unknown.get(s, [])
+        if not items:
+            continue
+        if len(items) <= 2:
+            parts.append(f"{s}: " + ", ".join(f"{label[c]} n={n}" for c, n in items))
+        else:
+            parts.append(f"{s}: {len(items)} criteria, n≤{max(n for _, n in items)}")
     return "; ".join(parts)
 
 
