@@ -138,6 +138,7 @@ def _notes(m: Matrix) -> list[str]:
                          f"best 10, worst 1); adding or removing a site can change these scores")
     for site, items in m.noise_unknown.items():
         what = ", ".join(f"{label[c]} (n={n})" for c, n in items)
-        notes.append(f"noise unknown for {site}: {what} has fewer than 3 valid repetitions, so "
-                     f"no interval is given and no tie or win beyond the noise is claimed")
+        verb = "has" if len(items) == 1 else "have"
+        notes.append(f"noise unknown for {site}: {what} {verb} fewer than 3 valid repetitions, "
+                     f"so no interval is given and no tie or win beyond the noise is claimed")
     return notes
