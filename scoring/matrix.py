@@ -13,9 +13,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from scoring.criteria import CriterionSpec
+from scoring.criteria import BUILTINS, CriterionSpec
 from scoring.stats import TotalVerdict, total_verdict
 from scoring.utilities import MISSING_SCORE, Cell, ScoredRow
+
+__all__ = ["BUILTINS", "Matrix", "assemble", "ranking", "weighted_totals", "winners"]
+# BUILTINS lives in scoring.criteria; it is re-exported for callers of its former home.
 
 
 @dataclass
