@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from enum import StrEnum
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from core.errors import PriceNotFoundError
 from core.scenario import Campaign, CloudSite, LocalSite, StaticSite
 from scoring.catalog import Catalog
 from scoring.catalog_rows import CONFIDENCE_LABEL, confidence_level
+from scoring.cli_prices import short_source
 from scoring.sla import sla_risk
 from scoring.tco import TERMS, CostComponent, MissingPrices, SiteCost, estimate_site, term_rates
 
@@ -33,13 +33,6 @@ class Fmt(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
-
-
-def short_source(source: str) -> str:
-    """'owner/repo@<40 hex>:path/file.csv (date)' -> 'owner/repo@abcdef12:file.csv (date)'."""
-    if source.startswith("price_override:"):
-        return "price_override (reason below)"
-    return re.sub(r"@([0-9a-f]{8})[0-9a-f]{32}:(?:[^ ;]*/)?([^/ ;]+)", r"@\1:\2", source)
 
 
 def _money(v: float | None, digits: int = 2) -> str:

@@ -7,6 +7,7 @@ used with `--snapshot DIR` or $BAKEOFF_PRICE_SNAPSHOT.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import typer
@@ -21,6 +22,13 @@ from scoring.equivalents import DEFAULT_REGIONS, equivalents
 _console = Console(width=180)
 SNAPSHOT_OPTION = typer.Option(None, "--snapshot", help="a refreshed snapshot directory "
                                "(default: $BAKEOFF_PRICE_SNAPSHOT, else the shipped one)")
+
+
+def short_source(source: str) -> str:
+    """'owner/repo@<40 hex>:path/file.csv (date)' -> 'owner/repo@abcdef12:file.csv (date)'."""
+    if source.startswith("price_override:"):
+        return "price_override (reason below)"
+    return re.sub(r"@([0-9a-f]{8})[0-9a-f]{32}:(?:[^ ;]*/)?([^/ ;]+)", r"@\1:\2", source)
 
 
 def default_refresh_dir() -> Path:
@@ -72,7 +80,6 @@ def prices_show(
     snapshot: Path | None = SNAPSHOT_OPTION,
 ) -> None:
     """Compute prices in the snapshot with every term, each row's source, date and confidence."""
-    from scoring.cli_cost import short_source
 
     catalog = catalog_for(snapshot)
     rows = catalog.compute_rows(provider, region, family, vcpus, arch)
