@@ -9,6 +9,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from bench.preemption import preemptions_by_site
 from bench.results import load_results
 
 
@@ -93,6 +94,9 @@ def _render_problems(manifest: dict, console: Console) -> None:
                       "(kept, excluded from scoring)")
     for key, unit in failed.items():
         console.print(f"[red]FAILED[/red] {key}: {unit.get('error', '')}")
+    for site, n in preemptions_by_site(manifest).items():
+        console.print(f"[yellow]PREEMPTED[/yellow] {site}: {n} unit(s) lost to spot "
+                      "interruptions (kept, excluded from scoring; a finding of the site)")
     if pending:
         console.print(f"[yellow]{len(pending)} unit(s) not run[/yellow] "
                       f"(campaign status: {manifest.get('status')})")

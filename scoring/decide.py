@@ -137,9 +137,11 @@ def excluded_runs(samples: pd.DataFrame, manifest: dict[str, Any]) -> list[dict[
     for key, unit in sorted((manifest.get("units") or {}).items()):
         if isinstance(unit, dict) and unit.get("status") not in (None, "ok"):
             site, workload, rep = ([*key.split("/"), "", "", ""])[:3]
+            # A spot host reclaimed mid-run: its own status, counted per site in the report.
+            status = "preempted" if unit.get("reason") == "preempted" else unit.get("status")
             out.append({"site": site, "workload": workload,
                         "repetition": int(rep) if rep.isdigit() else rep,
-                        "status": unit.get("status"),
+                        "status": status,
                         "reason": unit.get("error") or unit.get("status"), "samples": 0})
     return out
 

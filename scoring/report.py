@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import math
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -146,6 +147,8 @@ def view_model(result: ScoreResult) -> dict[str, Any]:
         "charts": chart_list,
         "chart_b64": {c.key: base64.b64encode(c.png).decode() for c in chart_list},
         "sens": sens, "label": label, "excluded": result.excluded,
+        "preemptions": sorted(Counter(e["site"] for e in result.excluded
+                                      if e["status"] == "preempted").items()),
         "provenance": _provenance(result), "notes": m.notes,
         "isnan": lambda x: x is None or (isinstance(x, float) and math.isnan(x)),
         "pct": lambda x: f"{100 * x:.1f}%",

@@ -1,0 +1,118 @@
+"""Spot sites: a reclaimed host fails its unit as "preempted", excluded from scoring and
+counted per site in the report.
+
+The hosts' executors here are stand-ins: instance metadata services exist only inside a
+cloud VM, so what a host would answer is given, and nothing is sent anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import pandas as pd
+from decide_fixture import make_campaign
+from rich.console import Console
+
+from bench.preemption import (
+    classify_failure,
+    preempted_hosts,
+    preemptions_by_site,
+    site_preempted,
+    skipped_after_preemption,
+)
+from bench.show import _render_problems
+from core.environment import Environment, Host
+from core.executor import CommandResult
+from scoring.decide import score_campaign_dir
+
+
+@dataclass
+class Answering:
+    """A host's executor that answers the metadata probe with `stdout`, or is gone."""
+
+    stdout: str = ""
+    rc: int = 0
+    gone: bool = False
+    asked: list[tuple[str, ...]] = field(default_factory=list)
+
+    def run(self, argv, timeout, env=None):
+        self.asked.append(tuple(argv))
+        if self.gone:
+            raise ConnectionRefusedError("connect to 203.0.113.9 port 22: refused")
+        return CommandResult(tuple(argv), self.rc, self.stdout, "", 0.1)
+
+
+def env(provider: str, spot: bool, **answers: Answering) -> Environment:
+    hosts = {name: Host(name, "z", "10.42.0.10", ex) for name, ex in answers.items()}
+    return Environment(site="s", provider=provider, region="r", instance_type="t",
+                       hosts=hosts, notes={"spot": spot})
+
+
+def test_gcp_metadata_and_unreachable_host_count_as_preempted():
+    e = env("gcp", True, server=Answering("FALSE"), client=Answering("TRUE"),
+            **{"loadgen-0": Answering(gone=True)})
+    assert preempted_hosts(e) == ["client", "loadgen-0"]
+    asked = e.hosts["server"].executor.asked[0]
+    assert "instance/preempted" in asked[-1] and "Metadata-Flavor: Google" in asked[-1]
+
+
+def test_azure_preempt_event_and_aws_instance_action():
+    event = '{"DocumentIncarnation": 2, "Events": [{"EventType": "Preempt"}]}'
+    e = env("azure", True, server=Answering(event), client=Answering('{"Events": []}'))
+    assert preempted_hosts(e) == ["server"]
+    e = env("aws", True, server=Answering("", rc=22),
+            client=Answering('{"action": "terminate", "time": "2026-11-27T15:02:00Z"}'))
+    assert preempted_hosts(e) == ["client"]
+
+
+def test_on_demand_sites_are_never_probed():
+    server = Answering(gone=True)
+    e = env("gcp", False, server=server, client=Answering("TRUE"))
+    failed = {"status": "failed", "error": "ssh: connection lost"}
+    assert preempted_hosts(e) == [] and classify_failure(failed, e) == failed
+    assert server.asked == []
+
+
+def test_provisioner_probe_wins_and_failure_is_marked():
+    e = env("gcp", True, server=Answering(gone=True), client=Answering("FALSE"))
+    e.notes["preemption_probe"] = lambda: {"client"}
+    marked = classify_failure({"status": "failed", "error": "fio: exit 255"}, e)
+    assert marked["reason"] == "preempted" and marked["preempted_hosts"] == ["client"]
+    assert marked["error"].startswith("preempted:") and "fio: exit 255" in marked["error"]
+    ok = {"status": "ok", "samples": 3}
+    assert classify_failure(ok, e) is ok
+
+
+def test_preempted_units_excluded_and_counted_in_report(tmp_path):
+    d = make_campaign(tmp_path, ["small", "large"])
+    manifest = json.loads((d / "manifest.json").read_text())
+    gone = ["small/fio/1", "small/iperf3/2"]
+    manifest["units"][gone[0]] = {"status": "failed", "reason": "preempted",
+                                  "preempted_hosts": ["client"],
+                                  "error": "preempted: the provider reclaimed spot host(s) "
+                                           "client (ssh: connection lost)"}
+    manifest["units"][gone[1]] = skipped_after_preemption("small")
+    (d / "manifest.json").write_text(json.dumps(manifest))
+    samples = pd.read_parquet(d / "samples.parquet")
+    lost = ((samples["site"] == "small") & (
+        ((samples["workload"] == "fio") & (samples["repetition"] == 1))
+        | ((samples["workload"] == "iperf3") & (samples["repetition"] == 2))))
+    samples[~lost].to_parquet(d / "samples.parquet", index=False)
+
+    assert preemptions_by_site(manifest) == {"small": 2}
+    assert site_preempted(manifest, "small") and not site_preempted(manifest, "large")
+    result = score_campaign_dir(d)
+    statuses = {(e["site"], e["workload"], e["repetition"]): e["status"]
+                for e in result.excluded}
+    assert statuses[("small", "fio", 1)] == statuses[("small", "iperf3", 2)] == "preempted"
+    assert statuses[("large", "ping", 3)] == "failed"
+    md = (d / "report" / "report.md").read_text()
+    assert "Spot interruptions" in md and "small: 2 unit(s) lost to preemption" in md
+    assert "large: " not in md.split("Spot interruptions", 1)[1].split("\n", 1)[0]
+    html = (d / "report" / "index.html").read_text()
+    assert 'id="preemptions"' in html
+
+    console = Console(record=True, width=200)
+    _render_problems(manifest, console)
+    assert "PREEMPTED small: 2 unit(s)" in console.export_text()
