@@ -94,6 +94,9 @@ def register(app: typer.Typer) -> None:
         fail_on: list[str] = _fail_on_option(),
         min_change: float = typer.Option(5.0, "--min-change",
                                          help="smallest change in % that counts"),
+        no_refresh: bool = typer.Option(False, "--no-refresh",
+                                        help="keep the price snapshot in use; do not ask "
+                                             "the providers' price APIs"),
     ) -> None:
         """Re-run (or re-score) a scenario, compare with a baseline, write a drift report.
 
@@ -114,7 +117,8 @@ def register(app: typer.Typer) -> None:
                                "root first (e.g. with your object store's CLI)")
         rules = parse_rules(fail_on)
         outcome = reevaluate(load_campaign_file(scenario), baseline, Path(results), rules,
-                             rescore_only=rescore_only, min_change=min_change / 100.0)
+                             rescore_only=rescore_only, min_change=min_change / 100.0,
+                             refresh=not no_refresh)
         render_table(outcome.comparison, Console(width=max(Console().width, 120)),
                      outcome.violations)
         for kind, path in outcome.report.items():

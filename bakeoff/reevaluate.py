@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import secrets
 import shutil
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from pathlib import Path
 import yaml
 
 from bench.results import atomic_write, resolve_campaign_dir
+from core.errors import BakeoffError
 from core.scenario import Campaign
 from scoring.compare import DEFAULT_MIN_CHANGE, Comparison, compare
 from scoring.compare_report import write_drift_report
@@ -42,18 +44,28 @@ class Reevaluation:
         return 1 if self.violations else 0
 
 
-def refresh_prices() -> str:
-    """Refresh the price snapshot when this version can; otherwise say what is used."""
+def refresh_prices(enabled: bool = True) -> str:
+    """Refresh the price snapshot when the providers' APIs answer; say what is used.
+
+    A refreshed snapshot is used for the rest of this process (BAKEOFF_PRICE_SNAPSHOT); a
+    failed refresh changes nothing and its reason goes into the drift report.
+    """
+    from scoring.catalog import SNAPSHOT_ENV, load_catalog
+    from scoring.cli_prices import default_refresh_dir
+    from scoring.prices.refresh import refresh
+
+    current = load_catalog()
+    in_use = f"the snapshot {current.snapshot_id} ({current.path or 'shipped'})"
+    if not enabled:
+        return f"prices: {in_use} (refresh skipped: --no-refresh)"
+    dest = default_refresh_dir()
     try:
-        from scoring.prices import refresh as price_refresh  # type: ignore[attr-defined]
-    except ImportError:
-        return ("prices: the shipped snapshot (this version cannot refresh prices from the "
-                "providers' APIs)")
-    try:
-        outcome = price_refresh.refresh_for_reevaluation()
-    except Exception as e:
-        return f"prices: the previous snapshot (refresh failed: {e})"
-    return f"prices: {outcome}"
+        catalog, _ = refresh(dest, ["aws", "azure", "gcp"])
+    except BakeoffError as e:
+        return f"prices: {in_use}; the refresh failed and changed nothing: {e}"
+    os.environ[SNAPSHOT_ENV] = str(dest)
+    return (f"prices: refreshed from the providers' APIs into {dest} "
+            f"(snapshot {catalog.snapshot_id})")
 
 
 def rescore_copy(baseline: Path, campaign: Campaign, root: Path) -> Path:
@@ -79,13 +91,14 @@ def rescore_copy(baseline: Path, campaign: Campaign, root: Path) -> Path:
 
 def reevaluate(campaign: Campaign, baseline_ref: str, root: Path, rules: list[Rule],
                rescore_only: bool = False, quiet: bool = True,
-               min_change: float = DEFAULT_MIN_CHANGE) -> Reevaluation:
+               min_change: float = DEFAULT_MIN_CHANGE,
+               refresh: bool = True) -> Reevaluation:
     """Run the whole re-evaluation; the new campaign folder holds `drift/`."""
     from bench.orchestrator import Orchestrator
     from scoring.decide import score_campaign_dir
 
     baseline = resolve_campaign_dir(baseline_ref, root)
-    prices = refresh_prices()
+    prices = refresh_prices(refresh)
     if rescore_only:
         folder = rescore_copy(baseline, campaign, root)
     else:
