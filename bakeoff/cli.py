@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from bakeoff import cli_analysis, crash
+from bakeoff import cli_analysis, cli_cloud, crash
 from bench.scenarios import load_campaign_file
 from core.errors import BakeoffError
 from scoring import cli_cost, cli_decide
@@ -169,6 +169,7 @@ def gc(delete: bool = typer.Option(False, "--delete", help="delete what is found
 cli_cost.register(app)
 cli_decide.register(app)
 cli_analysis.register(app)
+cli_cloud.register(app)
 
 
 INTERNAL_ERROR_EXIT = 70  # EX_SOFTWARE: a bug in bakeoff, not in the input

@@ -43,7 +43,7 @@ def no_cloud_env(monkeypatch, tmp_path):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path / "gcloud"))
-    monkeypatch.setenv("NO_GCE_CHECK", "True")
+    monkeypatch.setenv("NO_GCE_CHECK", "true")
     monkeypatch.setenv("PATH", "/usr/bin:/bin")  # no az/azd/pwsh CLIs to ask
 
 

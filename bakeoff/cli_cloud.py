@@ -1,0 +1,188 @@
+"""`bakeoff gc` and `bakeoff doctor`: leftovers and preflight for cloud accounts.
+
+Providers plug in through two tables: `INVENTORIES` (a factory of a
+`stacks.cloud.gc_common.Inventory`) and `CHECKERS` (a function of the campaign's site specs
+returning `Check`s). Azure and GCP are here; another provider adds one entry to each.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from core.errors import BakeoffError, PrerequisiteError
+
+out = Console()
+
+# Under the state directory, one folder per journaled campaign (the lifecycle writes them).
+STATE_ENV = "BAKEOFF_STATE_DIR"
+
+
+def state_campaigns_dir() -> Path:
+    if os.environ.get(STATE_ENV):
+        root = Path(os.environ[STATE_ENV]).expanduser()
+    else:
+        xdg = os.environ.get("XDG_STATE_HOME")
+        root = (Path(xdg) if xdg else Path.home() / ".local" / "state") / "bakeoff"
+    return root / "campaigns"
+
+
+def known_campaigns(journal_dir: Path | None = None) -> set[str]:
+    """Campaign ids with a journal entry on this machine."""
+    d = journal_dir or state_campaigns_dir()
+    return {p.name for p in d.iterdir() if p.is_dir()} if d.is_dir() else set()
+
+
+def _azure_inventory(opts: dict[str, Any]) -> Any:
+    from stacks.cloud.doctor_azgcp import azure_subscription
+    from stacks.cloud.gc_azure import AzureInventory
+
+    sub = opts.get("subscription") or azure_subscription()
+    if not sub:
+        raise PrerequisiteError("azure: no subscription; pass --subscription or export "
+                                "AZURE_SUBSCRIPTION_ID")
+    return AzureInventory(sub)
+
+
+def _gcp_inventory(opts: dict[str, Any]) -> Any:
+    from stacks.cloud.gc_gcp import GcpInventory
+
+    project = opts.get("project") or os.environ.get("GOOGLE_CLOUD_PROJECT")
+    if not project:
+        import google.auth
+
+        project = google.auth.default()[1]
+    if not project:
+        raise PrerequisiteError("gcp: no project; pass --project or export "
+                                "GOOGLE_CLOUD_PROJECT")
+    return GcpInventory(project)
+
+
+INVENTORIES: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "azure": _azure_inventory, "gcp": _gcp_inventory}
+
+
+def parse_age(text: str) -> timedelta:
+    """'90m', '2h', '1d' -> timedelta."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([mhd])\s*", text)
+    if not m:
+        raise BakeoffError(f"--older-than: expected a number and m, h or d (e.g. 2h), "
+                           f"got {text!r}")
+    n, unit = float(m.group(1)), m.group(2)
+    return timedelta(minutes=n) if unit == "m" else (
+        timedelta(hours=n) if unit == "h" else timedelta(days=n))
+
+
+def gc(provider: list[str] = typer.Option(None, "--provider", "-p",
+                                          help="azure, gcp (repeatable); default: all"),
+       older_than: str = typer.Option("0m", "--older-than",
+                                      help="spare anything younger (e.g. 2h)"),
+       delete: bool = typer.Option(False, "--delete", help="delete; default is a dry run"),
+       subscription: str | None = typer.Option(None, help="Azure subscription id"),
+       project: str | None = typer.Option(None, help="GCP project id"),
+       journal: Path | None = typer.Option(None, help="campaigns journal folder "
+                                                      "(default: the state directory)")
+       ) -> None:
+    """List (and with --delete remove) bakeoff leftovers: expired, or of unknown campaigns.
+
+    Resources without the bakeoff tags are never touched."""
+    from stacks.cloud.gc_common import collect
+
+    age = parse_age(older_than)
+    wanted = provider or list(INVENTORIES)
+    unknown = sorted(set(wanted) - set(INVENTORIES))
+    if unknown:
+        raise BakeoffError(f"--provider: expected one of {', '.join(INVENTORIES)}, "
+                           f"got {', '.join(unknown)}")
+    known = known_campaigns(journal)
+    opts = {"subscription": subscription, "project": project}
+    failures = 0
+    for name in wanted:
+        try:
+            report = collect(INVENTORIES[name](opts), known_campaigns=known, older_than=age,
+                             delete=delete)
+        except BakeoffError as e:
+            out.print(f"[yellow]{name}: skipped[/yellow]: {escape(str(e))}")
+            failures += 1
+            continue
+        except Exception as e:  # SDK missing, credentials refused: say it and go on
+            out.print(f"[yellow]{name}: skipped[/yellow]: {type(e).__name__}: "
+                      f"{escape(str(e).splitlines()[0] if str(e) else '')}")
+            failures += 1
+            continue
+        failures += len(report.errors)
+        _print_report(report)
+    if failures:
+        raise typer.Exit(1)
+
+
+def _print_report(report: Any) -> None:
+    table = Table(title=f"{report.provider} leftovers" + (" (dry run)" if report.dry_run
+                                                           else ""))
+    for col in ("kind", "name", "location", "campaign", "action", "reason"):
+        table.add_column(col)
+    errors = {id(item): why for item, why in report.errors}
+    for v in report.verdicts:
+        action = v.action if report.dry_run or v.action == "keep" else (
+            "[red]error[/red]" if id(v.item) in errors else "deleted")
+        table.add_row(v.item.kind, v.item.name, v.item.location, v.item.campaign or "",
+                      action, escape(errors.get(id(v.item), v.reason)))
+    out.print(table)
+    n = len(report.to_delete)
+    if report.dry_run:
+        out.print(f"{report.provider}: {n} to delete; nothing deleted (dry run: add --delete)")
+    else:
+        out.print(f"{report.provider}: deleted {len(report.deleted)} of {n}, "
+                  f"{len(report.errors)} error(s)")
+
+
+def doctor(scenario: Path | None = typer.Argument(None, help="scenario YAML (for quotas)"),
+           provider: list[str] = typer.Option(None, "--provider", "-p",
+                                              help="azure, gcp (repeatable)")) -> None:
+    """Check what a cloud run needs: SDKs, credentials, subscription/project, quota."""
+    from stacks.cloud.doctor_azgcp import CHECKERS
+
+    specs = _site_specs(scenario) if scenario else []
+    wanted = provider or sorted({s.provider for s in specs} & set(CHECKERS)) or list(CHECKERS)
+    unknown = sorted(set(wanted) - set(CHECKERS))
+    if unknown:
+        raise BakeoffError(f"--provider: expected one of {', '.join(CHECKERS)}, "
+                           f"got {', '.join(unknown)}")
+    table = Table(title="bakeoff doctor")
+    for col in ("provider", "check", "", "detail", "fix"):
+        table.add_column(col)
+    failed = 0
+    for name in wanted:
+        for c in CHECKERS[name]([s for s in specs if s.provider == name]):
+            failed += not c.ok
+            table.add_row(c.provider, c.name, "[green]ok[/green]" if c.ok else "[red]✗[/red]",
+                          escape(c.detail), escape(c.fix))
+    out.print(table)
+    if failed:
+        out.print(f"{failed} problem(s): fix them before `bakeoff run`")
+        raise typer.Exit(2)
+
+
+def _site_specs(scenario: Path) -> list[Any]:
+    """The campaign's cloud sites as specs (placeholders for what a run generates)."""
+    from bakeoff.cloudsites import plan_spec, resolve_campaign
+    from bench.scenarios import load_campaign_file
+    from core.scenario import CloudSite
+
+    campaign = resolve_campaign(load_campaign_file(scenario))
+    return [plan_spec(s, campaign) for s in campaign.sites if isinstance(s, CloudSite)]
+
+
+def register(app: typer.Typer) -> None:
+    """Add `gc` and `doctor` to the bakeoff app."""
+    app.command("gc")(gc)
+    app.command("doctor")(doctor)

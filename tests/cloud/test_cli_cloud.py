@@ -1,0 +1,94 @@
+"""`bakeoff gc` and `bakeoff doctor` for Azure and GCP, end to end through the CLI."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+from azure.core.credentials import AccessToken
+from azure.core.pipeline.policies import SansIOHTTPPolicy
+from google.auth.credentials import AnonymousCredentials
+from rich.console import Console
+from typer.testing import CliRunner
+
+from bakeoff import cli_cloud
+from bakeoff.cli import app
+from stacks.cloud.gc_azure import AzureInventory
+from stacks.cloud.gc_gcp import GcpInventory
+from tests.cloud.recorded_api import RecordedApi, load
+
+runner = CliRunner()
+ENV: dict[str, str] = {}
+SUB = "00000000-0000-0000-0000-0000000000aa"
+
+
+class _Token:
+    def get_token(self, *scopes, **kw):
+        return AccessToken("test-token", 2**31)
+
+
+@pytest.fixture(autouse=True)
+def wide(monkeypatch):
+    monkeypatch.setattr(cli_cloud, "out", Console(width=300, force_terminal=False))
+
+
+@pytest.fixture
+def accounts(monkeypatch, tmp_path):
+    """Both providers' inventories on local canned APIs; a journal knowing two campaigns."""
+    with RecordedApi(load("azure.json")) as az, RecordedApi(load("gcp.json")) as gcp:
+        monkeypatch.setitem(cli_cloud.INVENTORIES, "azure", lambda opts: AzureInventory(
+            SUB, credential=_Token(), base_url=az.url,
+            authentication_policy=SansIOHTTPPolicy()))
+        monkeypatch.setitem(cli_cloud.INVENTORIES, "gcp", lambda opts: GcpInventory(
+            "bko-test", credentials=AnonymousCredentials(),
+            client_options={"api_endpoint": gcp.url}, sql_session=requests.Session(),
+            sql_base_url=gcp.url))
+        journal = tmp_path / "campaigns"
+        for campaign in ("c-live", "c-old"):
+            (journal / campaign).mkdir(parents=True)
+        yield az, gcp, journal
+
+
+def test_gc_dry_run_by_default(accounts):
+    az, gcp, journal = accounts
+    result = runner.invoke(app, ["gc", "--journal", str(journal)], env=ENV)
+    assert result.exit_code == 0, result.output
+    assert "azure: 5 to delete; nothing deleted (dry run" in result.output
+    assert "gcp: 9 to delete; nothing deleted (dry run" in result.output
+    assert "bko-web-rg4d5e6f" in result.output and "live until" in result.output
+    assert az.calls("DELETE") == [] and gcp.calls("DELETE") == []
+
+
+def test_gc_delete_one_provider(accounts):
+    az, gcp, journal = accounts
+    result = runner.invoke(app, ["gc", "-p", "azure", "--delete", "--journal", str(journal)],
+                           env=ENV)
+    assert result.exit_code == 0, result.output
+    assert "azure: deleted 5 of 5, 0 error(s)" in result.output
+    assert len(az.calls("DELETE")) == 5 and gcp.requests == []
+
+
+def test_gc_rejects_bad_age_and_provider():
+    result = runner.invoke(app, ["gc", "--older-than", "soon"], env=ENV)
+    assert result.exit_code != 0 and "--older-than" in str(result.exception or result.output)
+    result = runner.invoke(app, ["gc", "-p", "oracle"], env=ENV)
+    assert result.exit_code != 0 and "oracle" in str(result.exception or result.output)
+    assert cli_cloud.parse_age("90m").total_seconds() == 5400
+
+
+def test_doctor_without_credentials_exits_2_with_fixes(monkeypatch, tmp_path):
+    for var in ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET",
+                "AZURE_SUBSCRIPTION_ID", "GOOGLE_APPLICATION_CREDENTIALS",
+                "GOOGLE_CLOUD_PROJECT"):
+        monkeypatch.delenv(var, raising=False)
+    # Developer credentials only (no managed-identity probe), no GCE metadata probe,
+    # no CLIs on PATH, an empty home: nothing is asked outside this machine.
+    env = {"AZURE_TOKEN_CREDENTIALS": "dev", "NO_GCE_CHECK": "true",
+           "HOME": str(tmp_path), "CLOUDSDK_CONFIG": str(tmp_path / "gcloud"),
+           "PATH": "/usr/bin:/bin"}
+    monkeypatch.setattr(cli_cloud, "out", Console(width=300, force_terminal=False))
+    result = runner.invoke(app, ["doctor", "scenarios/poc-web-db.yaml", "-p", "azure",
+                                 "-p", "gcp"], env=env)
+    assert result.exit_code == 2, result.output
+    assert "az login" in result.output
+    assert "gcloud auth application-default login" in result.output
+    assert "2 problem(s)" in result.output
