@@ -371,3 +371,13 @@ def test_provisioned_iops_only_where_the_disk_type_allows(provider):
     _, spec, run = declare(provider, disk=DiskSpec(a.iops_type, 100, 5000, 250))
     disks = a.data_disks(run)
     assert len(disks) == len(spec.roles) and {d["iops"] for d in disks} == {5000}
+
+
+def test_network_acceleration_as_in_production():
+    """Azure NICs use accelerated networking, GCP the gVNIC (AWS Nitro's ENA is implicit)."""
+    _, _, run = declare("azure")
+    nics = run.of_type("azure-native:network:NetworkInterface")
+    assert nics and all(n.inputs["enableAcceleratedNetworking"] is True for n in nics)
+    _, _, run = declare("gcp")
+    vms = run.of_type("gcp:compute/instance:Instance")
+    assert all(v.inputs["networkInterfaces"][0]["nicType"] == "GVNIC" for v in vms)
