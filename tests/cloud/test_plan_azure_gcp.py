@@ -1,0 +1,46 @@
+"""`bakeoff plan --json` for Azure and GCP sites: offline, as a golden file."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from typer.testing import CliRunner
+
+from bakeoff.cli import app
+from tests.conftest import REPO
+
+GOLDEN = REPO / "tests" / "golden" / "plan"
+runner = CliRunner()
+OFFLINE = {"BAKEOFF_OWNER": "golden-owner", "PATH": "/usr/bin:/bin", "COLUMNS": "200",
+           "AZURE_SUBSCRIPTION_ID": "", "GOOGLE_CLOUD_PROJECT": ""}
+
+
+def test_plan_json_azure_gcp_matches_golden():
+    res = runner.invoke(app, ["plan", str(GOLDEN / "azure-gcp-sites.yaml"), "--json"],
+                        env=OFFLINE)
+    assert res.exit_code == 0, res.output
+    got = json.loads(res.output)
+    path = GOLDEN / "azure-gcp-sites.json"
+    if os.environ.get("BAKEOFF_REGEN_GOLDEN"):
+        path.write_text(json.dumps(got, indent=2) + "\n")
+    assert got == json.loads(path.read_text())
+    sites = {s["site"]: s for s in got["sites"]}
+    assert all(s["estimated_campaign_usd"] > 0 and "error" not in s for s in sites.values())
+    az = {r["type"] for r in sites["azure"]["resources"]}
+    assert {"azure-native:compute:VirtualMachine", "azure-native:dbforpostgresql:Server",
+            "azure-native:network:NetworkSecurityGroup"} <= az
+    gcp = [r for r in sites["gcp"]["resources"] if r["type"] == "gcp:compute/instance:Instance"]
+    assert len(gcp) == 3 and all(r["properties"]["scheduling"]["provisioningModel"] == "SPOT"
+                                 for r in gcp)
+    disks = [r for r in sites["gcp"]["resources"] if r["type"] == "gcp:compute/disk:Disk"]
+    assert {d["properties"]["provisionedIops"] for d in disks} == {6000}
+
+
+def test_plan_refuses_iops_on_a_fixed_disk_with_a_message(write_scenario):
+    text = (GOLDEN / "azure-gcp-sites.yaml").read_text().replace(
+        "disk_gb: 40\n", "disk_gb: 40\n    disk_iops: 5000\n", 1)
+    res = runner.invoke(app, ["plan", str(write_scenario(text)), "--json"], env=OFFLINE)
+    assert res.exit_code == 0, res.output
+    azure = next(s for s in json.loads(res.output)["sites"] if s["site"] == "azure")
+    assert "Premium_LRS sets IOPS by size" in azure["error"] and azure["resources"] == []
