@@ -123,3 +123,19 @@ def test_totals_use_unrounded_scores_so_rounding_cannot_manufacture_a_tie():
     assert b > a
     assert m.leaders == ["b"] and m.totals["b"] > m.totals["a"]
     assert m.verdict is not None and not m.verdict.is_tie and not m.verdict.noise_unknown
+
+
+def test_requirements_use_the_same_merged_statistic_and_say_when_noise_is_unknown():
+    from core.scenario import Requirement
+    from scoring.requirements import evaluate_one
+
+    hists, samples = _hist_rows("a", REPS)
+    histograms, frame = pd.DataFrame(hists), pd.DataFrame(samples)
+    req = Requirement(metric="http-load.latency_p99", operator="<", threshold=100)
+    r = evaluate_one(req, frame, "a", histograms=histograms)
+    assert r.statistic == "exact HDR merge" and r.status == "fail"
+    assert r.ci is not None and r.ci[0] <= r.value <= r.ci[1]
+    assert r.marginal  # without the long repetition the merged p99 is ~10 ms
+    one_h, one_s = _hist_rows("a", REPS[-1:])
+    r1 = evaluate_one(req, pd.DataFrame(one_s), "a", histograms=pd.DataFrame(one_h))
+    assert r1.ci is None and not r1.marginal and "noise unknown" in r1.note
