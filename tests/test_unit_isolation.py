@@ -93,6 +93,7 @@ def test_any_exception_fails_only_its_unit(tmp_path, crashing):
 def test_single_repetition_campaign_scores(tmp_path):
     """repetitions: 1 end to end: the campaign completes and the scoring stage accepts it."""
     from scoring.decide import score_campaign_dir
+    from scoring.summary import summary_lines
 
     campaign = parse_campaign({
         "name": "one", "repetitions": 1,
@@ -107,7 +108,10 @@ def test_single_repetition_campaign_scores(tmp_path):
     assert r.manifest["status"] == "complete"
     assert len(r.samples.query("metric == 'events_per_second'")) == 2
     result = score_campaign_dir(folder)
-    assert (folder / "scores").is_dir() and result.summary_lines()
+    assert (folder / "scores").is_dir() and summary_lines(result)
+    # one repetition says nothing about run-to-run noise: no interval, no win beyond it
+    assert set(result.matrix.noise_unknown) == {"a", "b"}
+    assert "beyond the run-to-run noise." not in summary_lines(result)[0]
 
 
 def _main(monkeypatch, *args: str) -> None:
