@@ -111,9 +111,11 @@ def scores_table(scores: dict[str, Any] | None) -> pd.DataFrame:
 def costs_table(scores: dict[str, Any] | None) -> pd.DataFrame:
     """One row per site and cost component, with its price source and label."""
     columns = ["site", "provider", "region", "term", "component", "kind", "quantity", "unit",
-               "unit_price_usd", "monthly_usd", "source", "label", "price_retrieved"]
+               "unit_price_usd", "monthly_usd", "source", "label", "confidence",
+               "price_snapshot", "price_snapshot_date"]
     if not scores or not isinstance(scores.get("costs"), dict):
         return pd.DataFrame(columns=columns)
+    snapshot = scores.get("price_snapshot") or {}
     rows = []
     for site, cost in scores["costs"].items():
         if not isinstance(cost, dict):
@@ -125,6 +127,7 @@ def costs_table(scores: dict[str, Any] | None) -> pd.DataFrame:
                          "quantity": comp.get("quantity"), "unit": comp.get("unit"),
                          "unit_price_usd": comp.get("unit_price_usd"),
                          "monthly_usd": comp.get("monthly_usd"), "source": comp.get("source"),
-                         "label": comp.get("label"),
-                         "price_retrieved": comp.get("retrieved") or comp.get("retrieved_at")})
+                         "label": comp.get("label"), "confidence": comp.get("confidence"),
+                         "price_snapshot": snapshot.get("id"),
+                         "price_snapshot_date": snapshot.get("date")})
     return pd.DataFrame(rows, columns=columns)

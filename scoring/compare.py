@@ -216,6 +216,10 @@ def compare(base_ref: str | Path, new_ref: str | Path, root: str | Path = "resul
     if sb is None or sn is None:
         warn.append("one campaign has no scores (run `bakeoff score` on it) so prices, "
                     "totals and the decision are not compared")
+    snaps = [((data or {}).get("price_snapshot") or {}) for data in (sb, sn)]
+    if sb and sn and snaps[0].get("id") != snaps[1].get("id"):
+        warn.append(f"priced with different snapshots: {snaps[0].get('id')} "
+                    f"({snaps[0].get('date')}) vs {snaps[1].get('id')} ({snaps[1].get('date')})")
     cb, tb = _costs(sb)
     cn, tn = _costs(sn)
     prices = [PriceChange(site, comp, cb.get((site, comp)), cn.get((site, comp)))

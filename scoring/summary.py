@@ -13,6 +13,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from core.errors import BakeoffError
 from scoring.display import distinct_digits, fmt, fmt_diff
 from scoring.requirements import meets_all
 from scoring.result import ScoreResult
@@ -187,8 +188,26 @@ def result_json(result: ScoreResult) -> dict[str, Any]:
         "decision": decision(result), "notes": m.notes,
         "requirements": result.requirements, "sensitivity": result.sensitivity,
         "costs": result.inputs.costs, "cost_error": result.inputs.cost_error,
+        "price_snapshot": _price_snapshot(),
         "excluded": result.excluded,
     })
+
+
+def _price_snapshot() -> dict[str, Any]:
+    """Which price snapshot priced this scoring, and how old it was (for drift over time).
+
+    `date` is the snapshot's own date, or the date of its oldest price row when the
+    snapshot does not state one (the conservative age).
+    """
+    from scoring.catalog import load_catalog
+
+    try:
+        catalog = load_catalog()
+    except BakeoffError as e:
+        return {"error": str(e)}
+    return {"id": catalog.snapshot_id,
+            "date": catalog.snapshot_date or catalog.oldest_price_date(),
+            "path": str(catalog.path) if catalog.path else "shipped"}
 
 
 def matrix_csv(result: ScoreResult) -> str:

@@ -102,6 +102,7 @@ def test_history_over_three_campaign_history(campaign_history):
     assert str(eps["started_at"].dtype).startswith("datetime64")
     assert set(h.scores["criterion"]) >= {"cpu", "tco"}
     assert (h.costs.groupby("campaign_id")["monthly_usd"].sum() > 0).all()
+    assert h.costs["price_snapshot"].notna().all() and h.costs["price_snapshot_date"].notna().all()
     assert load_history(campaign_history["root"], scenario="other").campaigns.empty
 
 
