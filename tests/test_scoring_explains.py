@@ -4,6 +4,7 @@ relative normalisation, and the sentence that relates noise to weight uncertaint
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -93,3 +94,9 @@ def test_score_out_keeps_several_weightings_side_by_side(tmp_path):
         assert 'id="uncertainty"' in html and "weight uncertainty" in html
         assert "Two different doubts" in (o / "report" / "report.md").read_text()
     assert not (d / "scores").exists() and not (d / "report").exists()
+    # a scenario scored alone (manual criteria, no prices) can be written out too
+    seed = Path(__file__).resolve().parent.parent / "scenarios" / "examples" / "seed-matrix.yaml"
+    res = runner.invoke(app, ["score", "--scenario", str(seed), "--out", str(tmp_path / "seed")])
+    assert res.exit_code == 0, res.output
+    assert "provider-a: 8, 7, 9, 8, 9 -> 172" in res.output
+    assert (tmp_path / "seed" / "report" / "index.html").is_file()
