@@ -43,7 +43,7 @@ def test_tool_errors_are_parse_errors(name):
 
 def test_truncated_output_is_a_parse_error():
     text = (GOLDEN / "sysbench-cpu" / "t1.txt").read_text()
-    with pytest.raises(ParseError, match="no 95th percentile found"):
+    with pytest.raises(ParseError, match="no latency 95th percentile found"):
         CPU.parse(text[: text.index("95th")])
 
 

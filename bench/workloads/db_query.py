@@ -21,17 +21,31 @@ from typing import Any
 
 from pydantic import Field
 
-from bench.hdr import decode, latency_histogram_name, summary_ms
+from bench.hdr import HdrDecodeError, decode, latency_histogram_name, summary_ms
 from bench.poc import HOT_QUERIES_SQL
 from bench.poc.launcher import Passfile, host_python, run_checked
 from bench.samples import Histogram, ParsedOutput, Sample
+from bench.workloads import _json as J
+from bench.workloads._checks import checked_parse
+from bench.workloads._text import NUM, number
 from bench.workloads.base import RunContext, WorkloadParams
 from bench.workloads.http_load import host_cores, loadgen_host
 from core.environment import DatabaseEndpoint, Environment, Host
 from core.errors import BakeoffError, ParseError
 
 TOOL = "pgbench"
-TPS = re.compile(r"^tps = ([\d.]+) \(without initial connection time\)", re.MULTILINE)
+# pgbench 14+: "tps = X (without initial connection time)"; pgbench 13 and older print
+# "(including connections establishing)" and "(excluding connections establishing)":
+# the excluding figure is the same quantity as the newer line.
+TPS = re.compile(rf"^tps = ({NUM}) \((?:without initial connection time|excluding "
+                 r"connections establishing)\)", re.MULTILINE)
+
+
+def _small_int(doc: dict[str, Any], key: str) -> int | None:
+    """A context number (clients, threads) for metadata; None when absent or odd."""
+    value = doc.get(key)
+    ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 1_000_000
+    return value if ok else None
 
 
 class Params(WorkloadParams):
@@ -111,26 +125,38 @@ class DbQuery:
             "log": json.loads(folded),
         }, indent=1)
 
+    @checked_parse(TOOL)
     def parse(self, output: str, params: Params | None = None) -> ParsedOutput:
-        try:
-            doc = json.loads(output)
-            stdout, log = doc["pgbench_stdout"], doc["log"]
-        except (ValueError, KeyError, TypeError):
-            raise ParseError(TOOL, "raw output is not a db-query JSON document") from None
+        doc = J.loads(TOOL, output, "db-query raw output")
+        if not isinstance(doc, dict):
+            raise ParseError(TOOL, "raw output is not a db-query JSON document")
+        stdout = J.text(TOOL, doc, "pgbench_stdout")
+        log = J.obj(TOOL, doc, "log")
         m = TPS.search(stdout)
         if not m:
-            raise ParseError(TOOL, "no 'tps = ... (without initial connection time)' line")
-        hist = decode(log["hdr"])
-        n = int(log["transactions"])
+            raise ParseError(TOOL, "no 'tps = ... (without initial connection time)' line (nor "
+                                   "pgbench 13's '(excluding connections establishing)')")
+        tps = number(TOOL, m.group(1), "tps")
+        encoded = J.text(TOOL, log, "hdr")
+        try:
+            hist = decode(encoded)
+        except HdrDecodeError as exc:
+            raise ParseError(TOOL, f"log.hdr: {exc}") from None
+        n = J.count(TOOL, log, "transactions")
+        failed = J.count(TOOL, log, "failed", 0)
+        if hist.get_total_count() > n:
+            raise ParseError(TOOL, f"log.hdr holds {hist.get_total_count()} latencies but "
+                                   f"log.transactions says {n}")
         valid, reason = (True, "") if n else (False, "no transaction completed")
-        meta: dict[str, Any] = {"clients": doc.get("clients"), "threads": doc.get("threads")}
-        samples = [Sample("tps", float(m.group(1)), "tx/s", meta),
+        meta: dict[str, Any] = {"clients": _small_int(doc, "clients"),
+                                "threads": _small_int(doc, "threads")}
+        samples = [Sample("tps", tps, "tx/s", meta),
                    Sample("transactions", n, "count", meta),
-                   Sample("failed_transactions", int(log.get("failed", 0)), "count", meta)]
+                   Sample("failed_transactions", failed, "count", meta)]
         samples += [Sample(k, v, "ms", meta) for k, v in summary_ms(hist).items()
                     if k in ("latency_p50", "latency_p95", "latency_p99", "latency_p999",
                              "latency_mean")]
-        histograms = [Histogram(latency_histogram_name(), log["hdr"], "us",
+        histograms = [Histogram(latency_histogram_name(), encoded, "us",
                                 {"valid": valid, "source": "pgbench -l"})] if n else []
         return ParsedOutput(samples, histograms, valid, reason)
 

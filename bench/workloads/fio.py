@@ -6,17 +6,24 @@ latency histogram (exact, not an average of percentiles). Output from runs witho
 group reporting (several job entries) is still accepted: IOPS and bandwidth are summed
 over the entries and each clat percentile is the worst (largest) entry's, a
 conservative bound recorded in the samples' metadata as `clat_combined`.
+
+Units follow the document's `fio version`: bandwidth is `bw_bytes` (B/s) where fio
+prints it (3.3 and later), else `bw`, which every fio prints in KiB/s; latency is
+`clat_ns` (ns) from fio-2.99 on, and `clat` in microseconds before (fio 2.x). Tested
+on captured output of fio 2.21, 3.1 and 3.33 (tests/golden/fio/README.md).
 """
 
 from __future__ import annotations
 
-import json
 import os
+import re
 from typing import Any, Literal
 
 from pydantic import Field
 
 from bench.samples import ParsedOutput, Sample
+from bench.workloads import _json as J
+from bench.workloads._checks import checked_parse
 from bench.workloads._text import require_text
 from bench.workloads.base import Plan, Step, WorkloadParams
 from core.errors import ParseError, PrerequisiteError
@@ -25,6 +32,14 @@ TOOL = "fio"
 MIB = 1024 * 1024
 SIZE_PATTERN = r"^\d+([kKmMgGtT]i?[bB]?)?$"
 PERCENTILES = {"clat_p50": 50.0, "clat_p99": 99.0}
+NS_SINCE = (2, 99)  # fio-2.99 (3.0-rc) reports latencies in ns (clat_ns); before: us (clat)
+
+
+def _strerror(code: int) -> str:
+    try:
+        return os.strerror(code)
+    except (ValueError, OverflowError):
+        return "unknown error"
 
 
 class Params(WorkloadParams):
@@ -47,11 +62,7 @@ def _first_json(text: str) -> tuple[dict[str, Any], list[str]]:
     offset = 0
     for i, line in enumerate(lines):
         if line.startswith("{"):
-            try:
-                doc, _ = json.JSONDecoder().raw_decode(text, offset)
-            except json.JSONDecodeError as exc:
-                raise ParseError(TOOL, f"the JSON document is truncated or invalid ({exc})"
-                                 ) from exc
+            doc = J.first_document(TOOL, text, offset)
             if not isinstance(doc, dict):
                 raise ParseError(TOOL, "the JSON document is not an object")
             return doc, [ln.strip() for ln in lines[:i] if ln.strip()]
@@ -61,34 +72,71 @@ def _first_json(text: str) -> tuple[dict[str, Any], list[str]]:
                            f"given?); first line: {first[:200]!r}")
 
 
-def _percentile(clat: dict[str, Any], pct: float, job: str, direction: str) -> float:
-    table = clat.get("percentile")
-    if not isinstance(table, dict):
-        raise ParseError(TOOL, f"job {job!r} {direction}: clat_ns has no percentile table")
-    for key, value in table.items():
-        if abs(float(key) - pct) < 1e-9:
-            return float(value)
-    raise ParseError(TOOL, f"job {job!r} {direction}: no {pct:g}th clat percentile")
+def fio_version(doc: dict[str, Any]) -> tuple[int, int] | None:
+    """(major, minor) from the document's `fio version` ("fio-3.33", "fio-2.21-12-gabc")."""
+    m = re.match(r"fio-(\d+)\.(\d+)", J.text(TOOL, doc, "fio version", ""))
+    return (int(m.group(1)), int(m.group(2))) if m else None
 
 
-def _direction(jobs: list[dict[str, Any]], direction: str) -> dict[str, float] | None:
+def _clat(stats: dict[str, Any], version: tuple[int, int] | None, where: str
+          ) -> tuple[dict[str, Any], float]:
+    """The completion-latency object and its unit's factor to milliseconds.
+
+    fio 2.99 (the 3.0 pre-release) moved latencies from microseconds (`clat`) to
+    nanoseconds (`clat_ns`). A `clat_ns` object is always nanoseconds; a bare `clat`
+    object is microseconds only from a fio older than 2.99 (or one that does not say).
+    """
+    if "clat_ns" in stats:
+        return J.obj(TOOL, stats, "clat_ns"), 1e-6
+    if "clat" in stats:
+        if version is not None and version >= NS_SINCE:
+            raise ParseError(TOOL, f"{where}: fio-{version[0]}.{version[1]} reports 'clat' "
+                                   "without 'clat_ns' (unknown latency unit)")
+        return J.obj(TOOL, stats, "clat"), 1e-3
+    raise ParseError(TOOL, f"{where}: no clat_ns (fio 3) or clat (fio 2) latency object")
+
+
+def _percentile(clat: dict[str, Any], pct: float, where: str) -> float:
+    table = J.obj(TOOL, clat, "percentile", None)
+    if table is None:
+        raise ParseError(TOOL, f"{where}: the completion latency has no percentile table")
+    for key in table:
+        try:
+            at = float(key)
+        except ValueError:
+            raise ParseError(TOOL, f"{where}: percentile key {key[:40]!r} is not a number"
+                             ) from None
+        if abs(at - pct) < 1e-9:
+            return J.num(TOOL, table, (key,))
+    raise ParseError(TOOL, f"{where}: no {pct:g}th clat percentile")
+
+
+def _bandwidth_mib(stats: dict[str, Any], where: str) -> float:
+    """MiB/s: `bw_bytes` (B/s, fio >= 3.3) if present, else `bw` (KiB/s in every fio)."""
+    if "bw_bytes" in stats:
+        return J.num(TOOL, stats, "bw_bytes") / MIB
+    if "bw" in stats:
+        return J.num(TOOL, stats, "bw") / 1024
+    raise ParseError(TOOL, f"{where}: neither bw_bytes nor bw")
+
+
+def _direction(jobs: list[dict[str, Any]], direction: str, version: tuple[int, int] | None
+               ) -> dict[str, float] | None:
     """Aggregated numbers for one direction, or None when no job did I/O in it."""
-    active = [j for j in jobs if int(j.get(direction, {}).get("io_bytes", 0)) > 0]
+    active = [j for j in jobs if J.count(TOOL, j, f"{direction}.io_bytes", 0) > 0]
     if not active:
         return None
-    out = {
-        "iops": sum(float(j[direction]["iops"]) for j in active),
-        "bandwidth": sum(float(j[direction]["bw_bytes"]) for j in active) / MIB,
-    }
-    for metric, pct in PERCENTILES.items():
-        values = []
-        for j in active:
-            clat = j[direction].get("clat_ns")
-            if not isinstance(clat, dict):
-                raise ParseError(TOOL, f"job {j.get('jobname')!r} {direction}: no clat_ns")
-            values.append(_percentile(clat, pct, str(j.get("jobname")), direction))
-        out[metric] = max(values) / 1e6  # ns -> ms
-    return out
+    out = {"iops": 0.0, "bandwidth": 0.0}
+    worst = dict.fromkeys(PERCENTILES, 0.0)
+    for j in active:
+        where = f"job {str(j.get('jobname'))[:60]!r} {direction}"
+        stats = J.obj(TOOL, j, direction)
+        out["iops"] += J.num(TOOL, stats, "iops")
+        out["bandwidth"] += _bandwidth_mib(stats, where)
+        clat, to_ms = _clat(stats, version, where)
+        for metric, pct in PERCENTILES.items():
+            worst[metric] = max(worst[metric], _percentile(clat, pct, where) * to_ms)
+    return {**out, **worst}
 
 
 class Fio:
@@ -115,29 +163,35 @@ class Fio:
         timeout = params.runtime_s + params.ramp_time_s + 300
         return Plan((Step("client", argv, timeout_s=timeout),), raw_suffix="json")
 
+    @checked_parse(TOOL)
     def parse(self, output: str, params: Params | None = None) -> ParsedOutput:
         text = require_text(TOOL, output)
         doc, notes = _first_json(text)
-        jobs = doc.get("jobs")
-        if not isinstance(jobs, list) or not jobs:
-            raise ParseError(TOOL, "the JSON document has no 'jobs' list")
+        jobs = J.array(TOOL, doc, "jobs")
+        if not jobs:
+            raise ParseError(TOOL, "the JSON document has an empty 'jobs' list")
+        if not all(isinstance(job, dict) for job in jobs):
+            raise ParseError(TOOL, "an entry of 'jobs' is not an object")
         for job in jobs:
-            code = int(job.get("error", 0) or 0)
+            code = J.count(TOOL, job, "error", 0)
             if code:
-                raise ParseError(TOOL, f"job {job.get('jobname')!r} failed with error {code} "
-                                       f"({os.strerror(code)})")
-        options = jobs[0].get("job options", {})
+                raise ParseError(TOOL, f"job {str(job.get('jobname'))[:60]!r} failed with "
+                                       f"error {code} ({_strerror(code)})")
+        version = fio_version(doc)
+        options = J.obj(TOOL, jobs[0], "job options", {})
         meta: dict[str, Any] = {
             "job_entries": len(jobs),
             "clat_combined": "fio-group-report" if len(jobs) == 1 else "max-over-jobs",
             **{k: options[k] for k in ("rw", "bs", "iodepth", "numjobs", "ioengine", "direct")
-               if k in options},
+               if isinstance(options.get(k), str)},
         }
+        if version:
+            meta["fio_version"] = f"{version[0]}.{version[1]}"
         if notes:
             meta["notes"] = notes
         samples: list[Sample] = []
         for direction in ("read", "write"):
-            agg = _direction(jobs, direction)
+            agg = _direction(jobs, direction, version)
             if agg is None:
                 continue
             samples += [

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from bench.poc import LOCUSTFILE
 from bench.poc.launcher import PocService, http_get
 from bench.samples import ParsedOutput
+from bench.workloads._checks import checked_parse
 from bench.workloads._locust_parse import parse_document
 from bench.workloads._locust_run import LocustRun, check_locustfile
 from bench.workloads.base import RunContext, WorkloadParams
@@ -140,6 +141,7 @@ class HttpLoad:
                                "error": err_before or err_after},
         }, indent=1)
 
+    @checked_parse(TOOL)
     def parse(self, output: str, params: Params | None = None) -> ParsedOutput:
         return parse_document(output, params or Params())
 

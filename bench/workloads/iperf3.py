@@ -10,12 +10,13 @@ because 0 would claim a clean path that was never observed.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from pydantic import Field
 
 from bench.samples import ParsedOutput, Sample
+from bench.workloads import _json as J
+from bench.workloads._checks import checked_parse
 from bench.workloads._text import require_text
 from bench.workloads.base import Plan, Step, WorkloadParams
 from core.errors import ParseError
@@ -37,10 +38,7 @@ def _document(text: str) -> dict[str, Any]:
         first = text.strip().splitlines()[0]
         raise ParseError(TOOL, f"no JSON document in the output (was -J given?); first line: "
                                f"{first[:200]!r}")
-    try:
-        doc, _ = json.JSONDecoder().raw_decode(text, start)
-    except json.JSONDecodeError as exc:
-        raise ParseError(TOOL, f"the JSON document is truncated or invalid ({exc})") from exc
+    doc = J.first_document(TOOL, text, start)
     if not isinstance(doc, dict):
         raise ParseError(TOOL, "the JSON document is not an object")
     return doc
@@ -67,32 +65,38 @@ class Iperf3:
         client_step = Step("client", argv, timeout_s=params.time_s + params.omit_s + 60)
         return Plan((server_step, client_step), raw_suffix="json")
 
+    @checked_parse(TOOL)
     def parse(self, output: str, params: Params | None = None) -> ParsedOutput:
         doc = _document(require_text(TOOL, output))
         if doc.get("error"):
-            raise ParseError(TOOL, f"iperf3 reported an error: {doc['error']}")
-        test = doc.get("start", {}).get("test_start", {})
-        if test.get("protocol", "TCP") != "TCP":
-            raise ParseError(TOOL, f"only TCP tests are understood, got {test.get('protocol')}")
-        end = doc.get("end")
-        received = end.get("sum_received") if isinstance(end, dict) else None
-        if not isinstance(received, dict) or "bits_per_second" not in received:
-            raise ParseError(TOOL, "no end.sum_received.bits_per_second (test cut short?)")
-        sent = end.get("sum_sent", {})
+            raise ParseError(TOOL, f"iperf3 reported an error: {str(doc['error'])[:300]}")
+        test = J.obj(TOOL, doc, "start.test_start", {})
+        protocol = J.text(TOOL, test, "protocol", "TCP")
+        if protocol != "TCP":
+            raise ParseError(TOOL, f"only TCP tests are understood, got {protocol[:40]!r}")
+        received = J.obj(TOOL, doc, "end.sum_received")
+        bits_per_second = J.num(TOOL, received, "bits_per_second")
+        seconds = J.num(TOOL, received, "seconds", None)
+        if seconds is not None and seconds <= 0:
+            raise ParseError(TOOL, f"end.sum_received.seconds is {seconds:g}: a rate over no "
+                                   "time is not a measurement")
+        sent = J.obj(TOOL, doc, "end.sum_sent", {})
         meta: dict[str, Any] = {
-            "streams": test.get("num_streams"),
-            "reverse": bool(test.get("reverse", 0)),
-            "omit_s": test.get("omit"),
-            "seconds": received.get("seconds"),
-            "sender_gbit_per_s": round(float(sent.get("bits_per_second", 0.0)) / 1e9, 6),
+            "streams": J.count(TOOL, test, "num_streams", None),
+            "reverse": bool(J.num(TOOL, test, "reverse", 0)),
+            "omit_s": J.num(TOOL, test, "omit", None),
+            "seconds": seconds,
+            "sender_gbit_per_s": round(J.num(TOOL, sent, "bits_per_second", 0.0) / 1e9, 6),
         }
-        retransmits = sent.get("retransmits")
+        version = J.text(TOOL, doc, "start.version", "")
+        if version:
+            meta["iperf3_version"] = version[:60]
+        retransmits = J.count(TOOL, sent, "retransmits", None)
         if retransmits is None:
             meta["retransmits"] = "not reported by the sender's kernel; metric omitted"
-        samples = [Sample("throughput", float(received["bits_per_second"]) / 1e9, "Gbit/s",
-                          meta)]
+        samples = [Sample("throughput", bits_per_second / 1e9, "Gbit/s", meta)]
         if retransmits is not None:
-            samples.append(Sample("retransmits", int(retransmits), "count", meta))
+            samples.append(Sample("retransmits", retransmits, "count", meta))
         return ParsedOutput(samples)
 
     def tool_version_argv(self) -> tuple[str, ...]:

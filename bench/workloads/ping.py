@@ -1,8 +1,9 @@
 """ping: ICMP round-trip time from the client host to the server host, and loss.
 
 The plan keeps ping's per-reply lines (no `-q`) so the raw output also yields an RTT
-99th percentile; the summary line gives min/avg/max/mdev. Total loss is a real
-measurement (packet_loss = 100, no RTT metrics), not a parse error.
+99th percentile; the summary line gives min/avg/max/mdev. Both iputils and busybox ping
+are understood; busybox prints no mdev, so that metric is omitted for it (never 0).
+Total loss is a real measurement (packet_loss = 100, no RTT metrics), not a parse error.
 """
 
 from __future__ import annotations
@@ -14,17 +15,24 @@ from typing import Any
 from pydantic import Field
 
 from bench.samples import ParsedOutput, Sample
-from bench.workloads._text import require_text
+from bench.workloads._checks import checked_parse
+from bench.workloads._text import INT, NUM, PAD, integer, number, require_text
 from bench.workloads.base import Plan, Step, WorkloadParams
 from core.errors import ParseError
 
 TOOL = "ping"
 
-_STATS = re.compile(r"^(\d+) packets transmitted, (\d+) received,.*?([\d.]+)% packet loss",
+# iputils: "5 packets transmitted, 5 received, 0% packet loss, time 224ms"
+# busybox: "5 packets transmitted, 5 packets received, 0% packet loss"
+_STATS = re.compile(rf"^{PAD}({INT}) packets transmitted,{PAD}({INT}) (?:packets )?received,[^\n]*?"
+                    rf"({NUM})% packet loss", re.MULTILINE)
+# iputils: "rtt min/avg/max/mdev = a/b/c/d ms"; busybox: "round-trip min/avg/max = a/b/c ms"
+_RTT = re.compile(rf"^(?:rtt|round-trip) min/avg/max(?:/(?:mdev|stddev))? ={PAD}({NUM})/({NUM})/"
+                  rf"({NUM})(?:/({NUM}))? ms", re.MULTILINE)
+# iputils: "icmp_seq=1 ttl=64 time=0.030 ms"; busybox: "seq=0 ttl=64 time=0.072 ms"
+_REPLY = re.compile(rf"^{INT} bytes from [^\n]*? time=({NUM}) ms(?P<dup> \(DUP!\))?",
                     re.MULTILINE)
-_RTT = re.compile(r"^rtt min/avg/max/mdev = ([\d.]+)/([\d.]+)/([\d.]+)/([\d.]+) ms",
-                  re.MULTILINE)
-_REPLY = re.compile(r"^\d+ bytes from .*? time=([\d.]+) ms(?P<dup> \(DUP!\))?", re.MULTILINE)
+RTT_SLACK_MS = 0.002  # min/avg/max are printed rounded to 3 decimals
 
 
 class Params(WorkloadParams):
@@ -56,27 +64,41 @@ class Ping:
         timeout = params.count * params.interval_s + params.wait_s + 30
         return Plan((Step("client", argv, timeout_s=timeout),))
 
+    @checked_parse(TOOL)
     def parse(self, output: str, params: Params | None = None) -> ParsedOutput:
         text = require_text(TOOL, output)
         stats = _STATS.search(text)
         if not stats:
             raise ParseError(TOOL, "no 'N packets transmitted, M received' statistics line "
-                                   "(output truncated or not from iputils ping)")
-        transmitted, received = int(stats.group(1)), int(stats.group(2))
+                                   "(output truncated or not from iputils/busybox ping)")
+        transmitted = integer(TOOL, stats.group(1), "packets transmitted")
+        received = integer(TOOL, stats.group(2), "packets received")
         if transmitted == 0:
             raise ParseError(TOOL, "no packet was transmitted")
+        if received > transmitted:
+            raise ParseError(TOOL, f"{received} replies to {transmitted} packets sent "
+                                   "(duplicates are counted apart; corrupted output?)")
         meta: dict[str, Any] = {"transmitted": transmitted, "received": received}
-        samples = [Sample("packet_loss", float(stats.group(3)), "%", meta)]
+        samples = [Sample("packet_loss", number(TOOL, stats.group(3), "packet loss"), "%",
+                          meta)]
         if received == 0:
             return ParsedOutput(samples)
         rtt = _RTT.search(text)
         if not rtt:
-            raise ParseError(TOOL, f"{received} replies but no 'rtt min/avg/max/mdev' line "
-                                   "(output truncated?)")
-        for name, value in zip(("rtt_min", "rtt_avg", "rtt_max", "rtt_mdev"), rtt.groups(),
-                               strict=True):
-            samples.append(Sample(name, float(value), "ms", meta))
-        replies = [float(m.group(1)) for m in _REPLY.finditer(text) if not m.group("dup")]
+            raise ParseError(TOOL, f"{received} replies but no 'rtt min/avg/max/mdev' line (or "
+                                   "busybox 'round-trip min/avg/max') (output truncated?)")
+        names = ("rtt_min", "rtt_avg", "rtt_max", "rtt_mdev")
+        rtts = {name: number(TOOL, value, name) for name, value in
+                zip(names, rtt.groups(), strict=True) if value is not None}
+        low, mid, high = rtts["rtt_min"], rtts["rtt_avg"], rtts["rtt_max"]
+        if low > mid + RTT_SLACK_MS or mid > high + RTT_SLACK_MS:
+            raise ParseError(TOOL, f"rtt min/avg/max {rtts['rtt_min']}/{rtts['rtt_avg']}/"
+                                   f"{rtts['rtt_max']} are out of order")
+        if "rtt_mdev" not in rtts:
+            meta["rtt_mdev"] = "not printed by this ping (busybox); metric omitted"
+        samples += [Sample(name, value, "ms", meta) for name, value in rtts.items()]
+        replies = [number(TOOL, m.group(1), "reply time") for m in _REPLY.finditer(text)
+                   if not m.group("dup")]
         if replies:  # absent with -q; then there is no percentile to report
             samples.append(Sample("rtt_p99", nearest_rank(replies, 99.0), "ms",
                                   {**meta, "replies": len(replies)}))

@@ -20,19 +20,20 @@ from typing import Any
 from pydantic import Field
 
 from bench.samples import ParsedOutput, Sample
-from bench.workloads._text import require_text
+from bench.workloads._checks import checked_parse
+from bench.workloads._text import NUM, PAD, integer, number, require_text
 from bench.workloads.base import Plan, Step, WorkloadParams
 from core.errors import ParseError
 
 TOOL = "stress-ng"
 MIB_TO_MB = 1.048576  # stress-ng's MB (2**20 bytes) in decimal megabytes
 
-_RATE = re.compile(r"stream: memory rate: ([\d.]+) MB read/sec, ([\d.]+) MB write/sec"
-                   r".*\(instance (\d+)\)")
-_DISPATCH = re.compile(r"dispatching hogs: (\d+) stream\b")
+_RATE = re.compile(rf"stream: memory rate:{PAD}({NUM}) MB read/sec,{PAD}({NUM}) MB write/sec"
+                   rf"[^\n]*\(instance{PAD}(\d+)\)")
+_DISPATCH = re.compile(rf"dispatching hogs:{PAD}(\d+) stream\b")
 _FAILURE = re.compile(r"^stress-ng: (error|fail):.*$|^.*\bunsuccessful run completed.*$",
                       re.MULTILINE)
-_CACHE = re.compile(r"stream: Using CPU cache size of (\d+)K")
+_CACHE = re.compile(rf"stream: Using CPU cache size of{PAD}(\d+)K")
 
 
 class Params(WorkloadParams):
@@ -57,6 +58,7 @@ class Stream:
             argv += ("--stream-l3-size", params.l3_size)
         return Plan((Step("client", argv, timeout_s=params.time_s + 60),))
 
+    @checked_parse(TOOL)
     def parse(self, output: str, params: Params | None = None) -> ParsedOutput:
         text = require_text(TOOL, output)
         failure = _FAILURE.search(text)
@@ -66,11 +68,14 @@ class Stream:
         if not dispatched:
             raise ParseError(TOOL, "no 'dispatching hogs: N stream' line (not a stress-ng "
                                    "--stream run, or the log went to stderr without --stdout)")
-        instances = int(dispatched.group(1))
+        instances = integer(TOOL, dispatched.group(1), "stream instance count")
+        if instances < 1:
+            raise ParseError(TOOL, "stress-ng dispatched no stream instance")
         if "too short to determine memory rate" in text:
             raise ParseError(TOOL, "stress-ng says the run was too short to determine the "
                                    "memory rate; use time_s >= 5")
-        rates = {int(m.group(3)): (float(m.group(1)), float(m.group(2)))
+        rates = {int(m.group(3)): (number(TOOL, m.group(1), "memory read rate"),
+                                   number(TOOL, m.group(2), "memory write rate"))
                  for m in _RATE.finditer(text)}
         if len(rates) != instances:
             raise ParseError(TOOL, f"{len(rates)} of {instances} stream instances reported a "
@@ -84,7 +89,7 @@ class Stream:
             "instances": instances,
             "stress_ng_read_mib_per_s": round(read_mib, 2),
             "stress_ng_write_mib_per_s": round(write_mib, 2),
-            "cache_size_kib": int(cache.group(1)) if cache else None,
+            "cache_size_kib": integer(TOOL, cache.group(1), "cache size") if cache else None,
         }
         return ParsedOutput([
             Sample("read_bandwidth", read_mib * MIB_TO_MB, "MB/s", meta),

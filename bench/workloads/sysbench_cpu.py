@@ -7,7 +7,9 @@ from typing import Any
 from pydantic import Field
 
 from bench.samples import ParsedOutput, Sample
-from bench.workloads._text import find_float, require_text
+from bench.workloads import _sysbench as sb
+from bench.workloads._checks import checked_parse
+from bench.workloads._text import NUM, PAD, find_float, require_text
 from bench.workloads.base import Plan, Step, WorkloadParams
 
 TOOL = "sysbench"
@@ -31,21 +33,19 @@ class SysbenchCpu:
                 f"--cpu-max-prime={params.max_prime}", "run")
         return Plan((Step("client", argv, timeout_s=params.time_s + 60),))
 
+    @checked_parse(TOOL)
     def parse(self, output: str, params: Params | None = None) -> ParsedOutput:
         text = require_text(TOOL, output)
-        meta = {"threads": int(find_float(TOOL, r"Number of threads:\s*(\d+)", text,
-                                          "thread count"))}
+        meta: dict[str, Any] = {"threads": sb.threads(text)}
+        if sb.version(text):
+            meta["sysbench_version"] = sb.version(text)
+        eps = find_float(TOOL, rf"^\s*events per second:{PAD}({NUM})\s*$", text,
+                         "events per second")
         return ParsedOutput([
-            Sample("events_per_second",
-                   find_float(TOOL, r"events per second:\s*([\d.]+)", text, "events per second"),
-                   "events/s", meta),
-            Sample("latency_avg", find_float(TOOL, r"avg:\s*([\d.]+)", text, "average latency"),
-                   "ms", meta),
-            Sample("latency_p95",
-                   find_float(TOOL, r"95th percentile:\s*([\d.]+)", text, "95th percentile"),
-                   "ms", meta),
-            Sample("total_time", find_float(TOOL, r"total time:\s*([\d.]+)s", text, "total time"),
-                   "s", meta),
+            Sample("events_per_second", eps, "events/s", meta),
+            Sample("latency_avg", sb.latency(text, "avg"), "ms", meta),
+            Sample("latency_p95", sb.latency(text, "95th percentile"), "ms", meta),
+            Sample("total_time", sb.total_time(text), "s", meta),
         ])
 
     def tool_version_argv(self) -> tuple[str, ...]:

@@ -13,7 +13,9 @@ from typing import Any, Literal
 from pydantic import Field
 
 from bench.samples import ParsedOutput, Sample
-from bench.workloads._text import find_float, require_text
+from bench.workloads import _sysbench as sb
+from bench.workloads._checks import checked_parse
+from bench.workloads._text import INT, NUM, PAD, find_float, require_text
 from bench.workloads.base import Plan, Step, WorkloadParams
 from core.errors import ParseError
 
@@ -33,7 +35,7 @@ class Params(WorkloadParams):
 
 
 def _header(text: str, key: str) -> str | None:
-    m = re.search(rf"^\s*{key}:\s*(\S+)", text, re.MULTILINE)
+    m = re.search(rf"^[ \t]*{key}:[ \t]*(\S+)", text, re.MULTILINE)
     return m.group(1) if m else None
 
 
@@ -51,21 +53,24 @@ class SysbenchMemory:
                 f"--memory-access-mode={params.access_mode}", "run")
         return Plan((Step("client", argv, timeout_s=params.time_s + 60),))
 
+    @checked_parse(TOOL)
     def parse(self, output: str, params: Params | None = None) -> ParsedOutput:
         text = require_text(TOOL, output)
         if "Running memory speed test" not in text:
             raise ParseError(TOOL, "this is not the output of `sysbench memory run`")
         meta: dict[str, Any] = {
-            "threads": int(find_float(TOOL, r"Number of threads:\s*(\d+)", text, "thread count")),
+            "threads": sb.threads(text),
             "block_size": _header(text, "block size"),
             "operation": _header(text, "operation"),
         }
-        mib_per_s = find_float(TOOL, r"MiB transferred \(([\d.]+) MiB/sec\)", text,
+        if sb.version(text):
+            meta["sysbench_version"] = sb.version(text)
+        # Both rates are padded to a fixed width: "( 9330.67 per second)".
+        mib_per_s = find_float(TOOL, rf"MiB transferred \({PAD}({NUM}) MiB/sec\)", text,
                                "'MiB transferred (X MiB/sec)' line")
-        ops_per_s = find_float(TOOL, r"Total operations:\s*\d+\s*\(([\d.]+) per second\)", text,
-                               "'Total operations' line")
-        total_time = find_float(TOOL, r"total time:\s*([\d.]+)s", text, "total time")
-        meta["total_time_s"] = total_time
+        ops_per_s = find_float(TOOL, rf"Total operations:{PAD}{INT}{PAD}\({PAD}({NUM}) "
+                                     r"per second\)", text, "'Total operations' line")
+        meta["total_time_s"] = sb.total_time(text)
         return ParsedOutput([
             Sample("throughput", mib_per_s, "MiB/s", meta),
             Sample("operations_per_second", ops_per_s, "ops/s", meta),
