@@ -126,7 +126,11 @@ def show(campaign: str = typer.Argument("latest", help="campaign id, folder, or 
 @app.command()
 def parse(workload: str = typer.Argument(..., help="workload name, e.g. fio"),
           file: Path = typer.Argument(..., help="raw tool output ('-' for stdin)")) -> None:
-    """Parse raw tool output into samples, printed as JSON lines."""
+    """Parse raw tool output into samples, printed as JSON lines.
+
+    Exit codes: 0 samples printed; 65 the output was refused (a ParseError naming the
+    tool and why); 1 unknown workload or missing file; 70 an internal error (a bug).
+    """
     from bench.workloads import REGISTRY
 
     if workload not in REGISTRY:

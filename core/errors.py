@@ -22,7 +22,13 @@ class ScenarioError(BakeoffError):
 
 
 class ParseError(BakeoffError):
-    """A tool printed something its parser does not understand."""
+    """A tool printed something its parser does not understand (or cannot be a measurement).
+
+    Exit code 65 is sysexits' EX_DATAERR ("the input data was incorrect"): `bakeoff parse`
+    refusing a file is told apart from a bakeoff bug, which exits 70 (EX_SOFTWARE).
+    """
+
+    exit_code = 65
 
     def __init__(self, tool: str, reason: str):
         self.tool = tool

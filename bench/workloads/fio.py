@@ -8,7 +8,7 @@ over the entries and each clat percentile is the worst (largest) entry's, a
 conservative bound recorded in the samples' metadata as `clat_combined`.
 
 Units follow the document's `fio version`: bandwidth is `bw_bytes` (B/s) where fio
-prints it (3.3 and later), else `bw`, which every fio prints in KiB/s; latency is
+prints it (3.2 and later), else `bw`, which every fio prints in KiB/s; latency is
 `clat_ns` (ns) from fio-2.99 on, and `clat` in microseconds before (fio 2.x). Tested
 on captured output of fio 2.21, 3.1 and 3.33 (tests/golden/fio/README.md).
 """
@@ -112,7 +112,7 @@ def _percentile(clat: dict[str, Any], pct: float, where: str) -> float:
 
 
 def _bandwidth_mib(stats: dict[str, Any], where: str) -> float:
-    """MiB/s: `bw_bytes` (B/s, fio >= 3.3) if present, else `bw` (KiB/s in every fio)."""
+    """MiB/s: `bw_bytes` (B/s, fio >= 3.2) if present, else `bw` (KiB/s in every fio)."""
     if "bw_bytes" in stats:
         return J.num(TOOL, stats, "bw_bytes") / MIB
     if "bw" in stats:
