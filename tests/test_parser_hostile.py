@@ -289,6 +289,6 @@ def test_structured_mutations_of_real_json(workload, data):
         path = data.draw(st.sampled_from(paths))
         try:
             doc = _replace(doc, path, data.draw(HOSTILE_VALUES), data.draw(st.booleans()))
-        except (KeyError, IndexError, TypeError):
-            continue  # an earlier mutation removed this path
+        except (KeyError, IndexError, TypeError, AttributeError):
+            continue  # an earlier mutation removed or retyped this path
     outcome(workload, json.dumps(doc))

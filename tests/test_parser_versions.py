@@ -177,3 +177,18 @@ def test_every_parser_golden_folder_has_a_readme_naming_each_fixture():
             if fixture.name != "README.md":
                 assert fixture.name in readme, f"{fixture} is not listed in its README"
         assert "captured" in readme
+
+
+# --------------------------------------------------------------------------- stress-ng
+
+def test_stress_ng_0_22_format_hand_built_from_its_source():
+    out = parse("stream", "stress-ng-0.22.00_stream2_handbuilt.txt")
+    got = values(out)
+    assert got["read_bandwidth"] == pytest.approx((5009.60 + 5079.38) * 1.048576)
+    assert got["write_bandwidth"] == pytest.approx((3339.73 + 3386.26) * 1.048576)
+    assert out.samples[0].metadata["cache_size_kib"] == 32768  # "using cache size of"
+
+
+def test_stress_ng_0_22_too_short_message():
+    with pytest.raises(ParseError, match=r"stress-ng.*too short.*time_s >= 5"):
+        parse("stream", "stress-ng-0.22.00_too_short_handbuilt.txt")

@@ -33,7 +33,10 @@ _RATE = re.compile(rf"stream: memory rate:{PAD}({NUM}) MB read/sec,{PAD}({NUM}) 
 _DISPATCH = re.compile(rf"dispatching hogs:{PAD}(\d+) stream\b")
 _FAILURE = re.compile(r"^stress-ng: (error|fail):.*$|^.*\bunsuccessful run completed.*$",
                       re.MULTILINE)
-_CACHE = re.compile(rf"stream: Using CPU cache size of{PAD}(\d+)K")
+# 0.15: "Using CPU cache size of 32768K"; 0.22: "using cache size of 32768K"
+_CACHE = re.compile(rf"stream: (?:Using CPU|using) cache size of{PAD}(\d+)K")
+# 0.15: "too short to determine memory rate"; 0.22: "too short to reliably determine ..."
+_TOO_SHORT = re.compile(r"too short to (?:reliably )?determine memory rate")
 
 
 class Params(WorkloadParams):
@@ -71,7 +74,7 @@ class Stream:
         instances = integer(TOOL, dispatched.group(1), "stream instance count")
         if instances < 1:
             raise ParseError(TOOL, "stress-ng dispatched no stream instance")
-        if "too short to determine memory rate" in text:
+        if _TOO_SHORT.search(text):
             raise ParseError(TOOL, "stress-ng says the run was too short to determine the "
                                    "memory rate; use time_s >= 5")
         rates = {int(m.group(3)): (number(TOOL, m.group(1), "memory read rate"),
