@@ -32,6 +32,7 @@ TOOL = "fio"
 MIB = 1024 * 1024
 SIZE_PATTERN = r"^\d+([kKmMgGtT]i?[bB]?)?$"
 PERCENTILES = {"clat_p50": 50.0, "clat_p99": 99.0}
+MAX_NOTES = 20  # lines printed before the JSON kept in metadata (each cut to 300 chars)
 NS_SINCE = (2, 99)  # fio-2.99 (3.0-rc) reports latencies in ns (clat_ns); before: us (clat)
 
 
@@ -65,7 +66,8 @@ def _first_json(text: str) -> tuple[dict[str, Any], list[str]]:
             doc = J.first_document(TOOL, text, offset)
             if not isinstance(doc, dict):
                 raise ParseError(TOOL, "the JSON document is not an object")
-            return doc, [ln.strip() for ln in lines[:i] if ln.strip()]
+            notes = [ln.strip()[:300] for ln in lines[:i] if ln.strip()]
+            return doc, notes[:MAX_NOTES]
         offset += len(line)
     first = next((ln.strip() for ln in lines if ln.strip()), "")
     raise ParseError(TOOL, f"no JSON document in the output (was --output-format=json "
