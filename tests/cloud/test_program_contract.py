@@ -381,3 +381,12 @@ def test_network_acceleration_as_in_production():
     _, _, run = declare("gcp")
     vms = run.of_type("gcp:compute/instance:Instance")
     assert all(v.inputs["networkInterfaces"][0]["nicType"] == "GVNIC" for v in vms)
+
+
+def test_azure_database_storage_rounds_up_to_a_size_azure_sells():
+    from stacks.cloud.azure import db_storage_gb
+
+    _, _, run = declare("azure")  # 64 GiB asked: sold as is
+    (server,) = run.of_type("azure-native:dbforpostgresql:Server")
+    assert server.inputs["storage"]["storageSizeGB"] == 64
+    assert [db_storage_gb(n) for n in (1, 32, 33, 100, 4000)] == [32, 32, 64, 128, 4096]
