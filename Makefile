@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # The cloud SDKs (Pulumi with the AWS, Azure and GCP providers, ~1 GB) only for tests.
 CLOUD_STAMP := $(VENV)/.installed-cloudtest
 
-.PHONY: setup setup-test run test lint clean
+.PHONY: setup setup-test run test test-slow lint clean
 
 # System tools first: a fresh Debian needs python3-venv before the venv can exist.
 setup:
@@ -31,7 +31,10 @@ run: setup
 	$(BIN)/bakeoff run scenarios/quickstart.yaml
 
 test: setup-test lint
-	$(BIN)/pytest -q -ra
+	$(BIN)/pytest -q -ra -m "not slow"
+
+test-slow: setup-test
+	$(BIN)/pytest -q -ra -m slow
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from bakeoff import cli_analysis, cli_cloud, crash
+from bakeoff import cli_analysis, cli_cloud, cli_reliability, crash
 from bench.scenarios import load_campaign_file
 from core.errors import BakeoffError
 from scoring import cli_cost, cli_decide
@@ -65,42 +65,85 @@ def run(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress display (for cron)"),
     resume: str | None = typer.Option(None, "--resume", help="campaign id to resume"),
     no_score: bool = typer.Option(False, "--no-score", help="skip scoring and the report"),
+    no_wait: bool = typer.Option(False, "--no-wait", help="refuse (exit 7) instead of waiting "
+                                 "while another local campaign runs on this machine"),
+    allow_changes: bool = typer.Option(False, "--allow-changes", help="resume with scenario "
+                                       "changes that touch no measured unit"),
 ) -> None:
-    """Run a campaign: provision, benchmark, tear down, store results, score, report."""
+    """Run a campaign: provision, benchmark, tear down, store results, score, report.
+
+    Exit codes: 0 complete, 5 partial (some units failed), 6 nothing measured, 130
+    interrupted, 2 invalid input, 3 prerequisite missing, 7 busy (docs/reliability.md).
+    """
+    from bench.signals import sigterm_as_interrupt
     from bench.storage import is_url, staged_upload
+    from core.exit_codes import ExitCode
 
     campaign = load_campaign_file(scenario)
     if resume and is_url(results):
         raise BakeoffError("--resume needs the campaign's local folder: run with a local "
                            "--results folder to resume, then upload it")
-    with staged_upload(results) as root:
-        folder = _run_into(campaign, scenario, root, quiet, resume, no_score)
+    # SIGTERM is Ctrl-C for the whole run, scoring included
+    with sigterm_as_interrupt(), staged_upload(results) as root:
+        folder, status = _run_into(campaign, scenario, root, quiet, resume, no_score,
+                                   not no_wait, allow_changes)
     out.print(f"results: {results.rstrip('/')}/{folder.name}" if is_url(results)
               else f"results: {folder}")
+    if status == "partial":
+        err.print("[yellow]partial[/yellow]: some units failed; scored on what was measured")
+        raise typer.Exit(int(ExitCode.PARTIAL))
 
 
 def _run_into(campaign, scenario: Path, root: Path, quiet: bool, resume: str | None,
-              no_score: bool) -> Path:
+              no_score: bool, wait: bool, allow_changes: bool) -> tuple[Path, str]:
     from bench.orchestrator import Orchestrator
     from bench.show import render_summary
+    from core.exit_codes import ExitCode
 
     orchestrator = Orchestrator(campaign, root, quiet=quiet)
     try:
-        folder = orchestrator.run(campaign_id=resume, resume=resume is not None)
+        folder = orchestrator.run(campaign_id=resume, resume=resume is not None,
+                                  wait=wait, allow_changes=allow_changes)
+    except KeyboardInterrupt:
+        cid = orchestrator.campaign_id
+        started = bool(cid) and (root / cid / "manifest.json").is_file()
+        err.print("[yellow]interrupted[/yellow]; everything started was stopped. " + (
+            f"Resume with `bakeoff run {scenario} --resume {cid}`" if started
+            else "The campaign had not started: nothing to resume."))
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+    except OSError as e:
+        where = f" ({e.filename})" if e.filename else ""
+        hint = (f"; teardown ran. Fix that, then resume with `bakeoff run {scenario} --resume "
+                f"{orchestrator.campaign_id}`" if orchestrator.campaign_id else "")
+        err.print(f"[red]error:[/red] {escape(e.strerror or str(e))}{escape(where)}{hint}")
+        raise typer.Exit(int(ExitCode.ERROR)) from None
     except Exception:
         if orchestrator.campaign_id:
             crash.note_campaign_dir(root / orchestrator.campaign_id)
         raise
-    except KeyboardInterrupt:
-        err.print(f"[yellow]interrupted[/yellow]; everything started was stopped. Resume with "
-                  f"`bakeoff run {scenario} --resume {orchestrator.campaign_id}`")
-        raise typer.Exit(130) from None
     crash.note_campaign_dir(folder)
-    if not quiet:
-        render_summary(folder, out)
-    if not no_score:
-        _score_and_report(folder, quiet)
-    return folder
+    status = _manifest_status(folder)
+    if status == "nothing-measured":
+        err.print(f"[red]nothing measured[/red]: every unit failed (see `bakeoff show "
+                  f"{folder}`); not scored. results: {folder}")
+        raise typer.Exit(int(ExitCode.NOTHING_MEASURED))
+    try:
+        if not quiet:
+            render_summary(folder, out)
+        if not no_score:
+            _score_and_report(folder, quiet)
+    except KeyboardInterrupt:
+        err.print(f"[yellow]interrupted while scoring[/yellow]; the measured campaign in "
+                  f"{folder} is intact ({status}). Score it again with `bakeoff score "
+                  f"{folder}` (and `bakeoff report {folder}` for the report).")
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+    return folder, status
+
+
+def _manifest_status(folder: Path) -> str:
+    from bench.results import read_manifest
+
+    return str(read_manifest(folder).get("status"))
 
 
 def _score_and_report(folder: Path, quiet: bool) -> None:
@@ -152,28 +195,12 @@ def parse(workload: str = typer.Argument(..., help="workload name, e.g. fio"),
         typer.echo(json.dumps(line, sort_keys=True))
 
 
-@app.command()
-def gc(delete: bool = typer.Option(False, "--delete", help="delete what is found"),
-       campaign: str | None = typer.Option(None, "--campaign", help="only this campaign")) -> None:
-    """Find (and with --delete remove) leftovers of interrupted campaigns on this machine."""
-    from stacks.local import LocalProvisioner
-    from stacks.netns import delete_namespace
-
-    found = LocalProvisioner().leftovers(campaign)
-    if not found:
-        out.print("no leftovers")
-        return
-    for name in found:
-        if delete:
-            delete_namespace(name)
-        out.print(f"{'deleted' if delete else 'leftover'}: network namespace {name}")
-
-
 # The deciding commands (prices, tco, score, report) live with the scoring package.
 cli_cost.register(app)
 cli_decide.register(app)
 cli_analysis.register(app)
 cli_cloud.register(app)
+cli_reliability.register(app)  # gc, verify, assemble
 
 
 INTERNAL_ERROR_EXIT = 70  # EX_SOFTWARE: a bug in bakeoff, not in the input
@@ -185,6 +212,11 @@ def main() -> None:
     except BakeoffError as e:
         err.print(f"[red]error:[/red] {escape(str(e))}", highlight=False)
         sys.exit(e.exit_code)
+    except OSError as e:  # unwritable folder, full disk: a message, not a traceback
+        where = f" ({e.filename})" if e.filename else ""
+        err.print(f"[red]error:[/red] {escape(e.strerror or str(e))}{escape(where)}",
+                  highlight=False)
+        sys.exit(1)
     except Exception as e:  # a bug: one line and a file, never a traceback on screen
         if crash.debug_enabled():
             raise

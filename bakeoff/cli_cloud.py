@@ -183,6 +183,6 @@ def _site_specs(scenario: Path) -> list[Any]:
 
 
 def register(app: typer.Typer) -> None:
-    """Add `gc` and `doctor` to the bakeoff app."""
-    app.command("gc")(gc)
+    """Add `doctor` to the bakeoff app. `gc` (this machine and the clouds in one command)
+    is composed in bakeoff/cli_reliability.py, which calls `gc` here for the clouds."""
     app.command("doctor")(doctor)

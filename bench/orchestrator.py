@@ -3,8 +3,11 @@
 Local sites share one machine, so they never run at the same time: units are
 interleaved across sites (for each repetition, for each workload: A, B, ...) so that
 drift of the machine during the campaign does not favour one site. Teardown always runs
-(finally, also on Ctrl-C and SIGTERM). A failed or interrupted campaign can be resumed:
-units with a journal entry are skipped.
+(finally, also on Ctrl-C and SIGTERM) and cannot be interrupted half-way (bench.signals);
+everything a campaign creates is recorded first (stacks.tracking) and swept at the end
+(bench.leftovers). A failed or interrupted campaign can be resumed: units with an intact
+journal entry are skipped, and the scenario must be the one measured (bench.resume).
+See docs/reliability.md.
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ import contextlib
 import datetime as dt
 import importlib.util
 import json
+import secrets
 import shutil
 import signal
 import subprocess
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,10 +30,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 import bench
-from bench.results import ResultStore, unit_key
+from bench import leftovers
+from bench.lifecycle import campaign_process_env, check_results_root
+from bench.lock import Busy, CampaignClaim, MachineLock, is_live
+from bench.results import ResultStore, file_sha256, read_manifest, read_scenario, unit_key
+from bench.resume import check_resume, scenario_hash
 from bench.runner import RunContext, UnitFailed, load_fields, run_unit, tool_version, unit_failure
 from bench.samples import sample_row
 from bench.scenarios import workload_params
+from bench.signals import CampaignSignals
 from bench.workloads import REGISTRY
 from core.environment import Environment
 from core.errors import BakeoffError, PrerequisiteError
@@ -61,7 +71,17 @@ def interleaved_units(campaign: Campaign) -> list[Unit]:
 
 
 def new_campaign_id(campaign: Campaign) -> str:
-    return f"{campaign.name}-{dt.datetime.now(dt.UTC).strftime('%Y%m%dT%H%M%SZ')}"
+    """Name, UTC second and 24 random bits: two runs in the same second never collide."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"{campaign.name}-{stamp}-{secrets.token_hex(3)}"
+
+
+def final_status(manifest: dict[str, Any]) -> str:
+    """complete (all ok), partial (some ok), nothing-measured (none ok)."""
+    statuses = [u.get("status") for u in manifest["units"].values()]
+    if statuses and all(s == "ok" for s in statuses):
+        return "complete"
+    return "partial" if "ok" in statuses else "nothing-measured"
 
 
 def _git_commit() -> str | None:
@@ -119,19 +139,6 @@ def _tool_available(workload: Any) -> bool:
     return shutil.which(workload.tool) is not None
 
 
-@contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """Turn SIGTERM (cron, CI, kill) into KeyboardInterrupt so teardown runs."""
-    def handler(signum, frame):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 class Orchestrator:
     """Runs one campaign into one results folder."""
 
@@ -144,40 +151,146 @@ class Orchestrator:
         self.provisioners: dict[str, Any] = {}
         self.campaign_id = ""
 
-    def run(self, campaign_id: str | None = None, resume: bool = False) -> Path:
+    def run(self, campaign_id: str | None = None, resume: bool = False, wait: bool = True,
+            allow_changes: bool = False) -> Path:
+        """Measure into results/<id>/; returns the folder. The manifest's status is final."""
         check_prerequisites(self.campaign)
-        campaign_id = campaign_id or new_campaign_id(self.campaign)
-        self.campaign_id = campaign_id
-        store = ResultStore(self.root, campaign_id)
+        check_results_root(self.root)
         if resume:
-            manifest = store.read_manifest()
-            manifest["resumed_at"] = _now()
+            if not campaign_id:
+                raise BakeoffError("--resume needs a campaign id")
+            store = ResultStore(self.root, campaign_id)
+            if not (store.dir / "manifest.json").is_file():
+                known = sorted(p.parent.name for p in self.root.glob("*/manifest.json"))[-5:]
+                raise BakeoffError(f"--resume {campaign_id}: no campaign of that id under "
+                                   f"{self.root}/" + (f" (there: {', '.join(known)})"
+                                                      if known else ""))
+            if is_live(CampaignClaim(campaign_id).dir):
+                CampaignClaim(campaign_id).acquire()  # raises Busy naming the owner
         else:
-            manifest = self._initial_manifest(campaign_id)
-            store.create(self.campaign, manifest)
-        envs: dict[str, Environment] = {}
+            campaign_id = campaign_id or new_campaign_id(self.campaign)
+            store = ResultStore(self.root, campaign_id)
+            if store.dir.exists():
+                raise Busy(f"results folder {store.dir} already exists; pick another id")
+        self.campaign_id = campaign_id
+        machine = None
+        if any(site.provider == "local" for site in self.campaign.sites):
+            machine = MachineLock()
+            machine.acquire(campaign_id, wait, say=lambda m: self.console.print(m))
+        claim = CampaignClaim(campaign_id)
         try:
-            with _sigterm_as_interrupt():
-                self._provision(envs, manifest, campaign_id)
+            claim.acquire(store.dir)
+            if resume:
+                manifest = self._resume_manifest(store, allow_changes)
+                stale = leftovers.campaign_leftovers(campaign_id, claim.dir)
+                if stale:  # the interrupted run left things behind: they go first
+                    self._say(f"removing {len(stale)} leftover(s) of the interrupted run")
+                    leftovers.remove(stale)
+            else:
+                manifest = self._initial_manifest(campaign_id)
+                store.create(self.campaign, manifest)
+            return self._measure(store, manifest, claim)
+        except KeyboardInterrupt:  # before measuring began: the manifest must not say running
+            leftovers.finalize_manifest(str(store.dir), "interrupted before measuring began")
+            raise
+        finally:  # a state that recorded nothing holds nothing for `bakeoff gc`
+            claim.release(remove=not (claim.dir / "resources.jsonl").exists())
+            if machine is not None:
+                machine.release()
+
+    def _measure(self, store: ResultStore, manifest: dict, claim: CampaignClaim) -> Path:
+        envs: dict[str, Environment] = {}
+        signals = CampaignSignals(self._say, lambda: self._forced_exit(store, manifest, claim))
+        in_main = threading.current_thread() is threading.main_thread()
+        with campaign_process_env(claim.tracker()), \
+                (signals if in_main else contextlib.nullcontext(signals)):
+            try:
+                self._provision(envs, manifest, store.campaign_id)
                 self._record_tool_versions(envs, manifest)
                 store.write_manifest(manifest)
                 self._run_units(store, envs, manifest)
-            manifest["status"] = ("complete" if all(u["status"] == "ok" for u in
-                                                    manifest["units"].values()) else "partial")
-        except KeyboardInterrupt:
-            manifest["status"] = "interrupted"
-            raise
-        except BaseException as e:
-            manifest["status"] = "failed"
-            manifest["error"] = str(e)
-            raise
-        finally:
-            self._teardown(envs, manifest)
-            manifest["finished_at"] = _now()
-            store.write_manifest(manifest)
-            if (store.dir / "units").is_dir():
-                store.assemble()
+                manifest["status"] = final_status(manifest)
+            except KeyboardInterrupt as e:
+                manifest["status"] = "interrupted"
+                manifest["interrupted_by"] = str(e) or "SIGINT"
+                raise
+            except BaseException as e:
+                manifest["status"] = "failed"
+                manifest["error"] = f"{e.__class__.__name__}: {e}"
+                raise
+            finally:
+                signals.tearing_down()
+                self._finish(envs, manifest, store, claim)
+        if signals.received:  # asked to stop during the final teardown: do not go on
+            raise KeyboardInterrupt(signal.Signals(signals.received[0][1]).name)
         return store.dir
+
+    def _finish(self, envs: dict[str, Environment], manifest: dict, store: ResultStore,
+                claim: CampaignClaim) -> None:
+        """Teardown, sweep, final manifest, Parquet: each step runs whatever the others do."""
+        self._teardown(envs, manifest)
+        try:
+            remaining = leftovers.sweep_own(claim)
+        except Exception as e:
+            remaining = [f"sweep failed: {e}"]
+        if remaining:
+            manifest["leftovers"] = remaining
+            self._say(f"[red]left on this machine:[/red] {'; '.join(remaining)}; "
+                      f"`bakeoff gc --delete --campaign {store.campaign_id}` removes them")
+        manifest["finished_at"] = _now()
+        try:
+            store.write_manifest(manifest)
+        except OSError as e:
+            self._say(f"[red]cannot write the manifest:[/red] {e}")
+        if (store.dir / "units").is_dir():
+            try:
+                store.assemble()
+            except Exception as e:
+                manifest["assemble_error"] = f"{e.__class__.__name__}: {e}"
+                self._say(f"[red]cannot assemble samples.parquet:[/red] {e}")
+                with contextlib.suppress(OSError):
+                    store.write_manifest(manifest)
+        if not remaining:
+            claim.release(remove=True)
+
+    def _forced_exit(self, store: ResultStore, manifest: dict, claim: CampaignClaim) -> None:
+        """Third signal during teardown: final manifest, then say what is left."""
+        manifest["status"] = "interrupted"
+        manifest["teardown"] = "forced exit before teardown finished"
+        manifest["finished_at"] = _now()
+        with contextlib.suppress(Exception):
+            store.write_manifest(manifest)
+        try:
+            left = [str(x) for x in leftovers.campaign_leftovers(store.campaign_id, claim.dir)]
+        except Exception:
+            left = ["(could not be listed)"]
+        self.console.print(f"[red]left on this machine:[/red] {'; '.join(left) or 'nothing'}. "
+                           f"`bakeoff gc --delete --campaign {store.campaign_id}` removes it.")
+
+    def _resume_manifest(self, store: ResultStore, allow_changes: bool) -> dict[str, Any]:
+        """The stored manifest, checked against the given scenario, with any new units."""
+        manifest = read_manifest(store.dir)
+        old = read_scenario(store.dir)
+        measured = {k for k, u in manifest.get("units", {}).items() if u.get("status") == "ok"}
+        changes = check_resume(old, self.campaign, measured, allow_changes,
+                               f"--resume {store.campaign_id}")
+        units = interleaved_units(self.campaign)
+        if changes:
+            manifest.setdefault("scenario_changes", []).append(
+                {"at": _now(), "changes": [str(c) for c in changes]})
+            store.create(self.campaign, manifest)  # the scenario now in force
+            manifest["order"] = [u.key for u in units]
+        for u in units:
+            manifest["units"].setdefault(u.key, {"status": "pending"})
+        manifest["scenario_hash"] = scenario_hash(self.campaign)
+        manifest["status"] = "running"
+        manifest["resumed_at"] = _now()
+        manifest.setdefault("resumes", []).append(manifest["resumed_at"])
+        for key in ("error", "interrupted_by", "teardown", "leftovers", "finished_at",
+                    "assemble_error"):
+            manifest.pop(key, None)
+        store.write_manifest(manifest)
+        return manifest
 
     def _initial_manifest(self, campaign_id: str) -> dict[str, Any]:
         units = interleaved_units(self.campaign)
@@ -188,6 +301,7 @@ class Orchestrator:
             "git_commit": _git_commit(),
             "started_at": _now(),
             "status": "running",
+            "scenario_hash": scenario_hash(self.campaign),
             "machine": machine_facts(),
             "order": [u.key for u in units],
             "units": {u.key: {"status": "pending"} for u in units},
@@ -245,9 +359,16 @@ class Orchestrator:
             for unit in units:
                 progress.update(task, description=f"{unit.site} · {unit.workload.name} · "
                                                   f"rep {unit.repetition + 1}")
-                if store.unit_done(unit.site, unit.workload.name, unit.repetition):
-                    manifest["units"][unit.key]["status"] = "ok"
+                recorded = manifest["units"].get(unit.key, {})
+                done = store.unit_done(unit.site, unit.workload.name, unit.repetition)
+                if done and store.unit_intact(unit.site, unit.workload.name, unit.repetition,
+                                              recorded):
+                    recorded["status"] = "ok"
+                    manifest["units"][unit.key] = recorded
                 else:
+                    if done:
+                        self._say(f"[yellow]re-measuring[/yellow] {unit.key}: its journal or "
+                                  "raw output changed since it was measured")
                     manifest["units"][unit.key] = self._run_one(store, envs[unit.site], unit,
                                                                 manifest)
                     store.write_manifest(manifest)
@@ -274,13 +395,16 @@ class Orchestrator:
                       "repetition": unit.repetition, "name": h.name, "unit": h.unit,
                       "encoded": h.encoded, "metadata": json.dumps(h.metadata, sort_keys=True),
                       "valid": out.parsed.valid} for h in out.parsed.histograms]
-            store.write_unit(unit.site, wl.name, unit.repetition, rows, hists)
+            journal_sha = store.write_unit(unit.site, wl.name, unit.repetition, rows, hists)
         except Exception as e:  # whatever goes wrong stays inside this unit
             failed = e if isinstance(e, UnitFailed) else unit_failure(e, wl.name)
             return self._failed(store, unit, wl.name, started, failed)
         status: dict[str, Any] = {"status": "ok", "started_at": started, "finished_at": _now(),
                                   "duration_s": round(out.duration_s, 3), "samples": len(rows),
+                                  "histograms": len(hists),
                                   "raw": str(raw_path.relative_to(store.dir)),
+                                  "raw_sha256": file_sha256(raw_path),
+                                  "journal_sha256": journal_sha,
                                   **load_fields(out.host_load)}
         if not out.parsed.valid:
             status["invalid_reason"] = out.parsed.invalid_reason
@@ -313,14 +437,16 @@ class Orchestrator:
                 "kernel": client.facts.get("kernel"), "tool_version": version}
 
     def _teardown(self, envs: dict[str, Environment], manifest: dict) -> None:
+        """Every site is attempted whatever another one raises; each outcome is recorded."""
         for name, env in envs.items():
+            site = manifest["sites"].setdefault(name, {})
             try:
                 self._provisioner(env.provider).down(env)
-                manifest["sites"][name]["torn_down_at"] = _now()
+                site["torn_down_at"] = _now()
                 for problem in env.notes.get("teardown_errors", []):
                     self._say(f"[yellow]teardown of {name}:[/yellow] {problem}")
-            except BakeoffError as e:
-                manifest["sites"][name]["teardown_error"] = str(e)
+            except Exception as e:  # one broken site must not leave the others running
+                site["teardown_error"] = f"{e.__class__.__name__}: {e}"
                 self._say(f"[red]teardown of {name} incomplete:[/red] {e}")
 
     @contextlib.contextmanager

@@ -11,6 +11,7 @@ Layout of results/<campaign-id>/:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -24,11 +25,29 @@ import yaml
 
 from bench.samples import SAMPLE_COLUMNS
 from bench.scenarios import parse_campaign
-from core.errors import BakeoffError
+from core.errors import BakeoffError, ScenarioError
+from core.exit_codes import ExitCode
 from core.scenario import Campaign
 
 HISTOGRAM_COLUMNS = ("campaign_id", "site", "workload", "repetition", "name", "unit", "encoded",
                      "metadata", "valid")
+# Columns a samples table cannot be read without (others may be added over time).
+REQUIRED_SAMPLE_COLUMNS = ("campaign_id", "site", "workload", "metric", "value", "unit",
+                           "repetition", "valid")
+
+
+class ResultsDamaged(BakeoffError):
+    """A results folder is damaged; the message says what and how to recover."""
+
+    exit_code = int(ExitCode.DAMAGED)
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def atomic_write(path: Path, data: str | bytes) -> None:
@@ -94,20 +113,48 @@ class ResultStore:
         return self.dir / "units" / site / workload / f"{repetition}.json"
 
     def write_unit(self, site: str, workload: str, repetition: int,
-                   rows: list[dict[str, Any]], histograms: list[dict[str, Any]]) -> None:
-        payload = {"samples": rows, "histograms": histograms}
-        atomic_write(self._unit_path(site, workload, repetition),
-                     json.dumps(payload, default=str))
+                   rows: list[dict[str, Any]], histograms: list[dict[str, Any]]) -> str:
+        """Write the unit's journal entry; returns its sha256 (kept in the manifest)."""
+        payload = json.dumps({"samples": rows, "histograms": histograms}, default=str).encode()
+        atomic_write(self._unit_path(site, workload, repetition), payload)
+        return hashlib.sha256(payload).hexdigest()
 
     def unit_done(self, site: str, workload: str, repetition: int) -> bool:
         return self._unit_path(site, workload, repetition).is_file()
+
+    def unit_intact(self, site: str, workload: str, repetition: int,
+                    recorded: dict[str, Any]) -> bool:
+        """Journal (and raw output) present and, where checksums were recorded, unchanged."""
+        journal = self._unit_path(site, workload, repetition)
+        if not journal.is_file():
+            return False
+        if recorded.get("journal_sha256") and file_sha256(journal) != recorded["journal_sha256"]:
+            return False
+        raw = recorded.get("raw")
+        if raw and not (self.dir / raw).is_file():
+            return False
+        return not (raw and recorded.get("raw_sha256")
+                    and file_sha256(self.dir / raw) != recorded["raw_sha256"])
+
+    def read_journal(self, path: Path) -> dict[str, Any]:
+        try:
+            payload = json.loads(path.read_text())
+        except (OSError, ValueError) as e:
+            raise ResultsDamaged(
+                f"{path}: unit journal unreadable ({e}); delete it and resume the campaign "
+                "to re-measure that unit") from None
+        if not (isinstance(payload, dict) and isinstance(payload.get("samples"), list)
+                and isinstance(payload.get("histograms"), list)):
+            raise ResultsDamaged(f"{path}: unit journal has no samples/histograms lists; "
+                                 "delete it and resume the campaign to re-measure that unit")
+        return payload
 
     def assemble(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Build samples.parquet and histograms.parquet from every finished unit."""
         rows: list[dict[str, Any]] = []
         hists: list[dict[str, Any]] = []
         for unit in sorted((self.dir / "units").glob("*/*/*.json")):
-            payload = json.loads(unit.read_text())
+            payload = self.read_journal(unit)
             rows.extend(payload["samples"])
             hists.extend(payload["histograms"])
         samples = pd.DataFrame(rows, columns=list(SAMPLE_COLUMNS))
@@ -178,8 +225,63 @@ def resolve_campaign_dir(ref: str | Path, root: str | Path = "results") -> Path:
             return found[-1].parent
     elif (root / str(ref) / "manifest.json").is_file():
         return root / str(ref)
+    elif (p.is_dir() and (p / "units").is_dir()) or (root / str(ref) / "units").is_dir():
+        d = p if (p / "units").is_dir() else root / str(ref)
+        raise ResultsDamaged(f"{d}: manifest.json is missing; the unit journals under units/ "
+                             "are there: `bakeoff verify` lists them, and a new campaign "
+                             "re-measures what cannot be trusted")
+    known = sorted(m.parent.name for m in root.glob("*/manifest.json"))[-5:] \
+        if root.is_dir() else []
+    hint = f"; campaigns there: {', '.join(known)}" if known else ""
     raise BakeoffError(f"{ref}: no campaign results there (expected a folder with "
-                       f"manifest.json, a campaign id under {root}/, or 'latest')")
+                       f"manifest.json, a campaign id under {root}/, or 'latest'){hint}")
+
+
+def read_manifest(d: Path) -> dict[str, Any]:
+    try:
+        manifest = json.loads((d / "manifest.json").read_text())
+    except (OSError, ValueError) as e:
+        raise ResultsDamaged(
+            f"{d / 'manifest.json'}: not readable JSON ({e}). The measurements are in "
+            "units/ (journals) and raw/; `bakeoff verify` says which are intact") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("units", {}), dict):
+        raise ResultsDamaged(f"{d / 'manifest.json'}: not a bakeoff manifest (no units map)")
+    return manifest
+
+
+def read_scenario(d: Path) -> Campaign:
+    path = d / "scenario.yaml"
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as e:
+        raise ResultsDamaged(
+            f"{path}: the stored scenario is missing or unreadable ({e.__class__.__name__}); "
+            "copy the scenario file the campaign was run with to that path (its hash is in "
+            "manifest.json as scenario_hash)") from None
+    try:
+        return parse_campaign(data, str(path))
+    except ScenarioError as e:
+        raise ResultsDamaged(f"{e}\nthe stored scenario is damaged: restore it from the "
+                             "scenario file the campaign was run with") from None
+
+
+def read_table(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
+    """Read a parquet table, or say what is wrong with it and how to rebuild it."""
+    rebuild = (f"rebuild it from the unit journals with `bakeoff assemble {path.parent}` "
+               "(then `bakeoff verify` it)")
+    if not path.is_file():
+        raise ResultsDamaged(f"{path}: missing (the campaign may have been killed before "
+                             f"assembling it); {rebuild}")
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as e:  # pyarrow raises several unrelated types for a bad file
+        raise ResultsDamaged(f"{path}: not a readable parquet file ({e.__class__.__name__}: "
+                             f"{str(e)[:200]}); {rebuild}") from None
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise ResultsDamaged(f"{path}: wrong schema, missing column(s) {', '.join(missing)}; "
+                             f"{rebuild}")
+    return frame
 
 
 def load_results(ref: str | Path, root: str | Path = "results") -> CampaignResults:
@@ -187,6 +289,9 @@ def load_results(ref: str | Path, root: str | Path = "results") -> CampaignResul
 
     `ref` or `root` may be an fsspec URL (s3://bucket/results/ID, memory://...): the
     campaign's files are read through a local cache (bench.storage).
+
+    Read-only: nothing in the folder is written. A damaged folder raises ResultsDamaged
+    saying what is damaged and how to recover.
     """
     from bench.storage import is_url, materialize
 
@@ -196,15 +301,10 @@ def load_results(ref: str | Path, root: str | Path = "results") -> CampaignResul
     elif is_url(root):
         root = materialize(root, None if str(ref) == "latest" else str(ref))
     d = resolve_campaign_dir(ref, root)
-    manifest = json.loads((d / "manifest.json").read_text())
-    campaign = parse_campaign(yaml.safe_load((d / "scenario.yaml").read_text()),
-                              str(d / "scenario.yaml"))
-    samples_path, hist_path = d / "samples.parquet", d / "histograms.parquet"
-    if not samples_path.is_file():
-        store = ResultStore(d.parent, d.name)
-        samples, histograms = store.assemble()
-    else:
-        samples = pd.read_parquet(samples_path)
-        histograms = (pd.read_parquet(hist_path) if hist_path.is_file()
-                      else pd.DataFrame(columns=list(HISTOGRAM_COLUMNS)))
+    manifest = read_manifest(d)
+    campaign = read_scenario(d)
+    samples = read_table(d / "samples.parquet", REQUIRED_SAMPLE_COLUMNS)
+    hist_path = d / "histograms.parquet"
+    histograms = (read_table(hist_path, HISTOGRAM_COLUMNS) if hist_path.exists()
+                  else pd.DataFrame(columns=list(HISTOGRAM_COLUMNS)))
     return CampaignResults(d.name, d, campaign, manifest, samples, histograms)

@@ -9,7 +9,6 @@ stopped in `down`, which the orchestrator calls in a `finally`.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tempfile
@@ -96,7 +95,7 @@ class LocalProvisioner:
         self._teardown[site.name] = td
         try:
             if mode == "netns-veth":
-                tag = f"{hashlib.sha1(campaign_id.encode()).hexdigest()[:6]}-{index}"
+                tag = f"{campaign_id}-{index}"  # names carry the campaign id (bakeoff gc)
                 td.pair = netns.create_pair(tag, index)
                 prefixes = (td.pair.exec_a, td.pair.exec_b)
                 addresses = (td.pair.addr_a, td.pair.addr_b)
@@ -160,6 +159,5 @@ class LocalProvisioner:
     def leftovers(self, campaign_id: str | None = None) -> list[str]:
         names = netns.leftover_namespaces()
         if campaign_id:
-            tag = hashlib.sha1(campaign_id.encode()).hexdigest()[:6]
-            names = [n for n in names if n.startswith(f"{netns.PREFIX}{tag}-")]
+            names = [n for n in names if n.startswith(f"{netns.PREFIX}{campaign_id}-")]
         return names

@@ -24,6 +24,7 @@ from pathlib import Path
 from core.environment import DatabaseEndpoint
 from core.errors import BakeoffError, PrerequisiteError
 from core.executor import Executor
+from stacks import tracking
 from stacks.executors.ports import free_port
 
 DB_USER = "bakeoff"
@@ -125,6 +126,7 @@ class LocalPostgres:
 
     def _start(self) -> DatabaseEndpoint:
         self.root = Path(tempfile.mkdtemp(prefix="bakeoff-pg-", dir=self._base_dir()))
+        tracking.record("postgres", root=str(self.root))  # before any server process exists
         (self.root / "sock").mkdir()
         if self._as_postgres:
             pw = pwd.getpwnam("postgres")
@@ -141,7 +143,10 @@ class LocalPostgres:
             port = free_port(self.executor, self.listen_address, what="local PostgreSQL: ")
             opts = (f"-c listen_addresses='{self.listen_address}' -p {port} "
                     f"-c unix_socket_directories='{self.root / 'sock'}' "
-                    f"-c max_connections={self.max_connections}")
+                    f"-c max_connections={self.max_connections} "
+                    # segments as files in the data dir, not /dev/shm: a killed server
+                    # then leaves nothing outside the folder that teardown/gc removes
+                    "-c dynamic_shared_memory_type=mmap")
             try:
                 self._run([str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-l",
                            str(self.root / "postgres.log"), "-o", opts, "-w", "-t", "60",

@@ -2,7 +2,9 @@
 
 Addresses come from 198.18.0.0/15, the range RFC 2544 reserves for benchmarking, so
 they never collide with a real network. Namespaces are named `bko-<tag>-a|b` so that
-leftovers are findable (`bakeoff gc`).
+leftovers are findable (`bakeoff gc`); the local provider puts the campaign id in the tag.
+Inside a campaign both namespaces and both veth names are recorded (stacks.tracking)
+before they are created, so a kill at any point leaves nothing `bakeoff gc` cannot find.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import subprocess
 from dataclasses import dataclass
 
 from core.errors import PrerequisiteError
+from stacks import tracking
 
 PREFIX = "bko-"
 
@@ -70,6 +73,10 @@ def create_pair(tag: str, index: int) -> VethPair:
                     f"198.18.{index}.1", f"198.18.{index}.2")
     pair.delete()
     veth_a, veth_b = f"bk{short}a", f"bk{short}b"
+    tracking.record("namespace", name=pair.ns_a)
+    tracking.record("namespace", name=pair.ns_b)
+    tracking.record("veth", name=veth_a)
+    tracking.record("veth", name=veth_b)
     try:
         _ip("netns", "add", pair.ns_a)
         _ip("netns", "add", pair.ns_b)
@@ -95,3 +102,18 @@ def leftover_namespaces() -> list[str]:
 
 def delete_namespace(name: str) -> None:
     _ip("netns", "delete", name, check=False)
+
+
+def namespace_pids(name: str) -> list[int]:
+    """Processes living in namespace `name` (empty if it does not exist)."""
+    proc = _ip("netns", "pids", name, check=False)
+    return [int(p) for p in proc.stdout.split() if p.isdigit()]
+
+
+def link_exists(name: str) -> bool:
+    """Whether a link of that name exists in this (the root) namespace."""
+    return _ip("link", "show", "dev", name, check=False).returncode == 0
+
+
+def delete_link(name: str) -> None:
+    _ip("link", "delete", name, check=False)

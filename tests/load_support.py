@@ -23,11 +23,17 @@ class Plain(FastHttpUser):
 
 
 def local_env(db: DatabaseEndpoint | None, loadgen_cpus: frozenset[int] | None = None,
-              server_cpus: frozenset[int] | None = None) -> Environment:
-    """Loopback environment: client, server and loadgen on 127.0.0.1."""
+              server_cpus: frozenset[int] | None = None,
+              scratch: Path | None = None) -> Environment:
+    """Loopback environment: client, server and loadgen on 127.0.0.1.
+
+    `scratch` (a test's own tmp_path) appears in the service's command line, so a test can
+    look for *its* processes only."""
     def host(name: str, cpus: frozenset[int] | None) -> Host:
-        return Host(name, "local-a", "127.0.0.1", LocalExecutor(cpus=cpus),
-                    {"vcpus": len(cpus) if cpus else 2})
+        facts: dict = {"vcpus": len(cpus) if cpus else 2}
+        if scratch is not None:
+            facts["scratch_dir"] = str(scratch)
+        return Host(name, "local-a", "127.0.0.1", LocalExecutor(cpus=cpus), facts)
     return Environment("test", "local", "local", "local-2cpu",
                        {"client": host("client", None), "server": host("server", server_cpus),
                         "loadgen": host("loadgen", loadgen_cpus)}, db)

@@ -19,6 +19,7 @@ from bench.scenarios import load_campaign_file, parse_campaign
 from bench.workloads import REGISTRY
 from stacks import netns
 from tests.conftest import REPO
+from tests.faults.support import campaign_processes
 
 pytestmark = pytest.mark.integration
 
@@ -86,7 +87,7 @@ def test_quickstart_results_contract(quickstart_run):
     assert yaml.safe_load((folder / "scenario.yaml").read_text())["name"] == "quickstart"
     # the summary table was printed, with both sites
     assert "events_per_second" in stdout and "small" in stdout and "large" in stdout
-    assert [n for n in netns.leftover_namespaces() if n.startswith("bko-")] == []
+    assert [n for n in netns.leftover_namespaces() if folder.name in n] == []
 
 
 def test_resume_runs_only_missing_units(tmp_path):
@@ -123,12 +124,9 @@ def test_sigterm_tears_everything_down(tmp_path):
     manifest = json.loads(next((tmp_path / "results").glob("*/manifest.json")).read_text())
     assert manifest["status"] == "interrupted"
     assert all("torn_down_at" in s for s in manifest["sites"].values())
-    leftovers = [n for n in netns.leftover_namespaces() if n.startswith("bko-")]
-    assert leftovers == []
-    # no sysbench left running
-    ps = subprocess.run(["pgrep", "-f", "sysbench cpu .*--time=30"], capture_output=True,
-                        text=True)
-    assert ps.stdout.strip() == ""
+    campaign_id = manifest["campaign_id"]  # ours only: other campaigns may be running
+    assert [n for n in netns.leftover_namespaces() if campaign_id in n] == []
+    assert campaign_processes(campaign_id) == {}
 
 
 def test_missing_tool_fails_before_provisioning(tmp_path, monkeypatch):

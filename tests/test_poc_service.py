@@ -28,8 +28,8 @@ def _call(url: str, body: dict | None = None) -> tuple[int, dict]:
         return e.code, json.loads(e.read())
 
 
-def test_endpoints_metrics_and_cleanup(database):
-    env = local_env(database)
+def test_endpoints_metrics_and_cleanup(database, tmp_path):
+    env = local_env(database, scratch=tmp_path)
     service = PocService(env.server, database, workers=2)
     try:
         url = service.start(env.hosts["loadgen"])
@@ -60,16 +60,16 @@ def test_endpoints_metrics_and_cleanup(database):
         assert any(e["labels"]["route"] == "/api/v1/checkout" for e in req_hist.values())
     finally:
         service.stop()
-    assert_nothing_left("bench.poc.serve")
+    assert_nothing_left(tmp_path)  # ours only, not machine-wide
 
 
-def test_unreachable_database_is_a_clear_error_and_leaves_nothing(database):
-    env = local_env(database)
+def test_unreachable_database_is_a_clear_error_and_leaves_nothing(database, tmp_path):
+    env = local_env(database, scratch=tmp_path)
     bad = DatabaseEndpoint("127.0.0.1", 1, "nobody", "x", "nothing", "local-postgres")
     service = PocService(env.server, bad, workers=1)
     with pytest.raises(BakeoffError, match="did not become healthy"):
         service.start(env.hosts["loadgen"], ready_timeout_s=10)
-    assert_nothing_left("bench.poc.serve")
+    assert_nothing_left(tmp_path)  # ours only, not machine-wide
 
 
 def test_prometheus_delta_and_quantile():

@@ -32,7 +32,8 @@ def plan_for(name: str, env: Environment | None = None, **params):
 def test_registered_with_default_params_and_one_captured_step(name):
     wl = REGISTRY[name]
     assert wl.name == name
-    plan = wl.plan(wl.Params(), make_env())
+    # iperf3's default port is probed free on the server host, which is fictional here
+    plan = wl.plan(wl.Params(port=5300) if name == "iperf3" else wl.Params(), make_env())
     assert plan.captured.host == "client"
     assert plan.captured.argv[0] == wl.tool_version_argv()[0]
     assert plan.captured.timeout_s > 0
@@ -120,3 +121,17 @@ def test_ping_timeout_covers_the_whole_run():
 def test_ping_declares_exit_code_1_as_a_measurement():
     # iputils ping exits 1 when nothing came back (golden loss100.txt was captured so)
     assert REGISTRY["ping"].ok_exit_codes == {0, 1}
+
+
+def test_iperf3_default_port_is_probed_free_not_fixed():
+    """Two campaigns on one address must not both ask for 5201 (issue: "server is busy")."""
+    import dataclasses
+
+    env = make_env()
+    env.hosts = {n: dataclasses.replace(h, address="127.0.0.1") for n, h in env.hosts.items()}
+    ports = set()
+    for _ in range(2):
+        server = plan_for("iperf3", env).steps[0]
+        ports.add(server.ready_port)
+        assert server.argv[4] == str(server.ready_port)
+    assert None not in ports and 5201 not in ports

@@ -17,6 +17,7 @@ from typing import Any
 from bench.poc.launcher import host_python
 from core.environment import Host
 from core.errors import BakeoffError
+from stacks.executors import ports
 
 PLUGIN = Path(__file__).resolve().parent / "_locust_hdr.py"
 
@@ -58,7 +59,8 @@ class LocustRun:
             return float(sum(s["duration_s"] for s in self.shape))
         return float(self.duration_s)
 
-    def argv(self, python: str, out_path: str) -> tuple[list[str], dict[str, str]]:
+    def argv(self, python: str, out_path: str,
+             master_port: int | None = None) -> tuple[list[str], dict[str, str]]:
         files = str(self.locustfile) + (f",{PLUGIN}" if self.with_plugin else "")
         argv = [python, "-m", "locust", "-f", files, "--headless", "-H", self.target_url,
                 "--only-summary", "--loglevel", "WARNING", "--exit-code-on-error", "0",
@@ -68,6 +70,10 @@ class LocustRun:
                      "-t", f"{self.duration_s}s"]
         if self.processes > 1:
             argv += ["--processes", str(self.processes)]
+            if master_port:  # not Locust's fixed 5557: concurrent runs would collide
+                argv += ["--master-bind-host", "127.0.0.1", "--master-bind-port",
+                         str(master_port), "--master-host", "127.0.0.1", "--master-port",
+                         str(master_port)]
         env = {"BAKEOFF_LOCUST_OUT": out_path, "BAKEOFF_MODE": self.mode,
                "BAKEOFF_LATE_MS": str(self.late_threshold_ms), **self.extra_env}
         if self.mode == "constant-rate":
@@ -82,7 +88,10 @@ class LocustRun:
         scratch = host.facts.get("scratch_dir")
         out_remote = str(Path(scratch or tempfile.gettempdir())
                          / f"bakeoff-locust-{uuid.uuid4().hex}.json")
-        argv, extra = self.argv(python, out_remote)
+        master_port = (ports.free_port(host.executor, "127.0.0.1", python, env,
+                                       what="http-load (Locust master): ")
+                       if self.processes > 1 else None)
+        argv, extra = self.argv(python, out_remote, master_port)
         timeout = self.total_seconds() + 60 + math.ceil(self.users / max(self.spawn_rate, 0.1))
         res = host.executor.run(argv, timeout=timeout, env=env | extra)
         tail = (res.stderr or "")[-3000:]

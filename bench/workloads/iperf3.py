@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import Field
 
+from bench.poc.launcher import free_port
 from bench.samples import ParsedOutput, Sample
 from bench.workloads import _json as J
 from bench.workloads._checks import checked_parse
@@ -25,7 +26,8 @@ TOOL = "iperf3"
 
 
 class Params(WorkloadParams):
-    port: int = Field(5201, ge=1024, le=65535)
+    port: int | None = Field(None, ge=1024, le=65535,
+                             description="server port; default: a free port chosen per run")
     time_s: int = Field(10, gt=0, le=3600)
     streams: int = Field(1, ge=1, le=128, description="parallel TCP streams (-P)")
     reverse: bool = Field(False, description="server sends, client receives (-R)")
@@ -51,9 +53,11 @@ class Iperf3:
 
     def plan(self, params: Params, env: Any) -> Plan:
         server = env.server.address
-        port = str(params.port)
+        # never a fixed port: two campaigns (or a stray server) on one address collide
+        chosen = params.port or free_port(env.server)
+        port = str(chosen)
         server_step = Step("server", ("iperf3", "-s", "-1", "-p", port, "-B", server),
-                           background=True, ready_port=params.port,
+                           background=True, ready_port=chosen,
                            timeout_s=params.time_s + params.omit_s + 120)
         argv: tuple[str, ...] = ("iperf3", "-c", server, "-p", port, "-J",
                                  "-t", str(params.time_s), "-P", str(params.streams),

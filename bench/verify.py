@@ -1,0 +1,127 @@
+"""`bakeoff verify`: is a results folder what its manifest says it is? Never repairs.
+
+Checked: the manifest and the stored scenario are readable (and the scenario matches the
+hash the manifest recorded); every unit the manifest calls ok has its journal and raw
+output, with the checksums recorded when it was measured; samples.parquet and
+histograms.parquet are readable, have the expected columns and hold exactly the rows of
+the ok units' journals. Each problem comes with how to recover.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.results import (
+    HISTOGRAM_COLUMNS,
+    REQUIRED_SAMPLE_COLUMNS,
+    ResultsDamaged,
+    ResultStore,
+    file_sha256,
+    read_manifest,
+    read_scenario,
+    read_table,
+)
+from bench.resume import scenario_hash
+
+REMEASURE = "resume the campaign (`bakeoff run SCENARIO --resume {id}`) to re-measure it"
+REASSEMBLE = "rebuild the tables from the journals with `bakeoff assemble {dir}`"
+
+
+@dataclass(frozen=True)
+class Problem:
+    where: str
+    what: str
+    recover: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.what} -> {self.recover}"
+
+
+def verify_campaign(d: Path) -> list[Problem]:
+    """Every problem found in the folder (empty: intact)."""
+    d = Path(d)
+    problems: list[Problem] = []
+    try:
+        manifest = read_manifest(d)
+    except ResultsDamaged as e:
+        return [Problem("manifest.json", str(e), "restore it from a backup; the journals "
+                        "under units/ hold the measurements")]
+    cid = manifest.get("campaign_id", d.name)
+    try:
+        campaign = read_scenario(d)
+        recorded = manifest.get("scenario_hash")
+        if recorded and scenario_hash(campaign) != recorded:
+            problems.append(Problem("scenario.yaml", "differs from the scenario the campaign "
+                                    "was measured with (hash mismatch)",
+                                    "restore the scenario file the campaign was run with"))
+    except ResultsDamaged as e:
+        problems.append(Problem("scenario.yaml", str(e).splitlines()[0],
+                                "restore the scenario file the campaign was run with"))
+    if manifest.get("status") in (None, "running"):
+        problems.append(Problem("manifest.json", f"status is {manifest.get('status')!r}, not "
+                                "final (the campaign was killed, or is running)",
+                                "`bakeoff gc --delete` marks a dead campaign's manifest "
+                                "interrupted; then resume it"))
+    store = ResultStore(d.parent, d.name)
+    expected_rows: Counter[tuple[str, str, int]] = Counter()
+    expected_hists: Counter[tuple[str, str, int]] = Counter()
+    journals_ok = True
+    for key, unit in sorted(manifest.get("units", {}).items()):
+        if unit.get("status") != "ok":
+            continue
+        site, workload, rep = key.split("/")
+        journal = store.dir / "units" / site / workload / f"{rep}.json"
+        fix = REMEASURE.format(id=cid)
+        if not journal.is_file():
+            problems.append(Problem(f"units/{key}.json", "journal missing for an ok unit", fix))
+            journals_ok = False
+            continue
+        if unit.get("journal_sha256") and file_sha256(journal) != unit["journal_sha256"]:
+            problems.append(Problem(f"units/{key}.json", "journal changed since it was "
+                                    "written (checksum mismatch)",
+                                    f"delete it and {fix}"))
+            journals_ok = False
+        try:
+            payload = store.read_journal(journal)
+        except ResultsDamaged as e:
+            problems.append(Problem(f"units/{key}.json", str(e).split(": ", 1)[-1],
+                                    f"delete it and {fix}"))
+            journals_ok = False
+            continue
+        expected_rows[(site, workload, int(rep))] += len(payload["samples"])
+        expected_hists[(site, workload, int(rep))] += len(payload["histograms"])
+        raw = unit.get("raw")
+        if raw and not (d / raw).is_file():
+            problems.append(Problem(raw, "raw output missing for an ok unit",
+                                    f"delete units/{key}.json and {fix}"))
+        elif raw and unit.get("raw_sha256") and file_sha256(d / raw) != unit["raw_sha256"]:
+            problems.append(Problem(raw, "raw output changed since it was measured "
+                                    "(checksum mismatch)", f"delete units/{key}.json and {fix}"))
+    fix_tables = REASSEMBLE.format(dir=d)
+    for name, required, expected in (("samples.parquet", REQUIRED_SAMPLE_COLUMNS, expected_rows),
+                                     ("histograms.parquet", HISTOGRAM_COLUMNS, expected_hists)):
+        if name == "histograms.parquet" and not (d / name).exists() and not expected:
+            continue
+        try:
+            frame = read_table(d / name, required)
+        except ResultsDamaged as e:
+            problems.append(Problem(name, str(e).split(": ", 1)[-1].split(";")[0],
+                                    fix_tables))
+            continue
+        found = Counter((str(s), str(w), int(r)) for s, w, r in
+                        zip(frame["site"], frame["workload"], frame["repetition"], strict=True))
+        if found != expected and journals_ok:
+            missing = sorted(k for k in expected if found[k] < expected[k])
+            extra = sorted(k for k in found if found[k] > expected.get(k, 0))
+            detail = []
+            if missing:
+                detail.append("fewer rows than the journals for " + ", ".join(
+                    "/".join(map(str, k)) for k in missing[:5]))
+            if extra:
+                detail.append("rows without an ok journal for " + ", ".join(
+                    "/".join(map(str, k)) for k in extra[:5]))
+            problems.append(Problem(name, "; ".join(detail) or "does not match the journals",
+                                    fix_tables))
+    return problems

@@ -1,0 +1,19 @@
+"""Exit codes of `bakeoff` (documented in docs/reliability.md); scripts may rely on them."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0  # complete: every unit measured (or the command did what it was asked)
+    ERROR = 1  # an error not covered below (message printed)
+    INVALID_INPUT = 2  # scenario, weights or arguments are wrong; a changed scenario on resume
+    PREREQUISITE = 3  # a tool, provider, root or credential is missing
+    PRICE_NOT_FOUND = 4  # the cost model needs a price the catalog lacks
+    PARTIAL = 5  # the campaign ended, some units failed (scored on what was measured)
+    NOTHING_MEASURED = 6  # the campaign ended without one successful unit (not scored)
+    BUSY = 7  # a live campaign holds what this run needs (the machine, the campaign id)
+    DAMAGED = 8  # a results folder is damaged (`bakeoff verify` says what and how to recover)
+    INTERNAL = 70  # a bug in bakeoff (EX_SOFTWARE): one line on screen, the traceback saved
+    INTERRUPTED = 130  # SIGINT or SIGTERM: everything started was stopped; resume later
