@@ -150,6 +150,7 @@ class Orchestrator:
         self.quiet = quiet
         self.provisioners: dict[str, Any] = {}
         self.campaign_id = ""
+        self._deferred: Exception | None = None
 
     def run(self, campaign_id: str | None = None, resume: bool = False, wait: bool = True,
             allow_changes: bool = False) -> Path:
@@ -221,6 +222,8 @@ class Orchestrator:
             finally:
                 signals.tearing_down()
                 self._finish(envs, manifest, store, claim)
+        if self._deferred is not None:  # e.g. the tables could not be assembled
+            raise self._deferred
         if signals.received:  # asked to stop during the final teardown: do not go on
             raise KeyboardInterrupt(signal.Signals(signals.received[0][1]).name)
         return store.dir
@@ -245,11 +248,12 @@ class Orchestrator:
         if (store.dir / "units").is_dir():
             try:
                 store.assemble()
-            except Exception as e:
+            except Exception as e:  # recorded now, raised once teardown is complete
                 manifest["assemble_error"] = f"{e.__class__.__name__}: {e}"
                 self._say(f"[red]cannot assemble samples.parquet:[/red] {e}")
                 with contextlib.suppress(OSError):
                     store.write_manifest(manifest)
+                self._deferred = e
         if not remaining:
             claim.release(remove=True)
 

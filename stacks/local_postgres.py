@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import hashlib
 import os
 import pwd
 import secrets
@@ -74,6 +75,8 @@ class LocalPostgres:
         self.root: Path | None = None
         self.endpoint: DatabaseEndpoint | None = None
         self._as_postgres = os.geteuid() == 0
+        self.sockdir: Path | None = None
+        self._outside: Path | None = None  # a socket dir outside root (long paths)
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -127,10 +130,10 @@ class LocalPostgres:
     def _start(self) -> DatabaseEndpoint:
         self.root = Path(tempfile.mkdtemp(prefix="bakeoff-pg-", dir=self._base_dir()))
         tracking.record("postgres", root=str(self.root))  # before any server process exists
-        (self.root / "sock").mkdir()
+        self.sockdir = self._socket_dir()
         if self._as_postgres:
             pw = pwd.getpwnam("postgres")
-            for p in (self.root, self.root / "sock"):
+            for p in (self.root, self.sockdir):
                 os.chown(p, pw.pw_uid, pw.pw_gid)
         self._run([str(self.bindir / "initdb"), "-D", str(self.datadir), "-U", "postgres",
                    "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8",
@@ -142,7 +145,7 @@ class LocalPostgres:
         for _ in range(3):  # the free port may be taken between probe and bind
             port = free_port(self.executor, self.listen_address, what="local PostgreSQL: ")
             opts = (f"-c listen_addresses='{self.listen_address}' -p {port} "
-                    f"-c unix_socket_directories='{self.root / 'sock'}' "
+                    f"-c unix_socket_directories='{self.sockdir}' "
                     f"-c max_connections={self.max_connections} "
                     # segments as files in the data dir, not /dev/shm: a killed server
                     # then leaves nothing outside the folder that teardown/gc removes
@@ -167,7 +170,7 @@ class LocalPostgres:
             pw = pwd.getpwnam("postgres")
             os.chown(sql_file, pw.pw_uid, pw.pw_gid)
         try:
-            self._run([str(self.bindir / "psql"), "-h", str(self.root / "sock"), "-p",
+            self._run([str(self.bindir / "psql"), "-h", str(self.sockdir), "-p",
                        str(port), "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1",
                        "-q", "-f", str(sql_file), "-c",
                        f"CREATE DATABASE {DB_NAME} OWNER {DB_USER};"], "create role/database",
@@ -177,6 +180,20 @@ class LocalPostgres:
         self.endpoint = DatabaseEndpoint(self.listen_address, port, DB_USER, password, DB_NAME,
                                          "local-postgres")
         return self.endpoint
+
+    def _socket_dir(self) -> Path:
+        """Inside our folder, unless that path is too long for a Unix socket (107 bytes):
+        then a short folder in /tmp named after it, recorded before it exists."""
+        assert self.root is not None
+        inside = self.root / "sock"
+        if len(str(inside)) <= 80:
+            inside.mkdir()
+            return inside
+        short = Path("/tmp") / f"bko-pg-{hashlib.sha1(str(self.root).encode()).hexdigest()[:12]}"
+        tracking.record("tempdir", path=str(short))
+        short.mkdir(mode=0o700)
+        self._outside = short
+        return short
 
     def _postmaster_pid(self) -> int | None:
         pidfile = self.datadir / "postmaster.pid" if self.root else None
@@ -200,5 +217,8 @@ class LocalPostgres:
                         os.kill(pid, 9)
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
+            if self._outside is not None:
+                shutil.rmtree(self._outside, ignore_errors=True)
+                self._outside = None
             self.root = None
             self.endpoint = None
