@@ -19,9 +19,8 @@ import pandas as pd
 
 from bench import frames
 from bench.results import CampaignResults, load_results
-from scoring.stats import DEFAULT_SEED, interval, median_draws
+from scoring.stats import DEFAULT_SEED, MIN_REPETITIONS, interval, median_draws
 
-MIN_REPETITIONS = 3
 DEFAULT_MIN_CHANGE = 0.05
 RESAMPLES = 4000
 
