@@ -145,6 +145,39 @@ def _totals_table(rows: list[tuple[str, str, dict[str, float | None]]], terms: l
     _console.print(t)
 
 
+def _equivalence(campaign: Campaign, catalog: Catalog) -> None:
+    """One line per cloud site: compute and database shapes, so unlike pairs are visible."""
+    from scoring.equivalents import db_shape, site_compute_row
+
+    shapes = []
+    for s in campaign.sites:
+        if not isinstance(s, CloudSite):
+            continue
+        try:
+            r = site_compute_row(s, catalog)
+            comp = f"{r.instance_type} {r.vcpus} vCPU/{r.memory_gib:g} GiB {r.arch}"
+            key = [(r.vcpus, r.memory_gib, r.arch)]
+        except PriceNotFoundError:
+            comp, key = f"{s.instance_type or 'size'} (not in the snapshot)", [None]
+        dbs = ""
+        if s.database is not None and s.database.instance:
+            v, m, b = db_shape(catalog, s.provider, s.region, s.database.instance,
+                               s.database.ha)
+            dbs = (f"; database {s.database.instance} {v or '?'} vCPU/"
+                   f"{f'{m:g}' if m else '?'} GiB{' BURSTABLE' if b else ''}")
+            key.append((v, m, b))
+        shapes.append((s.name, comp + dbs, key))
+    if not shapes:
+        return
+    _console.print("equivalence (compute and database shapes per site):")
+    for name, text, _ in shapes:
+        _console.print(f"  {name}: {text}", soft_wrap=True)
+    if len({str(k) for _, _, k in shapes}) > 1:
+        _console.print("  [yellow]shapes differ between sites[/yellow]: compare with care "
+                       "(`bakeoff prices equivalents --database` shows matching classes)",
+                       soft_wrap=True)
+
+
 def _by_term(campaign: Campaign, site: Site, catalog: Catalog) -> dict[str, float | None]:
     out: dict[str, float | None] = {}
     for term in TERMS:
@@ -210,6 +243,7 @@ def tco(
         for name, why in failed.items():
             if not any(c.site == name for _, c, _ in partial):
                 _console.print(f"{name}: not available: {why}", soft_wrap=True)
+        _equivalence(campaign, catalog)
         terms = [term] if term else list(TERMS)
         _totals_table([(s.name, s.region, _by_term(campaign, s, catalog)
                         if not term else {term: next((c.monthly_usd for x, c in priced

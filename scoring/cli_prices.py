@@ -131,9 +131,13 @@ def prices_equivalents(
     arch: str = typer.Option("x86_64", help="x86_64 or arm64"),
     region: list[str] = typer.Option([], "--region", help="a region per provider, e.g. "
                                      "--region eu-west-1 --region westeurope"),
+    database: bool = typer.Option(False, "--database", help="also match managed PostgreSQL "
+                                  "classes with these vCPUs and memory"),
+    ha: bool = typer.Option(True, "--ha/--no-ha", help="database with high availability"),
+    burstable: bool = typer.Option(False, "--burstable", help="allow burstable DB classes"),
     snapshot: Path | None = SNAPSHOT_OPTION,
 ) -> None:
-    """The matching instance type per provider, and the differences that remain."""
+    """The matching instance type (and database class) per provider, and what still differs."""
     from scoring.prices.common import provider_of_region
 
     catalog = catalog_for(snapshot)
@@ -159,6 +163,20 @@ def prices_equivalents(
                       f"{r.spot_usd_per_hour:g}" if r.spot_usd_per_hour else "n/a",
                       _confidence(r), "; ".join(e.differences) or "-")
     _console.print(table)
+    if database:
+        from scoring.equivalents import db_equivalents, target_memory
+
+        mem = target_memory(family, vcpus, memory)
+        t = Table(title=f"managed PostgreSQL: {vcpus} vCPU, {mem:g} GiB, ha={ha}, "
+                        f"{'burstable allowed' if burstable else 'non-burstable'}")
+        for col in ("provider", "region", "class", "vCPU", "GiB", "$/h", "note"):
+            t.add_column(col, overflow="fold")
+        for m in db_equivalents(vcpus, mem, ha, burstable, regions, catalog):
+            t.add_row(m.provider, m.region, m.instance or "none", str(m.vcpus or ""),
+                      f"{m.memory_gib:g}" if m.memory_gib else "",
+                      f"{m.usd_per_hour:g}" if m.usd_per_hour else "",
+                      m.error or ("burstable" if m.burstable else "-"))
+        _console.print(t)
 
 
 def prices_refresh(

@@ -67,23 +67,18 @@ def _sla_absent(status: Status, note: str) -> Quantity:
 
 
 def _compliance(campaign: Campaign, inputs: CostInputs) -> None:
-    from scoring.catalog import load_catalog
+    """Levels per provider and region (scoring.compliance); with `requires`, the count of
+    requirements met, and 0 (scored worst) for a site that fails any of them."""
+    from scoring.compliance import REQUIREMENTS, check
 
-    catalog = load_catalog()
-    tracked: set[str] = set()
-    for provider in CLOUDS:
-        tracked |= set(catalog.compliance(provider))
+    total = len(campaign.requires) or len(REQUIREMENTS)
     for site in campaign.sites:
         if site.provider not in CLOUDS:
-            inputs.compliance[site.name] = (None, len(tracked),
-                                            f"a {site.provider} site has no provider "
-                                            f"attestations", [])
+            inputs.compliance[site.name] = (None, total, f"a {site.provider} site has no "
+                                                         "provider attestations", [])
             continue
-        att = catalog.compliance(site.provider)
-        yes = sorted(a.name for a in att.values() if a.attested)
-        inputs.compliance[site.name] = (
-            len(yes), len(tracked), f"{len(yes)} of {len(tracked)} tracked: {', '.join(yes)}",
-            [f"{a.name}: {a.source}" for a in att.values() if a.attested])
+        res = check(site.provider, site.region, list(campaign.requires))
+        inputs.compliance[site.name] = (res.value, res.total, res.note, res.sources)
 
 
 def gather_cost_inputs(campaign: Campaign, needed: set[str], *, cost_fn: CostFn | None = None,

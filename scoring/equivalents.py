@@ -1,43 +1,57 @@
-"""Equivalent shapes across providers: family + vCPUs (+ memory, arch) -> one instance type each.
+"""Equivalent shapes across providers: family + vCPUs + memory (within a tolerance) + arch.
 
-Architects compare "a 4-vCPU compute box" on each cloud; the names differ (c6i.xlarge,
-F4s_v2, c2d-standard-4) and so do memory and price. The rule is explicit so the choice can be
-checked: among rows of the same family and arch with exactly the requested vCPUs and at least
-the requested memory, take the cheapest on-demand price (ties broken by name).
+Architects compare "a 4-vCPU compute box" on each cloud; names differ (c6i.xlarge, F4s_v2,
+c2d-highcpu-4) and so do memory and price. The rule is explicit so the choice can be checked:
+rows of the same family and arch, exactly the requested vCPUs, and memory within
+MEMORY_TOLERANCE of the target (the stated memory_gib, else vCPUs x the family's GiB per vCPU);
+the cheapest on-demand price wins (ties broken by name). Managed databases match vCPUs and
+memory the same way and are non-burstable unless the scenario asks for burstable.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from core.errors import PriceNotFoundError
 from core.scenario import CloudSite, SizeSpec
 from scoring.catalog import Catalog, ComputeRow, load_catalog
 
+MEMORY_TOLERANCE = 0.10  # +-10 %: c4-standard-4 (15 GB) matches 16 GiB; n2-highcpu-4 (4) not 8
+GIB_PER_VCPU = {"compute": 2.0, "general": 4.0, "memory": 8.0}  # highcpu / standard / highmem
+_DB_CUSTOM = re.compile(r"^db-custom-(\d+)-(\d+)$")
+
+
+def target_memory(family: str, vcpus: int, memory_gib: float | None) -> float:
+    return memory_gib if memory_gib is not None else vcpus * GIB_PER_VCPU[family]
+
+
+def memory_matches(have: float, want: float) -> bool:
+    return abs(have - want) <= MEMORY_TOLERANCE * want + 1e-9
+
 
 def resolve_size(provider: str, region: str, size: SizeSpec,
                  catalog: Catalog | None = None) -> ComputeRow:
     """The cheapest catalog row matching the size; a clear error listing what exists otherwise."""
     catalog = catalog or load_catalog()
+    want_mem = target_memory(size.family, size.vcpus, size.memory_gib)
     rows = catalog.compute_rows(provider=provider, region=region, family=size.family,
                                 arch=size.arch)
-    matching = [r for r in rows if r.vcpus == size.vcpus
-                and (size.memory_gib is None or r.memory_gib >= size.memory_gib)]
+    matching = [r for r in rows if r.vcpus == size.vcpus and memory_matches(r.memory_gib,
+                                                                              want_mem)]
     if matching:
         return min(matching, key=lambda r: (r.ondemand_usd_per_hour, r.instance_type))
-    want = f"family={size.family}, vcpus={size.vcpus}, arch={size.arch}" + (
-        f", memory_gib>={size.memory_gib:g}" if size.memory_gib else "")
+    want = (f"family={size.family}, vcpus={size.vcpus}, arch={size.arch}, memory "
+            f"{want_mem:g} GiB +-{MEMORY_TOLERANCE:.0%}")
     in_region = catalog.compute_rows(provider=provider, region=region)
     if not in_region:
         regions = sorted({r.region for r in catalog.compute_rows(provider=provider)})
         raise PriceNotFoundError(f"{provider} {region}: no compute prices in the snapshot; "
                                  f"regions with prices: {', '.join(regions) or 'none'}")
-    shapes = sorted({f"{r.family}/{r.arch}/{r.vcpus} vCPU/{r.memory_gib:g} GiB"
-                     for r in in_region},
-                    key=lambda s: (s.split("/")[0], s.split("/")[1],
-                                   int(s.split("/")[2].split()[0])))
+    shapes = sorted({(r.family, r.arch, r.vcpus, r.memory_gib) for r in in_region})
+    listed = "; ".join(f"{f}/{a}/{v} vCPU/{m:g} GiB" for f, a, v, m in shapes)
     raise PriceNotFoundError(f"{provider} {region}: no instance type with {want}; shapes in "
-                             f"the snapshot: {'; '.join(shapes)}")
+                             f"the snapshot: {listed}")
 
 
 def site_compute_row(site: CloudSite, catalog: Catalog | None = None) -> ComputeRow:
@@ -86,6 +100,66 @@ def equivalents(family: str, vcpus: int, memory_gib: float | None = None, arch: 
             if e.row.spot_usd_per_hour is None:
                 e.differences.append("no spot price in the snapshot")
     return out
+
+
+@dataclass
+class DbMatch:
+    provider: str
+    region: str
+    instance: str | None
+    vcpus: int | None = None
+    memory_gib: float | None = None
+    burstable: bool = False
+    usd_per_hour: float | None = None
+    error: str | None = None
+
+
+def db_equivalents(vcpus: int, memory_gib: float, ha: bool, burstable: bool = False,
+                   regions: dict[str, str] | None = None,
+                   catalog: Catalog | None = None) -> list[DbMatch]:
+    """Per provider, the managed PostgreSQL class with these vCPUs and memory (+-tolerance),
+    non-burstable unless asked; GCP composes db-custom-<vCPU>-<MiB> from its unit rows."""
+    catalog = catalog or load_catalog()
+    out = []
+    for provider, region in (regions or DEFAULT_REGIONS).items():
+        rows = [r for r in catalog.db_rows(provider, region) if r.ha == ha
+                and r.vcpus == vcpus and r.memory_gib is not None
+                and memory_matches(r.memory_gib, memory_gib) and (burstable or not r.burstable)
+                and not r.tier_or_instance.startswith("enterprise:")]
+        if rows:
+            r = min(rows, key=lambda r: r.usd_per_hour)
+            out.append(DbMatch(provider, region, r.tier_or_instance, r.vcpus, r.memory_gib,
+                               r.burstable, r.usd_per_hour))
+            continue
+        if provider == "gcp":
+            name = f"db-custom-{vcpus}-{round(memory_gib * 1024)}"
+            try:
+                p = catalog.managed_db(provider, region, name, ha)
+                out.append(DbMatch(provider, region, name, vcpus, memory_gib, False,
+                                   p.usd_per_hour))
+                continue
+            except PriceNotFoundError:
+                pass
+        have = sorted(f"{r.tier_or_instance} ({r.vcpus} vCPU/{r.memory_gib} GiB"
+                      f"{', burstable' if r.burstable else ''})"
+                      for r in catalog.db_rows(provider, region) if r.ha == ha and r.vcpus)
+        out.append(DbMatch(provider, region, None, error=(
+            f"no {'' if burstable else 'non-burstable '}class with {vcpus} vCPU / "
+            f"{memory_gib:g} GiB (ha={str(ha).lower()}) in the snapshot; priced there: "
+            f"{', '.join(have) or 'none'}")))
+    return out
+
+
+def db_shape(catalog: Catalog, provider: str, region: str, instance: str,
+             ha: bool) -> tuple[int | None, float | None, bool]:
+    """(vCPUs, GiB, burstable) of a named managed-database class, from the snapshot or name."""
+    m = _DB_CUSTOM.match(instance)
+    if m:
+        return int(m[1]), int(m[2]) / 1024, False
+    for r in catalog.db_rows(provider, region):
+        if r.tier_or_instance == instance:
+            return r.vcpus, r.memory_gib, r.burstable
+    return None, None, bool(re.match(r"(db\.t|B_)", instance))
 
 
 # The regions the shipped snapshot covers best (all have compute, egress and managed DB rows).

@@ -16,7 +16,7 @@ from core.errors import PriceNotFoundError
 from core.scenario import Campaign, CloudSite, LocalSite, StaticSite, Usage
 from scoring.catalog import Catalog, ComputeRow, load_catalog
 from scoring.catalog_rows import CatalogError
-from scoring.equivalents import site_compute_row
+from scoring.equivalents import db_shape, site_compute_row
 from scoring.tco_parts import disk_parts, service_parts, sud_multiplier
 
 Label = Literal["catalog", "stated", "override"]
@@ -345,6 +345,13 @@ def _cloud_components(site: CloudSite, usage: Usage, term: str, catalog: Catalog
         components += _database(site, usage, catalog)
     except PriceNotFoundError as e:
         missing.append(str(e))
+    db = site.database
+    if db is not None and db.instance and not db.burstable:
+        _, _, burst = db_shape(catalog, site.provider, site.region, db.instance, db.ha)
+        if burst:
+            caveats.append(f"database {db.instance} is a BURSTABLE class: not equivalent to "
+                           "non-burstable classes elsewhere (set database.burstable: true to "
+                           "compare burstable with burstable)")
     try:
         egress, egress_caveats = _egress(site, usage, catalog)
         components += egress
