@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from pathlib import Path
 
@@ -36,7 +37,7 @@ class Fmt(StrEnum):
 
 
 def _money(v: float | None, digits: int = 2) -> str:
-    return "n/a" if v is None else f"{v:,.{digits}f}"
+    return "n/a" if v is None else f"{_cents(v) if digits == 2 else v:,.{digits}f}"
 
 
 def _conf(c: CostComponent) -> str:
@@ -60,10 +61,10 @@ def _site_table(cost: SiteCost, catalog: Catalog, campaign: Campaign, site: Site
         t.add_row(c.name, f"{c.quantity:,.6g}", c.unit, f"{c.unit_price_usd:g}",
                   _money(c.monthly_usd), _conf(c), short_source(c.source))
     _console.print(t)
-    totals = ", ".join(f"{m} month{'s' if m > 1 else ''}: ${v:,.2f}"
+    totals = ", ".join(f"{m} month{'s' if m > 1 else ''}: ${_money(v)}"
                        for m, v in cost.horizons.items())
     word = "PARTIAL total (priced parts only)" if missing else "total"
-    _console.print(f"  {word} per month ${cost.monthly_usd:,.2f}; {totals}")
+    _console.print(f"  {word} per month ${_money(cost.monthly_usd)}; {totals}")
     secondary = [c.name for c in cost.components if _conf(c) == "SECONDARY"]
     if secondary:
         _console.print(f"  [yellow]secondary sources[/yellow] (not the provider's API or "
@@ -95,10 +96,16 @@ def _site_table(cost: SiteCost, catalog: Catalog, campaign: Campaign, site: Site
                        f"${risk.net_risk_month_usd:,.2f}/month", soft_wrap=True)
     for c in (risk.caveats if risk else []):
         _console.print(f"  SLA caveat: {c}", soft_wrap=True)
+    if isinstance(site, CloudSite):
+        from scoring.compliance import check
+
+        res = check(site.provider, site.region, list(campaign.requires))
+        _console.print(f"  compliance ({site.region}): {res.note}", soft_wrap=True)
 
 
 def _cents(v: float) -> float:
-    return round(v + 0.0, 2)
+    """Half-up to the cent on the decimal value (757.315 -> 757.32, not binary 757.31)."""
+    return float(Decimal(repr(round(v, 9))).quantize(Decimal("0.01"), ROUND_HALF_UP))
 
 
 def _csv(costs: list[SiteCost]) -> str:

@@ -159,6 +159,24 @@ def db_shape(catalog: Catalog, provider: str, region: str, instance: str,
     for r in catalog.db_rows(provider, region):
         if r.tier_or_instance == instance:
             return r.vcpus, r.memory_gib, r.burstable
+    return _shape_from_name(instance)
+
+
+_AWS_SIZES = {"large": 2, "xlarge": 4, "2xlarge": 8, "4xlarge": 16, "8xlarge": 32}
+_AWS_GIB_PER_VCPU = {"m": 4.0, "r": 8.0}
+
+
+def _shape_from_name(instance: str) -> tuple[int | None, float | None, bool]:
+    """Shapes the providers encode in class names (db.m6i.large = 2 vCPU / 8 GiB;
+    GP_Standard_D2ds_v5 = 2 vCores x 4 GiB); burstable for db.t* and B-series."""
+    m = re.fullmatch(r"db\.([mrt])\w*\.(\w+)", instance)
+    if m and m[1] in _AWS_GIB_PER_VCPU and m[2] in _AWS_SIZES:
+        v = _AWS_SIZES[m[2]]
+        return v, v * _AWS_GIB_PER_VCPU[m[1]], False
+    m = re.fullmatch(r"(GP|MO)_Standard_[DE](\d+)[a-z]*_v\d", instance)
+    if m:
+        v = int(m[2])
+        return v, v * (4.0 if m[1] == "GP" else 8.0), False
     return None, None, bool(re.match(r"(db\.t|B_)", instance))
 
 

@@ -75,13 +75,21 @@ def measurements(result: ScoreResult) -> list[dict[str, Any]]:
     return rows
 
 
+def cost_label(c: Any) -> str:
+    """The price label plus its confidence; a secondary source is marked in capitals."""
+    from scoring.catalog_rows import CONFIDENCE_LABEL, confidence_level
+
+    level = confidence_level(getattr(c, "confidence", None))
+    return f"{c.label}; {CONFIDENCE_LABEL[level]}" if level else c.label
+
+
 def _cost_rows(result: ScoreResult) -> list[dict[str, Any]]:
     rows = []
     for site, cost in result.inputs.costs.items():
         for c in cost.components:
             rows.append({"site": site, "name": c.name, "quantity": c.quantity, "unit": c.unit,
                          "unit_price": c.unit_price_usd, "monthly": c.monthly_usd,
-                         "label": c.label, "source": c.source, "note": c.note})
+                         "label": cost_label(c), "source": c.source, "note": c.note})
     return rows
 
 

@@ -228,7 +228,7 @@ def _database(site: CloudSite, usage: Usage, catalog: Catalog) -> list[CostCompo
     else:
         assert price is not None
         inst = _component(name, hours, "hours", price.usd_per_hour, price.source, "catalog",
-                          "database", price.note)
+                          "database", price.note, confidence=price.confidence)
     if ov is not None and ov.db_storage_usd_per_gb_month is not None:
         store = _component("managed PostgreSQL storage", db.storage_gb, "GB-month",
                            ov.db_storage_usd_per_gb_month, f"price_override: {ov.reason}",
@@ -236,7 +236,7 @@ def _database(site: CloudSite, usage: Usage, catalog: Catalog) -> list[CostCompo
     elif price is not None and price.storage_usd_per_gb_month is not None:
         store = _component("managed PostgreSQL storage", db.storage_gb, "GB-month",
                            price.storage_usd_per_gb_month, price.source, "catalog",
-                           "database_storage")
+                           "database_storage", confidence=price.confidence)
     else:
         raise PriceNotFoundError(
             f"{site.provider} {site.region}: no storage price for managed PostgreSQL "
@@ -261,7 +261,8 @@ def egress_components(provider: str, region: str, gb: float,
             span = f"{t.tier_start_gb:g}-{'' if end == math.inf else f'{end:g}'} GB"
             out.append(_component(f"internet egress {span}", qty, "GB", t.usd_per_gb,
                                   f"{t.source_url} ({t.source_date or 'date unknown'}; "
-                                  f"{t.confidence})", "catalog", "egress", t.tier_as_published))
+                                  f"{t.confidence})", "catalog", "egress", t.tier_as_published,
+                                  confidence=t.confidence))
         edge = end
     return out
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -34,14 +36,19 @@ def test_tco_table_shows_each_provider_with_sources():
     out = result.output.replace("\n", " ").replace("│", " ")
     out = " ".join(out.split())
     for header in ("aws: aws us-east-1 c6i.xlarge", "azure: azure eastus Standard_F4s_v2",
-                   "gcp: gcp us-central1 c2d-standard-4"):
+                   "gcp: gcp us-central1 c2d-highcpu-4"):
         assert header in out
     assert "totals per site and term" in out                     # the side-by-side table
     assert "price_override (reason below)" in out and "override reason:" in out
-    assert "total per month $553.10" in out                      # aws, see test_tco
+    assert "total per month $757.32" in out                      # aws, see test_tco
     assert "compute 1y: not available" in out                    # aws/azure lack commitments
-    assert "compute 3y: $0.081708/h" in out                      # gcp c2d-standard-4 CUD
+    assert "compute 3y: $0.06746/h" in out                       # gcp c2d-highcpu-4 CUD
     assert "SLA 99.98%" in out                                   # azure
+    assert "SECONDARY" in out and "secondary sources" in out     # confidence is visible
+    assert "as P10" in out                                       # Azure disk tier, per disk
+    assert "database db.m6i.large 2 vCPU/8 GiB" in out           # like for like
+    assert "shapes differ" not in out
+    assert "compliance (us-east-1): meets 2 of 2 required" in out
 
 
 def test_tco_json_and_csv():
@@ -49,7 +56,7 @@ def test_tco_json_and_csv():
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     aws = data["sites"]["aws"]
-    assert aws["monthly_usd"] == 553.10                         # rounded to cents
+    assert aws["monthly_usd"] == 757.32                         # 757.315 rounded to cents
     assert set(aws["horizons"]) == {"1", "12", "36"}
     terms = {t["term"]: t for t in aws["terms"]}
     assert terms["3y"]["usd_per_hour"] is None and "not available" in terms["3y"]["source"]
@@ -61,14 +68,16 @@ def test_tco_json_and_csv():
     csv_out = runner.invoke(_app(), ["tco", SCENARIO, "--format", "csv"]).output
     lines = csv_out.strip().splitlines()
     assert lines[0].startswith("site,provider,region,instance_type,term,component")
-    assert sum(line.startswith("gcp,") for line in lines) == 6
+    assert sum(line.startswith("gcp,") for line in lines) == 11
+    assert all(re.fullmatch(r"-?\d+\.\d\d", row[10]) for row in
+               csv.reader(lines[1:]))                            # monthly_usd in cents
 
 
 def test_tco_term_without_prices_reports_per_site_and_fails():
     result = runner.invoke(_app(), ["tco", SCENARIO, "--term", "1y"], env={"COLUMNS": "200"})
     assert isinstance(result.exception, PriceNotFoundError)
     out = " ".join(result.output.replace("│", " ").split())
-    assert "gcp: gcp us-central1 c2d-standard-4 term 1y" in out
+    assert "gcp: gcp us-central1 c2d-highcpu-4 term 1y" in out
     # every missing price listed with the partial total of what is priced
     assert "missing price: aws us-east-1 c6i.xlarge: no 1-year commitment" in out
     assert "PARTIAL total (priced parts only)" in out
@@ -79,18 +88,44 @@ def test_prices_show_filters_and_sources():
                                     "us-central1", "--vcpus", "4", "--family", "compute"],
                            env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
-    assert "c2d-standard-4" in result.output and "0.181596" in result.output
-    assert "0.1144" in result.output and "0.081708" in result.output   # 1y / 3y CUD
-    assert "c3-standard-4" not in result.output                        # general family
-    assert "1 row(s)" in result.output
+    out = " ".join(result.output.replace("│", " ").split())
+    assert "c2d-highcpu-4" in out and "0.149924" in out
+    assert "0.094448" in out and "0.06746" in out                      # 1y / 3y CUD
+    assert "c2d-standard-4" not in out                                 # standard = general
+    assert "2026-07-30" in out and "OLD" in out                        # age, > 90 days
+    assert "provider API" in out                                       # confidence
+    miss = runner.invoke(_app(), ["prices", "show", "--region", "mars-1"])
+    assert miss.exit_code != 0
+    assert "valid: " in str(miss.exception) and "us-central1" in str(miss.exception)
 
 
 def test_prices_equivalents():
     result = runner.invoke(_app(), ["prices", "equivalents", "--family", "compute",
                                     "--vcpus", "4"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
-    for t in ("c6i.xlarge", "Standard_F4s_v2", "c2d-standard-4", "memory 16 GiB"):
+    for t in ("c6i.xlarge", "Standard_F4s_v2", "c2d-highcpu-4"):
         assert t in result.output
+    assert "16 GiB" not in result.output   # every match is 4 vCPU / 8 GiB (+-10 %)
+    db = runner.invoke(_app(), ["prices", "equivalents", "--family", "compute", "--vcpus",
+                                "2", "--memory", "8", "--database"], env={"COLUMNS": "250"})
+    out = " ".join(db.output.replace("│", " ").split())
+    assert "db-custom-2-7680" in out                                   # 7.5 GiB within 10 %
+    assert "no non-burstable class with 2 vCPU / 8 GiB" in out         # aws: t-class only
+    regions = runner.invoke(_app(), ["prices", "equivalents", "--family", "compute", "--vcpus",
+                                     "4", "--region", "westeurope", "--region",
+                                     "europe-west4"], env={"COLUMNS": "200"})
+    assert "westeurope" in regions.output and "europe-west4" in regions.output
+
+
+def test_prices_regions_lists_coverage():
+    result = runner.invoke(_app(), ["prices", "regions"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    out = " ".join(result.output.replace("│", " ").split())
+    for region in ("us-east-1", "eu-west-1", "eastus", "westeurope", "northeurope",
+                   "southeastasia", "us-central1", "europe-west1", "europe-west4",
+                   "asia-southeast1"):
+        assert region in out
+    assert "on-demand, spot, 1y, 3y" in out
 
 
 def test_short_source():

@@ -106,8 +106,16 @@ def test_spot_missing_in_region_is_an_error():
     (GCP_C3, 12000, [(1024, 0.12), (9216, 0.11), (1760, 0.08)], 1277.44),
     # aws: first 100 GB free; 1900 x 0.09 = 171
     (AWS_C6I, 2000, [(100, 0.0), (1900, 0.09)], 171.0),
-    # aws: 0 + 9900 x 0.09 = 891 + 40000 x 0.085 = 3400 + 10000 x 0.07 = 700 -> 4991
-    (AWS_C6I, 60000, [(100, 0.0), (9900, 0.09), (40000, 0.085), (10000, 0.07)], 4991.0),
+    # aws tiers break at 10,240 / 51,200 / 153,600 GB (TB = 1,024 GB in the Price List):
+    # 0 + 10140 x 0.09 = 912.6 + 40960 x 0.085 = 3481.6 + 8800 x 0.07 = 616 -> 5010.2
+    (AWS_C6I, 60000, [(100, 0.0), (10140, 0.09), (40960, 0.085), (8800, 0.07)], 5010.2),
+    # exactly at the first boundary: 10140 x 0.09 = 912.6, nothing at 0.085
+    (AWS_C6I, 10240, [(100, 0.0), (10140, 0.09)], 912.6),
+    # one GB past it: + 1 x 0.085
+    (AWS_C6I, 10241, [(100, 0.0), (10140, 0.09), (1, 0.085)], 912.685),
+    # past the last boundary: 912.6 + 3481.6 + 102400 x 0.07 = 7168 + 1000 x 0.05 = 50
+    (AWS_C6I, 154600, [(100, 0.0), (10140, 0.09), (40960, 0.085), (102400, 0.07),
+                       (1000, 0.05)], 11612.2),
     # azure: 0 + 9900 x 0.087 = 861.3 + 40000 x 0.083 = 3320 + 100000 x 0.07 = 7000
     #        + 50000 x 0.05 = 2500 -> 13681.3
     (AZ_F4, 200000, [(100, 0.0), (9900, 0.087), (40000, 0.083), (100000, 0.07),
@@ -122,11 +130,11 @@ def test_egress_cumulative_tiers(site, gb, tiers, total):
 
 
 def test_egress_region_without_tiers_is_an_error():
-    euw = dict(AWS_C6I, region="eu-west-1", zones=["eu-west-1a"])
-    with pytest.raises(PriceNotFoundError, match="aws eu-west-1: no internet egress tiers"):
+    euw = dict(AZ_F4, region="westeurope")
+    with pytest.raises(PriceNotFoundError, match="azure westeurope: no internet egress tiers"):
         estimate_site(campaign(euw, egress_gb_per_month=10), "s")
     # an explicit flat override prices it, labelled: 10 GB x 0.09 = 0.9
-    euw["price_override"] = {"egress_usd_per_gb": 0.09, "reason": "eu-west-1 list price"}
+    euw["price_override"] = {"egress_usd_per_gb": 0.09, "reason": "westeurope list price"}
     cost = estimate_site(campaign(euw, egress_gb_per_month=10), "s")
     egress = [c for c in cost.components if c.kind == "egress"]
     assert egress[0].monthly_usd == pytest.approx(0.9) and egress[0].label == "override"
@@ -153,9 +161,9 @@ def test_block_storage_and_iops():
 
 def test_missing_storage_price_names_provider_region_item():
     with pytest.raises(PriceNotFoundError) as e:
-        estimate_site(campaign(AZ_F4, storage_gb=50), "s")
+        estimate_site(campaign(dict(AZ_F4, region="westeurope"), storage_gb=50), "s")
     msg = str(e.value)
-    assert "azure eastus" in msg and "block storage" in msg
+    assert "azure westeurope" in msg and "block storage" in msg
     assert "price_override.storage_usd_per_gb_month" in msg
 
 
@@ -195,9 +203,10 @@ def test_size_spec_resolves_through_the_catalog():
     site = {"provider": "gcp", "region": "us-central1", "zones": ["a", "b"],
             "size": {"family": "compute", "vcpus": 4}}
     cost = estimate_site(campaign(site), "s")
-    # c2d-standard-4: 730 x 0.181596 = 132.56508
-    assert cost.instance_type == "c2d-standard-4"
-    assert cost.monthly_usd == pytest.approx(132.56508)
+    # compute/4 means 4 vCPU with 4 x 2 = 8 GiB +-10 %: c2d-highcpu-4 (c2d-standard-4 has
+    # 16 GiB and no longer matches): 730 x 0.149924 = 109.44452
+    assert cost.instance_type == "c2d-highcpu-4"
+    assert cost.monthly_usd == pytest.approx(109.44452)
 
 
 def test_local_site_uses_stated_price():
@@ -216,14 +225,18 @@ def test_poc_web_db_scenario_prices_offline():
     costs = estimate_campaign(c)
     assert set(costs) == {"aws", "azure", "gcp"}
     aws = costs["aws"]
-    # compute 1460 h x 0.17 = 248.2; gp3 200 x 0.08 = 16; RDS Multi-AZ db.t4g.medium
-    # 730 x 0.13 = 94.9; RDS storage 100 x 0.23 (override) = 23; egress 1900 x 0.09 = 171
-    #   -> 553.10
-    assert aws.monthly_usd == pytest.approx(553.10)
-    assert aws.horizons[36] == pytest.approx(36 * 553.10)
-    assert [c.label for c in aws.components if c.kind == "database_storage"] == ["override"]
-    assert costs["azure"].price_label == "override"
+    # compute 1460 h x 0.17 = 248.2; gp3 2 volumes x 100 GB x 0.08 = 16;
+    # RDS db.m6i.large Multi-AZ 730 x 0.36 (override) = 262.8; storage 100 x 0.23 = 23;
+    # egress 1900 x 0.09 = 171; ALB 730 x 0.0225 = 16.425 + 730 x 1 LCU x 0.008 = 5.84;
+    # public IPv4 2 x 730 x 0.005 = 7.3; cross-AZ 100 GB billed both ways 200 x 0.01 = 2;
+    # backup (150 - 100 free) x 0.095 = 4.75  -> 757.315
+    assert aws.monthly_usd == pytest.approx(757.315)
+    assert aws.horizons[36] == pytest.approx(36 * 757.315)
+    assert [c.label for c in aws.components if c.kind == "database"] == ["override"]
     assert costs["gcp"].price_label == "catalog"
-    assert costs["gcp"].instance_type == "c2d-standard-4"
+    assert costs["gcp"].instance_type == "c2d-highcpu-4"
+    assert {costs[s].instance_type for s in costs} == {"c6i.xlarge", "Standard_F4s_v2",
+                                                       "c2d-highcpu-4"}
     for cost in costs.values():
         assert all(comp.source for comp in cost.components)
+        assert not any("BURSTABLE" in cv for cv in cost.caveats)
