@@ -14,7 +14,9 @@ from core.scenario import CloudSite, Usage
 from scoring.catalog import Catalog
 from scoring.catalog_rows import confidence_level
 
-DEFAULT_VOLUME = {"aws": "gp3", "gcp": "pd-ssd", "azure": "premium-ssd"}
+# The disk a site gets when it names none: the same defaults as the cloud programs
+# (stacks/cloud/spec.py DEFAULT_DISK_TYPE), so the price is that of what is provisioned.
+DEFAULT_VOLUME = {"aws": "gp3", "gcp": "pd-balanced", "azure": "premium-ssd"}
 VOLUME_ALIASES = {"Premium_LRS": "premium-ssd", "premium_lrs": "premium-ssd",
                   "Premium_ZRS": "premium-ssd"}
 # Where IOPS follow size: (baseline per volume, IOPS per GB) from the providers' disk docs.

@@ -147,12 +147,13 @@ def test_block_storage_and_iops():
     assert by_kind["storage"].monthly_usd == pytest.approx(16.0)
     assert by_kind["iops"].quantity == 1000
     assert by_kind["iops"].monthly_usd == pytest.approx(5.0)
-    gcp = estimate_site(campaign(GCP_C3, storage_gb=100, provisioned_iops=2000), "s")
+    ssd = dict(GCP_C3, disk_type="pd-ssd")
+    gcp = estimate_site(campaign(ssd, storage_gb=100, provisioned_iops=2000), "s")
     by_kind = {c.kind: c for c in gcp.components}
     # pd-ssd gives 30 IOPS per GB: 100 GB = 3000 >= 2000, so 100 x 0.17 = 17 and IOPS at $0
     assert by_kind["storage"].monthly_usd == pytest.approx(17.0)
     assert by_kind["iops"].monthly_usd == 0 and "scales with" in by_kind["iops"].note
-    gcp = estimate_site(campaign(GCP_C3, storage_gb=100, provisioned_iops=5000), "s")
+    gcp = estimate_site(campaign(ssd, storage_gb=100, provisioned_iops=5000), "s")
     by_kind = {c.kind: c for c in gcp.components}
     # 5000 IOPS need ceil(5000 / 30) = 167 GB: 167 x 0.17 = 28.39, and the size change is said
     assert by_kind["storage"].monthly_usd == pytest.approx(28.39)

@@ -117,11 +117,15 @@ def test_gp3_free_iops_count_per_volume_and_pd_ssd_grows_for_iops():
     # each of 2 volumes: 4000 - 3000 free = 1000 -> 2000 IOPS-month x 0.005 = 10
     # (counting the free 3,000 once for both would give 5000 x 0.005 = 25)
     assert iops.quantity == 2000 and iops.monthly_usd == pytest.approx(10.0)
-    c = cost(dict(GCP, disk_gb=100, disk_iops=6000), instances=2)
+    c = cost(dict(GCP, disk_gb=100, disk_iops=6000, disk_type="pd-ssd"), instances=2)
     (disk,) = [x for x in c.components if x.kind == "storage"]
     # pd-ssd: 30 IOPS per GB -> 6000 IOPS need 200 GB: 2 x 200 x 0.17 = 68
     assert disk.monthly_usd == pytest.approx(68.0)
     assert "size raised from 100 to 200 GB" in disk.note
+    # the default GCP disk is pd-balanced, as provisioned: 3000 + 6 per GB -> 500 GB x 0.1
+    c = cost(dict(GCP, disk_gb=100, disk_iops=6000))
+    (disk,) = [x for x in c.components if x.kind == "storage"]
+    assert disk.name.startswith("disk pd-balanced") and disk.monthly_usd == pytest.approx(50.0)
 
 
 def test_gcp_sustained_use_discount():
