@@ -20,7 +20,9 @@ def catalog():
 
 def test_shipped_snapshot_loads_every_file(catalog):
     # Row counts as documented in scoring/data/pricing/PROVENANCE.md.
-    assert len(catalog.compute_rows()) == 162
+    assert len(catalog.compute_rows()) == 496
+    assert len(catalog.disk_tiers("azure", "eastus", "premium-ssd")) == 2
+    assert catalog.service("aws", "us-east-1", "lb_hour").usd_per_unit == 0.0225
     assert len(catalog.egress_tiers("gcp", "us-central1")) == 3
     assert len(catalog.egress_tiers("aws", "us-east-1")) == 5
     assert catalog.commitment_providers() == ["gcp"]
@@ -96,10 +98,10 @@ def test_bad_price_is_named_by_file_line_and_field(tmp_path):
 def test_unknown_provider_and_missing_source_are_rejected(tmp_path):
     d = _copy_data(tmp_path)
     egress = d / "pricing" / "egress.csv"
-    _replace_line(egress, 2, lambda s: s.replace("gcp,", "ibm,", 1))
+    _replace_line(egress, 2, lambda s: s.replace("azure,", "ibm,", 1))
     storage = d / "pricing" / "storage.csv"
     lines = storage.read_text().splitlines()
-    lines.append("aws,us-east-1,st1,0.045,included_with_size,,,,,primary,no source given")
+    lines.append("aws,us-east-1,st1,0.045,included_with_size,,,,,,,primary,no source given")
     storage.write_text("\n".join(lines) + "\n")
     with pytest.raises(CatalogError) as e:
         load_catalog(d)
@@ -114,30 +116,32 @@ def test_duplicate_key_is_rejected(tmp_path):
     lines = compute.read_text().splitlines()
     lines.append(lines[2])
     compute.write_text("\n".join(lines) + "\n")
-    with pytest.raises(CatalogError, match=r"compute.csv:164: duplicate key .*first on line 3"):
+    with pytest.raises(CatalogError,
+                       match=rf"compute.csv:{len(lines)}: duplicate key .*first on line 3"):
         load_catalog(d)
 
 
 def test_equivalents_for_compute_4_vcpu(catalog):
-    # cheapest x86 compute-family 4-vCPU row per region:
+    # cheapest x86 compute (highcpu) 4-vCPU row with 8 GiB +-10 % per region:
     #   aws us-east-1: c6i.xlarge 0.17 < c7i.xlarge 0.1785; azure eastus: F4s_v2 0.169;
-    #   gcp us-central1: c2d-standard-4 0.181596 (C3 is labelled general-purpose by Google)
+    #   gcp us-central1: c2d-highcpu-4 0.149924 (c2d-standard-4 has 16 GiB: not equivalent)
     eq = {e.provider: e for e in equivalents("compute", 4, catalog=catalog)}
     assert eq["aws"].row.instance_type == "c6i.xlarge"
     assert eq["azure"].row.instance_type == "Standard_F4s_v2"
-    assert eq["gcp"].row.instance_type == "c2d-standard-4"
-    # memory differs: 8 GiB on aws/azure, 16 GiB on gcp; azure is cheapest
-    assert any("memory 16 GiB" in d for d in eq["gcp"].differences)
-    assert not any("above the cheapest" in d for d in eq["azure"].differences)
-    # (0.181596 / 0.169 - 1) x 100 = 7.45% -> "7%"
-    assert "on-demand 7% above the cheapest" in eq["gcp"].differences
+    assert eq["gcp"].row.instance_type == "c2d-highcpu-4"
+    # same memory everywhere now: no memory difference is reported; gcp is cheapest
+    assert not any(d.startswith("memory") for e in eq.values() for d in e.differences)
+    assert not any("above the cheapest" in d for d in eq["gcp"].differences)
+    # (0.17 / 0.149924 - 1) x 100 = 13.39% -> "13%"
+    assert "on-demand 13% above the cheapest" in eq["aws"].differences
 
 
 def test_resolve_size_memory_and_arch(catalog):
     general16 = SizeSpec(family="general", vcpus=4, memory_gib=16)
-    # gcp general 4-vCPU with >= 16 GiB: cheapest is t2a? no: t2a is arm64; x86 rows are
-    # c3 0.201608, c3d 0.181596, n2 0.194236, n4 0.1814 (15 GiB c4 excluded) -> n4-standard-4
-    assert resolve_size("gcp", "us-central1", general16, catalog).instance_type == "n4-standard-4"
+    # gcp general 4-vCPU with 16 GiB +-10 % (t2a is arm64): c3 0.201608, c3d 0.181596,
+    # c4 (15 GB, within 10 %) 0.19767, n2 0.194236, n2d 0.168984, n4 0.1814 -> n2d-standard-4
+    assert resolve_size("gcp", "us-central1", general16, catalog).instance_type == \
+        "n2d-standard-4"
     arm = SizeSpec(family="compute", vcpus=4, arch="arm64")
     assert resolve_size("aws", "us-east-1", arm, catalog).instance_type == "c7g.xlarge"
     with pytest.raises(PriceNotFoundError) as e:
