@@ -77,10 +77,17 @@ def measurements(result: ScoreResult) -> list[dict[str, Any]]:
 
 def cost_label(c: Any) -> str:
     """The price label plus its confidence; a secondary source is marked in capitals."""
+    from scoring.catalog import STALE_DAYS, load_catalog
     from scoring.catalog_rows import CONFIDENCE_LABEL, confidence_level
 
     level = confidence_level(getattr(c, "confidence", None))
-    return f"{c.label}; {CONFIDENCE_LABEL[level]}" if level else c.label
+    out = f"{c.label}; {CONFIDENCE_LABEL[level]}" if level else c.label
+    when = getattr(c, "price_date", None)
+    if when:
+        days = load_catalog().age_days(when) or 0
+        stale = f", older than {STALE_DAYS} days" if days > STALE_DAYS else ""
+        out += f"; {when} ({days} d{stale})"
+    return out
 
 
 def _cost_rows(result: ScoreResult) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ names what is missing, never a guess and never a silent $0.
 from __future__ import annotations
 
 import math
+import re
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -43,6 +44,7 @@ class CostComponent(BaseModel):
     commitment_months: int = Field(1, description="a commitment is billed in whole terms")
     confidence: str | None = Field(None, description="provider API / API copy / page / "
                                    "secondary, as the price row states it")
+    price_date: str | None = Field(None, description="the price row's date (ISO), for its age")
 
 
 class SiteCost(BaseModel):
@@ -82,10 +84,15 @@ def horizon_total(components: list[CostComponent], months: int) -> float:
 def _component(name: str, qty: float, unit: str, price: float, source: str, label: Label,
                kind: Kind, note: str = "", commitment_months: int = 1,
                confidence: str | None = None) -> CostComponent:
+    dated = _DATE.search(source) if label == "catalog" else None
     return CostComponent(name=name, quantity=qty, unit=unit, unit_price_usd=price,
                          monthly_usd=qty * price, source=source, label=label, note=note,
                          kind=kind, commitment_months=commitment_months,
-                         confidence=confidence or ("stated" if label != "catalog" else None))
+                         confidence=confidence or ("stated" if label != "catalog" else None),
+                         price_date=dated[1] if dated else None)
+
+
+_DATE = re.compile(r"\((\d{4}-\d{2}-\d{2})")  # provenance strings read "source (date; ...)"
 
 
 class MissingPrices(PriceNotFoundError):

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from bakeoff.cli import app
 from scoring.catalog import load_catalog
-from scoring.catalog_rows import ComputeRow
+from scoring.catalog_rows import ComputeRow, ServiceRow
 from scoring.prices import refresh_gcp
 from scoring.prices.common import ProviderResult
 from scoring.prices.diff import diff
@@ -99,6 +99,9 @@ def _fake(provider: str, price: float, regions_seen: list[str] | None = None):
             regions_seen.extend(regions)
         res = ProviderResult(provider, "fake API", regions, "2026-11-27T00:00:00+00:00")
         for r in regions:
+            res.add("services", ServiceRow(
+                provider=provider, region=r, item="cross_az_gb", unit="GB", usd_per_unit=0.02,
+                as_published="fake", source="fake API", confidence="provider_api"))
             res.add("compute", ComputeRow(
                 provider=provider, region=r, instance_type="c6i.xlarge", family="compute",
                 vcpus=4, memory_gib=8, ondemand_usd_per_hour=price, source="fake API",
@@ -128,6 +131,10 @@ def test_partial_refresh_carries_and_says_so_then_diff(tmp_path):
     assert ("gcp", "us-central1", "compute") in carried
     assert ("aws", "us-east-1", "compute") not in carried
     assert ("aws", "us-east-1", "egress") in carried  # not fetched by the fake: carried
+    # a refreshed cross-AZ price replaces only that item; the load balancer rows are carried
+    assert ("aws", "us-east-1", "services/lb_hour") in carried
+    assert cat.service("aws", "us-east-1", "cross_az_gb").usd_per_unit == 0.02
+    assert cat.service("aws", "us-east-1", "lb_hour").usd_per_unit == 0.0225
     assert not any(r.region == "us-east-1" and r.instance_type == "m6i.xlarge"
                    for r in cat.compute_rows("aws"))  # old rows of a refreshed part dropped
     cat2, _ = refresh(dest, ["aws"], ["us-east-1"], fetchers={"aws": _fake("aws", 0.2)})
@@ -135,6 +142,10 @@ def test_partial_refresh_carries_and_says_so_then_diff(tmp_path):
     changes = diff(load_catalog(dest.parent / "snap.previous"), cat2)
     assert [(c.kind, c.key, c.old, c.new) for c in changes] == [
         ("compute", "aws/us-east-1/c6i.xlarge", 0.17, 0.2)]
+    shipped = diff(load_catalog(), cat)
+    assert ("services", "aws/us-east-1/cross_az_gb", "changed") in {
+        (c.kind, c.key, c.change) for c in shipped}
+    assert any(c.change == "removed" and c.key == "aws/us-east-1/m6i.xlarge" for c in shipped)
 
 
 def test_failed_refresh_leaves_the_old_snapshot_intact(tmp_path):

@@ -198,3 +198,15 @@ def test_equivalents_memory_tolerance_and_non_burstable_db():
     site = dict(AWS, database={"instance": "db.t4g.medium", "ha": True, "storage_gb": 10},
                 price_override={"db_storage_usd_per_gb_month": 0.23, "reason": "x2 gp2"})
     assert any("BURSTABLE" in cv for cv in cost(site).caveats)
+
+
+def test_report_cost_label_marks_secondary_and_age():
+    from scoring.report import cost_label
+
+    c = cost(AWS, egress_gb_per_month=200)
+    free = next(x for x in c.components if x.kind == "egress" and x.unit_price_usd == 0)
+    label = cost_label(free)
+    # the free 100 GB comes from secondary pages dated 2026-05-06: more than 90 days old
+    assert "SECONDARY" in label and "2026-05-06" in label and "older than 90 days" in label
+    paid = next(x for x in c.components if x.kind == "egress" and x.unit_price_usd > 0)
+    assert "provider API via a third-party copy" in cost_label(paid)

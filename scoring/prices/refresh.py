@@ -41,14 +41,15 @@ def plan_regions(providers: list[str], regions: list[str] | None) -> dict[str, l
 
 def _carry(base: Catalog, fresh: dict[str, ProviderResult]) -> tuple[dict[str, list[Row]],
                                                                        list[dict]]:
-    """Rows of the base for every (provider, region, kind) the refresh did not produce."""
-    produced = {(p, row_region(r), kind) for p, res in fresh.items()
+    """Rows of the base for every (provider, region, kind) the refresh did not produce; for
+    network services the item counts too (a refreshed cross-AZ price keeps the old LB rows)."""
+    produced = {(p, row_region(r), _kind(kind, r)) for p, res in fresh.items()
                 for kind, rows in res.rows.items() for r in rows}
     carried: dict[tuple[str, str, str], int] = {}
     out: dict[str, list[Row]] = {k: [] for k in KINDS}
     for kind, rows in base.all_rows().items():
         for r in rows:
-            key = (r.provider, row_region(r), kind)
+            key = (r.provider, row_region(r), _kind(kind, r))
             if key in produced:
                 continue
             out[kind].append(r)
@@ -56,6 +57,10 @@ def _carry(base: Catalog, fresh: dict[str, ProviderResult]) -> tuple[dict[str, l
     notes = [{"provider": p, "region": reg, "kind": k, "rows": n}
              for (p, reg, k), n in sorted(carried.items())]
     return out, notes
+
+
+def _kind(kind: str, row: Row) -> str:
+    return f"services/{row.item}" if kind == "services" else kind  # type: ignore[attr-defined]
 
 
 def refresh(dest: Path, providers: list[str], regions: list[str] | None = None, *,
