@@ -422,6 +422,8 @@ class Orchestrator:
         status = {"status": "failed", "error": str(e), "started_at": started,
                   "finished_at": _now(), "raw": str(raw.relative_to(store.dir)),
                   **load_fields(e.host_load)}
+        if e.reason:  # "preempted": a spot host was reclaimed (bench/preemption.py)
+            status["reason"] = e.reason
         if e.traceback:
             tb = store.write_raw(unit.site, workload, unit.repetition, "traceback.txt",
                                  e.traceback)

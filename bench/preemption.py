@@ -9,9 +9,10 @@ DELETE), so an unreachable spot host is a preempted one. The instance metadata s
 (which announce an eviction some seconds ahead) are not asked: from a test's loopback
 "VM" that request would leave the machine.
 
-A preempted unit stays `failed` in the manifest with `reason: preempted` (kept, excluded
-from scoring like any failed unit); the site's later units are not attempted; the count
-per site is a finding, because interruptions are part of what spot costs.
+The runner (bench/runner.py) does the asking: a preempted unit stays `failed` in the
+manifest with `reason: preempted` (kept, excluded from scoring like any failed unit); the
+site's later units fail at once with the same reason instead of waiting on a gone host;
+the count per site is a finding, because interruptions are part of what spot costs.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from core.environment import Environment
 
 PREEMPTED = "preempted"
 PROBE_TIMEOUT_S = 20
+# Set in Environment.notes once a host of the site was reclaimed: later units fail at once.
+PREEMPTED_NOTE = "preempted_hosts"
 
 
 def preempted_hosts(env: Environment) -> list[str]:
@@ -45,22 +48,9 @@ def preempted_hosts(env: Environment) -> list[str]:
     return sorted(out)
 
 
-def classify_failure(status: dict[str, Any], env: Environment) -> dict[str, Any]:
-    """A failed unit's manifest entry, marked `reason: preempted` when that is what it was."""
-    if status.get("status") != "failed":
-        return status
-    hosts = preempted_hosts(env)
-    if hosts:
-        status = {**status, "reason": PREEMPTED, "preempted_hosts": hosts,
-                  "error": f"{PREEMPTED}: the provider reclaimed spot host(s) "
-                           f"{', '.join(hosts)} ({status.get('error', '')})"}
-    return status
-
-
-def skipped_after_preemption(site: str) -> dict[str, Any]:
-    """The entry of a unit not attempted because its site was already reclaimed."""
-    return {"status": "failed", "reason": PREEMPTED,
-            "error": f"{PREEMPTED}: site {site} lost a spot host earlier in the campaign"}
+def preempted_message(hosts: list[str], error: str = "") -> str:
+    why = f" ({error})" if error else ""
+    return f"{PREEMPTED}: the provider reclaimed spot host(s) {', '.join(hosts)}{why}"
 
 
 def site_preempted(manifest: dict[str, Any], site: str) -> bool:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.hostload import HostLoadWatch
+from bench.preemption import PREEMPTED, PREEMPTED_NOTE, preempted_hosts, preempted_message
 from bench.samples import ParsedOutput
 from bench.workloads.base import Plan, RunContext, Workload
 from core.environment import Environment, Host
@@ -29,6 +30,7 @@ class UnitFailed(BakeoffError):
         self.raw = raw
         self.traceback = traceback_text  # set for unexpected (non-BakeoffError) exceptions
         self.host_load: dict[str, Any] = {}
+        self.reason: str | None = None  # "preempted" when a spot host was reclaimed
 
 
 @dataclass
@@ -102,6 +104,10 @@ def run_unit(workload: Workload, params: Any, env: Environment, ctx: RunContext)
     with the output or the failure.
     """
     start = time.monotonic()
+    if env.notes.get(PREEMPTED_NOTE):  # the site lost a spot host earlier: nothing to run on
+        failed = UnitFailed(preempted_message(env.notes[PREEMPTED_NOTE], "earlier unit"))
+        failed.reason = PREEMPTED
+        raise failed
     watch = HostLoadWatch(env).start()
     raw, stage = "", "running"
     try:
@@ -110,20 +116,31 @@ def run_unit(workload: Workload, params: Any, env: Environment, ctx: RunContext)
         parsed = workload.parse(raw, params)
     except UnitFailed as e:
         e.host_load = watch.stop()
-        raise
+        raise _preempted(e, env) from None
     except BakeoffError as e:
         failed = UnitFailed(str(e), raw)
         failed.host_load = watch.stop()
-        raise failed from None
+        raise _preempted(failed, env) from None
     except Exception as e:  # a bug or an unforeseen output: this unit fails, not the campaign
         failed = UnitFailed(f"internal error while {stage} {workload.name}: "
                             f"{type(e).__name__}: {e}", raw, traceback.format_exc())
         failed.host_load = watch.stop()
-        raise failed from None
+        raise _preempted(failed, env) from None
     except BaseException:  # Ctrl-C: stop watching and let it through
         watch.stop()
         raise
     return UnitOutput(raw, suffix, parsed, time.monotonic() - start, watch.stop())
+
+
+def _preempted(failed: UnitFailed, env: Environment) -> UnitFailed:
+    """On a spot site, a failure because the provider reclaimed a host is a preemption."""
+    hosts = preempted_hosts(env)
+    if not hosts:
+        return failed
+    env.notes[PREEMPTED_NOTE] = hosts
+    marked = UnitFailed(preempted_message(hosts, str(failed)), failed.raw, failed.traceback)
+    marked.host_load, marked.reason = failed.host_load, PREEMPTED
+    return marked
 
 
 def tool_version(workload: Workload, where: Host | Environment) -> str:

@@ -11,20 +11,24 @@ import json
 from dataclasses import dataclass, field
 
 import pandas as pd
+import pytest
 from decide_fixture import make_campaign
 from rich.console import Console
 
 from bench.preemption import (
-    classify_failure,
+    PREEMPTED,
     preempted_hosts,
+    preempted_message,
     preemptions_by_site,
     site_preempted,
-    skipped_after_preemption,
 )
+from bench.runner import RunContext, UnitFailed, run_unit
 from bench.show import _render_problems
+from bench.workloads import REGISTRY
 from core.environment import Environment, Host
 from core.executor import CommandResult
 from scoring.decide import score_campaign_dir
+from stacks.executors.local import LocalExecutor
 
 
 @dataclass
@@ -60,19 +64,54 @@ def test_unreachable_or_hung_spot_host_counts_as_preempted():
 def test_on_demand_sites_are_never_probed():
     server = Answering(gone=True)
     e = env("gcp", False, server=server, client=Answering("TRUE"))
-    failed = {"status": "failed", "error": "ssh: connection lost"}
-    assert preempted_hosts(e) == [] and classify_failure(failed, e) == failed
-    assert server.asked == []
+    assert preempted_hosts(e) == [] and server.asked == []
 
 
-def test_provisioner_probe_wins_and_failure_is_marked():
-    e = env("gcp", True, server=Answering(gone=True), client=Answering("FALSE"))
+def test_provisioner_probe_wins():
+    e = env("gcp", True, server=Answering(gone=True), client=Answering())
     e.notes["preemption_probe"] = lambda: {"client"}
-    marked = classify_failure({"status": "failed", "error": "fio: exit 255"}, e)
-    assert marked["reason"] == "preempted" and marked["preempted_hosts"] == ["client"]
-    assert marked["error"].startswith("preempted:") and "fio: exit 255" in marked["error"]
-    ok = {"status": "ok", "samples": 3}
-    assert classify_failure(ok, e) is ok
+    assert preempted_hosts(e) == ["client"]
+
+
+class Reclaimable(LocalExecutor):
+    """This machine, until the provider takes it back: then every call fails."""
+
+    reclaimed = False
+
+    def run(self, argv, timeout, env=None):
+        if self.reclaimed:
+            raise ConnectionResetError("ssh: connection reset by peer")
+        return super().run(argv, timeout, env)
+
+    def start(self, argv, env=None):
+        if self.reclaimed:
+            raise ConnectionResetError("ssh: connection reset by peer")
+        return super().start(argv, env)
+
+
+@pytest.mark.parametrize("spot", [True, False])
+def test_runner_marks_the_unit_and_fails_the_rest_at_once(tmp_path, spot):
+    """A real sysbench unit; then the client is reclaimed: on a spot site the failure is a
+    preemption and the next unit fails without touching a host; on-demand it is a failure."""
+    hosts = {n: Host(n, "z", "127.0.0.1", Reclaimable(), {"vcpus": 1})
+             for n in ("client", "server")}
+    e = Environment("s", "gcp", "r", "t", hosts, notes={"spot": spot})
+    wl = REGISTRY["sysbench-cpu"]
+    ctx = RunContext(raw_dir=tmp_path, deadline_s=60, campaign_id="spot-1", repetition=0)
+    assert run_unit(wl, wl.Params(time_s=1), e, ctx).parsed.samples
+    hosts["client"].executor.reclaimed = True
+    with pytest.raises(UnitFailed) as first:
+        run_unit(wl, wl.Params(time_s=1), e, ctx)
+    if not spot:
+        assert first.value.reason is None and "preempted" not in str(first.value)
+        return
+    assert first.value.reason == PREEMPTED
+    assert str(first.value).startswith(preempted_message(["client"]))
+    assert "connection reset" in str(first.value)
+    hosts["server"].executor.reclaimed = True  # nothing may be asked of any host now
+    with pytest.raises(UnitFailed) as later:
+        run_unit(wl, wl.Params(time_s=1), e, ctx)
+    assert later.value.reason == PREEMPTED and "earlier unit" in str(later.value)
 
 
 def test_preempted_units_excluded_and_counted_in_report(tmp_path):
@@ -83,7 +122,8 @@ def test_preempted_units_excluded_and_counted_in_report(tmp_path):
                                   "preempted_hosts": ["client"],
                                   "error": "preempted: the provider reclaimed spot host(s) "
                                            "client (ssh: connection lost)"}
-    manifest["units"][gone[1]] = skipped_after_preemption("small")
+    manifest["units"][gone[1]] = {"status": "failed", "reason": "preempted",
+                                  "error": preempted_message(["client"], "earlier unit")}
     (d / "manifest.json").write_text(json.dumps(manifest))
     samples = pd.read_parquet(d / "samples.parquet")
     lost = ((samples["site"] == "small") & (
