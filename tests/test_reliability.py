@@ -338,3 +338,32 @@ def test_second_local_campaign_waits_or_refuses(tmp_path, capsys):
         assert waiting.returncode == 0, rest
     finally:
         holder.kill()
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 256 KiB tmpfs, nearly full: writing results runs out of space mid-campaign."""
+    mnt = tmp_path / "disk"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mnt)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root and CAP_SYS_ADMIN)")
+    try:
+        (mnt / "filler").write_bytes(b"\0" * (256 - 16) * 1024)
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+def test_full_disk_is_a_message_not_a_traceback(tiny_disk, tmp_path, capsys):
+    scenario = tiny(tmp_path / "s.yaml", repetitions=3)
+    code, text = cli(capsys, "run", str(scenario), "--results", str(tiny_disk / "r"),
+                     "--quiet", "--no-score")
+    assert code in (ExitCode.ERROR, ExitCode.PARTIAL, ExitCode.NOTHING_MEASURED), text
+    assert "Traceback" not in text and "internal error" not in text
+    folders = list((tiny_disk / "r").iterdir()) if (tiny_disk / "r").exists() else []
+    notes = text + "".join((f / "manifest.json").read_text() for f in folders
+                           if (f / "manifest.json").exists())
+    assert "No space left on device" in notes, text
+    for folder in folders:  # teardown ran: nothing of the campaign is left running
+        assert not tracking.temp_root_for(folder.name).exists()
