@@ -206,9 +206,10 @@ class Orchestrator:
         with campaign_process_env(claim.tracker()), \
                 (signals if in_main else contextlib.nullcontext(signals)):
             try:
-                self._provision(envs, manifest, store.campaign_id)
-                self._record_tool_versions(envs, manifest)
-                store.write_manifest(manifest)
+                if self._anything_to_run(store, manifest):  # a finished resume provisions nothing
+                    self._provision(envs, manifest, store.campaign_id)
+                    self._record_tool_versions(envs, manifest)
+                    store.write_manifest(manifest)
                 self._run_units(store, envs, manifest)
                 manifest["status"] = final_status(manifest)
             except KeyboardInterrupt as e:
@@ -354,6 +355,11 @@ class Orchestrator:
             manifest["tool_versions"][name] = {
                 spec.name: tool_version(REGISTRY[spec.name], env)
                 for spec in self.campaign.workloads}
+
+    def _anything_to_run(self, store: ResultStore, manifest: dict) -> bool:
+        return any(not store.unit_intact(u.site, u.workload.name, u.repetition,
+                                         manifest["units"].get(u.key, {}))
+                   for u in interleaved_units(self.campaign))
 
     def _run_units(self, store: ResultStore, envs: dict[str, Environment],
                    manifest: dict) -> None:

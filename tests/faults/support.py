@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+
 from tests.conftest import REPO
 
 SCENARIO = Path(__file__).with_name("fault-quickstart.yaml")
@@ -39,7 +41,10 @@ class Run:
     def __init__(self, tmp: Path, scenario: Path = SCENARIO, extra: tuple[str, ...] = ()):
         self.tmp = tmp
         self.results = tmp / "results"
-        self.env = dict(os.environ, BAKEOFF_STATE_DIR=str(tmp / "state"))
+        # own state root and machine lock: other campaigns on this machine (developers,
+        # CI neighbours) neither block these runs nor see their state
+        self.env = dict(os.environ, BAKEOFF_STATE_DIR=str(tmp / "state"),
+                        BAKEOFF_MACHINE_LOCK=str(tmp / "machine.lock"))
         self.env.pop("BAKEOFF_CAMPAIGN", None)
         self.scenario = scenario
         self.proc = subprocess.Popen(
@@ -99,7 +104,7 @@ class Run:
                 return False
         raise ValueError(phase)
 
-    def kill_at(self, point: KillPoint, timeout_s: float = 180) -> None:
+    def kill_at(self, point: KillPoint, timeout_s: float = 600) -> None:
         rng = random.Random(point.seed)
         deadline = time.monotonic() + timeout_s
         while not self.reached(point.phase):
@@ -116,7 +121,7 @@ class Run:
             if self.proc.poll() is None:
                 self.proc.send_signal(sig)
 
-    def wait(self, timeout: float = 180) -> tuple[int, str]:
+    def wait(self, timeout: float = 600) -> tuple[int, str]:
         _, err = self.proc.communicate(timeout=timeout)
         return self.proc.returncode, err
 
@@ -195,3 +200,9 @@ def assert_valid_folder(run: Run) -> dict:
         payload = json.loads(journal.read_text())
         assert isinstance(payload["samples"], list)
     return manifest
+
+
+def units_in_tables(run: Run) -> set[tuple[str, str, int]]:
+    samples = pd.read_parquet(run.folder / "samples.parquet")
+    return {(s, w, int(r)) for s, w, r in zip(samples["site"], samples["workload"],
+                                              samples["repetition"], strict=True)}

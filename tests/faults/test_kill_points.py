@@ -15,11 +15,16 @@ import signal
 from collections import Counter
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from tests.conftest import have, is_root
-from tests.faults.support import KillPoint, Run, assert_clean, assert_valid_folder
+from tests.faults.support import (
+    KillPoint,
+    Run,
+    assert_clean,
+    assert_valid_folder,
+    units_in_tables,
+)
 
 pytestmark = [
     pytest.mark.integration,
@@ -51,23 +56,6 @@ SLOW = [
     KillPoint("triple-postgres", "postgres", (TERM, TERM, TERM), 19),
 ]
 CASES = DEFAULT + [pytest.param(p, marks=pytest.mark.slow) for p in SLOW]
-
-
-@pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory) -> set[tuple[str, str, int]]:
-    """The unit set of the reduced quickstart run start to end without a signal."""
-    run = Run(tmp_path_factory.mktemp("baseline"), extra=("--no-score",))
-    rc, err = run.wait(timeout=300)
-    run.find_id()
-    assert rc == 0, err
-    assert_clean(run)
-    return _units_in_tables(run)
-
-
-def _units_in_tables(run: Run) -> set[tuple[str, str, int]]:
-    samples = pd.read_parquet(run.folder / "samples.parquet")
-    return {(s, w, int(r)) for s, w, r in zip(samples["site"], samples["workload"],
-                                              samples["repetition"], strict=True)}
 
 
 @pytest.mark.parametrize("point", CASES, ids=lambda p: p.id)
@@ -115,13 +103,14 @@ def test_kill_then_resume(point: KillPoint, uninterrupted, tmp_path: Path):
     assert all(u["status"] == "ok" for u in manifest["units"].values())
     for path, mtime in before.items():  # measured units were not measured again
         assert path.stat().st_mtime_ns == mtime, path
-    assert _units_in_tables(run) == uninterrupted
+    assert uninterrupted.rc == 0, uninterrupted.err
+    assert units_in_tables(run) == uninterrupted.units
     journals = Counter(str(p.relative_to(run.folder / "units")) for p in
                        (run.folder / "units").glob("*/*/*.json"))
-    assert len(journals) == len(uninterrupted) and set(journals.values()) == {1}
+    assert len(journals) == len(uninterrupted.units) and set(journals.values()) == {1}
     raws = Counter(str(p.parent.relative_to(run.folder / "raw")) + "/" + p.name.split(".")[0]
                    for p in (run.folder / "raw").glob("*/*/*") if "failed" not in p.name)
-    assert set(raws.values()) == {1} and len(raws) == len(uninterrupted)
+    assert set(raws.values()) == {1} and len(raws) == len(uninterrupted.units)
     verify = run.bakeoff("verify", str(run.folder))
     assert verify.returncode == 0, verify.stdout + verify.stderr
 
@@ -141,10 +130,9 @@ def _journal_keys(folder: Path) -> set[str]:
             (folder / "units").glob("*/*/*.json")}
 
 
-def test_manifest_lists_checksums(uninterrupted, tmp_path_factory):
+def test_manifest_lists_checksums(uninterrupted):
     """Every ok unit carries checksums of its journal and raw output (used by verify)."""
-    root = next(iter(tmp_path_factory.getbasetemp().glob("baseline*")))
-    folder = next((root / "results").iterdir())
+    folder = uninterrupted.run.folder
     manifest = json.loads((folder / "manifest.json").read_text())
     for key, unit in manifest["units"].items():
         assert len(unit["journal_sha256"]) == 64 and len(unit["raw_sha256"]) == 64, key
