@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from pathlib import Path
 
@@ -84,9 +85,15 @@ def run(
         raise BakeoffError("--resume needs the campaign's local folder: run with a local "
                            "--results folder to resume, then upload it")
     # SIGTERM is Ctrl-C for the whole run, scoring included
-    with sigterm_as_interrupt(), staged_upload(results) as root:
-        folder, status = _run_into(campaign, scenario, root, quiet, resume, no_score,
-                                   not no_wait, allow_changes)
+    try:
+        with sigterm_as_interrupt(), staged_upload(results) as root:
+            folder, status = _run_into(campaign, scenario, root, quiet, resume, no_score,
+                                       not no_wait, allow_changes)
+    except typer.Exit as e:
+        if e.exit_code == ExitCode.INTERRUPTED:  # torn down and said so: late signals
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)  # must not turn 130 into a kill
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        raise
     out.print(f"results: {results.rstrip('/')}/{folder.name}" if is_url(results)
               else f"results: {folder}")
     if status == "partial":

@@ -201,7 +201,8 @@ class Orchestrator:
 
     def _measure(self, store: ResultStore, manifest: dict, claim: CampaignClaim) -> Path:
         envs: dict[str, Environment] = {}
-        signals = CampaignSignals(self._say, lambda: self._forced_exit(store, manifest, claim))
+        signals = CampaignSignals(lambda m: self.console.print(m),  # also when quiet
+                                  lambda: self._forced_exit(store, manifest, claim))
         in_main = threading.current_thread() is threading.main_thread()
         with campaign_process_env(claim.tracker()), \
                 (signals if in_main else contextlib.nullcontext(signals)):
@@ -239,8 +240,9 @@ class Orchestrator:
             remaining = [f"sweep failed: {e}"]
         if remaining:
             manifest["leftovers"] = remaining
-            self._say(f"[red]left on this machine:[/red] {'; '.join(remaining)}; "
-                      f"`bakeoff gc --delete --campaign {store.campaign_id}` removes them")
+            self.console.print(f"[red]left on this machine:[/red] {'; '.join(remaining)}; "
+                               f"`bakeoff gc --delete --campaign {store.campaign_id}` "
+                               "removes them")
         manifest["finished_at"] = _now()
         try:
             store.write_manifest(manifest)

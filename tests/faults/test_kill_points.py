@@ -69,13 +69,15 @@ def test_kill_then_resume(point: KillPoint, uninterrupted, tmp_path: Path):
             run.proc.kill()
             run.proc.wait()
     assert run.find_id()
+    err = " ".join(err.split())  # rich wraps long lines
     if KILL in point.signals:
         assert rc == -KILL
         gc = run.bakeoff("gc", "--delete", "--campaign", run.campaign_id)
         assert gc.returncode == 0, gc.stdout + gc.stderr
     elif len(point.signals) >= 3:
         assert rc == 130, err
-        assert "gc --delete" in err  # says what is left and how to remove it
+        if "forcing exit" in err:  # else teardown had ended before the third signal
+            assert "gc --delete" in err  # says what is left and how to remove it
         gc = run.bakeoff("gc", "--delete", "--campaign", run.campaign_id)
         assert gc.returncode == 0, gc.stdout + gc.stderr
     else:
