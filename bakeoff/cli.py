@@ -85,15 +85,9 @@ def run(
         raise BakeoffError("--resume needs the campaign's local folder: run with a local "
                            "--results folder to resume, then upload it")
     # SIGTERM is Ctrl-C for the whole run, scoring included
-    try:
-        with sigterm_as_interrupt(), staged_upload(results) as root:
-            folder, status = _run_into(campaign, scenario, root, quiet, resume, no_score,
-                                       not no_wait, allow_changes)
-    except typer.Exit as e:
-        if e.exit_code == ExitCode.INTERRUPTED:  # torn down and said so: late signals
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)  # must not turn 130 into a kill
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-        raise
+    with sigterm_as_interrupt(), staged_upload(results) as root:
+        folder, status = _run_into(campaign, scenario, root, quiet, resume, no_score,
+                                   not no_wait, allow_changes)
     out.print(f"results: {results.rstrip('/')}/{folder.name}" if is_url(results)
               else f"results: {folder}")
     if status == "partial":
@@ -216,6 +210,11 @@ INTERNAL_ERROR_EXIT = 70  # EX_SOFTWARE: a bug in bakeoff, not in the input
 def main() -> None:
     try:
         app()
+    except SystemExit as e:
+        if e.code == 130:  # torn down and said so: a late signal must not turn 130 into a kill
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        raise
     except BakeoffError as e:
         err.print(f"[red]error:[/red] {escape(str(e))}", highlight=False)
         sys.exit(e.exit_code)
