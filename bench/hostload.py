@@ -27,7 +27,7 @@ import psutil
 from core.environment import Environment, Host
 
 # Other processes using this many cores on average make the unit "busy".
-BUSY_OTHER_CORES = 0.5
+BUSY_OTHER_CORES = 0.25
 # Steal time above this share of the CPU time (virtual machines) makes it "busy" too.
 BUSY_STEAL_PCT = 5.0
 SAMPLE_INTERVAL_S = 0.5
@@ -140,7 +140,7 @@ class LocalWatch:
                       reverse=True)
         other = sum(u for u, _, _ in used)
         top = [{"pid": pid, "name": name, "cores": round(u / wall, 2)}
-               for u, name, pid in used[:5] if u / wall >= 0.05]
+               for u, name, pid in used[:15] if u / wall >= 0.05]
         summary = {"where": "local", "window_s": round(wall, 2),
                    "loadavg_before": [round(x, 2) for x in self._load0],
                    "loadavg_after": [round(x, 2) for x in os.getloadavg()],

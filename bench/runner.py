@@ -16,7 +16,7 @@ from typing import Any
 from bench.hostload import HostLoadWatch
 from bench.preemption import PREEMPTED, PREEMPTED_NOTE, preempted_hosts, preempted_message
 from bench.samples import ParsedOutput
-from bench.workloads.base import Plan, RunContext, Workload
+from bench.workloads.base import DiskNeed, Plan, RunContext, Workload
 from core.environment import Environment, Host
 from core.errors import BakeoffError
 from core.executor import CommandResult
@@ -57,8 +57,30 @@ def wait_for_port(host: Host, port: int, timeout_s: float = 15.0, proc: Any = No
     raise UnitFailed(f"nothing listened on {host.name}:{port} within {timeout_s:.0f}s")
 
 
+# A plan may use at most this share of its directory's free space.
+DISK_SHARE = 0.9
+
+
+def check_disk(need: DiskNeed, env: Environment) -> None:
+    """Create the directory on its host and refuse a plan that would fill its disk."""
+    host = env.hosts[need.host]
+    res = host.executor.run(("sh", "-c", 'mkdir -p "$1" && df -Pk "$1" | tail -n 1', "sh",
+                             need.directory), timeout=30)
+    fields = res.stdout.split()
+    if not res.ok or len(fields) < 4 or not fields[3].isdigit():
+        raise UnitFailed(f"cannot check the free space of {need.directory} on {host.name}: "
+                         f"{(res.stderr or res.stdout).strip()[-300:]}")
+    free = int(fields[3]) * 1024
+    if need.bytes > DISK_SHARE * free:
+        raise UnitFailed(f"{need.what} needs {need.bytes / 2**30:.2f} GiB in {need.directory} "
+                         f"on {host.name}, but only {free / 2**30:.2f} GiB are free (at most "
+                         f"{DISK_SHARE:.0%} of it may be used); lower the size")
+
+
 def execute_plan(plan: Plan, env: Environment) -> CommandResult:
-    """Start background steps, run the captured step, always stop the background ones."""
+    """Check disk space, start background steps, run the captured step, stop the rest."""
+    for need in plan.disk:
+        check_disk(need, env)
     started = []
     try:
         for step in plan.steps:

@@ -84,7 +84,25 @@ def render_summary(folder: Path, console: Console) -> None:
     _render_problems(manifest, console)
 
 
+def busy_units(manifest: dict) -> list[dict]:
+    """Units measured while the host was busy with other work (see bench.hostload).
+
+    They stay in the results (the flag is information, not a verdict on the site), but
+    their numbers may be lower than the site can do: `show` and the report list them.
+    """
+    out = []
+    for key, unit in sorted((manifest.get("units") or {}).items()):
+        if unit.get("busy"):
+            site, workload, rep = [*key.split("/", 2), "", ""][:3]
+            out.append({"key": key, "site": site, "workload": workload, "repetition": rep,
+                        "reason": unit.get("busy_reason", "")})
+    return out
+
+
 def _render_problems(manifest: dict, console: Console) -> None:
+    for b in busy_units(manifest):
+        console.print(f"[yellow]BUSY[/yellow] {b['key']}: host busy with other work while "
+                      f"measured: {b['reason']}")
     units = manifest.get("units", {})
     invalid = {k: u for k, u in units.items() if u.get("invalid_reason")}
     failed = {k: u for k, u in units.items() if u.get("status") == "failed"}

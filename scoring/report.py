@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from bench.show import busy_units
 from scoring import charts
 from scoring.display import distinct_digits, fmt, fmt_value
 from scoring.hdr_stats import merged_percentile_stat
@@ -164,6 +165,7 @@ def view_model(result: ScoreResult) -> dict[str, Any]:
         "sens": sens, "label": label, "excluded": result.excluded,
         "preemptions": sorted(Counter(e["site"] for e in result.excluded
                                       if e["status"] == "preempted").items()),
+        "busy": busy_units(result.manifest),
         "provenance": _provenance(result), "notes": m.notes,
         "isnan": lambda x: x is None or (isinstance(x, float) and math.isnan(x)),
         "pct": lambda x: f"{100 * x:.1f}%",

@@ -30,6 +30,42 @@ def have(*tools: str) -> bool:
     return all(shutil.which(t) for t in tools)
 
 
+# A skip whose reason starts with this is a missing system tool: in CI (CI=true), where
+# `make test` installs every tool, such a skip is turned into a failure (see the hook).
+MISSING_TOOL = "missing system tool"
+
+
+def requires_tools(*tools: str) -> pytest.MarkDecorator:
+    """skipif for absent tools, with a reason the CI hook recognises."""
+    missing = [t for t in tools if not shutil.which(t)]
+    return pytest.mark.skipif(bool(missing), reason=f"{MISSING_TOOL}: {', '.join(missing)}")
+
+
+def skip_missing_tool(what: str) -> None:
+    """Skip at run time because `what` is not installed (a failure in CI)."""
+    pytest.skip(f"{MISSING_TOOL}: {what}")
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """In CI a skip for a missing system tool fails: it would hide a whole suite."""
+    outcome = yield
+    report = outcome.get_result()
+    if not (report.skipped and in_ci()) or hasattr(report, "wasxfail"):
+        return
+    longrepr = report.longrepr
+    reason = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
+    if MISSING_TOOL in reason:
+        report.outcome = "failed"
+        report.longrepr = (f"{reason.removeprefix('Skipped: ')}: with CI=true a missing "
+                           "system tool is a failure, not a skip (`make setup-test` installs "
+                           "the tools: scripts/install-system-tools.sh test)")
+
+
 is_root = os.geteuid() == 0
 
 

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import MISSING_TOOL
+
 SSHD = "/usr/sbin/sshd"
 
 
@@ -42,9 +44,9 @@ class Sshd:
 
 def sshd_available() -> tuple[bool, str]:
     if not os.path.exists(SSHD):
-        return False, f"{SSHD} missing (apt-get install openssh-server)"
+        return False, f"{MISSING_TOOL}: {SSHD} (apt-get install openssh-server)"
     if shutil.which("ssh-keygen") is None:
-        return False, "ssh-keygen missing (apt-get install openssh-client)"
+        return False, f"{MISSING_TOOL}: ssh-keygen (apt-get install openssh-client)"
     if os.geteuid() != 0:
         return False, "a loopback sshd for another user's login needs root here"
     return True, ""

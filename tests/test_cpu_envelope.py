@@ -14,11 +14,11 @@ import sys
 
 import pytest
 
-from tests.conftest import REPO, have
+from tests.conftest import REPO, requires_tools
 
-pytestmark = pytest.mark.skipif(
-    not have("taskset") or len(os.sched_getaffinity(0)) < 2 or 1 not in os.sched_getaffinity(0),
-    reason="needs taskset and CPUs 0 and 1")
+pytestmark = [requires_tools("taskset"), pytest.mark.skipif(
+    len(os.sched_getaffinity(0)) < 2 or 1 not in os.sched_getaffinity(0),
+    reason="needs CPUs 0 and 1")]
 
 _PROBE = r"""
 import json, os, sys

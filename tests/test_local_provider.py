@@ -10,7 +10,7 @@ from bench.scenarios import parse_campaign
 from core.errors import PrerequisiteError
 from stacks import netns
 from stacks.local import LocalProvisioner
-from tests.conftest import is_root
+from tests.conftest import is_root, requires_tools
 
 
 def campaign(network: str = "auto", cpus: int = 1):
@@ -19,8 +19,12 @@ def campaign(network: str = "auto", cpus: int = 1):
          "network": network}]})
 
 
-@pytest.mark.skipif(not (is_root and netns.netns_available()[0]), reason="needs netns (root)")
+@pytest.mark.skipif(not is_root, reason="network namespaces need root")
+@requires_tools("ip")
 def test_netns_pair_reachable_and_removed():
+    """As root with iproute2 the namespace path is required: no silent loopback."""
+    ok, why = netns.netns_available()
+    assert ok, f"root with iproute2, yet network namespaces are unavailable: {why}"
     c = campaign("netns")
     prov = LocalProvisioner()
     env = prov.up(c.sites[0], c, "test-netns", index=201)

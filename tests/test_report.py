@@ -15,6 +15,7 @@ from decide_fixture import make_campaign
 from typer.testing import CliRunner
 
 from scoring.decide import score_campaign_dir
+from tests.conftest import skip_missing_tool
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -110,7 +111,7 @@ def chromium_dom(html: Path, tmp: Path) -> str:
 
 def check_in_browser(html: Path, tmp: Path) -> None:
     if not Path(CHROMIUM).exists():
-        pytest.skip("chromium is not installed")
+        skip_missing_tool("chromium")
     dom = chromium_dom(html, tmp)
     body = re.search(r'<body data-images="(\d+)" data-images-decoded="(\d+)"', dom)
     assert body, "the page's load handler did not run"

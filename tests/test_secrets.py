@@ -24,9 +24,9 @@ import pytest
 
 import stacks.local_postgres as local_postgres
 from core.environment import DatabaseEndpoint
-from tests.conftest import have
+from tests.conftest import requires_tools
 
-pytestmark = pytest.mark.skipif(not have("pgbench", "psql"), reason="needs PostgreSQL tools")
+pytestmark = requires_tools("pgbench", "psql", "pg_ctlcluster")
 
 # Files allowed to hold the password: 0600 files made to carry it to libpq/psql.
 ALLOWED_SECRET_FILES = (".bakeoff-pgpass-", "create-role.sql")

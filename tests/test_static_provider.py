@@ -18,6 +18,7 @@ from core.errors import PrerequisiteError
 from stacks.executors.ssh import SshExecutor
 from stacks.host_facts import cpu_model
 from stacks.static import DATABASE_REASON, StaticProvisioner
+from tests.conftest import skip_missing_tool
 from tests.sshd_support import needs_sshd, running_sshd
 
 
@@ -125,7 +126,7 @@ def test_up_run_down_over_ssh(sshd, tmp_path):
 def test_background_server_plan_over_ssh(sshd, tmp_path):
     """iperf3: a background server, the runner's ready-port wait (`ss` over SSH), stop."""
     if shutil.which("iperf3") is None:
-        pytest.skip("iperf3 not installed")
+        skip_missing_tool("iperf3")
     campaign = _campaign(sshd.target, sshd.target, str(sshd.client_key))
     prov = StaticProvisioner(known_hosts=sshd.known_hosts)
     env = prov.up(campaign.sites[0], campaign)

@@ -1,19 +1,18 @@
-"""Each workload's plan() run for real on this machine (loopback), then parsed.
-
-A tiny step runner stands in for the lead's: background steps first, wait for the
-ready port, run the captured step, stop the background steps.
-"""
+"""Each workload's plan() run for real on this machine (loopback) through the real
+runner (bench.runner.run_unit: background steps, ready-port wait, captured step, stop,
+parse), so a defect in the runner fails here too."""
 
 from __future__ import annotations
 
 import socket
-import time
 from pathlib import Path
 
 import pytest
 
+from bench.runner import run_unit
 from bench.samples import ParsedOutput
 from bench.workloads import REGISTRY
+from bench.workloads.base import RunContext
 from core.environment import Environment, Host
 from stacks.executors.local import LocalExecutor
 
@@ -28,35 +27,13 @@ def loopback_env(scratch: Path) -> Environment:
                        instance_type="cpus-2", hosts=hosts)
 
 
-def wait_listening(executor: LocalExecutor, port: int, deadline_s: float = 10.0) -> None:
-    end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
-        res = executor.run(["ss", "-Hltn"], timeout=5)
-        if any(f":{port} " in line for line in res.stdout.splitlines()):
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"nothing listened on port {port} within {deadline_s}s")
-
-
 def run_plan(name: str, env: Environment, **params) -> tuple[str, ParsedOutput]:
     wl = REGISTRY[name]
     p = wl.Params(**params)
-    plan = wl.plan(p, env)
-    started = []
-    try:
-        for step in plan.steps:
-            if step.background:
-                executor = env.hosts[step.host].executor
-                started.append(executor.start(step.argv, env=step.env))
-                if step.ready_port:
-                    wait_listening(executor, step.ready_port)
-        step = plan.captured
-        res = env.hosts[step.host].executor.run(step.argv, timeout=step.timeout_s, env=step.env)
-    finally:
-        for proc in started:
-            proc.stop()
-    assert not res.timed_out, res
-    return res.stdout, wl.parse(res.stdout, p)
+    ctx = RunContext(raw_dir=Path(env.client.facts["scratch_dir"]), deadline_s=300,
+                     campaign_id="integration", repetition=0)
+    out = run_unit(wl, p, env, ctx)
+    return out.raw, out.parsed
 
 
 def free_port() -> int:
@@ -81,7 +58,7 @@ def test_sysbench_memory_runs(env):
 
 
 def test_stream_runs(env):
-    _, out = run_plan("stream", env, stressors=1, time_s=5, l3_size="1m")
+    _, out = run_plan("stream", env, stressors=1, time_s=6, l3_size="1m")
     got = metrics(out)
     assert got["read_bandwidth"] > got["write_bandwidth"] > 0  # 6 reads per 4 writes
 

@@ -72,6 +72,9 @@ def test_stream_argv():
 def test_stream_refuses_runs_too_short_for_a_rate():
     with pytest.raises(pydantic.ValidationError, match="time_s"):
         REGISTRY["stream"].Params(time_s=2)
+    with pytest.raises(pydantic.ValidationError, match="too short"):
+        REGISTRY["stream"].Params(time_s=5)  # stress-ng 0.15 printed "too short" at 5 s
+    assert REGISTRY["stream"].Params(time_s=6).time_s == 6
 
 
 def test_fio_argv_uses_scratch_dir_and_group_reporting():
@@ -84,10 +87,19 @@ def test_fio_argv_uses_scratch_dir_and_group_reporting():
 
 
 def test_fio_mixed_and_explicit_directory():
-    argv = plan_for("fio", rw="randrw", rwmixread=70, numjobs=4, iodepth=32,
-                    ioengine="io_uring", direct=False, directory="/data").captured.argv
+    plan = plan_for("fio", rw="randrw", rwmixread=70, numjobs=4, iodepth=32,
+                    ioengine="io_uring", direct=False, directory="data/disk1", size="64M")
     assert {"--rwmixread=70", "--numjobs=4", "--iodepth=32", "--ioengine=io_uring",
-            "--direct=0", "--directory=/data"} <= set(argv)
+            "--direct=0", "--directory=/scratch/client/data/disk1",
+            "--unlink=1"} <= set(plan.captured.argv)
+    (need,) = plan.disk  # the runner checks free space there before fio lays out files
+    assert need.directory == "/scratch/client/data/disk1" and need.bytes == 4 * 64 * 2**20
+
+
+@pytest.mark.parametrize("directory", ["/data", "../../etc", "a/../../b", ""])
+def test_fio_directory_is_confined_to_the_scratch_area(directory):
+    with pytest.raises(pydantic.ValidationError, match="scratch area"):
+        REGISTRY["fio"].Params(directory=directory)
 
 
 def test_fio_without_directory_is_a_clear_error():

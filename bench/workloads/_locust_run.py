@@ -29,6 +29,8 @@ def check_locustfile(path: str | Path) -> Path:
         raise BakeoffError(f"http-load: locustfile {p} does not exist (params.locustfile)")
     try:
         compile(p.read_text(), str(p), "exec")
+    except OSError as exc:
+        raise BakeoffError(f"http-load: locustfile {p} cannot be read: {exc.strerror}") from None
     except SyntaxError as exc:
         raise BakeoffError(f"http-load: locustfile {p} has a syntax error at line "
                            f"{exc.lineno}: {exc.msg}") from None

@@ -44,11 +44,22 @@ class Step:
 
 
 @dataclass(frozen=True)
+class DiskNeed:
+    """Free space a plan needs in a directory of a host, checked before it runs."""
+
+    host: Literal["client", "server"]
+    directory: str
+    bytes: int
+    what: str  # for the message, e.g. "fio: size 256M x numjobs 2"
+
+
+@dataclass(frozen=True)
 class Plan:
     """The steps of one unit of work; exactly one non-background step is captured."""
 
     steps: tuple[Step, ...]
     raw_suffix: str = "txt"  # file extension for the raw output (json for fio/iperf3)
+    disk: tuple[DiskNeed, ...] = ()  # free space the runner checks first
 
     @property
     def captured(self) -> Step:

@@ -19,7 +19,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from bench.hdr import HdrDecodeError, decode, latency_histogram_name, summary_ms
 from bench.poc import HOT_QUERIES_SQL
@@ -57,11 +57,27 @@ class Params(WorkloadParams):
     load_schema: bool | None = Field(None, description="load the PoC schema first; default: "
                                      "only with the built-in script")
 
+    @field_validator("sql_file")
+    @classmethod
+    def _sql_usable(cls, v: str | None) -> str | None:
+        """Checked when the scenario is validated: exists, readable, not empty."""
+        if v is not None:
+            try:
+                _check_sql(Path(v).expanduser())
+            except BakeoffError as exc:
+                raise ValueError(str(exc).removeprefix("db-query: ")
+                                 .removesuffix(" (params.sql_file)")) from None
+        return v
+
 
 def _check_sql(path: Path) -> str:
     if not path.is_file():
         raise BakeoffError(f"db-query: SQL file {path} does not exist (params.sql_file)")
-    text = path.read_text(errors="replace")
+    try:
+        text = path.read_text(errors="replace")
+    except OSError as exc:
+        raise BakeoffError(f"db-query: SQL file {path} cannot be read: {exc.strerror} "
+                           "(params.sql_file)") from None
     if not text.strip():
         raise BakeoffError(f"db-query: SQL file {path} is empty (params.sql_file)")
     return text

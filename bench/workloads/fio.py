@@ -17,15 +17,16 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import PurePosixPath
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from bench.samples import ParsedOutput, Sample
 from bench.workloads import _json as J
 from bench.workloads._checks import checked_parse
 from bench.workloads._text import require_text
-from bench.workloads.base import Plan, Step, WorkloadParams
+from bench.workloads.base import DiskNeed, Plan, Step, WorkloadParams
 from core.errors import ParseError, PrerequisiteError
 
 TOOL = "fio"
@@ -43,6 +44,27 @@ def _strerror(code: int) -> str:
         return "unknown error"
 
 
+_UNITS = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4}
+
+
+def size_bytes(size: str) -> int:
+    """fio's size strings in bytes (fio's default kb_base=1024: k, m, g are powers of 2)."""
+    m = re.fullmatch(r"(\d+)([kKmMgGtT]?)(i?[bB]?)", size)
+    if not m:
+        raise ValueError(f"not a fio size: {size!r}")
+    return int(m.group(1)) * 1024 ** _UNITS[m.group(2).lower()]
+
+
+def _confined(directory: str) -> str:
+    """A relative path inside the scratch area: no absolute path, no `..`."""
+    p = PurePosixPath(directory)
+    if p.is_absolute() or ".." in p.parts or not p.parts:
+        raise ValueError(f"{directory!r} must be a relative sub-directory of the site's "
+                         "scratch area (no leading '/', no '..'): fio writes and deletes "
+                         "files there")
+    return str(p)
+
+
 class Params(WorkloadParams):
     rw: Literal["read", "write", "randread", "randwrite", "randrw", "rw"] = "randread"
     bs: str = Field("4k", pattern=SIZE_PATTERN, description="block size")
@@ -54,7 +76,13 @@ class Params(WorkloadParams):
     ioengine: Literal["psync", "libaio", "io_uring"] = "libaio"
     direct: bool = Field(True, description="O_DIRECT: bypass the page cache")
     rwmixread: int = Field(50, ge=0, le=100, description="read share for rw/randrw")
-    directory: str | None = Field(None, description="default: the host's scratch_dir fact")
+    directory: str | None = Field(None, description="sub-directory of the host's scratch "
+                                  "area (default: the scratch area itself)")
+
+    @field_validator("directory")
+    @classmethod
+    def _in_scratch(cls, v: str | None) -> str | None:
+        return None if v is None else _confined(v)
 
 
 def _first_json(text: str) -> tuple[dict[str, Any], list[str]]:
@@ -147,15 +175,18 @@ class Fio:
     Params = Params
 
     def plan(self, params: Params, env: Any) -> Plan:
-        directory = params.directory or env.client.facts.get("scratch_dir")
-        if not directory:
-            raise PrerequisiteError("fio needs a directory: set the workload's `directory` "
-                                    "param or give the client host a `scratch_dir` fact")
+        scratch = env.client.facts.get("scratch_dir")
+        if not scratch:
+            raise PrerequisiteError("fio needs the client host's scratch area (a "
+                                    "`scratch_dir` fact): it writes only there")
+        directory = str(PurePosixPath(scratch) / params.directory) if params.directory \
+            else str(scratch)
         argv: tuple[str, ...] = (
             "fio", "--name=bakeoff", f"--directory={directory}", f"--rw={params.rw}",
             f"--bs={params.bs}", f"--size={params.size}", f"--iodepth={params.iodepth}",
             f"--numjobs={params.numjobs}", f"--runtime={params.runtime_s}", "--time_based",
             f"--ioengine={params.ioengine}", f"--direct={int(params.direct)}",
+            "--unlink=1",  # fio deletes its data files when the job ends
             "--group_reporting", "--output-format=json")
         if params.rw in ("rw", "randrw"):
             argv += (f"--rwmixread={params.rwmixread}",)
@@ -163,7 +194,10 @@ class Fio:
             argv += (f"--ramp_time={params.ramp_time_s}",)
         # laying out the files happens before the timed part and can take a while
         timeout = params.runtime_s + params.ramp_time_s + 300
-        return Plan((Step("client", argv, timeout_s=timeout),), raw_suffix="json")
+        need = DiskNeed("client", directory, size_bytes(params.size) * params.numjobs,
+                        f"fio: size {params.size} x numjobs {params.numjobs}")
+        return Plan((Step("client", argv, timeout_s=timeout),), raw_suffix="json",
+                    disk=(need,))
 
     @checked_parse(TOOL)
     def parse(self, output: str, params: Params | None = None) -> ParsedOutput:

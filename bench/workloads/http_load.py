@@ -14,7 +14,7 @@ import json
 import sys
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bench.poc import LOCUSTFILE
 from bench.poc.launcher import PocService, http_get
@@ -55,6 +55,17 @@ class Params(WorkloadParams):
     service_workers: int | None = Field(None, gt=0, le=256,
                                         description="uvicorn workers; default = server vCPUs")
     metrics_url: str | None = Field(None, description="Prometheus /metrics of your own service")
+
+    @field_validator("locustfile")
+    @classmethod
+    def _locustfile_usable(cls, v: str | None) -> str | None:
+        """Checked when the scenario is validated: exists, readable, valid Python."""
+        if v is not None:
+            try:
+                check_locustfile(v)
+            except BakeoffError as exc:
+                raise ValueError(str(exc).removeprefix("http-load: ")) from None
+        return v
 
     @model_validator(mode="after")
     def _consistent(self) -> Params:

@@ -1,0 +1,83 @@
+"""A noisy host is visible: a unit measured beside a CPU hog is flagged `busy`.
+
+On this machine two campaigns at once once moved a 1-CPU site from 5,154 to 2,289
+events/s with nothing flagged. Here two CPU hogs, started outside this process's tree
+(as another campaign would be) and pinned to the site's CPU, run while the site measures
+sysbench-cpu; the unit must carry the busy flag naming them, in the manifest, in
+`bakeoff show` and in the report.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import psutil
+from typer.testing import CliRunner
+
+from bakeoff.cli import app
+from bench.orchestrator import Orchestrator
+from bench.results import load_results
+from bench.scenarios import parse_campaign
+from tests.conftest import requires_tools
+
+HOG = "import time\nend = time.monotonic() + 120\nwhile time.monotonic() < end: pass\n"
+
+
+@contextlib.contextmanager
+def cpu_hogs(cpu: int, count: int = 2) -> Iterator[list[int]]:
+    """Busy loops pinned to `cpu`, orphaned (not our descendants), killed by pid after."""
+    script = " ".join(f"taskset -c {cpu} {sys.executable} -c '{HOG}' >/dev/null 2>&1 & "
+                      "echo $!;" for _ in range(count))
+    out = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=30)
+    pids = [int(p) for p in out.stdout.split()]
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not all(
+                psutil.pid_exists(p) and psutil.Process(p).cpu_times().user > 0.1 for p in pids):
+            time.sleep(0.1)
+        yield pids
+    finally:
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        psutil.wait_procs([psutil.Process(p) for p in pids if psutil.pid_exists(p)],
+                          timeout=5)
+
+
+@requires_tools("taskset")
+def test_unit_beside_a_cpu_hog_is_flagged_busy(tmp_path):
+    from scoring.decide import score_campaign_dir
+
+    site_cpu = sorted(os.sched_getaffinity(0))[0]  # a 1-CPU site runs on the first allowed
+    campaign = parse_campaign({
+        "name": "noisy", "repetitions": 1,
+        "sites": [{"name": "one", "provider": "local", "cpus": 1, "hourly_usd": 0.01,
+                   "network": "loopback"}],
+        "workloads": [{"name": "sysbench-cpu", "params": {"time_s": 2}}],
+        "criteria": [{"name": "cpu", "weight": 4}, {"name": "tco", "weight": 3}]})
+    with cpu_hogs(site_cpu) as pids:
+        folder = Orchestrator(campaign, tmp_path, quiet=True).run()
+    unit = load_results(folder).manifest["units"]["one/sysbench-cpu/0"]
+    assert unit["status"] == "ok"
+    assert unit["busy"] is True, unit.get("host_load")
+    assert "other processes used" in unit["busy_reason"]
+    (local,) = unit["host_load"]
+    assert local["loadavg_before"] and local["loadavg_after"]
+    seen = {p["pid"] for p in local["other_processes"]}
+    assert seen & set(pids), local  # the hogs are named, not our own processes
+    assert os.getpid() not in seen
+
+    show = CliRunner().invoke(app, ["show", str(folder)], env={"COLUMNS": "200"})
+    assert show.exit_code == 0, show.output
+    assert "BUSY one/sysbench-cpu/0" in show.output
+
+    score_campaign_dir(folder)
+    report = (folder / "report" / "report.md").read_text()
+    assert "Measured on a busy host" in report and "one / sysbench-cpu / rep 0" in report
+    assert 'id="busy-runs"' in (folder / "report" / "index.html").read_text()
