@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from bench.hdr import decode
 from bench.poc.pgbench_log import fold
@@ -70,8 +71,8 @@ def test_real_pgbench_with_default_hot_queries(database):
 @pytest.mark.integration
 def test_bad_sql_is_a_clear_error(database, tmp_path):
     env = local_env(database)
-    with pytest.raises(BakeoffError, match=r"SQL file .*missing\.sql does not exist"):
-        WL.run(Params(sql_file=str(tmp_path / "missing.sql")), env, None)
+    with pytest.raises(ValidationError, match=r"SQL file .*missing\.sql does not exist"):
+        Params(sql_file=str(tmp_path / "missing.sql"))
     broken = tmp_path / "broken.sql"
     broken.write_text("SELECT * FROM no_such_table;\n")
     with pytest.raises(BakeoffError, match=r"pgbench with .*broken\.sql failed"):

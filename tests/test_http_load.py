@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from bench.hdr import decode, requirement_value
 from bench.perf.targets import delay_target, nginx_static
@@ -87,17 +88,22 @@ def test_endpoint_renaming():
 
 def test_missing_locustfile_names_the_file(tmp_path):
     missing = tmp_path / "nope.py"
+    # refused when the params are validated (`bakeoff validate`) ...
+    with pytest.raises(ValidationError, match=f"locustfile {missing} does not exist"):
+        Params(locustfile=str(missing), target_url="http://127.0.0.1:9")
+    # ... and again at run time, if it went away in between
+    missing.write_text("")
+    params = Params(locustfile=str(missing), target_url="http://127.0.0.1:9")
+    missing.unlink()
     with pytest.raises(BakeoffError, match=f"locustfile {missing} does not exist"):
-        WL.run(Params(locustfile=str(missing), target_url="http://127.0.0.1:9"),
-               local_env(None), None)
+        WL.run(params, local_env(None), None)
 
 
 def test_locustfile_syntax_error_names_file_and_line(tmp_path):
     bad = tmp_path / "broken.py"
     bad.write_text("from locust import task\n\ndef oops(:\n    pass\n")
-    with pytest.raises(BakeoffError, match=r"broken\.py has a syntax error at line 3"):
-        WL.run(Params(locustfile=str(bad), target_url="http://127.0.0.1:9"),
-               local_env(None), None)
+    with pytest.raises(ValidationError, match=r"broken\.py has a syntax error at line 3"):
+        Params(locustfile=str(bad), target_url="http://127.0.0.1:9")
 
 
 def test_params_need_rate_for_constant_rate():
