@@ -6,8 +6,8 @@ and after, steal time, the heaviest processes that are not the campaign's, and a
 verdict with its reason) goes into the unit's manifest entry, and `bakeoff show` and the
 report flag busy units.
 
-On this machine the watch samples every process's CPU time with psutil while the unit
-runs and subtracts the campaign's own processes (this process's descendants and the
+On this machine the watch samples every process's CPU time (/proc/<pid>/stat) while the
+unit runs and subtracts the campaign's own processes (this process's descendants and the
 site's PostgreSQL). On a remote host it runs a shell one-liner through the host's
 executor before and after the unit (load average, /proc/stat, `ps`), since the remote
 processes cannot be attributed from here.
@@ -15,14 +15,11 @@ processes cannot be attributed from here.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
-
-import psutil
 
 from core.environment import Environment, Host
 
@@ -67,23 +64,69 @@ class _Proc:
     last_cpu: float
 
 
+_CLK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _proc_table() -> dict[int, tuple[str, int, float, int]]:
+    """pid -> (comm, ppid, CPU seconds, start time in ticks), from /proc/<pid>/stat only.
+
+    One small read per process: cheap enough to run every half second beside a benchmark
+    (psutil's per-process calls cost several times more).
+    """
+    table = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                data = fh.read()
+        except OSError:
+            continue
+        close = data.rfind(b")")
+        fields = data[close + 2:].split()
+        try:
+            table[int(entry)] = (data[data.find(b"(") + 1:close].decode(errors="replace"),
+                                 int(fields[1]), (int(fields[11]) + int(fields[12])) / _CLK,
+                                 int(fields[19]))
+        except (IndexError, ValueError):
+            continue
+    return table
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return fh.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _uptime_ticks() -> int:
+    try:
+        with open("/proc/uptime") as fh:
+            return int(float(fh.read().split()[0]) * _CLK)
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 @dataclass
 class LocalWatch:
     """Samples every process's CPU time on this machine while a unit runs."""
 
     own_markers: tuple[str, ...] = ()  # cmdline fragments of the campaign's daemons
     interval_s: float = SAMPLE_INTERVAL_S
-    _seen: dict[tuple[int, float], _Proc] = field(default_factory=dict)
-    _ours: set[int] = field(default_factory=set)
+    _seen: dict[tuple[int, int], _Proc] = field(default_factory=dict)
+    _marker: dict[tuple[int, int], bool] = field(default_factory=dict)
+    _ours: set[tuple[int, int]] = field(default_factory=set)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
     _t0: float = 0.0
-    _e0: float = 0.0
+    _start_ticks: int = 0
     _load0: tuple[float, float, float] = (0.0, 0.0, 0.0)
     _stat0: tuple[int, int] | None = None
 
     def start(self) -> None:
-        self._t0, self._e0 = time.monotonic(), time.time()
+        self._t0, self._start_ticks = time.monotonic(), _uptime_ticks()
         self._load0 = os.getloadavg()
         self._stat0 = _local_stat()
         self._sample(first=True)
@@ -95,37 +138,37 @@ class LocalWatch:
         while not self._stop.wait(self.interval_s):
             self._sample()
 
-    def _campaign_pids(self) -> set[int]:
-        me = psutil.Process()
-        pids = {me.pid}
-        with contextlib.suppress(psutil.Error):
-            pids |= {c.pid for c in me.children(recursive=True)}
-        return pids
+    def _is_marked(self, pid: int, key: tuple[int, int]) -> bool:
+        if not self.own_markers:
+            return False
+        if key not in self._marker:  # a process's cmdline is read once
+            cmd = _cmdline(pid)
+            self._marker[key] = any(m in cmd for m in self.own_markers)
+        return self._marker[key]
 
     def _sample(self, first: bool = False) -> None:
-        ours = self._campaign_pids()
-        roots: set[int] = set()
-        procs = list(psutil.process_iter(["pid", "ppid", "name", "cpu_times", "create_time",
-                                          "cmdline"]))
-        for p in procs:
-            info = p.info
-            cmd = " ".join(info.get("cmdline") or [])
-            if self.own_markers and any(m in cmd for m in self.own_markers):
-                roots.add(info["pid"])
-        ours |= roots | {p.info["pid"] for p in procs if p.info.get("ppid") in roots}
-        self._ours |= ours
-        for p in procs:
-            info = p.info
-            times = info.get("cpu_times")
-            if times is None or info["pid"] in ours:
+        table = _proc_table()
+        children: dict[int, list[int]] = {}
+        for pid, (_, ppid, _, _) in table.items():
+            children.setdefault(ppid, []).append(pid)
+        # ours: this process's tree, and the trees of the campaign's daemons (PostgreSQL)
+        roots = [os.getpid()] + [pid for pid, row in table.items()
+                                 if self._is_marked(pid, (pid, row[3]))]
+        ours: set[int] = set()
+        while roots:
+            pid = roots.pop()
+            if pid not in ours:
+                ours.add(pid)
+                roots.extend(children.get(pid, ()))
+        for pid, (name, _, cpu, start) in table.items():
+            key = (pid, start)
+            if pid in ours:
+                self._ours.add(key)
                 continue
-            cpu = float(times.user + times.system)
-            key = (info["pid"], float(info.get("create_time") or 0.0))
             known = self._seen.get(key)
             if known is None:
-                born_during = not first and key[1] >= self._e0
-                self._seen[key] = _Proc(str(info.get("name") or "?"),
-                                        0.0 if born_during else cpu, cpu)
+                born_during = not first and start >= self._start_ticks
+                self._seen[key] = _Proc(name, 0.0 if born_during else cpu, cpu)
             else:
                 known.last_cpu = cpu
 
@@ -136,7 +179,7 @@ class LocalWatch:
         self._sample()
         wall = max(time.monotonic() - self._t0, 1e-3)
         used = sorted(((p.last_cpu - p.first_cpu, p.name, key[0])
-                       for key, p in self._seen.items() if key[0] not in self._ours),
+                       for key, p in self._seen.items() if key not in self._ours),
                       reverse=True)
         other = sum(u for u, _, _ in used)
         top = [{"pid": pid, "name": name, "cores": round(u / wall, 2)}
@@ -238,7 +281,7 @@ class HostLoadWatch:
         for w in self.watches:
             try:
                 w.start()
-            except Exception:  # psutil races with exiting processes: never fail a unit
+            except Exception:  # a probe must never fail a unit
                 continue
         return self
 

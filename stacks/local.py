@@ -124,6 +124,8 @@ class LocalProvisioner:
                        "price": {"hourly_usd": site.hourly_usd, "label": "stated"}})
             if site.database:
                 env.database = self._start_postgres(td, hosts["server"])
+                # its processes are the campaign's, not "other work" (bench.hostload)
+                env.notes["own_process_markers"] = [str(td.postgres.root)]
             return env
         except BaseException:
             self._undo(td)

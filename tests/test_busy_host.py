@@ -30,9 +30,9 @@ HOG = "import time\nend = time.monotonic() + 120\nwhile time.monotonic() < end: 
 
 
 @contextlib.contextmanager
-def cpu_hogs(cpu: int, count: int = 2) -> Iterator[list[int]]:
+def cpu_hogs(cpu: int, count: int = 2, tag: str = "") -> Iterator[list[int]]:
     """Busy loops pinned to `cpu`, orphaned (not our descendants), killed by pid after."""
-    script = " ".join(f"taskset -c {cpu} {sys.executable} -c '{HOG}' >/dev/null 2>&1 & "
+    script = " ".join(f"taskset -c {cpu} {sys.executable} -c '{HOG}' {tag} >/dev/null 2>&1 & "
                       "echo $!;" for _ in range(count))
     out = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=30)
     pids = [int(p) for p in out.stdout.split()]
@@ -81,3 +81,37 @@ def test_unit_beside_a_cpu_hog_is_flagged_busy(tmp_path):
     report = (folder / "report" / "report.md").read_text()
     assert "Measured on a busy host" in report and "one / sysbench-cpu / rep 0" in report
     assert 'id="busy-runs"' in (folder / "report" / "index.html").read_text()
+
+
+@requires_tools("taskset")
+def test_the_campaigns_own_daemons_are_not_other_work():
+    """A process carrying the campaign's marker (its PostgreSQL) is not counted."""
+    import uuid
+
+    from bench.hostload import LocalWatch
+
+    marker = f"bakeoff-own-{uuid.uuid4().hex}"
+    cpu = sorted(os.sched_getaffinity(0))[-1]
+    with cpu_hogs(cpu, count=1, tag=marker) as (pid,):
+        mine, plain = LocalWatch(own_markers=(marker,)), LocalWatch()
+        mine.start()
+        plain.start()
+        time.sleep(1.5)
+        seen_mine = {p["pid"] for p in mine.stop()["other_processes"]}
+        seen_plain = {p["pid"] for p in plain.stop()["other_processes"]}
+    assert pid in seen_plain and pid not in seen_mine
+
+
+def test_remote_probe_through_the_executor():
+    """The shell probe used for remote hosts, run through a real executor."""
+    from bench.hostload import RemoteWatch
+    from core.environment import Host
+    from stacks.executors.local import LocalExecutor
+
+    watch = RemoteWatch(Host("server", "z", "127.0.0.1", LocalExecutor(), {}))
+    watch.start()
+    time.sleep(0.3)
+    got = watch.stop()
+    assert len(got["loadavg_before"]) == 3 and len(got["loadavg_after"]) == 3
+    assert got["nproc"] >= 1 and got["steal_pct"] is not None and got["steal_pct"] >= 0
+    assert got["processes_before"] and all(p["pid"] > 0 for p in got["processes_before"])
