@@ -164,7 +164,9 @@ def show(campaign: str = typer.Argument("latest", help="campaign id, folder, or 
     from bench.results import resolve_campaign_dir
     from bench.show import render_summary
 
-    render_summary(resolve_campaign_dir(campaign, results), out)
+    folder = resolve_campaign_dir(campaign, results)
+    crash.note_campaign_dir(folder)
+    render_summary(folder, out)
 
 
 @app.command()

@@ -96,7 +96,7 @@ def test_fio_mixed_and_explicit_directory():
     assert need.directory == "/scratch/client/data/disk1" and need.bytes == 4 * 64 * 2**20
 
 
-@pytest.mark.parametrize("directory", ["/data", "../../etc", "a/../../b", ""])
+@pytest.mark.parametrize("directory", ["/data", "../../etc", "a/../../b", "", "sub:/etc"])
 def test_fio_directory_is_confined_to_the_scratch_area(directory):
     with pytest.raises(pydantic.ValidationError, match="scratch area"):
         REGISTRY["fio"].Params(directory=directory)

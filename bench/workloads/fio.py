@@ -58,10 +58,11 @@ def size_bytes(size: str) -> int:
 def _confined(directory: str) -> str:
     """A relative path inside the scratch area: no absolute path, no `..`."""
     p = PurePosixPath(directory)
-    if p.is_absolute() or ".." in p.parts or not p.parts:
+    # fio reads ':' as a list of directories ("sub:/etc" would be two of them)
+    if p.is_absolute() or ".." in p.parts or not p.parts or ":" in directory:
         raise ValueError(f"{directory!r} must be a relative sub-directory of the site's "
-                         "scratch area (no leading '/', no '..'): fio writes and deletes "
-                         "files there")
+                         "scratch area (no leading '/', no '..', no ':'): fio writes and "
+                         "deletes files there")
     return str(p)
 
 
