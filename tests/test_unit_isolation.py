@@ -93,7 +93,7 @@ def test_any_exception_fails_only_its_unit(tmp_path, crashing):
 def test_single_repetition_campaign_scores(tmp_path):
     """repetitions: 1 end to end: the campaign completes and the scoring stage accepts it."""
     from scoring.decide import score_campaign_dir
-    from scoring.summary import summary_lines
+    from scoring.summary import decision, summary_lines
 
     campaign = parse_campaign({
         "name": "one", "repetitions": 1,
@@ -112,6 +112,7 @@ def test_single_repetition_campaign_scores(tmp_path):
     # one repetition says nothing about run-to-run noise: no interval, no win beyond it
     assert set(result.matrix.noise_unknown) == {"a", "b"}
     assert "beyond the run-to-run noise." not in summary_lines(result)[0]
+    assert decision(result)["verdict"] != "beyond the noise"
 
 
 def _main(monkeypatch, *args: str) -> None:

@@ -88,7 +88,7 @@ def test_stream_reports_cache_size_used():
 
 
 def test_stream_too_short_run_is_an_error():
-    with pytest.raises(ParseError, match=r"stress-ng.*too short.*time_s >= 5"):
+    with pytest.raises(ParseError, match=r"stress-ng.*too short.*time_s >= 6"):
         parse("stream", "too_short.txt")
 
 
