@@ -31,6 +31,7 @@ def _root(debug: bool = typer.Option(False, "--debug",
                                           "(also BAKEOFF_DEBUG=1)")) -> None:
     """Provision equivalent environments, benchmark them, price them, and decide."""
     crash.set_debug(debug)
+    crash.note_campaign_dir(None)  # each command says again where its results are
 
 
 @app.command()
