@@ -190,5 +190,5 @@ def test_stress_ng_0_22_format_hand_built_from_its_source():
 
 
 def test_stress_ng_0_22_too_short_message():
-    with pytest.raises(ParseError, match=r"stress-ng.*too short.*time_s >= 5"):
+    with pytest.raises(ParseError, match=r"stress-ng.*too short.*time_s >= 6"):
         parse("stream", "stress-ng-0.22.00_too_short_handbuilt.txt")
