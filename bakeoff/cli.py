@@ -6,52 +6,69 @@ import json
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer.core import TyperOption
 
-from bakeoff import cli_analysis, cli_cloud, cli_reliability, crash
-from bench.scenarios import load_campaign_file
+from bakeoff import cli_analysis, cli_cloud, cli_reliability, cli_user, crash
+from bench.campaigns import RESULTS_ENV
 from core.errors import BakeoffError
 from scoring import cli_cost, cli_decide
 
+_type_label = TyperOption.display_type_rich
+
+
+def _flag_without_type(self: TyperOption, ctx: Any) -> str | None:
+    """A flag takes no value, so help shows `--quiet`, not `--quiet <bool>` (Typer 0.29 would)."""
+    return None if self.is_flag else _type_label(self, ctx)
+
+
+TyperOption.display_type_rich = _flag_without_type  # type: ignore[method-assign]
+
 app = typer.Typer(
     name="bakeoff", no_args_is_help=True, pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
     help="Provision equivalent environments, benchmark them, price them, and decide.")
 out = Console()
 err = Console(stderr=True)
 
-RESULTS_OPTION = typer.Option(Path("results"), "--results", help="results root folder")
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"bakeoff {version('cloud-bakeoff')}")
+        raise typer.Exit()
 
 
 @app.callback()
 def _root(debug: bool = typer.Option(False, "--debug",
                                      help="print the traceback of an internal error "
-                                          "(also BAKEOFF_DEBUG=1)")) -> None:
+                                          "(also BAKEOFF_DEBUG=1)"),
+          version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="print the version and exit")) -> None:
     """Provision equivalent environments, benchmark them, price them, and decide."""
     crash.set_debug(debug)
     crash.note_campaign_dir(None)  # each command says again where its results are
 
 
 @app.command()
-def validate(scenario: Path = typer.Argument(..., help="scenario YAML")) -> None:
-    """Check a scenario file; every problem names the file, the field and what was expected."""
-    campaign = load_campaign_file(scenario)
-    out.print(f"[green]ok[/green] {scenario}: campaign '{campaign.name}', "
-              f"{len(campaign.sites)} site(s), {len(campaign.workloads)} workload(s), "
-              f"{campaign.repetitions} repetition(s)")
-
-
-@app.command()
 def plan(scenario: Path = typer.Argument(..., help="scenario YAML"),
          as_json: bool = typer.Option(False, "--json", help="cloud resources as JSON")) -> None:
-    """Show what a run would provision and execute, without running anything.
+    """Show what a run would provision and execute, how long and what it costs; runs nothing.
 
-    Cloud programs run under Pulumi mocks: no CLI, account or credentials are needed."""
+    The scenario is checked first, exactly as by `validate`. Cloud programs run under Pulumi
+    mocks: no CLI, account or credentials are needed.
+
+    Example: bakeoff plan scenarios/quickstart.yaml
+    """
+    from bakeoff.checks import preflight
     from bakeoff.plan import plan_json, render_plan
 
-    campaign = load_campaign_file(scenario)
+    campaign = preflight(scenario)
     if as_json:
         typer.echo(json.dumps(plan_json(campaign), indent=2, sort_keys=False))
         return
@@ -61,9 +78,10 @@ def plan(scenario: Path = typer.Argument(..., help="scenario YAML"),
 @app.command()
 def run(
     scenario: Path = typer.Argument(..., help="scenario YAML"),
-    results: str = typer.Option("results", "--results",
+    results: str = typer.Option("results", "--results", envvar=RESULTS_ENV,
                                 help="results root: a folder, or an fsspec URL (s3://, gs://, "
-                                     "az://, file://) the finished campaign is uploaded to"),
+                                     "az://, file://) the finished campaign is uploaded to "
+                                     "(default ./results, or $BAKEOFF_RESULTS)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress display (for cron)"),
     resume: str | None = typer.Option(None, "--resume", help="campaign id to resume"),
     no_score: bool = typer.Option(False, "--no-score", help="skip scoring and the report"),
@@ -71,35 +89,47 @@ def run(
                                  "while another local campaign runs on this machine"),
     allow_changes: bool = typer.Option(False, "--allow-changes", help="resume with scenario "
                                        "changes that touch no measured unit"),
+    no_fail: bool = typer.Option(False, "--no-fail-on-requirements",
+                                 help="exit 0 even when a requirement fails or is not measured"),
 ) -> None:
     """Run a campaign: provision, benchmark, tear down, store results, score, report.
 
-    Exit codes: 0 complete, 5 partial (some units failed), 6 nothing measured, 130
-    interrupted, 2 invalid input, 3 prerequisite missing, 7 busy (docs/reliability.md).
+    Ends with a pass/fail summary of the requirements. Exit codes: 0 complete, 5 partial
+    (some units failed), 6 nothing measured, 9 a requirement failed, 10 a requirement could
+    not be measured, 130 interrupted, 2 invalid input, 3 prerequisite missing, 7 busy
+    (docs/cli.md, docs/reliability.md).
+
+    Example: bakeoff run scenarios/quickstart.yaml --results /data/bakeoff
     """
+    from bakeoff.checks import preflight
     from bench.signals import sigterm_as_interrupt
     from bench.storage import is_url, staged_upload
     from core.exit_codes import ExitCode
 
-    campaign = load_campaign_file(scenario)
+    campaign = preflight(scenario)
     if resume and is_url(results):
         raise BakeoffError("--resume needs the campaign's local folder: run with a local "
                            "--results folder to resume, then upload it")
     # SIGTERM is Ctrl-C for the whole run, scoring included
     with sigterm_as_interrupt(), staged_upload(results) as root:
-        folder, status = _run_into(campaign, scenario, root, quiet, resume, no_score,
-                                   not no_wait, allow_changes)
+        folder, status, code = _run_into(campaign, scenario, root, results, quiet, resume,
+                                         no_score, not no_wait, allow_changes, not no_fail)
     out.print(f"results: {results.rstrip('/')}/{folder.name}" if is_url(results)
               else f"results: {folder}")
+    if code:  # the requirement verdict is what a CI job acts on
+        raise typer.Exit(code)
     if status == "partial":
         err.print("[yellow]partial[/yellow]: some units failed; scored on what was measured")
         raise typer.Exit(int(ExitCode.PARTIAL))
 
 
-def _run_into(campaign, scenario: Path, root: Path, quiet: bool, resume: str | None,
-              no_score: bool, wait: bool, allow_changes: bool) -> tuple[Path, str]:
+def _run_into(campaign, scenario: Path, root: Path, results: str, quiet: bool,
+              resume: str | None, no_score: bool, wait: bool, allow_changes: bool,
+              fail: bool) -> tuple[Path, str, int]:
+    """Run into `root`: the folder, the campaign status and the requirement exit code."""
+    from bakeoff.show import render_summary
+    from bench.campaigns import discard_if_nothing_measured
     from bench.orchestrator import Orchestrator
-    from bench.show import render_summary
     from core.exit_codes import ExitCode
 
     orchestrator = Orchestrator(campaign, root, quiet=quiet)
@@ -110,15 +140,22 @@ def _run_into(campaign, scenario: Path, root: Path, quiet: bool, resume: str | N
         cid = orchestrator.campaign_id
         started = bool(cid) and (root / cid / "manifest.json").is_file()
         err.print("[yellow]interrupted[/yellow]; everything started was stopped. " + (
-            f"Resume with `bakeoff run {scenario} --resume {cid}`" if started
-            else "The campaign had not started: nothing to resume."))
+            f"Resume with `{resume_command(scenario, results, cid)}`" if started
+            else "The campaign had not started: nothing to resume."), highlight=False)
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
     except OSError as e:
         where = f" ({e.filename})" if e.filename else ""
-        hint = (f"; teardown ran. Fix that, then resume with `bakeoff run {scenario} --resume "
-                f"{orchestrator.campaign_id}`" if orchestrator.campaign_id else "")
+        hint = (f"; teardown ran. Fix that, then resume with "
+                f"`{resume_command(scenario, results, orchestrator.campaign_id)}`"
+                if orchestrator.campaign_id else "")
         err.print(f"[red]error:[/red] {escape(e.strerror or str(e))}{escape(where)}{hint}")
         raise typer.Exit(int(ExitCode.ERROR)) from None
+    except BakeoffError:
+        folder = root / orchestrator.campaign_id
+        if resume is None and orchestrator.campaign_id and discard_if_nothing_measured(folder):
+            err.print(f"nothing was measured; the empty campaign folder {folder} was removed",
+                      highlight=False)
+        raise
     except Exception:
         if orchestrator.campaign_id:
             crash.note_campaign_dir(root / orchestrator.campaign_id)
@@ -129,17 +166,30 @@ def _run_into(campaign, scenario: Path, root: Path, quiet: bool, resume: str | N
         err.print(f"[red]nothing measured[/red]: every unit failed (see `bakeoff show "
                   f"{folder}`); not scored. results: {folder}")
         raise typer.Exit(int(ExitCode.NOTHING_MEASURED))
+    code = 0
     try:
         if not quiet:
             render_summary(folder, out)
         if not no_score:
-            _score_and_report(folder, quiet)
+            code = _score_and_report(folder, quiet, fail)
     except KeyboardInterrupt:
         err.print(f"[yellow]interrupted while scoring[/yellow]; the measured campaign in "
                   f"{folder} is intact ({status}). Score it again with `bakeoff score "
                   f"{folder}` (and `bakeoff report {folder}` for the report).")
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
-    return folder, status
+    return folder, status, code
+
+
+def resume_command(scenario: Path, results: str | Path, campaign_id: str) -> str:
+    """The command that resumes this campaign, runnable as printed (quoted for a shell)."""
+    import shlex
+
+    from bench.campaigns import is_default_root
+
+    words = ["bakeoff", "run", str(scenario), "--resume", campaign_id]
+    if not is_default_root(results):
+        words += ["--results", str(results)]
+    return shlex.join(words)
 
 
 def _manifest_status(folder: Path) -> str:
@@ -148,7 +198,9 @@ def _manifest_status(folder: Path) -> str:
     return str(read_manifest(folder).get("status"))
 
 
-def _score_and_report(folder: Path, quiet: bool) -> None:
+def _score_and_report(folder: Path, quiet: bool, fail: bool = True) -> int:
+    """Score and report; print the requirement summary; the requirement exit code."""
+    from scoring import requirements_gate
     from scoring.decide import score_campaign_dir
     from scoring.summary import summary_lines
 
@@ -156,18 +208,7 @@ def _score_and_report(folder: Path, quiet: bool) -> None:
     if not quiet:
         for line in summary_lines(result):
             out.print(line)
-
-
-@app.command()
-def show(campaign: str = typer.Argument("latest", help="campaign id, folder, or 'latest'"),
-         results: Path = RESULTS_OPTION) -> None:
-    """Median and spread per site and metric; invalid and failed units called out."""
-    from bench.results import resolve_campaign_dir
-    from bench.show import render_summary
-
-    folder = resolve_campaign_dir(campaign, results)
-    crash.note_campaign_dir(folder)
-    render_summary(folder, out)
+    return requirements_gate.report(result.requirements, out, fail)
 
 
 @app.command()
@@ -177,6 +218,8 @@ def parse(workload: str = typer.Argument(..., help="workload name, e.g. fio"),
 
     Exit codes: 0 samples printed; 65 the output was refused (a ParseError naming the
     tool and why); 1 unknown workload or missing file; 70 an internal error (a bug).
+
+    Example: bakeoff parse fio results/<id>/raw/small/fio/0.json
     """
     from bench.workloads import REGISTRY
 
@@ -205,6 +248,7 @@ cli_decide.register(app)
 cli_analysis.register(app)
 cli_cloud.register(app)
 cli_reliability.register(app)  # gc, verify, assemble
+cli_user.register(app)  # init, validate, list, show
 
 
 INTERNAL_ERROR_EXIT = 70  # EX_SOFTWARE: a bug in bakeoff, not in the input

@@ -8,11 +8,12 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from bench.campaigns import results_option
 from core.errors import BakeoffError
 from core.exit_codes import ExitCode
 
 out = Console()
-RESULTS_OPTION = typer.Option(Path("results"), "--results", help="results root folder")
+RESULTS_OPTION = results_option()  # --results, else $BAKEOFF_RESULTS, else ./results
 
 
 def gc(delete: bool = typer.Option(False, "--delete", help="remove what is found; default "
@@ -38,6 +39,8 @@ def gc(delete: bool = typer.Option(False, "--delete", help="remove what is found
     and their shared memory, found from each campaign's state; a campaign whose owner is
     alive is never touched. In the clouds: resources carrying bakeoff tags that are
     expired or belong to no known campaign.
+
+    Example: bakeoff gc --delete --provider local
     """
     from bakeoff import cli_cloud
 
@@ -96,7 +99,10 @@ def _gc_local(delete: bool, campaign: str | None, untracked: bool) -> None:
 
 def verify(campaign: str = typer.Argument(..., help="campaign id, folder, or 'latest'"),
            results: Path = RESULTS_OPTION) -> None:
-    """Check a results folder against its manifest: journals, raw outputs, checksums, tables."""
+    """Check a results folder against its manifest: journals, raw outputs, checksums, tables.
+
+    Example: bakeoff verify latest
+    """
     from bench.results import resolve_campaign_dir
     from bench.verify import verify_campaign
 
@@ -113,7 +119,10 @@ def verify(campaign: str = typer.Argument(..., help="campaign id, folder, or 'la
 
 def assemble(campaign: str = typer.Argument(..., help="campaign id, folder, or 'latest'"),
              results: Path = RESULTS_OPTION) -> None:
-    """Rebuild samples.parquet and histograms.parquet from the unit journals (explicit repair)."""
+    """Rebuild samples.parquet and histograms.parquet from the unit journals (explicit repair).
+
+    Example: bakeoff assemble latest
+    """
     from bench.results import ResultStore, resolve_campaign_dir
 
     folder = resolve_campaign_dir(campaign, results)

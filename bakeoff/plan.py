@@ -7,6 +7,8 @@ beside the production TCO, with the budget it is checked against.
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.console import Console
 from rich.table import Table
 
@@ -43,6 +45,47 @@ def _monthly(campaign: Campaign, site) -> str:
     return f"${cost.monthly_usd:,.2f} ({cost.price_label})"
 
 
+# Typical time around the tool's own run, per unit (process start, a server to get ready, the
+# parse and journal write), seen on the quickstart; per site, provisioning and teardown.
+UNIT_OVERHEAD_S = {"http-load": 8.0, "db-query": 5.0, "fio": 3.0}
+DEFAULT_UNIT_OVERHEAD_S = 1.5
+SITE_OVERHEAD_S = {"local": 5.0, "static": 10.0}
+CLOUD_SITE_OVERHEAD_S = 600.0  # VMs and a managed database: minutes, not seconds
+
+
+def tool_seconds(name: str, params: Any) -> float:
+    """How long the tool itself runs with these params (from their time fields)."""
+    if name == "ping":
+        return params.count * params.interval_s + params.wait_s
+    if name == "http-load" and params.shape:
+        return float(sum(step.duration_s for step in params.shape))
+    total = 0.0
+    for field in ("time_s", "duration_s", "runtime_s", "ramp_time_s", "omit_s"):
+        total += float(getattr(params, field, 0) or 0)
+    return total
+
+
+def estimate_seconds(campaign: Campaign) -> float:
+    """A rough wall-clock estimate of a run: every unit's tool time plus typical overheads."""
+    from bench.scenarios import workload_params
+
+    total = 0.0
+    for unit in interleaved_units(campaign):
+        name = unit.workload.name
+        total += tool_seconds(name, workload_params(unit.workload))
+        total += UNIT_OVERHEAD_S.get(name, DEFAULT_UNIT_OVERHEAD_S)
+    for site in campaign.sites:
+        extra = 5.0 if site.database is not None else 0.0
+        total += SITE_OVERHEAD_S.get(site.provider, CLOUD_SITE_OVERHEAD_S) + extra
+    return total
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s"
+
+
 def render_plan(campaign: Campaign, console: Console) -> None:
     table = Table(title=f"plan for '{campaign.name}'")
     for col in ("site", "provider", "region", "shape", "resources", "per month (usage)"):
@@ -63,6 +106,9 @@ def render_plan(campaign: Campaign, console: Console) -> None:
                   + ", ".join(f"{w.name}×{w.repetitions or campaign.repetitions}"
                               for w in campaign.workloads)
                   + f" on {len(campaign.sites)} site(s), interleaved across sites")
+    console.print(f"estimated duration: about {_duration(estimate_seconds(campaign))} (the tools' "
+                  "own run times plus typical start-up and provisioning overheads)",
+                  highlight=False)
     if any(isinstance(s, CloudSite) for s in campaign.sites):
         render_cloud_preview(campaign, console)
 

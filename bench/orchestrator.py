@@ -369,8 +369,8 @@ class Orchestrator:
         with self._progress() as progress:
             task = progress.add_task("campaign", total=len(units))
             for unit in units:
-                progress.update(task, description=f"{unit.site} · {unit.workload.name} · "
-                                                  f"rep {unit.repetition + 1}")
+                # the unit key, numbered as in the data, raw files and report (from 0)
+                progress.update(task, description=unit.key)
                 recorded = manifest["units"].get(unit.key, {})
                 done = store.unit_done(unit.site, unit.workload.name, unit.repetition)
                 if done and store.unit_intact(unit.site, unit.workload.name, unit.repetition,

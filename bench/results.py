@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from bench.campaigns import RESULTS_ENV, results_root
 from bench.samples import SAMPLE_COLUMNS
 from bench.scenarios import parse_campaign
 from core.errors import BakeoffError, ScenarioError
@@ -213,28 +214,32 @@ class CampaignResults:
         return costs_table(read_scores(self.dir))
 
 
-def resolve_campaign_dir(ref: str | Path, root: str | Path = "results") -> Path:
-    """Accept a folder path or a campaign id under `root`; 'latest' picks the newest."""
+def resolve_campaign_dir(ref: str | Path, root: str | Path | None = None) -> Path:
+    """Accept a folder path or a campaign id under the results root (bench.campaigns:
+    `root`, else $BAKEOFF_RESULTS, else ./results); 'latest' picks the newest there."""
     p = Path(ref)
-    if (p / "manifest.json").is_file():
+    if str(ref) != "latest" and (p / "manifest.json").is_file():
         return p
-    root = Path(root)
+    base = results_root(root)
     if str(ref) == "latest":
-        found = sorted(root.glob("*/manifest.json"), key=lambda m: m.stat().st_mtime)
+        found = sorted(base.glob("*/manifest.json"), key=lambda m: m.stat().st_mtime)
         if found:
             return found[-1].parent
-    elif (root / str(ref) / "manifest.json").is_file():
-        return root / str(ref)
-    elif (p.is_dir() and (p / "units").is_dir()) or (root / str(ref) / "units").is_dir():
-        d = p if (p / "units").is_dir() else root / str(ref)
+        raise BakeoffError(f"latest: no campaign in the results root {base}/ (set by --results, "
+                           f"else ${RESULTS_ENV}, else ./results); `bakeoff list` shows what "
+                           "is there")
+    if (base / str(ref) / "manifest.json").is_file():
+        return base / str(ref)
+    if (p.is_dir() and (p / "units").is_dir()) or (base / str(ref) / "units").is_dir():
+        d = p if (p / "units").is_dir() else base / str(ref)
         raise ResultsDamaged(f"{d}: manifest.json is missing; the unit journals under units/ "
                              "are there: `bakeoff verify` lists them, and a new campaign "
                              "re-measures what cannot be trusted")
-    known = sorted(m.parent.name for m in root.glob("*/manifest.json"))[-5:] \
-        if root.is_dir() else []
+    known = sorted(m.parent.name for m in base.glob("*/manifest.json"))[-5:] \
+        if base.is_dir() else []
     hint = f"; campaigns there: {', '.join(known)}" if known else ""
     raise BakeoffError(f"{ref}: no campaign results there (expected a folder with "
-                       f"manifest.json, a campaign id under {root}/, or 'latest'){hint}")
+                       f"manifest.json, a campaign id under {base}/, or 'latest'){hint}")
 
 
 def read_manifest(d: Path) -> dict[str, Any]:
@@ -285,7 +290,8 @@ def read_table(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
 
 
 def load_results(ref: str | Path, root: str | Path = "results") -> CampaignResults:
-    """Load a campaign folder (or id) into pandas frames plus the resolved scenario.
+    """Load a campaign folder (or id) into pandas frames plus the resolved scenario. The root
+    defaults to $BAKEOFF_RESULTS, else ./results (bench.campaigns.results_root).
 
     `ref` or `root` may be an fsspec URL (s3://bucket/results/ID, memory://...): the
     campaign's files are read through a local cache (bench.storage).
@@ -298,7 +304,7 @@ def load_results(ref: str | Path, root: str | Path = "results") -> CampaignResul
     if is_url(ref):
         base, _, name = str(ref).rstrip("/").rpartition("/")
         ref, root = name, materialize(base, name)
-    elif is_url(root):
+    elif root is not None and is_url(root):
         root = materialize(root, None if str(ref) == "latest" else str(ref))
     d = resolve_campaign_dir(ref, root)
     manifest = read_manifest(d)

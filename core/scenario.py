@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, Protocol
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -22,6 +21,7 @@ from pydantic import (
 )
 
 from core.errors import ScenarioError
+from core.strict_yaml import StrictYamlError, read_yaml
 
 
 class WorkloadEntry(Protocol):
@@ -33,10 +33,13 @@ class WorkloadEntry(Protocol):
 Workloads = Mapping[str, WorkloadEntry]
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,39}$"
+WEIGHT_MIN, WEIGHT_MAX = 0, 5  # a criterion's weight (0 leaves it out); also weights files
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Unknown keys are errors; so are .inf and .nan where a number is expected."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class DatabaseSpec(Model):
@@ -173,10 +176,10 @@ class Usage(Model):
     """The TCO profile: how the chosen option would be used in production."""
 
     hours_per_month: float = Field(730, gt=0, le=744)
-    instances: int = Field(1, gt=0)
-    egress_gb_per_month: float = Field(0, ge=0)
-    storage_gb: float = Field(0, ge=0)
-    provisioned_iops: int = Field(0, ge=0)
+    instances: int = Field(1, gt=0, le=100_000)
+    egress_gb_per_month: float = Field(0, ge=0, le=1e9)
+    storage_gb: float = Field(0, ge=0, le=1e9)
+    provisioned_iops: int = Field(0, ge=0, le=10**9)
     term: Literal["on-demand", "1y", "3y", "spot"] = "on-demand"
     horizon_months: int = Field(36, gt=0, le=120)
     # What a web + database PoC also pays for (defaults and formulas: docs/pricing.md).
@@ -198,7 +201,8 @@ class Criterion(Model):
     site)."""
 
     name: str
-    weight: int = Field(ge=0, le=5, description="1-5; 0 leaves the criterion out")
+    weight: int = Field(ge=WEIGHT_MIN, le=WEIGHT_MAX,
+                        description="1-5; 0 leaves the criterion out")
     label: str | None = None
     scores: dict[str, float] | None = None
     bounds: tuple[float, float] | None = Field(
@@ -238,22 +242,18 @@ class Campaign(Model):
     usage: Usage = Field(default_factory=Usage)
     criteria: list[Criterion] = Field(default_factory=list)
     sla: SlaProfile = Field(default_factory=SlaProfile)
-    budget_usd: float | None = Field(None, ge=0)
+    budget_usd: float | None = Field(
+        None, ge=0, description="campaign spend cap for cloud sites",
+        json_schema_extra={"unused": "no cloud provisioning in this version, so nothing to cap"})
     ttl_minutes: int = Field(120, gt=0, le=24 * 60)
     requires: list[ComplianceNeed] = Field(
         default_factory=list, description="compliance a site must have, e.g. [fedramp-high]")
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Campaign:
-        names = [s.name for s in self.sites]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"site names must be unique; repeated: {', '.join(dupes)}")
-        for c in self.criteria:
-            unknown = sorted(set(c.scores or {}) - set(names))
-            if unknown:
-                raise ValueError(f"criterion '{c.name}' scores unknown site(s) "
-                                 f"{', '.join(unknown)}; sites are {', '.join(names)}")
+        problems = cross_problems(self.model_dump(mode="python"))
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     def site(self, name: str) -> LocalSite | StaticSite | CloudSite:
@@ -261,6 +261,38 @@ class Campaign(Model):
             if s.name == name:
                 return s
         raise KeyError(name)
+
+
+def _items(data: dict[str, Any], key: str) -> list[tuple[int, dict[str, Any]]]:
+    """(index, entry) for the mapping entries of a list field; other shapes are the model's."""
+    value = data.get(key)
+    if not isinstance(value, list):
+        return []
+    return [(i, e) for i, e in enumerate(value) if isinstance(e, dict)]
+
+
+def cross_problems(data: dict[str, Any]) -> list[str]:
+    """Checks across fields (unique site names, manual scores for exactly the sites), read
+    from the raw data so they are reported even when other fields are wrong."""
+    problems: list[str] = []
+    names = [s["name"] for _, s in _items(data, "sites") if isinstance(s.get("name"), str)]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        problems.append(f"sites: site names must be unique; repeated: {', '.join(dupes)}")
+    for i, c in _items(data, "criteria"):
+        scores = c.get("scores")
+        if not isinstance(scores, dict):
+            continue
+        label = c.get("name") if isinstance(c.get("name"), str) else f"#{i}"
+        unknown = sorted(str(k) for k in scores if k not in names)
+        missing = [n for n in dict.fromkeys(names) if n not in scores]
+        if unknown:
+            problems.append(f"criteria[{i}].scores: criterion '{label}' scores unknown site(s) "
+                            f"{', '.join(unknown)}; sites are {', '.join(names)}")
+        if missing:
+            problems.append(f"criteria[{i}].scores: a manual criterion needs a 1-10 score for "
+                            f"every site; missing {', '.join(missing)}")
+    return problems
 
 
 PROVIDER_TAGS = ("local", "static", "aws", "azure", "gcp")
@@ -281,6 +313,11 @@ def _format_loc(loc: tuple[Any, ...]) -> str:
     return out or "(top level)"
 
 
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def _describe(err: dict[str, Any]) -> str:
     loc = _format_loc(tuple(err["loc"]))
     kind = err["type"]
@@ -291,31 +328,82 @@ def _describe(err: dict[str, Any]) -> str:
         return f"{loc}: required field is missing"
     if kind == "union_tag_invalid":
         return (f"{loc}.provider: expected one of local, static, aws, azure, gcp; "
-                f"got {err.get('input', {}).get('provider')!r}"
+                f"got {_short(err.get('input', {}).get('provider'))}"
                 if isinstance(err.get("input"), dict) else f"{loc}: {msg}")
     if kind == "union_tag_not_found":
         return f"{loc}.provider: required field is missing (local, static, aws, azure, gcp)"
     got = err.get("input")
-    got_s = "" if isinstance(got, (dict, list)) or got is None else f"; got {got!r}"
+    got_s = "" if isinstance(got, (dict, list)) or got is None else f"; got {_short(got)}"
+    if kind == "string_pattern_mismatch" and (err.get("ctx") or {}).get("pattern") == NAME_PATTERN:
+        msg = ("expected lowercase letters a-z, digits and '-', at most 40, starting with a "
+               "letter or digit (the name becomes part of folder and resource names)")
     msg = msg.removeprefix("Value error, ")
     return f"{loc}: {msg}{got_s}"
 
 
-def _check_workloads(campaign: Campaign, workloads: Workloads) -> list[str]:
-    """Each workload name must exist and its params must satisfy its own model."""
-    problems = []
-    for i, w in enumerate(campaign.workloads):
-        if w.name not in workloads:
-            problems.append(f"workloads[{i}].name: unknown workload {w.name!r}; expected one "
-                            f"of {', '.join(sorted(workloads))}")
+def _workload_problems(data: dict[str, Any], workloads: Workloads) -> list[str]:
+    """Each workload entry names a known workload once, with params its own model accepts.
+
+    Read from the raw data so these problems are reported together with the model's own,
+    not only once everything else is right.
+    """
+    entries = data.get("workloads")
+    if not isinstance(entries, list):
+        return []
+    problems: list[str] = []
+    first: dict[str, int] = {}
+    for i, w in enumerate(entries):
+        if not isinstance(w, dict) or not isinstance(w.get("name"), str):
+            continue  # the model reports the shape
+        name = w["name"]
+        if name not in workloads:
+            problems.append(f"workloads[{i}].name: unknown workload {_short(name)}; expected "
+                            f"one of {', '.join(sorted(workloads))}")
             continue
+        if name in first:
+            problems.append(f"workloads[{i}].name: {name!r} is already listed at "
+                            f"workloads[{first[name]}]; each workload runs once per repetition "
+                            "(merge the two entries)")
+        first.setdefault(name, i)
+        params = w.get("params", {})
+        if not isinstance(params, dict):
+            continue
+        model = workloads[name].Params
         try:
-            workloads[w.name].Params.model_validate(w.params)
+            model.model_validate(params)
         except ValidationError as e:
             for err in e.errors():
                 err = dict(err, loc=("workloads", i, "params", *err["loc"]))
-                problems.append(_describe(err))
+                text = _describe(err)
+                if err["type"] == "extra_forbidden":
+                    text += f"; valid keys of {name}: {', '.join(model.model_fields) or 'none'}"
+                problems.append(text)
+        except RecursionError:
+            problems.append(f"workloads[{i}].params: nested too deeply")
     return problems
+
+
+def scenario_problems(data: Any, workloads: Workloads) -> tuple[Campaign | None, list[str]]:
+    """The validated campaign (None when invalid) and every problem found, model and workload
+    checks together, each as 'path: what was expected'."""
+    if not isinstance(data, dict):
+        return None, ["(top level): expected a mapping of keys (name, sites, workloads, ...), "
+                      f"got {'an empty file' if data is None else type(data).__name__}"]
+    problems: list[str] = []
+    campaign: Campaign | None = None
+    try:
+        campaign = Campaign.model_validate(data)
+    except ValidationError as e:
+        # the top-level validator is cross_problems, reported below from the raw data
+        problems += [_describe(dict(err)) for err in e.errors()
+                     if err["loc"] or err["type"] != "value_error"]
+    except RecursionError:
+        problems.append("(top level): nested too deeply")
+    problems += _workload_problems(data, workloads)
+    if campaign is None:  # else the model's own validator already ran them
+        problems += cross_problems(data)
+    unique = list(dict.fromkeys(problems))
+    return (campaign if not unique else None), unique
 
 
 def parse_campaign(data: Any, source: str, workloads: Workloads) -> Campaign:
@@ -324,29 +412,23 @@ def parse_campaign(data: Any, source: str, workloads: Workloads) -> Campaign:
     The catalog is passed in (bench.scenarios binds the discovered workloads) so this
     module stays a leaf that knows no benchmark.
     """
-    if not isinstance(data, dict):
-        raise ScenarioError(source, ["(top level): expected a mapping of keys "
-                                     f"(name, sites, workloads, ...), got {type(data).__name__}"])
-    try:
-        campaign = Campaign.model_validate(data)
-    except ValidationError as e:
-        raise ScenarioError(source, [_describe(dict(err)) for err in e.errors()]) from None
-    problems = _check_workloads(campaign, workloads)
-    if problems:
+    campaign, problems = scenario_problems(data, workloads)
+    if campaign is None:
         raise ScenarioError(source, problems)
     return campaign
 
 
-def load_campaign_file(path: str | Path, workloads: Workloads) -> Campaign:
-    """Read and validate a scenario YAML file."""
+def read_scenario_data(path: str | Path) -> Any:
+    """The file's YAML data, read strictly (see core.strict_yaml); ScenarioError otherwise."""
     p = Path(path)
     if not p.is_file():
         raise ScenarioError(str(p), ["file not found (give the path to a scenario YAML)"])
     try:
-        data = yaml.safe_load(p.read_text())
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown place"
-        raise ScenarioError(str(p), [f"not valid YAML at {where}: "
-                                     f"{getattr(e, 'problem', e)}"]) from None
-    return parse_campaign(data, str(p), workloads)
+        return read_yaml(p)
+    except StrictYamlError as e:
+        raise ScenarioError(str(p), [str(e)]) from None
+
+
+def load_campaign_file(path: str | Path, workloads: Workloads) -> Campaign:
+    """Read and validate a scenario YAML file."""
+    return parse_campaign(read_scenario_data(path), str(path), workloads)

@@ -202,7 +202,10 @@ def tco(
     snapshot: Path | None = typer.Option(None, "--snapshot", help="a refreshed snapshot dir"),
 ) -> None:
     """Price a scenario offline: components with source and confidence, every missing price,
-    and a side-by-side table of totals per site and term."""
+    and a side-by-side table of totals per site and term.
+
+    Example: bakeoff tco scenarios/poc-web-db.yaml --term 1y --format csv
+    """
     from scoring.cli_prices import catalog_for, snapshot_banner
 
     if term is not None and term not in TERMS:

@@ -18,11 +18,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from bench.campaigns import results_option
 from scoring.display import distinct_digits, fmt, fmt_value
 from scoring.result import ScoreResult
 from scoring.summary import decision
 
-RESULTS_OPTION = typer.Option(Path("results"), "--results", help="results root folder")
+RESULTS_OPTION = results_option()
 STATUS_STYLE = {"pass": "[green]pass[/green]", "fail": "[red]FAIL[/red]",
                 "not measured": "[yellow]not measured[/yellow]"}
 
@@ -126,8 +127,15 @@ def register(app: typer.Typer) -> None:
                                              "instead of the campaign's, e.g. one folder per "
                                              "weighting"),
         results: Path = RESULTS_OPTION,
+        no_fail: bool = typer.Option(False, "--no-fail-on-requirements",
+                                     help="exit 0 even when a requirement fails or is not "
+                                          "measured"),
     ) -> None:
         """Score stored results (or a scenario) and print the decision matrix.
+
+        Ends with a pass/fail summary of the requirements; exits 9 when one failed and 10
+        when one could not be measured (scored with --scenario, requirements are not
+        measured and do not set the exit code).
 
         Example: bakeoff score latest --weights cost-first.yaml --out results/cost-first
         """
@@ -142,13 +150,22 @@ def register(app: typer.Typer) -> None:
         else:
             result = score_campaign_dir(campaign, weights, results_root=results, out=out)
         print_result(result, console)
+        from scoring import requirements_gate
+
+        code = requirements_gate.report(result.requirements, console,
+                                        fail=not no_fail and scenario is None)
+        if code:
+            raise typer.Exit(code)
 
     @app.command("report")
     def report_cmd(
         campaign: str = typer.Argument("latest", help="campaign id, folder, or 'latest'"),
         results: Path = RESULTS_OPTION,
     ) -> None:
-        """Re-render report/ (HTML, Markdown, CSV, charts) from the stored results."""
+        """Re-render report/ (HTML, Markdown, CSV, charts) from the stored results.
+
+        Example: bakeoff report latest --results /data/bakeoff
+        """
         from scoring.decide import rerender
 
         result = rerender(campaign, results)

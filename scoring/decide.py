@@ -147,7 +147,7 @@ def excluded_runs(samples: pd.DataFrame, manifest: dict[str, Any]) -> list[dict[
 
 
 def score_campaign_dir(campaign_dir: str | Path, weights_file: str | Path | None = None, *,
-                       results_root: str | Path = "results", cost_fn: CostFn | None = None,
+                       results_root: str | Path | None = None, cost_fn: CostFn | None = None,
                        sla_fn: Callable[..., Any] | None = None,
                        write: bool = True, out: str | Path | None = None) -> ScoreResult:
     """Load stored results, score them, and write scores/ and report/ into the campaign
@@ -179,7 +179,7 @@ def write_outputs(result: ScoreResult, out: str | Path | None = None) -> dict[st
     return result.written
 
 
-def rerender(campaign_dir: str | Path, results_root: str | Path = "results") -> ScoreResult:
+def rerender(campaign_dir: str | Path, results_root: str | Path | None = None) -> ScoreResult:
     """`bakeoff report`: re-score with the stored weights (a weights file given to `score`
     is remembered in scores.json) and re-render."""
     import json

@@ -102,7 +102,8 @@ def quickstart_run(tmp_path_factory) -> tuple[Path, str]:
                           "--results", str(root / "results")],
                          capture_output=True, text=True, timeout=900, cwd=REPO,
                          env={**os.environ, "COLUMNS": "160"})
-    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    # 9/10: a requirement failed or was not measured (a verdict, not a broken run)
+    assert res.returncode in (0, 9, 10), res.stdout[-3000:] + res.stderr[-3000:]
     folders = list((root / "results").iterdir())
     assert len(folders) == 1
     return folders[0], res.stdout

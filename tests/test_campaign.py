@@ -81,7 +81,7 @@ def test_shipped_scenarios_validate():
     # 15. bad term in usage
     (VALID + "usage: {term: 5y}\n", "usage.term: Input should be 'on-demand', '1y', '3y'"),
     # 16. bad site name
-    (VALID.replace("name: a,", "name: A B,"), "sites[0].name: String should match pattern"),
+    (VALID.replace("name: a,", "name: A B,"), "sites[0].name: expected lowercase letters a-z"),
     # 17. manual scores for a site that doesn't exist
     (VALID + "criteria:\n  - {name: ux, weight: 2, scores: {a: 5, zz: 3}}\n",
      "criterion 'ux' scores unknown site(s) zz"),

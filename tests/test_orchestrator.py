@@ -36,6 +36,8 @@ def reduced_quickstart(tmp_path: Path, workloads: list[str] | None = None) -> Pa
         w.pop("repetitions", None)
     if workloads is not None:
         data["workloads"] = [w for w in data["workloads"] if w["name"] in workloads]
+        data["requirements"] = [r for r in data.get("requirements", [])
+                                if r["metric"].split(".")[0] in workloads]
     path = tmp_path / "quick.yaml"
     path.write_text(yaml.safe_dump(data))
     return path

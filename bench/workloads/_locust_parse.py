@@ -129,6 +129,18 @@ def saturation_reasons(loc: dict[str, Any]) -> list[str]:
     return reasons
 
 
+LATENCY_METRICS = ("latency_p50", "latency_p95", "latency_p99", "latency_p999", "latency_mean")
+# Every metric an http-load run can produce, with its unit (the workload's declared metrics).
+METRICS: dict[str, str] = {
+    "requests": "count", "rps": "req/s", "error_rate": "%",
+    **{k: "ms" for k in LATENCY_METRICS},
+    "loadgen_cpu_peak": "%", "loadgen_cpu_demand_peak": "%", "target_rps": "req/s",
+    "late_sends": "count", "late_send_pct": "%",
+    "server_db_query_count": "count", "server_db_query_mean": "ms", "server_db_query_p50": "ms",
+    "server_db_query_p99": "ms",
+}
+
+
 def _latency_samples(hist: Any, meta: dict[str, Any]) -> list[Sample]:
     return [Sample(metric, value, "ms", meta) for metric, value in summary_ms(hist).items()
             if metric in ("latency_p50", "latency_p95", "latency_p99", "latency_p999",

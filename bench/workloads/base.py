@@ -92,6 +92,9 @@ class Workload(Protocol):
     name: ClassVar[str]
     tool: ClassVar[str]
     Params: ClassVar[type[WorkloadParams]]
+    # Every metric the parser can produce -> its unit; `validate` checks requirements
+    # against it (and suggests the nearest name), a test checks the parsers keep to it.
+    metrics: ClassVar[dict[str, str]]
 
     def plan(self, params: Any, env: Environment) -> Plan: ...
 

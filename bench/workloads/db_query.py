@@ -17,7 +17,7 @@ import re
 import tempfile
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field, field_validator
 
@@ -28,6 +28,7 @@ from bench.samples import Histogram, ParsedOutput, Sample
 from bench.workloads import _json as J
 from bench.workloads._checks import checked_parse
 from bench.workloads._text import NUM, number
+from bench.workloads._locust_parse import LATENCY_METRICS
 from bench.workloads.base import RunContext, WorkloadParams
 from bench.workloads.http_load import host_cores, loadgen_host
 from core.environment import DatabaseEndpoint, Environment, Host
@@ -53,7 +54,7 @@ class Params(WorkloadParams):
     clients: int = Field(4, gt=0, le=1000, description="concurrent database sessions")
     threads: int | None = Field(None, gt=0, le=256,
                                 description="pgbench threads; default min(clients, cores)")
-    duration_s: int = Field(10, gt=0, le=3600)
+    duration_s: int = Field(10, gt=0, le=3600, description="pgbench run time (-T), seconds")
     load_schema: bool | None = Field(None, description="load the PoC schema first; default: "
                                      "only with the built-in script")
 
@@ -87,6 +88,9 @@ class DbQuery:
     name = "db-query"
     tool = TOOL
     tool_host = "loadgen"  # pgbench runs on the load generator
+    metrics: ClassVar[dict[str, str]] = {
+        "tps": "tx/s", "transactions": "count", "failed_transactions": "count",
+        **{k: "ms" for k in LATENCY_METRICS}}
     Params = Params
 
     def plan(self, params: Params, env: Any):

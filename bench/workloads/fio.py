@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import PurePosixPath
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
@@ -67,14 +67,16 @@ def _confined(directory: str) -> str:
 
 
 class Params(WorkloadParams):
-    rw: Literal["read", "write", "randread", "randwrite", "randrw", "rw"] = "randread"
+    rw: Literal["read", "write", "randread", "randwrite", "randrw", "rw"] = Field(
+        "randread", description="I/O pattern (fio --rw)")
     bs: str = Field("4k", pattern=SIZE_PATTERN, description="block size")
     size: str = Field("256M", pattern=SIZE_PATTERN, description="file size per job")
-    iodepth: int = Field(16, ge=1, le=4096)
-    numjobs: int = Field(1, ge=1, le=256)
-    runtime_s: int = Field(30, gt=0, le=3600)
+    iodepth: int = Field(16, ge=1, le=4096, description="I/Os kept in flight per job")
+    numjobs: int = Field(1, ge=1, le=256, description="parallel jobs (results are summed)")
+    runtime_s: int = Field(30, gt=0, le=3600, description="measured run time, seconds")
     ramp_time_s: int = Field(0, ge=0, le=600, description="warm-up excluded from results")
-    ioengine: Literal["psync", "libaio", "io_uring"] = "libaio"
+    ioengine: Literal["psync", "libaio", "io_uring"] = Field(
+        "libaio", description="fio I/O engine")
     direct: bool = Field(True, description="O_DIRECT: bypass the page cache")
     rwmixread: int = Field(50, ge=0, le=100, description="read share for rw/randrw")
     directory: str | None = Field(None, description="sub-directory of the host's scratch "
@@ -173,6 +175,10 @@ def _direction(jobs: list[dict[str, Any]], direction: str, version: tuple[int, i
 class Fio:
     name = "fio"
     tool = TOOL
+    metrics: ClassVar[dict[str, str]] = {
+        f"{d}_{m}": u for d in ("read", "write")
+        for m, u in (("iops", "IOPS"), ("bandwidth", "MiB/s"), ("clat_p50", "ms"),
+                     ("clat_p99", "ms"))}
     Params = Params
 
     def plan(self, params: Params, env: Any) -> Plan:

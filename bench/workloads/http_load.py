@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -20,7 +20,7 @@ from bench.poc import LOCUSTFILE
 from bench.poc.launcher import PocService, http_get
 from bench.samples import ParsedOutput
 from bench.workloads._checks import checked_parse
-from bench.workloads._locust_parse import parse_document
+from bench.workloads._locust_parse import METRICS, parse_document
 from bench.workloads._locust_run import LocustRun, check_locustfile
 from bench.workloads.base import RunContext, WorkloadParams
 from core.environment import Environment, Host
@@ -33,9 +33,9 @@ class ShapeStep(BaseModel):
     """One step of a step/ramp load shape: hold `users` for `duration_s` seconds."""
 
     model_config = ConfigDict(extra="forbid")
-    users: int = Field(gt=0, le=100_000)
-    spawn_rate: float = Field(10.0, gt=0)
-    duration_s: int = Field(gt=0, le=3600)
+    users: int = Field(gt=0, le=100_000, description="users held during this step")
+    spawn_rate: float = Field(10.0, gt=0, description="users started per second")
+    duration_s: int = Field(gt=0, le=3600, description="length of this step, seconds")
 
 
 class Params(WorkloadParams):
@@ -46,7 +46,8 @@ class Params(WorkloadParams):
                                   description="Locust processes; default = the load host's cores")
     locustfile: str | None = Field(None, description="your own locustfile (default: checkout)")
     target_url: str | None = Field(None, description="your own service; no PoC is started")
-    mode: Literal["closed", "constant-rate"] = "closed"
+    mode: Literal["closed", "constant-rate"] = Field(
+        "closed", description="closed: users wait for replies; constant-rate: rate_rps arrivals")
     rate_rps: float | None = Field(None, gt=0, description="constant-rate: intended sends/s")
     late_threshold_ms: float = Field(5.0, gt=0, description="a send this late counts as late")
     shape: list[ShapeStep] | None = Field(None, min_length=1, description="step load shape")
@@ -106,6 +107,7 @@ def _scrape(via: Host, url: str | None) -> tuple[str | None, str | None]:
 class HttpLoad:
     name = "http-load"
     tool = TOOL
+    metrics: ClassVar[dict[str, str]] = METRICS
     python_tool = True  # run as `python -m locust` on the load-generator host
     tool_host = "loadgen"  # where its version is asked
     Params = Params

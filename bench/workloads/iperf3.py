@@ -10,7 +10,7 @@ because 0 would claim a clean path that was never observed.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field
 
@@ -28,7 +28,7 @@ TOOL = "iperf3"
 class Params(WorkloadParams):
     port: int | None = Field(None, ge=1024, le=65535,
                              description="server port; default: a free port chosen per run")
-    time_s: int = Field(10, gt=0, le=3600)
+    time_s: int = Field(10, gt=0, le=3600, description="transfer time, seconds")
     streams: int = Field(1, ge=1, le=128, description="parallel TCP streams (-P)")
     reverse: bool = Field(False, description="server sends, client receives (-R)")
     omit_s: int = Field(0, ge=0, le=60, description="leading seconds excluded (-O)")
@@ -49,6 +49,7 @@ def _document(text: str) -> dict[str, Any]:
 class Iperf3:
     name = "iperf3"
     tool = TOOL
+    metrics: ClassVar[dict[str, str]] = {"throughput": "Gbit/s", "retransmits": "count"}
     Params = Params
 
     def plan(self, params: Params, env: Any) -> Plan:

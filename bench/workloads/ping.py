@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field
 
@@ -36,7 +36,7 @@ RTT_SLACK_MS = 0.002  # min/avg/max are printed rounded to 3 decimals
 
 
 class Params(WorkloadParams):
-    count: int = Field(100, ge=1, le=100_000)
+    count: int = Field(100, ge=1, le=100_000, description="echo requests sent (-c)")
     interval_s: float = Field(0.05, ge=0.002, le=10.0,
                               description="iputils allows non-root users down to 2 ms")
     size_bytes: int = Field(56, ge=0, le=65_000, description="ICMP payload (-s)")
@@ -53,6 +53,9 @@ def nearest_rank(values: list[float], pct: float) -> float:
 class Ping:
     name = "ping"
     tool = TOOL
+    metrics: ClassVar[dict[str, str]] = {
+        "packet_loss": "%", "rtt_min": "ms", "rtt_avg": "ms", "rtt_max": "ms", "rtt_mdev": "ms",
+        "rtt_p99": "ms"}
     Params = Params
     # iputils ping exits 1 when no reply came back: for a bake-off that is a measurement
     # (packet_loss = 100), not a failed run; 2 and above are real errors.

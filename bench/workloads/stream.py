@@ -16,7 +16,7 @@ Two facts about stress-ng 0.15.06 shape the numbers:
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field, field_validator
 
@@ -63,6 +63,7 @@ class Params(WorkloadParams):
 class Stream:
     name = "stream"
     tool = TOOL
+    metrics: ClassVar[dict[str, str]] = {"read_bandwidth": "MB/s", "write_bandwidth": "MB/s"}
     Params = Params
 
     def plan(self, params: Params, env: Any) -> Plan:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field
 
@@ -18,13 +18,16 @@ TOOL = "sysbench"
 class Params(WorkloadParams):
     threads: int | None = Field(None, gt=0, le=1024,
                                 description="worker threads; default = the site's vCPUs")
-    time_s: int = Field(10, gt=0, le=3600)
-    max_prime: int = Field(10000, gt=2)
+    time_s: int = Field(10, gt=0, le=3600, description="run time, seconds")
+    max_prime: int = Field(10000, gt=2, description="primes searched up to this per event")
 
 
 class SysbenchCpu:
     name = "sysbench-cpu"
     tool = TOOL
+    metrics: ClassVar[dict[str, str]] = {
+        "events_per_second": "events/s", "latency_avg": "ms", "latency_p95": "ms",
+        "total_time": "s"}
     Params = Params
 
     def plan(self, params: Params, env: Any) -> Plan:

@@ -8,7 +8,7 @@ under a second on current machines, which measures start-up more than memory.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -29,9 +29,9 @@ class Params(WorkloadParams):
     block_size: str = Field("1K", pattern=SIZE_PATTERN, description="bytes per operation")
     total_size: str = Field("0", pattern=SIZE_PATTERN,
                             description="volume to transfer; 0 = unlimited (time-bounded)")
-    operation: Literal["read", "write"] = "write"
-    access_mode: Literal["seq", "rnd"] = "seq"
-    time_s: int = Field(10, gt=0, le=3600)
+    operation: Literal["read", "write"] = Field("write", description="memory operation")
+    access_mode: Literal["seq", "rnd"] = Field("seq", description="sequential or random access")
+    time_s: int = Field(10, gt=0, le=3600, description="run time, seconds")
 
 
 def _header(text: str, key: str) -> str | None:
@@ -42,6 +42,7 @@ def _header(text: str, key: str) -> str | None:
 class SysbenchMemory:
     name = "sysbench-memory"
     tool = TOOL
+    metrics: ClassVar[dict[str, str]] = {"throughput": "MiB/s", "operations_per_second": "ops/s"}
     Params = Params
 
     def plan(self, params: Params, env: Any) -> Plan:
