@@ -27,8 +27,8 @@ from bench.poc.launcher import Passfile, host_python, run_checked
 from bench.samples import Histogram, ParsedOutput, Sample
 from bench.workloads import _json as J
 from bench.workloads._checks import checked_parse
-from bench.workloads._text import NUM, number
 from bench.workloads._locust_parse import LATENCY_METRICS
+from bench.workloads._text import NUM, number
 from bench.workloads.base import RunContext, WorkloadParams
 from bench.workloads.http_load import host_cores, loadgen_host
 from core.environment import DatabaseEndpoint, Environment, Host
