@@ -15,5 +15,7 @@ class ExitCode(IntEnum):
     NOTHING_MEASURED = 6  # the campaign ended without one successful unit (not scored)
     BUSY = 7  # a live campaign holds what this run needs (the machine, the campaign id)
     DAMAGED = 8  # a results folder is damaged (`bakeoff verify` says what and how to recover)
+    REQUIREMENT_FAILED = 9  # run/score: a requirement failed (scoring.requirements_gate)
+    REQUIREMENT_NOT_MEASURED = 10  # run/score: a requirement could not be measured
     INTERNAL = 70  # a bug in bakeoff (EX_SOFTWARE): one line on screen, the traceback saved
     INTERRUPTED = 130  # SIGINT or SIGTERM: everything started was stopped; resume later

@@ -6,9 +6,9 @@ exit with
 - 9  (REQUIREMENT_FAILED) when a requirement failed at any site, else
 - 10 (REQUIREMENT_NOT_MEASURED) when one could not be measured at some site,
 
-unless `--no-fail-on-requirements` is given. These codes are distinct from the campaign
-outcome codes (docs/reliability.md); a run that is both partial and failing a requirement
-exits with the requirement code, because that is the verdict a CI job acts on.
+unless `--no-fail-on-requirements` is given. These codes sit beside the campaign outcome
+codes in core.exit_codes (docs/reliability.md); a run that is both partial and failing a
+requirement exits with the requirement code, because that is the verdict a CI job acts on.
 """
 
 from __future__ import annotations
@@ -17,10 +17,11 @@ from collections.abc import Sequence
 
 from rich.console import Console
 
+from core.exit_codes import ExitCode
 from scoring.requirements import RequirementResult
 
-REQUIREMENT_FAILED = 9
-REQUIREMENT_NOT_MEASURED = 10
+REQUIREMENT_FAILED = int(ExitCode.REQUIREMENT_FAILED)
+REQUIREMENT_NOT_MEASURED = int(ExitCode.REQUIREMENT_NOT_MEASURED)
 
 
 def gate_code(results: Sequence[RequirementResult]) -> int:
