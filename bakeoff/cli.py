@@ -16,6 +16,7 @@ from typer.core import TyperOption
 from bakeoff import cli_analysis, cli_cloud, cli_reliability, cli_user, crash
 from bench.campaigns import RESULTS_ENV
 from core.errors import BakeoffError
+from core.scenario import CloudSite
 from scoring import cli_cost, cli_decide
 
 _type_label = TyperOption.display_type_rich
@@ -132,7 +133,20 @@ def _run_into(campaign, scenario: Path, root: Path, results: str, quiet: bool,
     from bench.orchestrator import Orchestrator
     from core.exit_codes import ExitCode
 
-    orchestrator = Orchestrator(campaign, root, quiet=quiet)
+    spend = 0.0
+    if any(isinstance(s, CloudSite) for s in campaign.sites):
+        from bakeoff.campaign_cost import CampaignCost, campaign_costs, check_budget
+        from bakeoff.cloudsites import resolve_campaign
+
+        campaign = resolve_campaign(campaign)
+        total = check_budget(campaign)  # refuses a campaign over budget_usd
+        costs = campaign_costs(campaign)
+        spend = sum(c.hourly_usd for c in costs.values() if isinstance(c, CampaignCost))
+        budget = (f" of budget_usd ${campaign.budget_usd:,.2f}"
+                  if campaign.budget_usd is not None else "")
+        err.print(f"estimated cost of the cloud sites for this campaign: ${total:,.2f}{budget} "
+                  f"(${spend:,.2f}/h; see `bakeoff plan`)")
+    orchestrator = Orchestrator(campaign, root, quiet=quiet, spend_usd_per_hour=spend)
     try:
         folder = orchestrator.run(campaign_id=resume, resume=resume is not None,
                                   wait=wait, allow_changes=allow_changes)

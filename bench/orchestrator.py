@@ -2,7 +2,9 @@
 
 Local sites share one machine, so they never run at the same time: units are
 interleaved across sites (for each repetition, for each workload: A, B, ...) so that
-drift of the machine during the campaign does not favour one site. Teardown always runs
+drift of the machine during the campaign does not favour one site. Cloud and static
+sites are machines of their own and run side by side, each in its own lane, provisioned
+and torn down at the same time (bench/sites.py). Teardown always runs
 (finally, also on Ctrl-C and SIGTERM) and cannot be interrupted half-way (bench.signals);
 everything a campaign creates is recorded first (stacks.tracking) and swept at the end
 (bench.leftovers). A failed or interrupted campaign can be resumed: units with an intact
@@ -21,6 +23,7 @@ import shutil
 import signal
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,15 +39,17 @@ from bench.lock import Busy, CampaignClaim, MachineLock, is_live
 from bench.results import ResultStore, file_sha256, read_manifest, read_scenario, unit_key
 from bench.resume import check_resume, scenario_hash
 from bench.runner import RunContext, UnitFailed, load_fields, run_unit, tool_version, unit_failure
-from bench.samples import sample_row
+from bench.samples import Sample, sample_row
 from bench.scenarios import workload_params
 from bench.signals import CampaignSignals
+from bench.sites import ManifestWriter, lanes, run_side_by_side, teardown_all
 from bench.workloads import REGISTRY
 from core.environment import Environment
 from core.errors import BakeoffError, PrerequisiteError
 from core.scenario import Campaign, WorkloadSpec
 from stacks.host_facts import machine_facts
 from stacks.local import LocalProvisioner
+from stacks.registry import SHARED_MACHINE, provisioner_for
 
 
 @dataclass(frozen=True)
@@ -93,21 +98,24 @@ def _git_commit() -> str | None:
         return None
 
 
-RUNNABLE_PROVIDERS = ("local", "static")
-
-
-def check_prerequisites(campaign: Campaign) -> None:
+def check_prerequisites(campaign: Campaign, provisioner: Any = None) -> None:
     """Fail before provisioning anything when a tool or a provider is unavailable.
 
-    Tools are checked here for local sites; on static hosts they are checked on the
-    hosts themselves once connected (see Orchestrator._check_remote_tools).
+    Every site's provisioner is asked first (`check`), and everything missing is reported
+    at once. Tools are checked here for local sites; on static and cloud hosts they are
+    checked on the hosts themselves once connected (Orchestrator._check_remote_tools).
     """
+    provisioner = provisioner or provisioner_for
+    problems = []
     for site in campaign.sites:
-        if site.provider not in RUNNABLE_PROVIDERS:
-            raise PrerequisiteError(
-                f"site '{site.name}': provisioning provider '{site.provider}' is not available "
-                "in this version of bakeoff; `bakeoff plan`, `tco` and `score --scenario` work "
-                "for it offline. Run the other sites with a scenario that lists only them.")
+        if site.provider in SHARED_MACHINE:
+            continue  # the CPU envelope check below
+        try:
+            provisioner(site.provider).check(site)
+        except PrerequisiteError as e:
+            problems.append(str(e))
+    if problems:
+        raise PrerequisiteError("not ready to provision:\n  " + "\n  ".join(problems))
     if not any(site.provider == "local" for site in campaign.sites):
         return
     for site in campaign.sites:  # a CPU envelope must fit the CPUs this process may use
@@ -121,17 +129,6 @@ def check_prerequisites(campaign: Campaign) -> None:
             "(Debian/Ubuntu, needs root or sudo) or your package manager.")
 
 
-def provisioner_for(provider: str) -> Any:
-    """The stateless-by-design provisioner class for a provider, created on demand."""
-    if provider == "local":
-        return LocalProvisioner()
-    if provider == "static":
-        from stacks.static import StaticProvisioner
-
-        return StaticProvisioner()
-    raise PrerequisiteError(f"no provisioner for provider '{provider}' in this version")
-
-
 def _tool_available(workload: Any) -> bool:
     """Binaries are looked up on PATH; Python tools (Locust) in this interpreter."""
     if getattr(workload, "python_tool", False):
@@ -143,19 +140,26 @@ class Orchestrator:
     """Runs one campaign into one results folder."""
 
     def __init__(self, campaign: Campaign, results_root: Path, console: Console | None = None,
-                 quiet: bool = False):
+                 quiet: bool = False, provisioners: dict[str, Any] | None = None,
+                 spend_usd_per_hour: float = 0.0):
+        """`provisioners` overrides the registry per provider (tests hand fakes);
+        `spend_usd_per_hour` is the campaign's own burn rate, checked against budget_usd."""
         self.campaign = campaign
         self.root = Path(results_root)
         self.console = console or Console(stderr=True)
         self.quiet = quiet
-        self.provisioners: dict[str, Any] = {}
+        self.provisioners: dict[str, Any] = dict(provisioners or {})
         self.campaign_id = ""
         self._deferred: Exception | None = None
+        self.cancel = threading.Event()
+        self.spend_usd_per_hour = spend_usd_per_hour
+        self._started = time.monotonic()
+        self._writer: ManifestWriter | None = None
 
     def run(self, campaign_id: str | None = None, resume: bool = False, wait: bool = True,
             allow_changes: bool = False) -> Path:
         """Measure into results/<id>/; returns the folder. The manifest's status is final."""
-        check_prerequisites(self.campaign)
+        check_prerequisites(self.campaign, self._provisioner)
         check_results_root(self.root)
         if resume:
             if not campaign_id:
@@ -201,6 +205,8 @@ class Orchestrator:
 
     def _measure(self, store: ResultStore, manifest: dict, claim: CampaignClaim) -> Path:
         envs: dict[str, Environment] = {}
+        self._writer = ManifestWriter(store, manifest)
+        self._started = time.monotonic()
         signals = CampaignSignals(lambda m: self.console.print(m),  # also when quiet
                                   lambda: self._forced_exit(store, manifest, claim))
         in_main = threading.current_thread() is threading.main_thread()
@@ -209,6 +215,7 @@ class Orchestrator:
             try:
                 if self._anything_to_run(store, manifest):  # a finished resume provisions nothing
                     self._provision(envs, manifest, store.campaign_id)
+                    self._provisioning_samples(store, envs)
                     self._record_tool_versions(envs, manifest)
                     store.write_manifest(manifest)
                 self._run_units(store, envs, manifest)
@@ -317,25 +324,62 @@ class Orchestrator:
         }
 
     def _provision(self, envs: dict[str, Environment], manifest: dict, campaign_id: str) -> None:
-        for index, site in enumerate(self.campaign.sites):
+        """Local sites one after another here; cloud and static sites side by side. A site
+        that fails stops the campaign once every `up` in flight has returned (each failed
+        `up` undoes itself; the finished ones are torn down by `_finish`)."""
+        def up(index: int, site: Any) -> None:
             self._say(f"provisioning {site.name} ({site.provider})")
             started = _now()
-            provisioner = self._provisioner(site.provider)
-            env = provisioner.up(site, self.campaign, campaign_id, index)
+            env = self._provisioner(site.provider).up(site, self.campaign, campaign_id, index)
             envs[site.name] = env
-            if site.provider != "local":
+            if site.provider not in SHARED_MACHINE:
                 self._check_remote_tools(env)
-            manifest["sites"][site.name] = {
-                "provider": env.provider, "region": env.region,
-                "instance_type": env.instance_type, "network": env.network,
-                "hosts": {n: {"zone": h.zone, "address": h.address} for n, h in env.hosts.items()},
-                "database": env.database.kind if env.database else None,
-                "notes": env.notes, "provisioned_at": started}
+            entry = {"provider": env.provider, "region": env.region,
+                     "instance_type": env.instance_type, "network": env.network,
+                     "hosts": {n: {"zone": h.zone, "address": h.address}
+                               for n, h in env.hosts.items()},
+                     "database": env.database.kind if env.database else None,
+                     "notes": env.notes, "provisioned_at": started}
+            self._update(lambda m: m["sites"].__setitem__(site.name, entry), write=False)
+
+        jobs, main = {}, {}
+        for index, site in enumerate(self.campaign.sites):
+            target = main if site.provider in SHARED_MACHINE else jobs
+            target[site.name] = (lambda i=index, s=site: up(i, s))
+        errors = run_side_by_side(jobs, main, self.cancel, self._cancel_provisioners)
+        if errors:
+            for name, e in errors.items():
+                self._say(f"[red]provisioning {name} failed:[/red] {e}")
+            raise next(iter(errors.values()))
+
+    def _cancel_provisioners(self) -> None:
+        for p in self.provisioners.values():
+            if hasattr(p, "cancel"):
+                p.cancel.set()
 
     def _provisioner(self, provider: str) -> Any:
         if provider not in self.provisioners:
             self.provisioners[provider] = provisioner_for(provider)
         return self.provisioners[provider]
+
+    def _update(self, fn: Any, write: bool = True) -> None:
+        assert self._writer is not None
+        self._writer.update(fn, write)
+
+    def _provisioning_samples(self, store: ResultStore, envs: dict[str, Environment]) -> None:
+        """Time to ready (up, SSH, cloud-init) per cloud site as `provisioning` samples."""
+        for name, env in envs.items():
+            timings = env.notes.get("provisioning") or {}
+            if not timings or store.unit_done(name, "provisioning", 0):
+                continue  # nothing measured (attached on resume) or already stored
+            context = {"campaign_id": self.campaign_id, "site": name, "provider": env.provider,
+                       "region": env.region, "zone": env.client.zone,
+                       "instance_type": env.instance_type, "workload": "provisioning",
+                       "repetition": 0, "started_at": _now(), "valid": True,
+                       "invalid_reason": "", "params": {}, "tool_version": "pulumi"}
+            rows = [sample_row(Sample(metric, float(v), "s", {}), context)
+                    for metric, v in sorted(timings.items())]
+            store.write_unit(name, "provisioning", 0, rows, [])
 
     def _check_remote_tools(self, env: Environment) -> None:
         """Static hosts are yours: say which tools are missing on which host, up front."""
@@ -365,26 +409,55 @@ class Orchestrator:
 
     def _run_units(self, store: ResultStore, envs: dict[str, Environment],
                    manifest: dict) -> None:
+        """Local units interleaved in this thread; each other site in its own lane."""
         units = interleaved_units(self.campaign)
+        provider_of = {s.name: s.provider for s in self.campaign.sites}
         with self._progress() as progress:
-            task = progress.add_task("campaign", total=len(units))
-            for unit in units:
-                # the unit key, numbered as in the data, raw files and report (from 0)
-                progress.update(task, description=unit.key)
-                recorded = manifest["units"].get(unit.key, {})
-                done = store.unit_done(unit.site, unit.workload.name, unit.repetition)
-                if done and store.unit_intact(unit.site, unit.workload.name, unit.repetition,
-                                              recorded):
-                    recorded["status"] = "ok"
-                    manifest["units"][unit.key] = recorded
-                else:
-                    if done:
-                        self._say(f"[yellow]re-measuring[/yellow] {unit.key}: its journal or "
-                                  "raw output changed since it was measured")
-                    manifest["units"][unit.key] = self._run_one(store, envs[unit.site], unit,
-                                                                manifest)
-                    store.write_manifest(manifest)
-                progress.advance(task)
+            def run_lane(lane: Any) -> None:
+                task = progress.add_task(lane.name, total=len(lane.units))
+                for unit in lane.units:
+                    if self.cancel.is_set():
+                        return
+                    self._check_budget()
+                    # the unit key, numbered as in the data, raw files and report (from 0)
+                    progress.update(task, description=unit.key)
+                    self._unit(store, envs, unit, manifest)
+                    progress.advance(task)
+
+            jobs, main = {}, {}
+            for lane in lanes(units, provider_of):
+                (main if lane.shared else jobs)[lane.name] = (lambda ln=lane: run_lane(ln))
+            errors = run_side_by_side(jobs, main, self.cancel)
+        if errors:
+            raise next(iter(errors.values()))
+
+    def _unit(self, store: ResultStore, envs: dict[str, Environment], unit: Unit,
+              manifest: dict) -> None:
+        """Skip a unit with an intact journal entry; otherwise measure it and record it."""
+        with self._writer.lock if self._writer else contextlib.nullcontext():
+            recorded = dict(manifest["units"].get(unit.key, {}))
+        done = store.unit_done(unit.site, unit.workload.name, unit.repetition)
+        if done and store.unit_intact(unit.site, unit.workload.name, unit.repetition, recorded):
+            recorded["status"] = "ok"
+            self._update(lambda m: m["units"].__setitem__(unit.key, recorded), write=False)
+            return
+        if done:
+            self._say(f"[yellow]re-measuring[/yellow] {unit.key}: its journal or "
+                      "raw output changed since it was measured")
+        status = self._run_one(store, envs[unit.site], unit, manifest)
+        self._update(lambda m: m["units"].__setitem__(unit.key, status))
+
+    def _check_budget(self) -> None:
+        """Stop the campaign (teardown follows) once its spend so far passes budget_usd."""
+        budget = self.campaign.budget_usd
+        if budget is None or not self.spend_usd_per_hour:
+            return
+        spent = self.spend_usd_per_hour * (time.monotonic() - self._started) / 3600
+        if spent > budget:
+            self.cancel.set()
+            raise BakeoffError(f"budget_usd ${budget:,.2f} reached: about ${spent:,.2f} spent "
+                               f"at ${self.spend_usd_per_hour:,.2f}/h; stopping and tearing "
+                               "down")
 
     def _run_one(self, store: ResultStore, env: Environment, unit: Unit,
                  manifest: dict) -> dict[str, Any]:
@@ -451,17 +524,19 @@ class Orchestrator:
                 "kernel": client.facts.get("kernel"), "tool_version": version}
 
     def _teardown(self, envs: dict[str, Environment], manifest: dict) -> None:
-        """Every site is attempted whatever another one raises; each outcome is recorded."""
-        for name, env in envs.items():
-            site = manifest["sites"].setdefault(name, {})
-            try:
-                self._provisioner(env.provider).down(env)
-                site["torn_down_at"] = _now()
-                for problem in env.notes.get("teardown_errors", []):
-                    self._say(f"[yellow]teardown of {name}:[/yellow] {problem}")
-            except Exception as e:  # one broken site must not leave the others running
-                site["teardown_error"] = f"{e.__class__.__name__}: {e}"
-                self._say(f"[red]teardown of {name} incomplete:[/red] {e}")
+        """Every site is attempted whatever another one raises (cloud and static sites at
+        the same time); each outcome is recorded."""
+        def down(name: str, env: Environment) -> None:
+            self._provisioner(env.provider).down(env)
+            self._update(lambda m: m["sites"].setdefault(name, {}).__setitem__(
+                "torn_down_at", _now()), write=False)
+            for problem in env.notes.get("teardown_errors", []):
+                self._say(f"[yellow]teardown of {name}:[/yellow] {problem}")
+
+        for name, error in teardown_all(envs, down).items():
+            self._update(lambda m, n=name, e=error: m["sites"].setdefault(n, {}).__setitem__(
+                "teardown_error", e), write=False)
+            self._say(f"[red]teardown of {name} incomplete:[/red] {error}")
 
     @contextlib.contextmanager
     def _progress(self) -> Iterator[Progress]:

@@ -27,7 +27,8 @@ from core.errors import BakeoffError, PrerequisiteError
 from core.executor import CommandResult
 from stacks.executors.ssh_target import SshTarget
 
-__all__ = ["SshBackgroundProcess", "SshExecutor", "SshTarget", "require_asyncssh"]
+__all__ = ["HostKeyRejected", "SshBackgroundProcess", "SshExecutor", "SshTarget",
+           "require_asyncssh"]
 
 INSTALL_HINT = "pip install 'cloud-bakeoff[ssh]'"
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -56,6 +57,10 @@ _KILL = (_ALIVE_FN + 'if ! alive; then echo gone; exit 0; fi; kill -TERM -"$PG" 
          'if alive; then kill -KILL -"$PG" 2>/dev/null; echo KILL; else echo TERM; fi')
 _WAIT_PGID = ('i=0; while [ ! -s "$D/pgid" ] && [ ! -e "$D/rc" ] && [ "$i" -lt 50 ]; '
               'do sleep 0.1; i=$((i+1)); done; PG=$(cat "$D/pgid" 2>/dev/null); ')
+
+class HostKeyRejected(PrerequisiteError):
+    """The host offered a key that known_hosts does not hold: never retried."""
+
 
 _loop_lock = threading.Lock()
 _loop: asyncio.AbstractEventLoop | None = None
@@ -197,7 +202,7 @@ class SshExecutor:
         try:
             return await asyncssh.connect(t.host, **opts)
         except asyncssh.HostKeyNotVerifiable as e:
-            raise PrerequisiteError(
+            raise HostKeyRejected(
                 f"{t}: the host key is not trusted ({e.reason}); checked known_hosts file "
                 f"{self._known_hosts_file()}. Verify the host's fingerprint, then add it, e.g. "
                 f"`ssh-keyscan -p {t.port} {t.host} >> ~/.ssh/known_hosts`") from None
@@ -391,6 +396,13 @@ class SshExecutor:
             sftp.exit()
         conn.close()
         await conn.wait_closed()
+
+    def close_quietly(self) -> None:
+        """Drop the connection (if any) without raising: before a retry."""
+        try:
+            self.close()
+        except Exception:
+            self._conn, self._sftp = None, None
 
     def __enter__(self) -> SshExecutor:
         return self

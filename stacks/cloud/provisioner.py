@@ -1,0 +1,278 @@
+"""The cloud provisioner: one Pulumi stack per (campaign, site), destroyable from its journal.
+
+`up` is idempotent: the stack name is `<campaign id>--<site>`, and a site whose journal
+says it is up and whose stack still has outputs is attached to, not re-created (resume).
+A failed or interrupted `up` destroys what it created before re-raising. `down_site`
+needs only the campaign id and the site name (journal, passphrase, backend), so a crashed
+campaign can be destroyed from a new process. Timings of up, SSH-ready and
+cloud-init-done go to `env.notes["provisioning"]` (the orchestrator stores them as
+samples of the `provisioning` workload).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+from core.environment import DatabaseEndpoint, Environment, Host
+from core.errors import BakeoffError, PrerequisiteError
+from core.scenario import Campaign, CloudSite
+from stacks.cloud import resolve
+from stacks.cloud.cloudinit import tools_cloud_init
+from stacks.cloud.ready import wait_for_cloud_init, wait_for_ssh
+from stacks.cloud.spec import (
+    SSH_USER,
+    CloudSiteSpec,
+    HostKey,
+    environment_database,
+    environment_hosts,
+)
+from stacks.cloud.state import CampaignState, default_backend_url
+from stacks.cloud.workspace import AutomationWorkspace, StackLocked, StackWorkspace
+from stacks.contract import Capabilities, PlannedResource
+
+SDK_MODULE = {"aws": "pulumi_aws", "azure": "pulumi_azure_native", "gcp": "pulumi_gcp"}
+EXTRA = {"aws": "aws", "azure": "azure", "gcp": "gcp"}
+CHECKIP_URL = "https://checkip.amazonaws.com"
+
+
+def detect_public_ip(timeout_s: float = 5.0) -> str | None:
+    """This machine's public IPv4 as the internet sees it (for the SSH allow rule)."""
+    try:
+        with urllib.request.urlopen(CHECKIP_URL, timeout=timeout_s) as r:
+            text = r.read(64).decode().strip()
+    except OSError:
+        return None
+    import ipaddress
+
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return None
+
+
+def spec_to_json(spec: CloudSiteSpec) -> str:
+    return json.dumps(dataclasses.asdict(spec), indent=2)
+
+
+class CloudProvisioner:
+    """Provisioner for aws / azure / gcp sites, through the Pulumi Automation API."""
+
+    def __init__(self, provider: str, workspace: StackWorkspace | None = None,
+                 state_root: Any = None, detect_ip: Callable[[], str | None] = detect_public_ip,
+                 ssh_deadline_s: float = 900.0, on_output: Callable[[str, str], None] | None = None,
+                 connect_timeout_s: float = 15.0):
+        self.name = provider
+        self.provider = provider
+        self.capabilities = Capabilities(zones=True, managed_database=True, spot=True)
+        self._workspace = workspace
+        self.state_root = state_root
+        self.detect_ip = detect_ip
+        self.ssh_deadline_s = ssh_deadline_s
+        self.connect_timeout_s = connect_timeout_s
+        self.on_output = on_output or _print_progress
+        self.cancel = threading.Event()
+        self._executors: dict[tuple[str, str], list[Any]] = {}
+
+    @property
+    def workspace(self) -> StackWorkspace:
+        if self._workspace is None:
+            self._workspace = AutomationWorkspace(default_backend_url())
+        return self._workspace
+
+    def state(self, campaign_id: str) -> CampaignState:
+        return CampaignState(campaign_id, self.state_root)
+
+    # -- contract -----------------------------------------------------------------------
+    def problems(self, site: CloudSite) -> list[str]:
+        """Everything missing for this site, as lines naming the fix."""
+        import importlib.util
+
+        out = []
+        if importlib.util.find_spec("pulumi") is None or \
+                importlib.util.find_spec(SDK_MODULE[self.provider]) is None:
+            out.append(f"the {self.provider} Pulumi SDK is not installed: pip install "
+                       f"'cloud-bakeoff[{EXTRA[self.provider]},ssh]'")
+        if importlib.util.find_spec("asyncssh") is None:
+            out.append("SSH support is not installed: pip install 'cloud-bakeoff[ssh]'")
+        check = getattr(self.workspace, "check", None)
+        if check is not None:
+            out.extend(p for p in check() if p not in out and "SDK" not in p)
+        try:
+            resolve.site_zones(site)
+            resolve.instance_type_of(site)
+        except PrerequisiteError as e:
+            out.append(str(e))
+        return out
+
+    def check(self, site: CloudSite) -> None:
+        problems = self.problems(site)
+        if problems:
+            raise PrerequisiteError(f"site '{site.name}' ({self.provider}): "
+                                    + "; ".join(problems))
+
+    def plan(self, site: CloudSite, campaign: Campaign) -> list[PlannedResource]:
+        return [PlannedResource("pulumi-stack", resolve.stack_name("<campaign>", site.name),
+                                f"{site.provider} {site.region}, zones {', '.join(site.zones)}")]
+
+    def up(self, site: CloudSite, campaign: Campaign, campaign_id: str = "adhoc",
+           index: int = 0) -> Environment:
+        state = self.state(campaign_id)
+        stack = resolve.stack_name(campaign_id, site.name)
+        entry = state.site_entry(site.name) or {}
+        say = lambda line: self.on_output(site.name, line)  # noqa: E731
+        timings: dict[str, float] = {}
+        created = False
+        try:
+            outputs = None
+            if entry.get("status") == "up":
+                outputs = self.workspace.outputs(stack, state.passphrase_file)
+                if outputs:
+                    say(f"attaching to existing stack {stack}")
+            if not outputs:
+                spec = self._spec(site, campaign, campaign_id, state)
+                spec_file = state.write_spec(site.name, spec_to_json(spec))
+                state.record(site.name, provider=self.provider, stack=stack,
+                             backend_url=self.workspace.backend_url, status="creating",
+                             region=site.region)
+                created = True
+                t0 = time.monotonic()
+                outputs = self.workspace.up(stack, spec_file, state.passphrase_file, say,
+                                            self.cancel)
+                timings["up_s"] = time.monotonic() - t0
+                state.record(site.name, status="up", up_s=round(timings["up_s"], 1))
+            env = self._environment(site, campaign_id, index, state, outputs, timings)
+            return env
+        except BaseException as e:
+            if created or entry.get("status") not in (None, "destroyed", "up"):
+                say(f"up failed ({type(e).__name__}: {e}); destroying what was created")
+                state.record(site.name, status="failed", error=f"{type(e).__name__}: {e}")
+                try:
+                    self.down_site(campaign_id, site.name)
+                except BaseException as down_error:  # keep the first error; journal has both
+                    state.record(site.name, teardown_error=str(down_error))
+            raise
+
+    def down(self, env: Environment) -> None:
+        self.down_site(env.notes["campaign_id"], env.site)
+
+    def down_site(self, campaign_id: str, site: str) -> None:
+        """Destroy the site's stack from the journal alone; a locked stack (interrupted
+        update) is cancelled and refreshed first. Raises BakeoffError when it fails."""
+        for ex in self._executors.pop((campaign_id, site), []):
+            ex.close_quietly()
+        state = self.state(campaign_id)
+        entry = state.site_entry(site)
+        if entry is None or entry.get("status") == "destroyed":
+            return
+        stack = entry["stack"]
+        say = lambda line: self.on_output(site, line)  # noqa: E731
+        state.record(site, status="destroying")
+        try:
+            try:
+                self.workspace.destroy(stack, state.passphrase_file, say)
+            except StackLocked:
+                say(f"stack {stack} is locked by an interrupted update: cancel, refresh")
+                self.workspace.cancel(stack, state.passphrase_file)
+                self.workspace.refresh(stack, state.passphrase_file, say)
+                self.workspace.destroy(stack, state.passphrase_file, say)
+        except BaseException as e:
+            state.record(site, status="destroy-failed", error=f"{type(e).__name__}: {e}")
+            if isinstance(e, BakeoffError):
+                raise
+            raise BakeoffError(f"destroy of stack {stack} failed: {e}") from e
+        state.record(site, status="destroyed")
+        state.forget_secrets_if_done()
+
+    def leftovers(self, campaign_id: str | None = None) -> list[str]:
+        if campaign_id is None:
+            return []
+        st = self.state(campaign_id)
+        return [f"pulumi stack {st.site_entry(s)['stack']} ({s})" for s in st.live_sites()]
+
+    # -- pieces ---------------------------------------------------------------------
+    def _spec(self, site: CloudSite, campaign: Campaign, campaign_id: str,
+              state: CampaignState) -> CloudSiteSpec:
+        cidr, warning = resolve.operator_cidr(site, None if site.ssh_cidr else self.detect_ip())
+        if warning:
+            self.on_output(site.name, f"WARNING: {warning}")
+        roles = ["server", "client", *(f"loadgen-{i}" for i in range(site.loadgen))]
+        secrets = state.site_secrets(site.name, roles)
+        keys = {r: HostKey(**secrets["host_keys"][r]) for r in roles}
+        spec = resolve.build_spec(site, campaign, campaign_id, cidr=cidr,
+                                  ssh_public_key=state.ssh_public_key, host_keys=keys,
+                                  db_password=secrets["db_password"])
+        init = {r: tools_cloud_init(spec.resource_name(r)) for r in spec.roles}
+        return dataclasses.replace(spec, cloud_init=init)
+
+    def _environment(self, site: CloudSite, campaign_id: str, index: int,
+                     state: CampaignState, outputs: dict[str, Any],
+                     timings: dict[str, float]) -> Environment:
+        from stacks.executors.ssh import SshExecutor, SshTarget
+        from stacks.static import _host_facts, _mkscratch
+
+        try:
+            hosts_out = environment_hosts(outputs)
+            db_out = environment_database(outputs)
+        except ValueError as e:
+            raise BakeoffError(f"site '{site.name}': {e}") from None
+        secrets = state.site_secrets(site.name, list(hosts_out))
+        known = state.write_known_hosts(site.name, {
+            _known_name(h["public_ip"], h.get("ssh_port", 22)):
+                secrets["host_keys"][role]["public_openssh"] for role, h in hosts_out.items()})
+        execs: dict[str, SshExecutor] = {}
+        opened = self._executors.setdefault((campaign_id, site.name), [])
+        for role, h in hosts_out.items():
+            target = SshTarget(user=h.get("ssh_user", SSH_USER), host=h["public_ip"],
+                               port=int(h.get("ssh_port", 22)))
+            execs[role] = SshExecutor(target, key=state.ssh_key, known_hosts=known,
+                                      connect_timeout_s=self.connect_timeout_s)
+            opened.append(execs[role])
+        t0 = time.monotonic()
+        for ex in execs.values():
+            wait_for_ssh(ex, self.ssh_deadline_s, cancel=self.cancel)
+        timings["ssh_ready_s"] = time.monotonic() - t0
+        t0 = time.monotonic()
+        for ex in execs.values():
+            wait_for_cloud_init(ex)
+        timings["cloud_init_s"] = time.monotonic() - t0
+        hosts: dict[str, Host] = {}
+        for role, h in hosts_out.items():
+            facts = _host_facts(site, role, execs[role])
+            facts["scratch_dir"] = _mkscratch(site, role, execs[role])
+            facts["public_ip"] = h["public_ip"]
+            name = "loadgen" if role == "loadgen-0" else role
+            hosts[name] = Host(name, h["zone"], h["private_ip"], execs[role], facts)
+        if "loadgen" not in hosts:  # no load generator VM: the client drives the load
+            hosts["loadgen"] = dataclasses.replace(hosts["client"], name="loadgen")
+        database = None
+        if db_out is not None:
+            database = DatabaseEndpoint(host=db_out["host"], port=int(db_out["port"]),
+                                        user=db_out["user"], password=db_out["password"],
+                                        dbname=db_out["dbname"], kind=db_out["kind"])
+        state.record(site.name, ssh_ready_s=round(timings["ssh_ready_s"], 1),
+                     cloud_init_s=round(timings["cloud_init_s"], 1))
+        return Environment(
+            site=site.name, provider=self.provider, region=outputs.get("region", site.region),
+            instance_type=hosts_out["client"]["instance_type"], hosts=hosts, database=database,
+            network="vpc",
+            notes={"campaign_id": campaign_id, "index": index,
+                   "stack": resolve.stack_name(campaign_id, site.name),
+                   "network": outputs.get("network"), "provisioning": dict(timings),
+                   "loadgens": [r for r in hosts_out if r.startswith("loadgen")]})
+
+
+def _print_progress(site: str, line: str) -> None:
+    """`pulumi up`/`destroy` progress, one line per event, prefixed with the site."""
+    if line.strip():
+        print(f"[{site}] {line}", file=sys.stderr, flush=True)
+
+
+def _known_name(host: str, port: int | str) -> str:
+    return host if int(port) == 22 else f"[{host}]:{port}"

@@ -1,0 +1,182 @@
+"""A fake Pulumi Automation workspace whose "VMs" are real sshd processes on loopback.
+
+`up` reads the spec the provisioner wrote (as the real worker does), and for each host
+starts an OpenSSH server with the host key the spec hands over and the campaign's login
+key authorised, so the provisioner's whole path runs for real: known host key, SSH
+readiness, host facts, workloads. Stacks live as JSON files in a directory, so another
+process (a "new process after a crash") sees them. Knobs make `up` slow, fail, or leave
+the stack locked, and `destroy` fail, per site.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from core.errors import BakeoffError
+from stacks.cloud.workspace import StackLocked
+from tests.sshd_support import SSHD, _free_port, _wait_listening
+
+
+def start_sshd(d: Path, host_private: str, authorized: str, port: int | None = None
+               ) -> tuple[int, int]:
+    """(pid, port) of an sshd using exactly this host key; its files live in `d`."""
+    d.mkdir(parents=True, exist_ok=True)
+    Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
+    key = d / "host_key"
+    key.write_text(host_private if host_private.endswith("\n") else host_private + "\n")
+    key.chmod(0o600)
+    (d / "authorized_keys").write_text(authorized.strip() + "\n")
+    port = port or _free_port()
+    (d / "sshd_config").write_text("\n".join([
+        f"Port {port}", "ListenAddress 127.0.0.1", f"HostKey {key}",
+        f"PidFile {d / 'sshd.pid'}", f"AuthorizedKeysFile {d / 'authorized_keys'}",
+        "PasswordAuthentication no", "KbdInteractiveAuthentication no", "UsePAM no",
+        "StrictModes no", "PermitRootLogin prohibit-password", "PubkeyAuthentication yes",
+        "Subsystem sftp internal-sftp", "MaxSessions 50", "MaxStartups 50", ""]))
+    log = d / "sshd.log"
+    with open(log, "w") as f:
+        proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(d / "sshd_config")], stdout=f,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+    _wait_listening(port, proc, log, timeout_s=10)
+    return proc.pid, port
+
+
+def stop_pid(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return
+        except ChildProcessError:  # started by another process: poll for its exit
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+
+
+class FakeWorkspace:
+    backend_url = "fake://tests"
+
+    def __init__(self, root: Path, *, up_delay_s: float = 0.0, fail_up: set[str] = frozenset(),
+                 fail_destroy: set[str] = frozenset(), lock_on_cancel: bool = False,
+                 start_hosts: bool = True):
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.up_delay_s = up_delay_s
+        self.fail_up = set(fail_up)
+        self.fail_destroy = set(fail_destroy)
+        self.lock_on_cancel = lock_on_cancel
+        self.start_hosts = start_hosts
+        self.calls: list[tuple[str, str, float]] = []  # (op, stack, monotonic time)
+        self.active = 0
+        self.max_active = 0
+        self._lock = threading.Lock()
+
+    def _path(self, stack: str) -> Path:
+        return self.root / f"{stack}.json"
+
+    def _read(self, stack: str) -> dict[str, Any] | None:
+        p = self._path(stack)
+        return json.loads(p.read_text()) if p.exists() else None
+
+    def _write(self, stack: str, doc: dict[str, Any]) -> None:
+        self._path(stack).write_text(json.dumps(doc))
+
+    def _log(self, op: str, stack: str) -> None:
+        with self._lock:
+            self.calls.append((op, stack, time.monotonic()))
+
+    def stacks(self) -> list[str]:
+        return sorted(p.stem for p in self.root.glob("*.json"))
+
+    def up(self, stack: str, spec_file: Path, passphrase_file: Path, on_output,
+           cancel: threading.Event | None = None) -> dict[str, Any]:
+        assert passphrase_file.stat().st_mode & 0o777 == 0o600
+        self._log("up", stack)
+        with self._lock:
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
+        try:
+            spec = json.loads(spec_file.read_text())
+            doc = self._read(stack) or {"hosts": {}, "pids": []}
+            doc["locked"] = True
+            self._write(stack, doc)
+            on_output(f"+ pulumi:pulumi:Stack {stack} creating")
+            deadline = time.monotonic() + self.up_delay_s
+            while time.monotonic() < deadline:
+                if cancel is not None and cancel.wait(0.05):
+                    doc["locked"] = self.lock_on_cancel
+                    self._write(stack, doc)
+                    raise BakeoffError(f"pulumi up of stack {stack} failed: interrupted")
+                time.sleep(0.01)
+            roles = ["server", "client",
+                     *(f"loadgen-{i}" for i in range(spec["loadgen_count"]))]
+            for role in roles:
+                if role in doc["hosts"] or not self.start_hosts:
+                    continue
+                key = spec["host_keys"][role]["private_openssh"]
+                pid, port = start_sshd(self.root / stack / role, key, spec["ssh_public_key"])
+                doc["pids"].append(pid)
+                doc["hosts"][role] = {"private_ip": "127.0.0.1", "public_ip": "127.0.0.1",
+                                      "zone": spec["zones"][0 if role == "server" else 1],
+                                      "instance_type": spec["instance_type"],
+                                      "ssh_port": port, "ssh_user": getpass.getuser()}
+                self._write(stack, doc)  # a crash from here on leaves a stack to destroy
+            if spec["site"] in self.fail_up:
+                doc["locked"] = False
+                self._write(stack, doc)
+                raise BakeoffError(f"pulumi up of stack {stack} failed: quota exceeded (fake)")
+            db = None
+            doc.update(locked=False, outputs={"hosts": doc["hosts"], "database": db,
+                                              "network": {"cidr": spec["network_cidr"]},
+                                              "region": spec["region"]})
+            self._write(stack, doc)
+            return doc["outputs"]
+        finally:
+            with self._lock:
+                self.active -= 1
+
+    def outputs(self, stack: str, passphrase_file: Path) -> dict[str, Any] | None:
+        self._log("outputs", stack)
+        doc = self._read(stack)
+        return None if doc is None else doc.get("outputs")
+
+    def destroy(self, stack: str, passphrase_file: Path, on_output) -> None:
+        self._log("destroy", stack)
+        doc = self._read(stack)
+        if doc is None:
+            return
+        if doc.get("locked"):
+            raise StackLocked(f"stack {stack} is locked (fake)")
+        if any(stack.endswith(f"--{s}") for s in self.fail_destroy):
+            raise RuntimeError(f"destroy of {stack} failed (fake)")
+        for pid in doc.get("pids", []):
+            stop_pid(pid)
+        self._path(stack).unlink()
+        on_output(f"- {stack} destroyed")
+
+    def cancel(self, stack: str, passphrase_file: Path) -> None:
+        self._log("cancel", stack)
+        doc = self._read(stack)
+        if doc is not None:
+            doc["locked"] = False
+            self._write(stack, doc)
+
+    def refresh(self, stack: str, passphrase_file: Path, on_output) -> None:
+        self._log("refresh", stack)
