@@ -20,7 +20,7 @@ def test_plan_resolves_sizes_and_prices_offline():
     assert res.exit_code == 0, res.output
     assert "c2d-highcpu-4 (4 vCPU, 8 GiB) from size compute/4 vCPU" in res.output
     assert "c6i.xlarge" in res.output and "$" in res.output
-    assert "36 unit(s) of work" in res.output
+    assert "54 unit(s) of work" in res.output
 
 
 def test_show_medians_and_invalid_runs(tiny_campaign, tmp_path):
