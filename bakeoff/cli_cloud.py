@@ -67,8 +67,24 @@ def _gcp_inventory(opts: dict[str, Any]) -> Any:
     return GcpInventory(project)
 
 
+def _aws_regions() -> list[str]:
+    from stacks.cloud.gc_aws import default_regions
+
+    return default_regions()
+
+
+def _aws_inventory(opts: dict[str, Any]) -> Any:
+    from stacks.cloud.gc_aws import AwsInventory, default_regions
+
+    regions = opts.get("regions") or default_regions()
+    if not regions:
+        raise PrerequisiteError("aws: no region; pass --region (repeatable) or export "
+                                "AWS_REGION")
+    return AwsInventory(regions)
+
+
 INVENTORIES: dict[str, Callable[[dict[str, Any]], Any]] = {
-    "azure": _azure_inventory, "gcp": _gcp_inventory}
+    "aws": _aws_inventory, "azure": _azure_inventory, "gcp": _gcp_inventory}
 
 
 def parse_age(text: str) -> timedelta:
@@ -83,12 +99,14 @@ def parse_age(text: str) -> timedelta:
 
 
 def gc(provider: list[str] = typer.Option(None, "--provider", "-p",
-                                          help="azure, gcp (repeatable); default: all"),
+                                          help="aws, azure, gcp (repeatable); default: all"),
        older_than: str = typer.Option("0m", "--older-than",
                                       help="spare anything younger (e.g. 2h)"),
        delete: bool = typer.Option(False, "--delete", help="delete; default is a dry run"),
        subscription: str | None = typer.Option(None, help="Azure subscription id"),
        project: str | None = typer.Option(None, help="GCP project id"),
+       region: list[str] = typer.Option(None, "--region", help="AWS region(s) to sweep; "
+                                        "default: AWS_REGION"),
        journal: Path | None = typer.Option(None, help="campaigns journal folder "
                                                       "(default: the state directory)")
        ) -> None:
@@ -98,13 +116,13 @@ def gc(provider: list[str] = typer.Option(None, "--provider", "-p",
     from stacks.cloud.gc_common import collect
 
     age = parse_age(older_than)
-    wanted = provider or list(INVENTORIES)
+    wanted = provider or [p for p in INVENTORIES if p != "aws" or region or _aws_regions()]
     unknown = sorted(set(wanted) - set(INVENTORIES))
     if unknown:
         raise BakeoffError(f"--provider: expected one of {', '.join(INVENTORIES)}, "
                            f"got {', '.join(unknown)}")
     known = known_campaigns(journal)
-    opts = {"subscription": subscription, "project": project}
+    opts = {"subscription": subscription, "project": project, "regions": region}
     failures = 0
     for name in wanted:
         try:
@@ -147,9 +165,12 @@ def _print_report(report: Any) -> None:
 
 def doctor(scenario: Path | None = typer.Argument(None, help="scenario YAML (for quotas)"),
            provider: list[str] = typer.Option(None, "--provider", "-p",
-                                              help="azure, gcp (repeatable)")) -> None:
-    """Check what a cloud run needs: SDKs, credentials, subscription/project, quota."""
-    from stacks.cloud.doctor_azgcp import CHECKERS
+                                              help="aws, azure, gcp (repeatable)")) -> None:
+    """Check what a cloud run needs: Pulumi CLI, SDKs, credentials, operator CIDR, quota."""
+    from stacks.cloud.doctor_aws import check_aws
+    from stacks.cloud.doctor_azgcp import CHECKERS as AZGCP
+
+    CHECKERS = {"aws": check_aws, **AZGCP}
 
     specs = _site_specs(scenario) if scenario else []
     wanted = provider or sorted({s.provider for s in specs} & set(CHECKERS)) or list(CHECKERS)

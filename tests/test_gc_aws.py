@@ -78,15 +78,16 @@ def _site(ec2, rds, campaign: str | None, expires: str) -> dict[str, str]:
     vol = ec2.create_volume(AvailabilityZone="us-east-1a", Size=10, Encrypted=True,
                             TagSpecifications=spec("volume", "data"))["VolumeId"]
     tags = _tags(campaign, expires, "db")[:4] if campaign else []
+    db = f"db-{campaign or 'untagged'}"  # RDS identifiers are lower case
     rds.create_db_subnet_group(DBSubnetGroupName=f"dbsubnets-{campaign}",
                                DBSubnetGroupDescription="x", SubnetIds=[subnet, subnet2],
                                Tags=tags)
-    rds.create_db_instance(DBInstanceIdentifier=f"db-{campaign}", Engine="postgres",
+    rds.create_db_instance(DBInstanceIdentifier=db, Engine="postgres",
                            DBInstanceClass="db.m6i.large", AllocatedStorage=20,
                            MasterUsername="bakeoff", MasterUserPassword="secret123",
                            DBSubnetGroupName=f"dbsubnets-{campaign}", Tags=tags)
     return {"vpc": vpc, "instance": inst, "volume": vol, "key": key, "sg": sg,
-            "db": f"db-{campaign}"}
+            "db": db}
 
 
 def _state(ec2, rds, ids: dict[str, str]) -> dict[str, bool]:

@@ -79,7 +79,7 @@ class AwsInventory:
                                    tags.get("Name", i["InstanceId"]), tags, region,
                                    i.get("LaunchTime"))
         simple = [("volume", "describe_volumes", "Volumes", "VolumeId", "CreateTime"),
-                  ("key-pair", "describe_key_pairs", "KeyPairs", "KeyPairId", "CreateTime"),
+                  ("key-pair", "describe_key_pairs", "KeyPairs", "KeyName", "CreateTime"),
                   ("security-group", "describe_security_groups", "SecurityGroups", "GroupId",
                    None),
                   ("subnet", "describe_subnets", "Subnets", "SubnetId", None),
@@ -117,7 +117,7 @@ class AwsInventory:
         elif item.kind == "volume":
             ec2.delete_volume(VolumeId=item.id)
         elif item.kind == "key-pair":
-            ec2.delete_key_pair(KeyPairId=item.id)
+            ec2.delete_key_pair(KeyName=item.id)
         elif item.kind == "security-group":
             ec2.delete_security_group(GroupId=item.id)
         elif item.kind == "subnet":
