@@ -87,6 +87,11 @@ INVENTORIES: dict[str, Callable[[dict[str, Any]], Any]] = {
     "aws": _aws_inventory, "azure": _azure_inventory, "gcp": _gcp_inventory}
 
 
+def default_providers(regions: list[str] | None = None) -> list[str]:
+    """Every cloud, except AWS when no region is given or configured (nothing to sweep)."""
+    return [p for p in INVENTORIES if p != "aws" or regions or _aws_regions()]
+
+
 def parse_age(text: str) -> timedelta:
     """'90m', '2h', '1d' -> timedelta."""
     m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([mhd])\s*", text)
@@ -116,7 +121,7 @@ def gc(provider: list[str] = typer.Option(None, "--provider", "-p",
     from stacks.cloud.gc_common import collect
 
     age = parse_age(older_than)
-    wanted = provider or [p for p in INVENTORIES if p != "aws" or region or _aws_regions()]
+    wanted = provider or default_providers(region)
     unknown = sorted(set(wanted) - set(INVENTORIES))
     if unknown:
         raise BakeoffError(f"--provider: expected one of {', '.join(INVENTORIES)}, "

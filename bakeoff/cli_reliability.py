@@ -21,8 +21,8 @@ def gc(delete: bool = typer.Option(False, "--delete", help="remove what is found
        campaign: str | None = typer.Option(None, "--campaign",
                                            help="only this campaign (on this machine)"),
        provider: list[str] = typer.Option(
-           None, "--provider", "-p", help="local, azure, gcp (repeatable); default: all, or "
-           "local only with --campaign"),
+           None, "--provider", "-p", help="local, aws, azure, gcp (repeatable); default: all "
+           "(aws when a region is known), or local only with --campaign"),
        untracked: bool = typer.Option(
            False, "--untracked", help="also remove `bko-` namespaces no campaign state "
            "accounts for (left by older bakeoff versions); make sure none is in use"),
@@ -30,6 +30,8 @@ def gc(delete: bool = typer.Option(False, "--delete", help="remove what is found
                                       help="clouds: spare anything younger (e.g. 2h)"),
        subscription: str | None = typer.Option(None, help="Azure subscription id"),
        project: str | None = typer.Option(None, help="GCP project id"),
+       region: list[str] = typer.Option(None, "--region", help="AWS region(s) to sweep; "
+                                        "default: AWS_REGION"),
        journal: Path | None = typer.Option(None, help="clouds: campaigns journal folder "
                                                       "(default: the state directory)"),
        ) -> None:
@@ -44,7 +46,8 @@ def gc(delete: bool = typer.Option(False, "--delete", help="remove what is found
     """
     from bakeoff import cli_cloud
 
-    wanted = list(provider or (["local"] if campaign else ["local", *cli_cloud.INVENTORIES]))
+    wanted = list(provider or (["local"] if campaign else
+                               ["local", *cli_cloud.default_providers(region)]))
     unknown = sorted(set(wanted) - {"local", *cli_cloud.INVENTORIES})
     if unknown:
         raise BakeoffError(f"--provider: expected one of local, "
@@ -54,7 +57,8 @@ def gc(delete: bool = typer.Option(False, "--delete", help="remove what is found
     clouds = [p for p in wanted if p != "local"]
     if clouds:
         cli_cloud.gc(provider=clouds, older_than=older_than, delete=delete,
-                     subscription=subscription, project=project, journal=journal)
+                     subscription=subscription, project=project, region=region,
+                     journal=journal)
 
 
 def _gc_local(delete: bool, campaign: str | None, untracked: bool) -> None:
