@@ -116,7 +116,8 @@ def test_locked_stack_is_cancelled_and_refreshed_before_destroy(tmp_path):
 
 
 def test_sigint_during_up_tears_every_site_down(tmp_path):
-    campaign = _campaign(_site("a"), _site("b"))
+    campaign = _campaign(_site("a"), _site("b"),
+                         workloads=[{"name": "sysbench-cpu", "params": {"time_s": 1}}])
     prov, ws = _provisioner(tmp_path, up_delay_s=60, start_hosts=False)
     orch = Orchestrator(campaign, tmp_path / "results", quiet=True, provisioners={"aws": prov})
     timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
