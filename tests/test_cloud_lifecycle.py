@@ -68,6 +68,7 @@ def test_up_attach_on_resume_and_down_from_the_journal(tmp_path):
         assert env.client.zone == "us-east-1b" and env.server.zone == "us-east-1a"
         assert env.client.address == "127.0.0.1"  # peers use private addresses
         assert set(env.notes["provisioning"]) == {"up_s", "ssh_ready_s", "cloud_init_s"}
+        assert env.notes["spot"] is False  # on-demand: failures are never called preemptions
         state = CampaignState("c1", tmp_path / "state")
         assert state.site_entry("a")["status"] == "up"
         for secret in (state.passphrase_file, state.ssh_key,

@@ -265,7 +265,9 @@ class CloudProvisioner:
             notes={"campaign_id": campaign_id, "index": index,
                    "stack": resolve.stack_name(campaign_id, site.name),
                    "network": outputs.get("network"), "provisioning": dict(timings),
-                   "loadgens": [r for r in hosts_out if r.startswith("loadgen")]})
+                   "loadgens": [r for r in hosts_out if r.startswith("loadgen")],
+                   # spot VMs: a failed unit asks whether a host was reclaimed (bench.preemption)
+                   "spot": bool(site.spot)})
 
 
 def _print_progress(site: str, line: str) -> None:
