@@ -6,6 +6,9 @@ from enum import IntEnum
 
 
 class ExitCode(IntEnum):
+    """One meaning per code. `compare` and `reevaluate` use 1 for "a --fail-on rule was
+    crossed" (what scheduled jobs alert on); their invalid input is 2 as everywhere."""
+
     OK = 0  # complete: every unit measured (or the command did what it was asked)
     ERROR = 1  # an error not covered below (message printed)
     INVALID_INPUT = 2  # scenario, weights or arguments are wrong; a changed scenario on resume
@@ -17,5 +20,8 @@ class ExitCode(IntEnum):
     DAMAGED = 8  # a results folder is damaged (`bakeoff verify` says what and how to recover)
     REQUIREMENT_FAILED = 9  # run/score: a requirement failed (scoring.requirements_gate)
     REQUIREMENT_NOT_MEASURED = 10  # run/score: a requirement could not be measured
+    CATALOG_INVALID = 11  # a price catalog data file is malformed (file, line and field named)
+    PRICE_REFRESH_FAILED = 12  # `prices refresh` could not complete; the old snapshot is kept
+    PARSE_REFUSED = 65  # `parse`: the tool output is not understood (EX_DATAERR)
     INTERNAL = 70  # a bug in bakeoff (EX_SOFTWARE): one line on screen, the traceback saved
     INTERRUPTED = 130  # SIGINT or SIGTERM: everything started was stopped; resume later

@@ -16,6 +16,7 @@ from typing import Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from core.errors import BakeoffError
+from core.exit_codes import ExitCode
 
 Provider = Literal["aws", "azure", "gcp"]
 Family = Literal["compute", "general", "memory"]
@@ -53,7 +54,7 @@ def confidence_level(text: str | None) -> Confidence | None:
 class CatalogError(BakeoffError):
     """A catalog data file is malformed; the message names file, line and field."""
 
-    exit_code = 5
+    exit_code = int(ExitCode.CATALOG_INVALID)
 
 
 class Row(BaseModel):

@@ -170,7 +170,7 @@ def test_cli_refresh_offline_is_a_message_not_a_traceback(tmp_path):
                         "prices", "refresh", "--provider", "azure", "--out",
                         str(tmp_path / "s")], env=env, capture_output=True, text=True,
                        timeout=120)
-    assert r.returncode == 6, r.stderr
+    assert r.returncode == 12, r.stderr
     assert "cannot reach the Azure Retail Prices API" in r.stderr
     assert "Traceback" not in r.stderr + r.stdout and not (tmp_path / "s").exists()
     r = CliRunner().invoke(app, ["prices", "diff", "shipped", "shipped"])

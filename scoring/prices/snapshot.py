@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from core.errors import BakeoffError
+from core.exit_codes import ExitCode
 from scoring.catalog import Catalog, load_catalog
 from scoring.catalog_rows import (
     CommitmentRow,
@@ -37,7 +38,7 @@ DERIVED = {"arch"}  # computed on load, never written
 class RefreshError(BakeoffError):
     """A refresh could not complete; the previous snapshot is untouched."""
 
-    exit_code = 6
+    exit_code = int(ExitCode.PRICE_REFRESH_FAILED)
 
 
 def row_region(row: Row) -> str:
