@@ -12,7 +12,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench.orchestrator import interleaved_units
+from bench.units import interleaved_units
 from core.errors import BakeoffError
 from core.scenario import Campaign, CloudSite, LocalSite
 from stacks.local import LocalProvisioner

@@ -15,17 +15,11 @@ See docs/reliability.md.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import importlib.util
-import json
-import secrets
-import shutil
 import signal
 import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,57 +30,21 @@ import bench
 from bench import leftovers
 from bench.lifecycle import campaign_process_env, check_results_root
 from bench.lock import Busy, CampaignClaim, MachineLock, is_live
-from bench.results import ResultStore, file_sha256, read_manifest, read_scenario, unit_key
+from bench.measure import measure
+from bench.preflight import check_prerequisites
+from bench.results import ResultStore, read_manifest, read_scenario
 from bench.resume import check_resume, scenario_hash
-from bench.runner import RunContext, UnitFailed, load_fields, run_unit, tool_version, unit_failure
+from bench.runner import tool_version
 from bench.samples import Sample, sample_row
-from bench.scenarios import workload_params
 from bench.signals import CampaignSignals
 from bench.sites import ManifestWriter, lanes, run_side_by_side, teardown_all
+from bench.units import Unit, final_status, interleaved_units, new_campaign_id, now
 from bench.workloads import REGISTRY
 from core.environment import Environment
 from core.errors import BakeoffError, PrerequisiteError
-from core.scenario import Campaign, WorkloadSpec
+from core.scenario import Campaign
 from stacks.host_facts import machine_facts
-from stacks.local import LocalProvisioner
 from stacks.registry import SHARED_MACHINE, provisioner_for
-
-
-@dataclass(frozen=True)
-class Unit:
-    site: str
-    workload: WorkloadSpec
-    repetition: int
-
-    @property
-    def key(self) -> str:
-        return unit_key(self.site, self.workload.name, self.repetition)
-
-
-def interleaved_units(campaign: Campaign) -> list[Unit]:
-    """Repetition-major order: every site runs repetition r of a workload back to back."""
-    sites = [s.name for s in campaign.sites]
-    most = max([w.repetitions or campaign.repetitions for w in campaign.workloads] or [0])
-    units = []
-    for rep in range(most):
-        for spec in campaign.workloads:
-            if rep < (spec.repetitions or campaign.repetitions):
-                units.extend(Unit(site, spec, rep) for site in sites)
-    return units
-
-
-def new_campaign_id(campaign: Campaign) -> str:
-    """Name, UTC second and 24 random bits: two runs in the same second never collide."""
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    return f"{campaign.name}-{stamp}-{secrets.token_hex(3)}"
-
-
-def final_status(manifest: dict[str, Any]) -> str:
-    """complete (all ok), partial (some ok), nothing-measured (none ok)."""
-    statuses = [u.get("status") for u in manifest["units"].values()]
-    if statuses and all(s == "ok" for s in statuses):
-        return "complete"
-    return "partial" if "ok" in statuses else "nothing-measured"
 
 
 def _git_commit() -> str | None:
@@ -96,44 +54,6 @@ def _git_commit() -> str | None:
         return out.stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
         return None
-
-
-def check_prerequisites(campaign: Campaign, provisioner: Any = None) -> None:
-    """Fail before provisioning anything when a tool or a provider is unavailable.
-
-    Every site's provisioner is asked first (`check`), and everything missing is reported
-    at once. Tools are checked here for local sites; on static and cloud hosts they are
-    checked on the hosts themselves once connected (Orchestrator._check_remote_tools).
-    """
-    provisioner = provisioner or provisioner_for
-    problems = []
-    for site in campaign.sites:
-        if site.provider in SHARED_MACHINE:
-            continue  # the CPU envelope check below
-        try:
-            provisioner(site.provider).check(site)
-        except PrerequisiteError as e:
-            problems.append(str(e))
-    if problems:
-        raise PrerequisiteError("not ready to provision:\n  " + "\n  ".join(problems))
-    if not any(site.provider == "local" for site in campaign.sites):
-        return
-    for site in campaign.sites:  # a CPU envelope must fit the CPUs this process may use
-        if site.provider == "local":
-            LocalProvisioner.check(site)
-    missing = sorted({REGISTRY[w.name].tool for w in campaign.workloads
-                      if not _tool_available(REGISTRY[w.name])})
-    if missing:
-        raise PrerequisiteError(
-            f"missing benchmark tool(s): {', '.join(missing)}. Install them with `make setup` "
-            "(Debian/Ubuntu, needs root or sudo) or your package manager.")
-
-
-def _tool_available(workload: Any) -> bool:
-    """Binaries are looked up on PATH; Python tools (Locust) in this interpreter."""
-    if getattr(workload, "python_tool", False):
-        return importlib.util.find_spec(workload.tool) is not None
-    return shutil.which(workload.tool) is not None
 
 
 class Orchestrator:
@@ -250,7 +170,7 @@ class Orchestrator:
             self.console.print(f"[red]left on this machine:[/red] {'; '.join(remaining)}; "
                                f"`bakeoff gc --delete --campaign {store.campaign_id}` "
                                "removes them")
-        manifest["finished_at"] = _now()
+        manifest["finished_at"] = now()
         try:
             store.write_manifest(manifest)
         except OSError as e:
@@ -271,7 +191,7 @@ class Orchestrator:
         """Third signal during teardown: final manifest, then say what is left."""
         manifest["status"] = "interrupted"
         manifest["teardown"] = "forced exit before teardown finished"
-        manifest["finished_at"] = _now()
+        manifest["finished_at"] = now()
         with contextlib.suppress(Exception):
             store.write_manifest(manifest)
         try:
@@ -291,14 +211,14 @@ class Orchestrator:
         units = interleaved_units(self.campaign)
         if changes:
             manifest.setdefault("scenario_changes", []).append(
-                {"at": _now(), "changes": [str(c) for c in changes]})
+                {"at": now(), "changes": [str(c) for c in changes]})
             store.create(self.campaign, manifest)  # the scenario now in force
             manifest["order"] = [u.key for u in units]
         for u in units:
             manifest["units"].setdefault(u.key, {"status": "pending"})
         manifest["scenario_hash"] = scenario_hash(self.campaign)
         manifest["status"] = "running"
-        manifest["resumed_at"] = _now()
+        manifest["resumed_at"] = now()
         manifest.setdefault("resumes", []).append(manifest["resumed_at"])
         for key in ("error", "interrupted_by", "teardown", "leftovers", "finished_at",
                     "assemble_error"):
@@ -313,7 +233,7 @@ class Orchestrator:
             "scenario": self.campaign.name,
             "bakeoff_version": bench.__version__,
             "git_commit": _git_commit(),
-            "started_at": _now(),
+            "started_at": now(),
             "status": "running",
             "scenario_hash": scenario_hash(self.campaign),
             "machine": machine_facts(),
@@ -329,7 +249,7 @@ class Orchestrator:
         `up` undoes itself; the finished ones are torn down by `_finish`)."""
         def up(index: int, site: Any) -> None:
             self._say(f"provisioning {site.name} ({site.provider})")
-            started = _now()
+            started = now()
             env = self._provisioner(site.provider).up(site, self.campaign, campaign_id, index)
             envs[site.name] = env
             if site.provider not in SHARED_MACHINE:
@@ -375,7 +295,7 @@ class Orchestrator:
             context = {"campaign_id": self.campaign_id, "site": name, "provider": env.provider,
                        "region": env.region, "zone": env.client.zone,
                        "instance_type": env.instance_type, "workload": "provisioning",
-                       "repetition": 0, "started_at": _now(), "valid": True,
+                       "repetition": 0, "started_at": now(), "valid": True,
                        "invalid_reason": "", "params": {}, "tool_version": "pulumi"}
             rows = [sample_row(Sample(metric, float(v), "s", {}), context)
                     for metric, v in sorted(timings.items())]
@@ -444,7 +364,9 @@ class Orchestrator:
         if done:
             self._say(f"[yellow]re-measuring[/yellow] {unit.key}: its journal or "
                       "raw output changed since it was measured")
-        status = self._run_one(store, envs[unit.site], unit, manifest)
+        version = manifest["tool_versions"].get(unit.site, {}).get(unit.workload.name,
+                                                                  "unknown")
+        status = measure(store, envs[unit.site], unit, version, self._say)
         self._update(lambda m: m["units"].__setitem__(unit.key, status))
 
     def _check_budget(self) -> None:
@@ -459,77 +381,13 @@ class Orchestrator:
                                f"at ${self.spend_usd_per_hour:,.2f}/h; stopping and tearing "
                                "down")
 
-    def _run_one(self, store: ResultStore, env: Environment, unit: Unit,
-                 manifest: dict) -> dict[str, Any]:
-        wl = REGISTRY[unit.workload.name]
-        params = workload_params(unit.workload)
-        started = _now()
-        ctx = RunContext(raw_dir=store.dir / "raw" / unit.site / unit.workload.name,
-                         deadline_s=600, campaign_id=store.campaign_id,
-                         repetition=unit.repetition)
-        ctx.raw_dir.mkdir(parents=True, exist_ok=True)
-        try:
-            out = run_unit(wl, params, env, ctx)
-            raw_path = store.write_raw(unit.site, wl.name, unit.repetition, out.raw_suffix,
-                                       out.raw)
-            version = manifest["tool_versions"].get(unit.site, {}).get(wl.name, "unknown")
-            context = self._context(env, unit, params, started, out.duration_s, version,
-                                    out.parsed.valid, out.parsed.invalid_reason)
-            rows = [sample_row(s, context) for s in out.parsed.samples]
-            hists = [{"campaign_id": store.campaign_id, "site": unit.site, "workload": wl.name,
-                      "repetition": unit.repetition, "name": h.name, "unit": h.unit,
-                      "encoded": h.encoded, "metadata": json.dumps(h.metadata, sort_keys=True),
-                      "valid": out.parsed.valid} for h in out.parsed.histograms]
-            journal_sha = store.write_unit(unit.site, wl.name, unit.repetition, rows, hists)
-        except Exception as e:  # whatever goes wrong stays inside this unit
-            failed = e if isinstance(e, UnitFailed) else unit_failure(e, wl.name)
-            return self._failed(store, unit, wl.name, started, failed)
-        status: dict[str, Any] = {"status": "ok", "started_at": started, "finished_at": _now(),
-                                  "duration_s": round(out.duration_s, 3), "samples": len(rows),
-                                  "histograms": len(hists),
-                                  "raw": str(raw_path.relative_to(store.dir)),
-                                  "raw_sha256": file_sha256(raw_path),
-                                  "journal_sha256": journal_sha,
-                                  **load_fields(out.host_load)}
-        if not out.parsed.valid:
-            status["invalid_reason"] = out.parsed.invalid_reason
-            self._say(f"[yellow]invalid[/yellow] {unit.key}: {out.parsed.invalid_reason}")
-        return status
-
-    def _failed(self, store: ResultStore, unit: Unit, workload: str, started: str,
-                e: UnitFailed) -> dict[str, Any]:
-        """Keep the raw output (and the traceback of an unexpected error) beside the unit."""
-        raw = store.write_raw(unit.site, workload, unit.repetition, "failed.txt", e.raw or "")
-        status = {"status": "failed", "error": str(e), "started_at": started,
-                  "finished_at": _now(), "raw": str(raw.relative_to(store.dir)),
-                  **load_fields(e.host_load)}
-        if e.reason:  # "preempted": a spot host was reclaimed (bench/preemption.py)
-            status["reason"] = e.reason
-        if e.traceback:
-            tb = store.write_raw(unit.site, workload, unit.repetition, "traceback.txt",
-                                 e.traceback)
-            status["traceback"] = str(tb.relative_to(store.dir))
-        self._say(f"[red]failed[/red] {unit.key}: {e}")
-        return status
-
-    def _context(self, env: Environment, unit: Unit, params: Any, started: str,
-                 duration: float, version: str, valid: bool, reason: str) -> dict[str, Any]:
-        client = env.client
-        return {"campaign_id": self.campaign_id, "site": env.site, "provider": env.provider,
-                "region": env.region, "zone": client.zone, "instance_type": env.instance_type,
-                "workload": unit.workload.name, "repetition": unit.repetition,
-                "started_at": started, "duration_s": round(duration, 3), "valid": valid,
-                "invalid_reason": reason, "params": params.model_dump(mode="json"),
-                "cpu_model": client.facts.get("cpu_model"), "vcpus": client.facts.get("vcpus"),
-                "kernel": client.facts.get("kernel"), "tool_version": version}
-
     def _teardown(self, envs: dict[str, Environment], manifest: dict) -> None:
         """Every site is attempted whatever another one raises (cloud and static sites at
         the same time); each outcome is recorded."""
         def down(name: str, env: Environment) -> None:
             self._provisioner(env.provider).down(env)
             self._update(lambda m: m["sites"].setdefault(name, {}).__setitem__(
-                "torn_down_at", _now()), write=False)
+                "torn_down_at", now()), write=False)
             for problem in env.notes.get("teardown_errors", []):
                 self._say(f"[yellow]teardown of {name}:[/yellow] {problem}")
 
@@ -549,8 +407,3 @@ class Orchestrator:
     def _say(self, message: str) -> None:
         if not self.quiet:
             self.console.print(message)
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-

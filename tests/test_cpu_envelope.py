@@ -22,7 +22,7 @@ pytestmark = [requires_tools("taskset"), pytest.mark.skipif(
 
 _PROBE = r"""
 import json, os, sys
-from bench.orchestrator import check_prerequisites
+from bench.preflight import check_prerequisites
 from bench.scenarios import parse_campaign
 from core.errors import PrerequisiteError
 from stacks.local import LocalProvisioner

@@ -13,9 +13,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from bench.orchestrator import Orchestrator, interleaved_units
+from bench.orchestrator import Orchestrator
 from bench.results import load_results
 from bench.scenarios import load_campaign_file, parse_campaign
+from bench.units import interleaved_units
 from bench.workloads import REGISTRY
 from stacks import netns
 from tests.conftest import REPO, have, is_root

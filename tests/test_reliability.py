@@ -17,8 +17,9 @@ import pytest
 import yaml
 
 from bench.lock import CampaignClaim
-from bench.orchestrator import Orchestrator, new_campaign_id
+from bench.orchestrator import Orchestrator
 from bench.scenarios import parse_campaign
+from bench.units import new_campaign_id
 from core.exit_codes import ExitCode
 from stacks import tracking
 from tests.conftest import REPO
