@@ -57,6 +57,22 @@ def _reps(c: Campaign) -> dict[str, int]:
     return {w.name: w.repetitions or c.repetitions for w in c.workloads}
 
 
+def _named_changes(kind: str, verb: str, old: dict[str, dict[str, Any]],
+                   new: dict[str, dict[str, Any]], measured: set[str]) -> list[Change]:
+    """Removed, added and changed entries (sites or workloads) by name; a change touches
+    measured units when the entry has any."""
+    out = []
+    for name in sorted(set(old) | set(new)):
+        hit = name in measured
+        if name not in new:
+            out.append(Change(f"{kind} '{name}' removed", hit))
+        elif name not in old:
+            out.append(Change(f"{kind} '{name}' added", False))
+        elif old[name] != new[name]:
+            out.append(Change(f"{kind} '{name}' {verb} ({_diff(old[name], new[name])})", hit))
+    return out
+
+
 def scenario_changes(old: Campaign, new: Campaign, measured: set[str]) -> list[Change]:
     """Differences between the stored and the given scenario; `measured` = unit keys done."""
     sites_measured = {k.split("/")[0] for k in measured}
@@ -65,29 +81,12 @@ def scenario_changes(old: Campaign, new: Campaign, measured: set[str]) -> list[C
     for k in measured:
         _, wl, rep = k.split("/")
         reps_measured[wl] = max(reps_measured.get(wl, 0), int(rep) + 1)
-    out: list[Change] = []
-    old_sites = {s.name: s.model_dump(mode="json") for s in old.sites}
-    new_sites = {s.name: s.model_dump(mode="json") for s in new.sites}
-    for name in sorted(set(old_sites) | set(new_sites)):
-        hit = name in sites_measured
-        if name not in new_sites:
-            out.append(Change(f"site '{name}' removed", hit))
-        elif name not in old_sites:
-            out.append(Change(f"site '{name}' added", False))
-        elif old_sites[name] != new_sites[name]:
-            out.append(Change(f"site '{name}' changed ({_diff(old_sites[name], new_sites[name])})",
-                              hit))
-    old_wl = {w.name: _params(w) for w in old.workloads}
-    new_wl = {w.name: _params(w) for w in new.workloads}
-    for name in sorted(set(old_wl) | set(new_wl)):
-        hit = name in wl_measured
-        if name not in new_wl:
-            out.append(Change(f"workload '{name}' removed", hit))
-        elif name not in old_wl:
-            out.append(Change(f"workload '{name}' added", False))
-        elif old_wl[name] != new_wl[name]:
-            out.append(Change(f"workload '{name}' params changed "
-                              f"({_diff(old_wl[name], new_wl[name])})", hit))
+    out = _named_changes("site", "changed",
+                         {s.name: s.model_dump(mode="json") for s in old.sites},
+                         {s.name: s.model_dump(mode="json") for s in new.sites}, sites_measured)
+    out += _named_changes("workload", "params changed",
+                          {w.name: _params(w) for w in old.workloads},
+                          {w.name: _params(w) for w in new.workloads}, wl_measured)
     old_reps, new_reps = _reps(old), _reps(new)
     for name in sorted(set(old_reps) & set(new_reps)):
         if old_reps[name] != new_reps[name]:
