@@ -75,7 +75,7 @@ class FakeWorkspace:
 
     def __init__(self, root: Path, *, up_delay_s: float = 0.0, fail_up: set[str] = frozenset(),
                  fail_destroy: set[str] = frozenset(), lock_on_cancel: bool = False,
-                 start_hosts: bool = True):
+                 start_hosts: bool = True, database: dict[str, Any] | None = None):
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.up_delay_s = up_delay_s
@@ -83,6 +83,9 @@ class FakeWorkspace:
         self.fail_destroy = set(fail_destroy)
         self.lock_on_cancel = lock_on_cancel
         self.start_hosts = start_hosts
+        # the "managed database" every stack with `spec.database` reports: a PostgreSQL
+        # the test started ({host, port, user, password, dbname}); kind "rds"
+        self.database = database
         self.calls: list[tuple[str, str, float]] = []  # (op, stack, monotonic time)
         self.active = 0
         self.max_active = 0
@@ -142,7 +145,8 @@ class FakeWorkspace:
                 doc["locked"] = False
                 self._write(stack, doc)
                 raise BakeoffError(f"pulumi up of stack {stack} failed: quota exceeded (fake)")
-            db = None
+            db = (dict(self.database, kind="rds")
+                   if self.database is not None and spec.get("database") else None)
             doc.update(locked=False, outputs={"hosts": doc["hosts"], "database": db,
                                               "network": {"cidr": spec["network_cidr"]},
                                               "region": spec["region"]})

@@ -190,3 +190,12 @@ def test_step_shape_runs_each_step(plain_locustfile):
     # exceed 200, so well over 200 means the second step ran
     assert 300 < _by(out.samples, "requests") <= 800
     assert 3.0 < json.loads(raw)["locust"]["window_s"] < 5.5
+
+
+def test_worker_processes_are_shared_across_load_hosts_and_capped_by_users():
+    from bench.workloads.http_load import _share
+
+    assert _share([2, 2], 100) == [2, 2]  # every core of every host
+    assert _share([2, 2], 3) == [2, 1]  # never more processes than users, spread evenly
+    assert _share([4, 1], 2) == [1, 1]
+    assert _share([1, 1, 1], 1) == [1, 0, 0]

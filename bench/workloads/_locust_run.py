@@ -1,4 +1,11 @@
-"""Run Locust headless with the HDR plugin on a load-generator host; return the plugin's JSON.
+"""Run Locust headless with the HDR plugin on load-generator hosts; return the plugin's JSON.
+
+One host: `--processes N` (Locust forks a local master and N workers). Several hosts
+(cloud sites with `loadgen: N`): distributed mode, the master on the first host and
+`--worker --processes n` on every host, so every load-generator core sends load; the
+plugin merges the workers' histograms exactly either way. The locustfile and the plugin
+are copied to each host's scratch directory first: a cloud VM does not share this
+machine's files.
 
 Kept apart from the workload so the performance benchmark (bench.perf.loadgen) drives
 exactly the same code path as `bakeoff run`.
@@ -17,9 +24,12 @@ from typing import Any
 from bench.poc.launcher import host_python
 from core.environment import Host
 from core.errors import BakeoffError
+from core.executor import BackgroundProcess, CommandResult
 from stacks.executors import ports
+from stacks.payload import stage_file
 
 PLUGIN = Path(__file__).resolve().parent / "_locust_hdr.py"
+WORKERS_MAX_WAIT_S = 120  # remote workers connect within this, or the run fails
 
 
 def check_locustfile(path: str | Path) -> Path:
@@ -55,51 +65,81 @@ class LocustRun:
     shape: list[dict[str, Any]] | None = None
     with_plugin: bool = True
     extra_env: dict[str, str] = field(default_factory=dict)
+    # distributed mode: (host, worker processes) for every load-generator host
+    workers: list[tuple[Host, int]] = field(default_factory=list)
+
+    @property
+    def worker_processes(self) -> int:
+        return sum(n for _, n in self.workers) if self.workers else self.processes
 
     def total_seconds(self) -> float:
         if self.shape:
             return float(sum(s["duration_s"] for s in self.shape))
         return float(self.duration_s)
 
-    def argv(self, python: str, out_path: str,
-             master_port: int | None = None) -> tuple[list[str], dict[str, str]]:
-        files = str(self.locustfile) + (f",{PLUGIN}" if self.with_plugin else "")
+    def argv(self, python: str, out_path: str, master_port: int | None = None,
+             files: str | None = None) -> tuple[list[str], dict[str, str]]:
+        """One host's Locust (master and local workers); `files` as staged on that host."""
+        files = files or (str(self.locustfile) + (f",{PLUGIN}" if self.with_plugin else ""))
         argv = [python, "-m", "locust", "-f", files, "--headless", "-H", self.target_url,
                 "--only-summary", "--loglevel", "WARNING", "--exit-code-on-error", "0",
                 "--stop-timeout", "0"]
         if not self.shape:
             argv += ["-u", str(self.users), "-r", str(self.spawn_rate),
                      "-t", f"{self.duration_s}s"]
-        if self.processes > 1:
+        if self.processes > 1 and not self.workers:
             argv += ["--processes", str(self.processes)]
             if master_port:  # not Locust's fixed 5557: concurrent runs would collide
                 argv += ["--master-bind-host", "127.0.0.1", "--master-bind-port",
                          str(master_port), "--master-host", "127.0.0.1", "--master-port",
                          str(master_port)]
+        return argv, self.plugin_env(out_path)
+
+    def plugin_env(self, out_path: str = "") -> dict[str, str]:
+        """The plugin's configuration; forked and remote workers read it too."""
         env = {"BAKEOFF_LOCUST_OUT": out_path, "BAKEOFF_MODE": self.mode,
                "BAKEOFF_LATE_MS": str(self.late_threshold_ms), **self.extra_env}
         if self.mode == "constant-rate":
-            env["BAKEOFF_RATE_PER_PROCESS"] = str((self.rate_rps or 0) / self.processes)
+            env["BAKEOFF_RATE_PER_PROCESS"] = str((self.rate_rps or 0) / self.worker_processes)
         if self.shape:
             env["BAKEOFF_SHAPE"] = json.dumps(self.shape)
-        return argv, env
+        return env
+
+    def stage(self, host: Host) -> str:
+        """Copy the locustfile (and the plugin) to `host`; Locust's `-f` value there."""
+        scratch = host.facts.get("scratch_dir")
+        if not scratch:  # this machine's own processes: the files are here already
+            return str(self.locustfile) + (f",{PLUGIN}" if self.with_plugin else "")
+        run_dir = f"{str(scratch).rstrip('/')}/locust-{uuid.uuid4().hex[:12]}"
+        paths = [self.locustfile, *([PLUGIN] if self.with_plugin else [])]
+        try:
+            return ",".join(stage_file(host.executor, p, f"{run_dir}/{p.name}") for p in paths)
+        except BakeoffError as e:
+            raise BakeoffError(f"http-load on {host.name}: {e}") from None
+
+    def timeout_s(self) -> float:
+        return self.total_seconds() + 60 + math.ceil(self.users / max(self.spawn_rate, 0.1))
 
     def run(self, host: Host) -> tuple[dict[str, Any] | None, str]:
-        """Run on `host`; returns (plugin document or None without the plugin, stderr tail)."""
+        """Run with `host` as the master (or only) host; returns (plugin document or None
+        without the plugin, stderr tail)."""
         python, env = host_python(host)
         scratch = host.facts.get("scratch_dir")
         out_remote = str(Path(scratch or tempfile.gettempdir())
                          / f"bakeoff-locust-{uuid.uuid4().hex}.json")
-        master_port = (ports.free_port(host.executor, "127.0.0.1", python, env,
-                                       what="http-load (Locust master): ")
-                       if self.processes > 1 else None)
-        argv, extra = self.argv(python, out_remote, master_port)
-        timeout = self.total_seconds() + 60 + math.ceil(self.users / max(self.spawn_rate, 0.1))
-        res = host.executor.run(argv, timeout=timeout, env=env | extra)
-        tail = (res.stderr or "")[-3000:]
+        files = self.stage(host)
+        if self.workers:
+            res, tail = self._run_distributed(host, python, env, files, out_remote)
+        else:
+            master_port = (ports.free_port(host.executor, "127.0.0.1", python, env,
+                                           what="http-load (Locust master): ")
+                           if self.processes > 1 else None)
+            argv, extra = self.argv(python, out_remote, master_port, files)
+            res = host.executor.run(argv, timeout=self.timeout_s(), env=env | extra)
+            tail = (res.stderr or "")[-3000:]
         if res.timed_out:
-            raise BakeoffError(f"http-load: Locust did not finish within {timeout:.0f} s on "
-                               f"{host.name}: {tail[-800:]}")
+            raise BakeoffError(f"http-load: Locust did not finish within {self.timeout_s():.0f}"
+                               f" s on {host.name}: {tail[-800:]}")
         if not self.with_plugin:
             if res.rc != 0:
                 raise BakeoffError(f"http-load: Locust failed (rc={res.rc}): {tail[-800:]}")
@@ -116,3 +156,34 @@ class LocustRun:
             finally:
                 host.executor.run(["rm", "-f", out_remote], timeout=30)
         return doc, tail
+
+    def _run_distributed(self, master: Host, python: str, env: dict[str, str], files: str,
+                         out_remote: str) -> tuple[CommandResult, str]:
+        """Master on `master` (its private address), `--worker` on every load host."""
+        port = ports.free_port(master.executor, master.address, python, env,
+                               what=f"http-load (Locust master on {master.name}): ")
+        argv, extra = self.argv(python, out_remote, files=files)
+        argv += ["--master", "--master-bind-host", master.address, "--master-bind-port",
+                 str(port), "--expect-workers", str(self.worker_processes),
+                 "--expect-workers-max-wait", str(WORKERS_MAX_WAIT_S)]
+        started: list[tuple[Host, BackgroundProcess]] = []
+        tails: list[str] = []
+        try:
+            for host, n in self.workers:
+                wpython, wenv = host_python(host)
+                wargv = [wpython, "-m", "locust", "-f", self.stage(host), "--worker",
+                         "--master-host", master.address, "--master-port", str(port),
+                         "-H", self.target_url, "--loglevel", "WARNING"]
+                if n > 1:
+                    wargv += ["--processes", str(n)]
+                started.append((host, host.executor.start(wargv, env=wenv | self.plugin_env())))
+            res = master.executor.run(argv, timeout=self.timeout_s() + WORKERS_MAX_WAIT_S,
+                                      env=env | extra)
+        finally:
+            for host, proc in started:
+                try:
+                    done = proc.stop()
+                    tails.append(f"[worker {host.name}] {(done.stderr or '')[-600:]}")
+                except Exception as e:  # a gone host must not hide the master's result
+                    tails.append(f"[worker {host.name}] could not be stopped: {e}")
+        return res, ((res.stderr or "")[-2000:] + "\n" + "\n".join(tails))[-3000:]

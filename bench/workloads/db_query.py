@@ -33,6 +33,7 @@ from bench.workloads.base import RunContext, WorkloadParams
 from bench.workloads.http_load import host_cores, loadgen_host
 from core.environment import DatabaseEndpoint, Environment, Host
 from core.errors import BakeoffError, ParseError
+from stacks.payload import stage_file
 
 TOOL = "pgbench"
 # pgbench 14+: "tps = X (without initial connection time)"; pgbench 13 and older print
@@ -118,12 +119,15 @@ class DbQuery:
         threads = min(threads, params.clients)
         base = host.facts.get("scratch_dir") or tempfile.gettempdir()
         log_dir = str(Path(base) / f"bakeoff-pgbench-{uuid.uuid4().hex}")
+        run_checked(host.executor, ["mkdir", "-p", log_dir], "db-query: mkdir", timeout=30)
+        # a remote host does not share this machine's files (no scratch: this machine)
+        sql_on_host = (stage_file(host.executor, sql_path, f"{log_dir}.sql")
+                       if host.facts.get("scratch_dir") else str(sql_path))
         # "pgbench" is resolved on the load host's PATH, not on this machine
         argv = ["pgbench", "-h", db.host, "-p", str(db.port),
                 "-U", db.user, "-d", db.dbname, "-n", "-c", str(params.clients),
-                "-j", str(threads), "-T", str(params.duration_s), "-f", str(sql_path),
+                "-j", str(threads), "-T", str(params.duration_s), "-f", sql_on_host,
                 "-l", f"--log-prefix={log_dir}/pgbench"]
-        run_checked(host.executor, ["mkdir", "-p", log_dir], "db-query: mkdir", timeout=30)
         try:
             res = host.executor.run(argv, timeout=params.duration_s + 120,
                                     env={**py_env, "PGCONNECT_TIMEOUT": "30"})
@@ -136,7 +140,7 @@ class DbQuery:
                                                  log_dir], "db-query: folding pgbench logs",
                                  timeout=300, env=py_env)
         finally:
-            host.executor.run(["rm", "-rf", log_dir], timeout=60)
+            host.executor.run(["rm", "-rf", log_dir, f"{log_dir}.sql"], timeout=60)
         return json.dumps({
             "workload": self.name, "format": 1, "sql_file": str(sql_path), "sql": sql,
             "clients": params.clients, "threads": threads, "duration_s": params.duration_s,

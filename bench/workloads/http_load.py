@@ -2,7 +2,8 @@
 
 run(): start the PoC checkout service on the server host (unless `target_url` is given),
 wait for /healthz from the load-generator host, scrape /metrics, run Locust with the HDR
-plugin on the load-generator host (every core by default), scrape /metrics again, stop
+plugin on the load-generator hosts (every core of each by default; with several load
+hosts, distributed: master on the first, workers on all), scrape /metrics again, stop
 the service. The raw output is one JSON document (see docs/load.md); `parse` turns it
 into per-endpoint samples and exact HDR histograms, and marks the run invalid when the
 load generator saturated (see bench.workloads._locust_parse).
@@ -43,7 +44,7 @@ class Params(WorkloadParams):
     spawn_rate: float = Field(10.0, gt=0, description="users started per second")
     duration_s: int = Field(10, gt=0, le=3600, description="run time (closed/constant-rate)")
     processes: int | None = Field(None, gt=0, le=256,
-                                  description="Locust processes; default = the load host's cores")
+                                  description="Locust processes per load host; default = its cores")
     locustfile: str | None = Field(None, description="your own locustfile (default: checkout)")
     target_url: str | None = Field(None, description="your own service; no PoC is started")
     mode: Literal["closed", "constant-rate"] = Field(
@@ -83,6 +84,13 @@ def loadgen_host(env: Environment) -> Host:
     return env.hosts.get("loadgen", env.client)
 
 
+def loadgen_hosts(env: Environment) -> list[Host]:
+    """Every load-generator host: `loadgen` first (the Locust master), then loadgen-1..N-1."""
+    extra = sorted((h for n, h in env.hosts.items() if n.startswith("loadgen-")),
+                   key=lambda h: int(h.name.rsplit("-", 1)[1]))
+    return [loadgen_host(env), *extra]
+
+
 def host_cores(host: Host) -> int:
     """Cores the load host's processes may use (nproc honours CPU affinity)."""
     res = host.executor.run(["nproc"], timeout=30)
@@ -104,6 +112,18 @@ def _scrape(via: Host, url: str | None) -> tuple[str | None, str | None]:
         return None, str(exc)
 
 
+def _share(per_host: list[int], users: int) -> list[int]:
+    """Worker processes per host, capped at `users` in all, spread round-robin."""
+    out = [0] * len(per_host)
+    left = max(1, min(sum(per_host), users))
+    while left:
+        for i, cap in enumerate(per_host):
+            if left and out[i] < cap:
+                out[i] += 1
+                left -= 1
+    return out
+
+
 class HttpLoad:
     name = "http-load"
     tool = TOOL
@@ -117,9 +137,15 @@ class HttpLoad:
 
     def run(self, params: Params, env: Environment, ctx: RunContext | None = None) -> str:
         locustfile = check_locustfile(params.locustfile or LOCUSTFILE)
-        via = loadgen_host(env)
+        load_hosts = loadgen_hosts(env)
+        via = load_hosts[0]
         users = max(s.users for s in params.shape) if params.shape else params.users
-        processes = max(1, min(params.processes or host_cores(via), users))
+        # one process per core of every load host (or params.processes per host), never
+        # more processes than users
+        per_host = [params.processes or host_cores(h) for h in load_hosts]
+        workers = ([(h, n) for h, n in zip(load_hosts, _share(per_host, users), strict=True)
+                    if n] if len(load_hosts) > 1 else [])
+        processes = sum(n for _, n in workers) or max(1, min(per_host[0], users))
         service: PocService | None = None
         metrics_url = params.metrics_url
         try:
@@ -139,7 +165,8 @@ class HttpLoad:
                             rate_rps=params.rate_rps,
                             late_threshold_ms=params.late_threshold_ms,
                             shape=[s.model_dump() for s in params.shape] if params.shape
-                            else None)
+                            else None,
+                            workers=workers)
             doc, tail = run.run(via)
             after, err_after = _scrape(via, metrics_url)
         finally:
@@ -148,6 +175,7 @@ class HttpLoad:
             "workload": self.name, "format": 1, "locust_version": locust_version(doc),
             "target_url": target, "service": "poc" if service else "external",
             "locustfile": str(locustfile), "processes": processes, "loadgen_host": via.name,
+            "loadgen_hosts": [h.name for h, _ in workers] or [via.name],
             "params": params.model_dump(mode="json"), "locust": doc,
             "locust_stderr_tail": tail[-2000:], "service_log_tail": service_log[-2000:],
             "server_metrics": {"url": metrics_url, "before": before, "after": after,

@@ -16,6 +16,10 @@ import yaml
 
 from stacks.cloud.spec import HostKey
 
+# The interpreter of the venv base.yaml creates: the reference service, Locust and
+# bakeoff's own modules (shipped by stacks/payload.py) run with it on every VM.
+HOST_PYTHON = "/opt/bakeoff/bin/python"
+
 
 def base_config() -> dict:
     return yaml.safe_load(resources.files("stacks").joinpath("cloudinit/base.yaml").read_text())

@@ -24,7 +24,7 @@ from core.environment import DatabaseEndpoint, Environment, Host
 from core.errors import BakeoffError, PrerequisiteError
 from core.scenario import Campaign, CloudSite
 from stacks.cloud import resolve
-from stacks.cloud.cloudinit import tools_cloud_init
+from stacks.cloud.cloudinit import HOST_PYTHON, tools_cloud_init
 from stacks.cloud.ready import wait_for_cloud_init, wait_for_ssh
 from stacks.cloud.spec import (
     SSH_USER,
@@ -36,6 +36,7 @@ from stacks.cloud.spec import (
 from stacks.cloud.state import CampaignState, default_backend_url
 from stacks.cloud.workspace import AutomationWorkspace, StackLocked, StackWorkspace
 from stacks.contract import Capabilities, PlannedResource
+from stacks.payload import install_payload
 
 SDK_MODULE = {"aws": "pulumi_aws", "azure": "pulumi_azure_native", "gcp": "pulumi_gcp"}
 EXTRA = {"aws": "aws", "azure": "azure", "gcp": "gcp"}
@@ -67,7 +68,7 @@ class CloudProvisioner:
     def __init__(self, provider: str, workspace: StackWorkspace | None = None,
                  state_root: Any = None, detect_ip: Callable[[], str | None] = detect_public_ip,
                  ssh_deadline_s: float = 900.0, on_output: Callable[[str, str], None] | None = None,
-                 connect_timeout_s: float = 15.0):
+                 connect_timeout_s: float = 15.0, host_python: str = HOST_PYTHON):
         self.name = provider
         self.provider = provider
         self.capabilities = Capabilities(zones=True, managed_database=True, spot=True)
@@ -76,6 +77,7 @@ class CloudProvisioner:
         self.detect_ip = detect_ip
         self.ssh_deadline_s = ssh_deadline_s
         self.connect_timeout_s = connect_timeout_s
+        self.host_python = host_python  # cloud-init's venv; tests' "VMs" use their own
         self.on_output = on_output or _print_progress
         self.cancel = threading.Event()
         self._executors: dict[tuple[str, str], list[Any]] = {}
@@ -247,6 +249,10 @@ class CloudProvisioner:
             facts = _host_facts(site, role, execs[role])
             facts["scratch_dir"] = _mkscratch(site, role, execs[role])
             facts["public_ip"] = h["public_ip"]
+            # the host runs the controller's own bakeoff code (http-load, db-query)
+            facts["bakeoff_root"] = install_payload(
+                execs[role], str(facts["scratch_dir"]), f"site '{site.name}', {role} host")
+            facts.update(python=self.host_python, bakeoff_installed=True)
             name = "loadgen" if role == "loadgen-0" else role
             hosts[name] = Host(name, h["zone"], h["private_ip"], execs[role], facts)
         if "loadgen" not in hosts:  # no load generator VM: the client drives the load
