@@ -35,5 +35,8 @@ def test_user_data_hands_over_the_host_key_tools_and_login_key():
     assert user["ssh_authorized_keys"] == ["ssh-ed25519 AAAAoperator op"]
     assert cfg["hostname"] == "bko-a-server"
     assert {"sysbench", "fio", "iperf3", "postgresql-client"} <= set(cfg["packages"])
+    # pgbench comes with the server package; its service must not run beside the benchmarks
+    assert "postgresql" in cfg["packages"]
+    assert any("disable --now postgresql" in " ".join(c) for c in cfg["runcmd"])
     assert any("/opt/bakeoff" in str(c) for c in cfg["runcmd"])
     assert new_host_key("other").public_openssh != key.public_openssh
