@@ -5,11 +5,13 @@ starts an OpenSSH server with the host key the spec hands over and the campaign'
 key authorised, so the provisioner's whole path runs for real: known host key, SSH
 readiness, host facts, workloads. Stacks live as JSON files in a directory, so another
 process (a "new process after a crash") sees them. Knobs make `up` slow, fail, or leave
-the stack locked, and `destroy` fail, per site.
+the stack locked, and `destroy` fail, per site; `preempt` reclaims one host as a
+provider reclaims a spot VM.
 """
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import json
 import os
@@ -48,6 +50,36 @@ def start_sshd(d: Path, host_private: str, authorized: str, port: int | None = N
                                 start_new_session=True)
     _wait_listening(port, proc, log, timeout_s=10)
     return proc.pid, port
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below `pid` (by parent links in /proc): an sshd's sessions and the
+    commands they run."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(stat.parent.name))
+    out, todo = [], [pid]
+    while todo:
+        kids = children.get(todo.pop(), [])
+        out.extend(kids)
+        todo.extend(kids)
+    return out
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL an sshd we started and everything below it at once, as a VM that vanishes:
+    stopped first so it forks nothing new while its tree is read."""
+    try:
+        os.kill(pid, signal.SIGSTOP)
+    except ProcessLookupError:
+        return
+    for p in [*_descendants(pid), pid]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(p, signal.SIGKILL)
 
 
 def stop_pid(pid: int) -> None:
@@ -155,6 +187,16 @@ class FakeWorkspace:
         finally:
             with self._lock:
                 self.active -= 1
+
+    def preempt(self, stack: str, role: str) -> int:
+        """The provider reclaims this host (a spot VM evicted and deleted): its sshd, open
+        sessions and their commands die; the stack still lists it until destroy, which
+        reaps it. Returns the sshd's pid."""
+        self._log("preempt", stack)
+        pid = int((self.root / stack / role / "sshd.pid").read_text())
+        assert pid in (self._read(stack) or {}).get("pids", []), "not an sshd of this stack"
+        kill_tree(pid)
+        return pid
 
     def outputs(self, stack: str, passphrase_file: Path) -> dict[str, Any] | None:
         self._log("outputs", stack)

@@ -61,6 +61,17 @@ def test_unreachable_or_hung_spot_host_counts_as_preempted():
     assert e.hosts["server"].executor.asked == [("true",)]
 
 
+def test_an_alias_of_a_host_is_one_machine():
+    """Without load-generator VMs the client doubles as `loadgen`: one VM, asked once,
+    named once."""
+    client = Answering(gone=True)
+    e = env("aws", True, server=Answering(), client=client, loadgen=client)
+    assert preempted_hosts(e) == ["client"]
+    assert client.asked == [("true",)]  # asked once, not once per name
+    e.hosts["loadgen"] = Host("loadgen", "z", "10.42.0.11", Answering(gone=True))
+    assert preempted_hosts(e) == ["client", "loadgen"]  # a VM of its own is its own loss
+
+
 def test_on_demand_sites_are_never_probed():
     server = Answering(gone=True)
     e = env("gcp", False, server=server, client=Answering("TRUE"))
