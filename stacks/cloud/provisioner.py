@@ -11,6 +11,7 @@ samples of the `provisioning` workload).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import sys
@@ -41,6 +42,7 @@ from stacks.payload import install_payload
 SDK_MODULE = {"aws": "pulumi_aws", "azure": "pulumi_azure_native", "gcp": "pulumi_gcp"}
 EXTRA = {"aws": "aws", "azure": "azure", "gcp": "gcp"}
 CHECKIP_URL = "https://checkip.amazonaws.com"
+SCRATCH_RM_TIMEOUT_S = 15
 
 
 def detect_public_ip(timeout_s: float = 5.0) -> str | None:
@@ -162,6 +164,13 @@ class CloudProvisioner:
             raise
 
     def down(self, env: Environment) -> None:
+        """Remove the hosts' scratch directories (bakeoff's source, staged files), then
+        destroy the stack. A VM goes with its stack anyway; a host that outlives it (a
+        test's loopback "VM") keeps nothing. A gone host costs at most one short timeout."""
+        for scratch, host in {str(h.facts["scratch_dir"]): h for h in env.hosts.values()
+                              if h.facts.get("scratch_dir")}.items():
+            with contextlib.suppress(Exception):  # never stands between a site and destroy
+                host.executor.run(["rm", "-rf", "--", scratch], timeout=SCRATCH_RM_TIMEOUT_S)
         self.down_site(env.notes["campaign_id"], env.site)
 
     def down_site(self, campaign_id: str, site: str) -> None:
