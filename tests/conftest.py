@@ -14,6 +14,26 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
+_OWN_STATE = pytest.StashKey[str]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One state directory per test session (campaign locks, journals, cloud secrets), so
+    the suite never touches the user's own campaigns and two sessions on one machine never
+    meet on a campaign id. Subprocesses (`bakeoff ...`) inherit it."""
+    if not os.environ.get("BAKEOFF_STATE_DIR"):
+        import tempfile
+
+        os.environ["BAKEOFF_STATE_DIR"] = tempfile.mkdtemp(prefix="bakeoff-test-state-")
+        config.stash[_OWN_STATE] = os.environ["BAKEOFF_STATE_DIR"]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    own = config.stash.get(_OWN_STATE, None)
+    if own:
+        shutil.rmtree(own, ignore_errors=True)
+
+
 @pytest.fixture
 def write_scenario(tmp_path: Path):
     """Write YAML text to a file and return its path."""
