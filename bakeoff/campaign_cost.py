@@ -6,17 +6,23 @@ where a unit takes its workload's stated run time (time_s, runtime_s, duration_s
 count x interval_s for ping) plus UNIT_OVERHEAD_S, and the overhead is the time to create
 and destroy the site (longer with a managed database). The site's cost is
     hours x (server + client + load generators' hourly prices + database hourly price),
-with every price from the catalog snapshot (or the scenario's labelled override). Disks
-and egress are left out: for a few hours they are cents, and the report says so.
-A missing price is an error, never $0.
+with every price from the catalog snapshot (or the scenario's labelled override). A VM's
+price is its market's: on-demand, or for a `spot: true` site the catalog's spot rate for
+every VM (load generators too), labelled with the spot caveat. Disks and egress are left
+out: for a few hours they are cents, and the report says so. A missing price (a spot
+site's missing spot price included) is an error, never $0 and never another market's.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from core.errors import BakeoffError, PriceNotFoundError
 from core.scenario import Campaign, CloudSite, WorkloadSpec
+
+if TYPE_CHECKING:
+    from scoring.catalog_rows import ComputeRow
 
 UNIT_OVERHEAD_S = 30.0
 PROVISION_OVERHEAD_H = 0.25  # create + destroy VMs
@@ -57,19 +63,70 @@ def site_campaign_cost(campaign: Campaign, site: CloudSite) -> CampaignCost:
     from scoring.equivalents import site_compute_row
 
     catalog = load_catalog()
-    row = site_compute_row(site, catalog)
-    parts = [(f"{row.instance_type} x2 (server, client)", 2 * row.ondemand_usd_per_hour,
-              row.source)]
+    quoted = _quoted(site)
+    try:
+        row: ComputeRow | None = site_compute_row(site, catalog)
+    except PriceNotFoundError:
+        if quoted is None or site.instance_type is None:
+            raise
+        row = None  # not in the snapshot, but the scenario quotes its price
+    itype = row.instance_type if row else str(site.instance_type)
+    rate, source, how = _vm_rate(site, itype, row, quoted)
+    parts = [(f"{itype} x2 (server, client){how}", 2 * rate, source)]
     if site.loadgen:
-        lg_type = site.loadgen_instance_type or row.instance_type
-        lg = catalog.compute(site.provider, site.region, lg_type)
-        parts.append((f"{lg_type} x{site.loadgen} (load generators)",
-                      site.loadgen * lg.ondemand_usd_per_hour, lg.source))
+        lg_type = site.loadgen_instance_type or itype
+        if lg_type != itype:  # the override quotes the site's own type only
+            rate, source, how = _vm_rate(
+                site, lg_type, catalog.compute(site.provider, site.region, lg_type), None)
+        parts.append((f"{lg_type} x{site.loadgen} (load generators){how}",
+                       site.loadgen * rate, source))
     if site.database is not None:
         parts.append(_database_part(site, catalog))
     hourly = sum(p[1] for p in parts)
     hours = campaign_hours(campaign, site)
     return CampaignCost(site.name, round(hours, 3), hourly, round(hours * hourly, 2), parts)
+
+
+def _quoted(site: CloudSite) -> float | None:
+    """The scenario's own $/h for the site's type on the market it runs on, if any.
+
+    As in the TCO: `price_override.terms` quotes per term; a bare `usd_per_hour` (no
+    terms) is the site's rate whatever the term.
+    """
+    ov = site.price_override
+    if ov is None:
+        return None
+    if ov.terms:
+        return ov.terms.get("spot" if site.spot else "on-demand")
+    return ov.usd_per_hour
+
+
+def _vm_rate(site: CloudSite, itype: str, row: ComputeRow | None,
+             quoted: float | None) -> tuple[float, str, str]:
+    """(usd per hour, source, label suffix) for one VM of `itype` on the site's market.
+
+    Every VM of a spot site is a spot VM (the three programs ask for spot on every role,
+    load generators included), so all are priced at the catalog's spot rate; a spot
+    price the snapshot lacks is an error, never a silent on-demand price.
+    """
+    from scoring.tco import SPOT_CAVEAT
+
+    caveat = f" ({SPOT_CAVEAT})" if site.spot else ""
+    if quoted is not None:
+        assert site.price_override is not None
+        return (quoted, f"price_override: {site.price_override.reason}",
+                f", {'spot' if site.spot else 'on-demand'} rate quoted by price_override{caveat}")
+    assert row is not None
+    if not site.spot:
+        return row.ondemand_usd_per_hour, row.source, ""
+    if row.spot_usd_per_hour is None:
+        raise PriceNotFoundError(
+            f"site {site.name} runs spot VMs (spot: true), but the snapshot has no spot "
+            f"price for {itype} in {site.provider} {site.region}; give "
+            "price_override.terms.spot (or price_override.usd_per_hour) with a reason, "
+            "or set spot: false to run and price on-demand VMs")
+    return (row.spot_usd_per_hour, f"{row.source} (spot_usd_per_hour)",
+            f", spot rate{caveat}")
 
 
 def _database_part(site: CloudSite, catalog) -> tuple[str, float, str]:

@@ -144,8 +144,14 @@ def _run_into(campaign, scenario: Path, root: Path, results: str, quiet: bool,
         spend = sum(c.hourly_usd for c in costs.values() if isinstance(c, CampaignCost))
         budget = (f" of budget_usd ${campaign.budget_usd:,.2f}"
                   if campaign.budget_usd is not None else "")
+        spot = ("; spot sites at the catalog's spot rate, which varies"
+                if any(isinstance(s, CloudSite) and s.spot for s in campaign.sites) else "")
         err.print(f"estimated cost of the cloud sites for this campaign: ${total:,.2f}{budget} "
-                  f"(${spend:,.2f}/h; see `bakeoff plan`)")
+                  f"(${spend:,.2f}/h{spot}; see `bakeoff plan`)")
+        for name, cost in costs.items():
+            if isinstance(cost, str):  # only without budget_usd: check_budget refuses it
+                err.print(f"[yellow]site {name} is not in that estimate:[/yellow] "
+                          f"{escape(cost)}", highlight=False)
     orchestrator = Orchestrator(campaign, root, quiet=quiet, spend_usd_per_hour=spend)
     try:
         folder = orchestrator.run(campaign_id=resume, resume=resume is not None,

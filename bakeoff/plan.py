@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from bench.units import interleaved_units
@@ -115,13 +116,15 @@ def render_plan(campaign: Campaign, console: Console) -> None:
 
 def render_cloud_preview(campaign: Campaign, console: Console) -> None:
     """The resources each cloud program declares (under mocks) and the campaign's cost."""
-    from bakeoff.cloudsites import preview_sites
+    from bakeoff.campaign_cost import CampaignCost, campaign_costs
+    from bakeoff.cloudsites import preview_sites, resolve_campaign
 
-    total = 0.0
+    costs = campaign_costs(resolve_campaign(campaign))
+    total, unpriced = 0.0, 0
     for entry in preview_sites(campaign):
         head = f"[bold]{entry['site']}[/bold] ({entry['provider']} {entry['region']})"
         if entry.get("error"):
-            console.print(f"{head}: [yellow]{entry['error']}[/yellow]")
+            console.print(f"{head}: [yellow]{escape(entry['error'])}[/yellow]")
         else:
             counts: dict[str, int] = {}
             for r in entry["resources"]:
@@ -130,17 +133,24 @@ def render_cloud_preview(campaign: Campaign, console: Console) -> None:
                           + ", ".join(f"{t} x{n}" for t, n in sorted(counts.items())))
         usd = entry["estimated_campaign_usd"]
         if usd is None:
-            console.print(f"  campaign cost: [red]{entry.get('cost_error')}[/red]")
-        else:
-            total += usd
-            console.print(f"  campaign cost: ${usd:,.2f} (instance- and database-hours for "
-                          "the run, catalog prices; see docs/clouds.md)")
-    budget = (f" (budget_usd ${campaign.budget_usd:,.2f}"
-              + (", [red]over budget[/red])" if campaign.budget_usd is not None
-                 and total > campaign.budget_usd else ")")
-              if campaign.budget_usd is not None else "")
-    console.print(f"estimated cost of this campaign's cloud sites: ${total:,.2f}{budget}; "
-                  f"resources expire {campaign.ttl_minutes} min after the start "
+            unpriced += 1
+            console.print(f"  campaign cost: [red]{escape(str(entry.get('cost_error')))}[/red]")
+            continue
+        total += usd
+        console.print(f"  campaign cost: ${usd:,.2f} (instance- and database-hours for "
+                      "the run; see docs/clouds.md)")
+        cost = costs.get(entry["site"])
+        if isinstance(cost, CampaignCost):
+            for what, hourly, source in cost.parts:
+                console.print(f"    {escape(what)}: ${hourly:,.4f}/h x {cost.hours:g} h "
+                              f"[dim]({escape(source)})[/dim]", highlight=False)
+    over = campaign.budget_usd is not None and total > campaign.budget_usd
+    budget = "" if campaign.budget_usd is None else (
+        f" (budget_usd ${campaign.budget_usd:,.2f}" + (", [red]over budget[/red])" if over
+                                                       else ")"))
+    missing = (f"; [red]{unpriced} site(s) not priced[/red] (see above)" if unpriced else "")
+    console.print(f"estimated cost of this campaign's cloud sites: ${total:,.2f}{budget}"
+                  f"{missing}; resources expire {campaign.ttl_minutes} min after the start "
                   "(bakeoff-expires-at tag)")
 
 

@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from core.errors import PriceNotFoundError
+from core.provider_facts import DB_STORAGE, provisioned_db_storage_gb
 from core.scenario import Campaign, CloudSite, LocalSite, StaticSite, Usage
 from scoring.catalog import Catalog, ComputeRow, load_catalog
 from scoring.catalog_rows import CatalogError
@@ -114,7 +115,8 @@ def _term_rate(row: ComputeRow, term: str, catalog: Catalog) -> tuple[float, str
     if term == "spot":
         if row.spot_usd_per_hour is None:
             raise PriceNotFoundError(f"{what}: no spot price in the snapshot; give "
-                                     "price_override.usd_per_hour with a reason")
+                                     "price_override.terms.spot (or usd_per_hour) with a "
+                                     "reason, or use term on-demand")
         return row.spot_usd_per_hour, row.provenance, f"{SPOT_CAVEAT}; {row.notes or ''}".strip()
     years = int(term[0])
     c = catalog.commitment(row.provider, row.region, row.instance_type, years)
@@ -236,20 +238,30 @@ def _database(site: CloudSite, usage: Usage, catalog: Catalog) -> list[CostCompo
         assert price is not None
         inst = _component(name, hours, "hours", price.usd_per_hour, price.source, "catalog",
                           "database", price.note, confidence=price.confidence)
+    gb, gb_note = _db_storage(site.provider, db.storage_gb)
     if ov is not None and ov.db_storage_usd_per_gb_month is not None:
-        store = _component("managed PostgreSQL storage", db.storage_gb, "GB-month",
+        store = _component("managed PostgreSQL storage", gb, "GB-month",
                            ov.db_storage_usd_per_gb_month, f"price_override: {ov.reason}",
-                           "override", "database_storage")
+                           "override", "database_storage", gb_note)
     elif price is not None and price.storage_usd_per_gb_month is not None:
-        store = _component("managed PostgreSQL storage", db.storage_gb, "GB-month",
+        store = _component("managed PostgreSQL storage", gb, "GB-month",
                            price.storage_usd_per_gb_month, price.source, "catalog",
-                           "database_storage", confidence=price.confidence)
+                           "database_storage", gb_note, confidence=price.confidence)
     else:
         raise PriceNotFoundError(
             f"{site.provider} {site.region}: no storage price for managed PostgreSQL "
             f"{db.instance or '(unnamed)'} in the snapshot; give "
             "price_override.db_storage_usd_per_gb_month with a reason")
     return [inst, store]
+
+
+def _db_storage(provider: str, requested: float) -> tuple[int, str]:
+    """The storage the program provisions (core/provider_facts.py), which is what is billed."""
+    gb = provisioned_db_storage_gb(provider, requested)
+    if gb == requested:
+        return gb, ""
+    return gb, (f"{requested:g} GB asked, {gb} provisioned: "
+                f"{DB_STORAGE[provider].describe()}")
 
 
 def egress_components(provider: str, region: str, gb: float,

@@ -10,6 +10,7 @@ import math
 from collections.abc import Callable
 
 from core.errors import PriceNotFoundError
+from core.provider_facts import provisioned_db_storage_gb
 from core.scenario import CloudSite, Usage
 from scoring.catalog import Catalog
 from scoring.catalog_rows import confidence_level
@@ -173,7 +174,8 @@ def service_parts(site: CloudSite, usage: Usage, catalog: Catalog, make: Make
                        "cross-AZ traffic app <-> DB primary", "GB",
                        "billed on both sides (out of one AZ, into the other)" if both else ""))
     if usage.db_backup_gb and site.database is not None:
-        free = site.database.storage_gb if site.provider in ("aws", "azure") else 0.0
+        free = (float(provisioned_db_storage_gb(site.provider, site.database.storage_gb))
+                if site.provider in ("aws", "azure") else 0.0)
         extra = max(0.0, usage.db_backup_gb - free)
         wanted.append(("db_backup_gb_month", extra, "DB backup storage beyond free", "GB-month",
                        f"{usage.db_backup_gb:g} GB kept, {free:g} GB free (= provisioned "

@@ -17,7 +17,7 @@ import ipaddress
 import pulumi
 from pulumi_azure_native import compute, dbforpostgresql, network, privatedns, resources
 
-from stacks.cloud.spec import SSH_USER, CloudSiteSpec, SiteSpecError
+from stacks.cloud.spec import SSH_USER, CloudSiteSpec, SiteSpecError, db_storage_gb
 from stacks.cloud.userdata import user_data
 
 # Marketplace reference of the current Ubuntu LTS; version "latest" is resolved by Azure
@@ -30,16 +30,6 @@ IOPS_SKUS = ("PremiumV2_LRS", "UltraSSD_LRS")
 DISK_ENCRYPTION = "EncryptionAtRestWithPlatformKey"
 DB_TIERS = {"GP": "GeneralPurpose", "MO": "MemoryOptimized", "B": "Burstable"}
 DB_DELEGATION = "Microsoft.DBforPostgreSQL/flexibleServers"
-# Flexible Server storage comes in these sizes only (GiB); a request is rounded up.
-DB_STORAGE_GB = (32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32767)
-
-
-def db_storage_gb(requested: int) -> int:
-    for size in DB_STORAGE_GB:
-        if size >= requested:
-            return size
-    raise SiteSpecError(f"Azure database storage {requested} GiB: at most "
-                        f"{DB_STORAGE_GB[-1]} GiB")
 
 
 def az_zone(zone: str) -> str:
@@ -168,7 +158,8 @@ def _database(spec: CloudSiteSpec, rg: resources.ResourceGroup, vnet: network.Vi
     server = dbforpostgresql.Server(
         spec.resource_name("db"), resource_group_name=rg.name, location=spec.region,
         version=db.engine_version, sku=db_sku(db.instance_class),
-        storage={"storage_size_gb": db_storage_gb(db.storage_gb)}, administrator_login=db.username,
+        storage={"storage_size_gb": db_storage_gb("azure", db.storage_gb)},
+        administrator_login=db.username,
         administrator_login_password=password,
         availability_zone=az_zone(spec.zones[0]), high_availability=ha,
         network={"delegated_subnet_resource_id": db_subnet.id,

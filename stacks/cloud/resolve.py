@@ -16,7 +16,14 @@ import os
 
 from core.errors import PrerequisiteError
 from core.scenario import Campaign, CloudSite
-from stacks.cloud.spec import DEFAULT_DISK_TYPE, CloudSiteSpec, DatabaseSpec, DiskSpec, HostKey
+from stacks.cloud.spec import (
+    DEFAULT_DISK_TYPE,
+    CloudSiteSpec,
+    DatabaseSpec,
+    DiskSpec,
+    HostKey,
+    db_storage_gb,
+)
 
 # Non-burstable defaults when the scenario names no database tier (2 vCPU, general purpose).
 DEFAULT_DB_CLASS = {"aws": "db.m6i.large", "azure": "GP_Standard_D2ds_v5",
@@ -71,7 +78,8 @@ def build_spec(site: CloudSite, campaign: Campaign, campaign_id: str, *, cidr: s
     db = None
     if site.database is not None:
         db = DatabaseSpec(instance_class=site.database.instance or DEFAULT_DB_CLASS[site.provider],
-                          storage_gb=round(site.database.storage_gb), ha=site.database.ha,
+                          storage_gb=db_storage_gb(site.provider, site.database.storage_gb),
+                          ha=site.database.ha,
                           password=db_password)
     disk = DiskSpec(type=site.disk_type or DEFAULT_DISK_TYPE[site.provider],
                     size_gb=round(site.disk_gb), iops=site.disk_iops,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from core.errors import BakeoffError
+from core.provider_facts import ProviderLimitError, provisioned_db_storage_gb
 
 # Tags every taggable resource carries; GCP labels use the same keys (they are valid labels).
 TAG_CAMPAIGN = "bakeoff-campaign"
@@ -163,3 +164,12 @@ class SiteSpecError(BakeoffError, ValueError):
     that sets IOPS by size); raised by programs, shown by `plan` and `run` as a message."""
 
     exit_code = 2
+
+
+def db_storage_gb(provider: str, requested: float) -> int:
+    """The managed database storage the provider provisions for `requested` GB (the rule in
+    core/provider_facts.py, which the TCO prices too); too large is a SiteSpecError."""
+    try:
+        return provisioned_db_storage_gb(provider, requested)
+    except ProviderLimitError as e:
+        raise SiteSpecError(str(e)) from None

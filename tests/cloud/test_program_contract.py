@@ -384,9 +384,12 @@ def test_network_acceleration_as_in_production():
 
 
 def test_azure_database_storage_rounds_up_to_a_size_azure_sells():
-    from stacks.cloud.azure import db_storage_gb
+    from stacks.cloud.spec import db_storage_gb
 
     _, _, run = declare("azure")  # 64 GiB asked: sold as is
     (server,) = run.of_type("azure-native:dbforpostgresql:Server")
     assert server.inputs["storage"]["storageSizeGB"] == 64
-    assert [db_storage_gb(n) for n in (1, 32, 33, 100, 4000)] == [32, 32, 64, 128, 4096]
+    assert [db_storage_gb("azure", n) for n in (1, 32, 33, 100, 4000)] == [
+        32, 32, 64, 128, 4096]
+    with pytest.raises(SiteSpecError, match="at most 32767 GiB"):
+        db_storage_gb("azure", 40000)
