@@ -31,7 +31,7 @@ from bench import leftovers
 from bench.lifecycle import campaign_process_env, check_results_root
 from bench.lock import Busy, CampaignClaim, MachineLock, is_live
 from bench.measure import measure
-from bench.preflight import check_prerequisites
+from bench.preflight import check_prerequisites, check_remote_tools
 from bench.results import ResultStore, read_manifest, read_scenario
 from bench.resume import check_resume, scenario_hash
 from bench.runner import tool_version
@@ -41,7 +41,7 @@ from bench.sites import ManifestWriter, lanes, run_side_by_side, teardown_all
 from bench.units import Unit, final_status, interleaved_units, new_campaign_id, now
 from bench.workloads import REGISTRY
 from core.environment import Environment
-from core.errors import BakeoffError, PrerequisiteError
+from core.errors import BakeoffError
 from core.scenario import Campaign
 from stacks.host_facts import machine_facts
 from stacks.registry import SHARED_MACHINE, provisioner_for
@@ -253,7 +253,7 @@ class Orchestrator:
             env = self._provisioner(site.provider).up(site, self.campaign, campaign_id, index)
             envs[site.name] = env
             if site.provider not in SHARED_MACHINE:
-                self._check_remote_tools(env)
+                check_remote_tools(self.campaign, env)
             entry = {"provider": env.provider, "region": env.region,
                      "instance_type": env.instance_type, "network": env.network,
                      "hosts": {n: {"zone": h.zone, "address": h.address}
@@ -300,20 +300,6 @@ class Orchestrator:
             rows = [sample_row(Sample(metric, float(v), "s", {}), context)
                     for metric, v in sorted(timings.items())]
             store.write_unit(name, "provisioning", 0, rows, [])
-
-    def _check_remote_tools(self, env: Environment) -> None:
-        """Static hosts are yours: say which tools are missing on which host, up front."""
-        binaries = sorted({REGISTRY[w.name].tool for w in self.campaign.workloads
-                           if not getattr(REGISTRY[w.name], "python_tool", False)})
-        for host in (env.client, env.server):
-            res = host.executor.run(("sh", "-c", " ".join(
-                f"command -v {tool} >/dev/null || echo {tool};" for tool in binaries)),
-                timeout=30)
-            missing = res.stdout.split()
-            if missing:
-                raise PrerequisiteError(
-                    f"site '{env.site}': host {host.name} ({host.address}) lacks "
-                    f"{', '.join(missing)}; install them there (see docs/static.md)")
 
     def _record_tool_versions(self, envs: dict[str, Environment], manifest: dict) -> None:
         """Per site: static hosts may carry other versions than this machine."""

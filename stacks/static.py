@@ -18,6 +18,7 @@ from core.errors import BakeoffError, PrerequisiteError
 from core.scenario import Campaign, StaticSite
 from stacks.contract import Capabilities, PlannedResource
 from stacks.executors.ssh import SshExecutor, SshTarget, require_asyncssh
+from stacks.payload import install_payload
 
 DATABASE_REASON = ("a static site uses hosts you bring; point http-load at your own service "
                    "with params.target_url")
@@ -32,8 +33,9 @@ _FACTS = (
     'printf "cpu_model=%s\\n" "${m:-unknown}"; '
     'printf "memory_kib=%s\\n" "$(sed -n "s/^MemTotal:[[:space:]]*\\([0-9]*\\).*/\\1/p" '
     '/proc/meminfo)"; '
-    # Python-driven workloads (http-load, db-query) need bakeoff importable on the host:
-    # prefer the interpreter behind a `bakeoff` on PATH, else python3.
+    # Python-driven workloads (http-load, db-query) need an interpreter with their
+    # libraries (bakeoff's own code is shipped, stacks/payload.py): prefer the one behind
+    # a `bakeoff` on PATH, else python3.
     'b=$(command -v bakeoff 2>/dev/null); p=; '
     '[ -n "$b" ] && p=$(head -n 1 "$b" | sed -n "s/^#![[:space:]]*//p"); p=${p:-python3}; '
     'r=$("$p" -c "import os, bench.poc.launcher as m; '
@@ -121,6 +123,10 @@ class StaticProvisioner:
                 scratch = _mkscratch(site, role, execs[role])
                 td.scratch.append((execs[role], scratch))
                 facts[role]["scratch_dir"] = scratch
+                # http-load and db-query run this controller's own code there, whatever
+                # version of bakeoff (if any) the host has installed
+                facts[role]["bakeoff_root"] = install_payload(
+                    execs[role], scratch, f"site '{site.name}', {role} host")
                 address = targets["server" if role == "server" else "client"].host
                 hosts[role] = Host(role, zone, address, execs[role], facts[role])
             return Environment(
@@ -186,9 +192,8 @@ def _host_facts(site: StaticSite, role: str, ex: SshExecutor) -> dict[str, objec
                                 "arch": raw.get("arch", ""), "hostname": raw.get("hostname", ""),
                                 "ssh_target": str(ex.target)}
     facts["python"] = raw.get("python") or "python3"
-    facts["bakeoff_installed"] = bool(raw.get("bakeoff_root"))
-    if raw.get("bakeoff_root"):
-        facts["bakeoff_root"] = raw["bakeoff_root"]
+    facts["bakeoff_installed"] = bool(raw.get("bakeoff_root"))  # informational: the code
+    # that runs there is shipped by `up` (stacks/payload.py)
     if raw.get("memory_kib", "").isdigit():
         facts["memory_gib"] = round(int(raw["memory_kib"]) / 2**20, 1)
     return facts

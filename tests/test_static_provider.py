@@ -99,8 +99,9 @@ def test_up_run_down_over_ssh(sshd, tmp_path):
         assert env.hosts["loadgen"].executor is env.client.executor
         python = env.server.facts["python"]  # what http-load / db-query would run remotely
         assert env.server.executor.run([python, "-c", "print(6 * 7)"], 30).stdout == "42\n"
-        if env.server.facts["bakeoff_installed"]:
-            root = env.server.facts["bakeoff_root"]
+        for host in env.hosts.values():  # this controller's code, shipped to every host
+            root = host.facts["bakeoff_root"]
+            assert root.startswith(host.facts["scratch_dir"])
             assert os.path.isfile(os.path.join(root, "bench", "poc", "launcher.py"))
 
         wl = REGISTRY["sysbench-cpu"]

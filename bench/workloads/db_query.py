@@ -97,6 +97,11 @@ class DbQuery:
     def plan(self, params: Params, env: Any):
         raise NotImplementedError("db-query drives its own processes: use run()")
 
+    @staticmethod
+    def host_modules(params: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+        """Loading the schema and folding pgbench's logs run Python on the load host."""
+        return {"loadgen": ("psycopg", "hdrh")}
+
     def run(self, params: Params, env: Environment, ctx: RunContext | None = None) -> str:
         db = env.database
         if db is None:

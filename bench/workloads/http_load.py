@@ -135,6 +135,16 @@ class HttpLoad:
     def plan(self, params: Params, env: Any):
         raise NotImplementedError("http-load drives its own processes: use run()")
 
+    @staticmethod
+    def host_modules(params: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+        """Libraries imported on the hosts: Locust and the plugin on the load generators,
+        the PoC service on the server (unless the target is your own service)."""
+        need = {"loadgen": ("locust", "hdrh", "psutil")}
+        if not params.get("target_url"):
+            need["server"] = ("uvicorn", "starlette", "psycopg", "psycopg_pool",
+                              "prometheus_client")
+        return need
+
     def run(self, params: Params, env: Environment, ctx: RunContext | None = None) -> str:
         locustfile = check_locustfile(params.locustfile or LOCUSTFILE)
         load_hosts = loadgen_hosts(env)
