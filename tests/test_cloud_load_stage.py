@@ -173,3 +173,22 @@ def _raw(folder, workload: str) -> str:
     assert hits, f"no raw output of {workload} under {folder}"
     return hits[0].read_text()
 
+
+
+def test_cloud_init_installs_every_library_the_workloads_declare():
+    """What `check_remote_tools` asks of a host is what cloud-init's pip line installs."""
+    from importlib import metadata
+
+    from packaging.utils import canonicalize_name
+
+    from bench.workloads import REGISTRY
+    from stacks.cloud.cloudinit import base_config
+
+    pip = next(c for c in base_config()["runcmd"] if "install" in c)
+    allowed = _requirement_closure(pip[pip.index("-q") + 1:])
+    dists = metadata.packages_distributions()
+    declared = {m for w in REGISTRY.values() if hasattr(w, "host_modules")
+                for mods in w.host_modules({}).values() for m in mods}
+    assert declared >= {"locust", "psycopg", "uvicorn"}
+    assert {m for m in declared
+            if not any(canonicalize_name(d) in allowed for d in dists.get(m, []))} == set()
