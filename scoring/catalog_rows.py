@@ -11,7 +11,7 @@ import csv
 import re
 from datetime import date
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -59,10 +59,16 @@ class CatalogError(BakeoffError):
 
 class Row(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+    derived: ClassVar[tuple[str, ...]] = ()  # fields computed on load: never a CSV column
 
     @property
     def level(self) -> Confidence | None:
         return confidence_level(getattr(self, "confidence", None))
+
+    @classmethod
+    def csv_columns(cls) -> list[str]:
+        """The fields in the order of the data file's columns."""
+        return [n for n in cls.model_fields if n not in cls.derived]
 
     @field_validator("source_date", "recorded", mode="before", check_fields=False)
     @classmethod
@@ -79,7 +85,42 @@ class Row(BaseModel):
         return v
 
 
-class ComputeRow(Row):
+PROVENANCE_COLUMNS = ("source", "source_url", "source_date", "sku", "retrieved_at",
+                      "confidence", "notes")
+
+
+class PriceRow(Row):
+    """Where a price came from. The shipped CSV files put these columns after the row's own
+    (see csv_columns), although pydantic lists a base class's fields first."""
+
+    source: str
+    source_date: str | None = None
+    sku: str | None = None
+    retrieved_at: str | None = None
+    confidence: str | None = None
+
+    @classmethod
+    def csv_columns(cls) -> list[str]:
+        """The row's own columns, then its provenance columns: the shipped files' order."""
+        own = [n for n in super().csv_columns() if n not in PROVENANCE_COLUMNS]
+        return own + [n for n in PROVENANCE_COLUMNS if n in cls.model_fields]
+
+    @property
+    def provenance(self) -> str:
+        return f"{self.source} ({self.source_date or 'date unknown'})"
+
+
+class ConfidentPriceRow(PriceRow):
+    """A price row whose file must state a confidence; its provenance line shows it."""
+
+    confidence: str
+
+    @property
+    def provenance(self) -> str:
+        return f"{self.source} ({self.source_date or 'date unknown'}; {self.confidence})"
+
+
+class ComputeRow(PriceRow):
     provider: Provider
     region: str = Field(min_length=2)
     instance_type: str = Field(min_length=2)
@@ -88,20 +129,12 @@ class ComputeRow(Row):
     memory_gib: float = Field(gt=0)
     ondemand_usd_per_hour: float = Field(gt=0)
     spot_usd_per_hour: float | None = Field(None, gt=0)
-    source: str
-    source_date: str | None = None
-    sku: str | None = None
-    retrieved_at: str | None = None
-    confidence: str | None = None
     notes: str | None = None
-    arch: Arch = "x86_64"  # not a CSV column: derived from architectures.csv
-
-    @property
-    def provenance(self) -> str:
-        return f"{self.source} ({self.source_date or 'date unknown'})"
+    arch: Arch = "x86_64"  # derived from architectures.csv
+    derived: ClassVar[tuple[str, ...]] = ("arch",)
 
 
-class CommitmentRow(Row):
+class CommitmentRow(PriceRow):
     provider: Provider
     region: str = Field(min_length=2)
     instance_type: str = Field(min_length=2)
@@ -109,16 +142,7 @@ class CommitmentRow(Row):
     payment: Literal["no_upfront", "partial_upfront", "all_upfront"]
     effective_usd_per_hour: float = Field(gt=0)
     ondemand_usd_per_hour: float = Field(gt=0)
-    source: str
-    source_date: str | None = None
-    sku: str | None = None
-    retrieved_at: str | None = None
-    confidence: str | None = None
     notes: str | None = None
-
-    @property
-    def provenance(self) -> str:
-        return f"{self.source} ({self.source_date or 'date unknown'})"
 
     @field_validator("term_years")
     @classmethod
@@ -128,19 +152,14 @@ class CommitmentRow(Row):
         return v
 
 
-class EgressTier(Row):
+class EgressTier(ConfidentPriceRow):
     provider: Provider
     region_scope: str = Field(min_length=2)
     tier_start_gb: float = Field(ge=0)
     tier_end_gb: float | None = Field(None, gt=0)
     usd_per_gb: float = Field(ge=0, description="0 only for a free allowance")
     tier_as_published: str
-    source: str
     source_url: str
-    source_date: str | None = None
-    sku: str | None = None
-    retrieved_at: str | None = None
-    confidence: str
 
     @model_validator(mode="after")
     def _ordered(self) -> EgressTier:
@@ -150,12 +169,8 @@ class EgressTier(Row):
             raise ValueError("usd_per_gb is 0 but tier_as_published does not say 'free'")
         return self
 
-    @property
-    def provenance(self) -> str:
-        return f"{self.source} ({self.source_date or 'date unknown'}; {self.confidence})"
 
-
-class ManagedDbRow(Row):
+class ManagedDbRow(PriceRow):
     provider: Provider
     region: str = Field(min_length=2)
     engine: Literal["postgresql"]
@@ -166,19 +181,10 @@ class ManagedDbRow(Row):
     burstable: bool = False
     usd_per_hour: float = Field(gt=0)
     storage_usd_per_gb_month: float | None = Field(None, gt=0)
-    source: str
-    source_date: str | None = None
-    sku: str | None = None
-    retrieved_at: str | None = None
-    confidence: str | None = None
     notes: str | None = None
 
-    @property
-    def provenance(self) -> str:
-        return f"{self.source} ({self.source_date or 'date unknown'})"
 
-
-class StorageRow(Row):
+class StorageRow(ConfidentPriceRow):
     provider: Provider
     region: str = Field(min_length=2)
     volume_type: str = Field(min_length=2)
@@ -186,11 +192,6 @@ class StorageRow(Row):
     iops_model: Literal["per_iops", "included_with_size"]
     iops_usd_per_month: float | None = Field(None, gt=0)
     iops_included: int | None = Field(None, ge=0)
-    source: str
-    source_date: str | None = None
-    sku: str | None = None
-    retrieved_at: str | None = None
-    confidence: str
     notes: str | None = None
 
     @model_validator(mode="after")
@@ -199,12 +200,8 @@ class StorageRow(Row):
             raise ValueError("iops_model per_iops needs iops_usd_per_month")
         return self
 
-    @property
-    def provenance(self) -> str:
-        return f"{self.source} ({self.source_date or 'date unknown'}; {self.confidence})"
 
-
-class DiskTierRow(Row):
+class DiskTierRow(ConfidentPriceRow):
     """A disk billed per provisioned tier (Azure Premium SSD P10 = up to 128 GiB, per disk)."""
 
     provider: Provider
@@ -214,16 +211,7 @@ class DiskTierRow(Row):
     max_gb: float = Field(gt=0)
     usd_per_month: float = Field(gt=0)
     iops: int | None = Field(None, gt=0)
-    source: str
-    source_date: str | None = None
-    sku: str | None = None
-    retrieved_at: str | None = None
-    confidence: str
     notes: str | None = None
-
-    @property
-    def provenance(self) -> str:
-        return f"{self.source} ({self.source_date or 'date unknown'}; {self.confidence})"
 
 
 ServiceItem = Literal["lb_hour", "lb_lcu_hour", "lb_rule_hour", "lb_data_gb",
@@ -231,7 +219,7 @@ ServiceItem = Literal["lb_hour", "lb_lcu_hour", "lb_rule_hour", "lb_data_gb",
                       "db_backup_gb_month"]
 
 
-class ServiceRow(Row):
+class ServiceRow(ConfidentPriceRow):
     """A network or data-protection price a web + database PoC pays besides VMs and disks."""
 
     provider: Provider
@@ -240,16 +228,7 @@ class ServiceRow(Row):
     unit: str = Field(min_length=1)
     usd_per_unit: float = Field(ge=0)
     as_published: str
-    source: str
-    source_date: str | None = None
-    sku: str | None = None
-    retrieved_at: str | None = None
-    confidence: str
     notes: str | None = None
-
-    @property
-    def provenance(self) -> str:
-        return f"{self.source} ({self.source_date or 'date unknown'}; {self.confidence})"
 
 
 class ArchRule(Row):
@@ -334,6 +313,7 @@ def read_rows(path: Path, model: type[R], key: tuple[str, ...] = ()) -> list[R]:
         reader = csv.DictReader(f)
         columns = set(reader.fieldnames or [])
         wanted = {n for n, fld in model.model_fields.items() if fld.is_required()}
+        order = {(n,): i for i, n in enumerate(model.csv_columns())}  # problems in column order
         if missing := sorted(wanted - columns):
             raise CatalogError(f"{path}:1: missing column(s) {', '.join(missing)}")
         line = 2
@@ -346,7 +326,7 @@ def read_rows(path: Path, model: type[R], key: tuple[str, ...] = ()) -> list[R]:
             try:
                 row = model.model_validate(data)
             except ValidationError as e:
-                for err in e.errors():
+                for err in sorted(e.errors(), key=lambda r: order.get(r["loc"][:1], len(order))):
                     field = ".".join(str(p) for p in err["loc"]) or "(row)"
                     msg = err["msg"].removeprefix("Value error, ")
                     problems.append(f"{path}:{start}: field '{field}': {msg}; "

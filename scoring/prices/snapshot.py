@@ -32,7 +32,6 @@ KINDS: dict[str, type[Row]] = {
     "managed_db": ManagedDbRow, "storage": StorageRow, "disk_tiers": DiskTierRow,
     "services": ServiceRow,
 }
-DERIVED = {"arch"}  # computed on load, never written
 
 
 class RefreshError(BakeoffError):
@@ -46,7 +45,7 @@ def row_region(row: Row) -> str:
 
 
 def write_csv(path: Path, model: type[Row], rows: list[Row]) -> None:
-    cols = [n for n in model.model_fields if n not in DERIVED]
+    cols = model.csv_columns()
     with path.open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(cols)
