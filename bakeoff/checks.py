@@ -19,7 +19,7 @@ from typing import Any
 
 from bench.workloads import REGISTRY
 from core.errors import ScenarioError
-from core.scenario import Campaign, read_scenario_data, scenario_problems
+from core.scenario import Campaign, raw_entries, read_scenario_data, scenario_problems
 from scoring.matrix import BUILTINS
 from scoring.weights import weights_problems
 
@@ -48,22 +48,15 @@ def _suggest(word: str, candidates: Iterable[str]) -> str:
     return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
 
 
-def _entries(data: dict[str, Any], key: str) -> list[tuple[int, dict[str, Any]]]:
-    value = data.get(key)
-    if not isinstance(value, list):
-        return []
-    return [(i, e) for i, e in enumerate(value) if isinstance(e, dict)]
-
-
 def _scenario_workloads(data: dict[str, Any]) -> list[str]:
-    return [w["name"] for _, w in _entries(data, "workloads")
+    return [w["name"] for _, w in raw_entries(data, "workloads")
             if isinstance(w.get("name"), str) and w["name"] in REGISTRY]
 
 
 def criterion_problems(data: dict[str, Any]) -> list[str]:
     """A criterion without `scores` must be a built-in (with the nearest name suggested)."""
     problems = []
-    for i, c in _entries(data, "criteria"):
+    for i, c in raw_entries(data, "criteria"):
         name = c.get("name")
         if not isinstance(name, str) or "scores" in c or name in BUILTINS:
             continue
@@ -80,7 +73,7 @@ def requirement_problems(data: dict[str, Any]) -> list[str]:
     present = _scenario_workloads(data)
     produced = {f"{w}.{m}": u for w in present for m, u in REGISTRY[w].metrics.items()}
     everywhere = {f"{w}.{m}": u for w, wl in REGISTRY.items() for m, u in wl.metrics.items()}
-    for i, r in _entries(data, "requirements"):
+    for i, r in raw_entries(data, "requirements"):
         metric = r.get("metric")
         if not isinstance(metric, str) or not METRIC_RE.match(metric):
             continue  # the model reports the shape
@@ -111,7 +104,7 @@ def cpu_problems(data: dict[str, Any]) -> list[str]:
     """A local site's `cpus` cannot exceed the CPUs this process may use."""
     allowed = allowed_cpus()
     problems = []
-    for i, s in _entries(data, "sites"):
+    for i, s in raw_entries(data, "sites"):
         cpus = s.get("cpus")
         if s.get("provider") != "local" or isinstance(cpus, bool) or not isinstance(cpus, int):
             continue
@@ -136,7 +129,7 @@ def _ranges(cpus: list[int]) -> str:
 
 def criterion_names(data: dict[str, Any], campaign: Campaign | None) -> list[str]:
     """The criteria a weights file may name: the scenario's, or the built-ins it would get."""
-    listed = [c["name"] for _, c in _entries(data, "criteria") if isinstance(c.get("name"), str)]
+    listed = [c["name"] for _, c in raw_entries(data, "criteria") if isinstance(c.get("name"), str)]
     if listed or data.get("criteria"):
         return listed
     if campaign is not None:

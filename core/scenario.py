@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from core.errors import ScenarioError
+from core.scenario_messages import NAME_PATTERN, describe, short
 from core.strict_yaml import StrictYamlError, read_yaml
 
 
@@ -32,7 +33,6 @@ class WorkloadEntry(Protocol):
 
 Workloads = Mapping[str, WorkloadEntry]
 
-NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,39}$"
 WEIGHT_MIN, WEIGHT_MAX = 0, 5  # a criterion's weight (0 leaves it out); also weights files
 
 
@@ -263,8 +263,9 @@ class Campaign(Model):
         raise KeyError(name)
 
 
-def _items(data: dict[str, Any], key: str) -> list[tuple[int, dict[str, Any]]]:
-    """(index, entry) for the mapping entries of a list field; other shapes are the model's."""
+def raw_entries(data: dict[str, Any], key: str) -> list[tuple[int, dict[str, Any]]]:
+    """(index, entry) for the mapping entries of a list field in raw scenario data; other
+    shapes are left to the model to report."""
     value = data.get(key)
     if not isinstance(value, list):
         return []
@@ -275,11 +276,11 @@ def cross_problems(data: dict[str, Any]) -> list[str]:
     """Checks across fields (unique site names, manual scores for exactly the sites), read
     from the raw data so they are reported even when other fields are wrong."""
     problems: list[str] = []
-    names = [s["name"] for _, s in _items(data, "sites") if isinstance(s.get("name"), str)]
+    names = [s["name"] for _, s in raw_entries(data, "sites") if isinstance(s.get("name"), str)]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         problems.append(f"sites: site names must be unique; repeated: {', '.join(dupes)}")
-    for i, c in _items(data, "criteria"):
+    for i, c in raw_entries(data, "criteria"):
         scores = c.get("scores")
         if not isinstance(scores, dict):
             continue
@@ -293,52 +294,6 @@ def cross_problems(data: dict[str, Any]) -> list[str]:
             problems.append(f"criteria[{i}].scores: a manual criterion needs a 1-10 score for "
                             f"every site; missing {', '.join(missing)}")
     return problems
-
-
-PROVIDER_TAGS = ("local", "static", "aws", "azure", "gcp")
-
-
-def _format_loc(loc: tuple[Any, ...]) -> str:
-    """('sites', 1, 'local', 'cpus') -> 'sites[1].cpus' (the union tag is dropped)."""
-    out = ""
-    prev: Any = None
-    for part in loc:
-        union_tag = isinstance(prev, int) and part in PROVIDER_TAGS
-        internal = isinstance(part, str) and part.startswith("function-")
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif not (union_tag or internal):
-            out += f".{part}" if out else str(part)
-        prev = part
-    return out or "(top level)"
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _describe(err: dict[str, Any]) -> str:
-    loc = _format_loc(tuple(err["loc"]))
-    kind = err["type"]
-    msg = err["msg"]
-    if kind == "extra_forbidden":
-        return f"{loc}: unknown key (check the spelling; unknown keys are not ignored)"
-    if kind == "missing":
-        return f"{loc}: required field is missing"
-    if kind == "union_tag_invalid":
-        return (f"{loc}.provider: expected one of local, static, aws, azure, gcp; "
-                f"got {_short(err.get('input', {}).get('provider'))}"
-                if isinstance(err.get("input"), dict) else f"{loc}: {msg}")
-    if kind == "union_tag_not_found":
-        return f"{loc}.provider: required field is missing (local, static, aws, azure, gcp)"
-    got = err.get("input")
-    got_s = "" if isinstance(got, (dict, list)) or got is None else f"; got {_short(got)}"
-    if kind == "string_pattern_mismatch" and (err.get("ctx") or {}).get("pattern") == NAME_PATTERN:
-        msg = ("expected lowercase letters a-z, digits and '-', at most 40, starting with a "
-               "letter or digit (the name becomes part of folder and resource names)")
-    msg = msg.removeprefix("Value error, ")
-    return f"{loc}: {msg}{got_s}"
 
 
 def _workload_problems(data: dict[str, Any], workloads: Workloads) -> list[str]:
@@ -357,7 +312,7 @@ def _workload_problems(data: dict[str, Any], workloads: Workloads) -> list[str]:
             continue  # the model reports the shape
         name = w["name"]
         if name not in workloads:
-            problems.append(f"workloads[{i}].name: unknown workload {_short(name)}; expected "
+            problems.append(f"workloads[{i}].name: unknown workload {short(name)}; expected "
                             f"one of {', '.join(sorted(workloads))}")
             continue
         if name in first:
@@ -374,7 +329,7 @@ def _workload_problems(data: dict[str, Any], workloads: Workloads) -> list[str]:
         except ValidationError as e:
             for err in e.errors():
                 err = dict(err, loc=("workloads", i, "params", *err["loc"]))
-                text = _describe(err)
+                text = describe(err)
                 if err["type"] == "extra_forbidden":
                     text += f"; valid keys of {name}: {', '.join(model.model_fields) or 'none'}"
                 problems.append(text)
@@ -395,7 +350,7 @@ def scenario_problems(data: Any, workloads: Workloads) -> tuple[Campaign | None,
         campaign = Campaign.model_validate(data)
     except ValidationError as e:
         # the top-level validator is cross_problems, reported below from the raw data
-        problems += [_describe(dict(err)) for err in e.errors()
+        problems += [describe(dict(err)) for err in e.errors()
                      if err["loc"] or err["type"] != "value_error"]
     except RecursionError:
         problems.append("(top level): nested too deeply")
