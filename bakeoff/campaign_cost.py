@@ -59,7 +59,7 @@ def campaign_hours(campaign: Campaign, site: CloudSite) -> float:
 
 def site_campaign_cost(campaign: Campaign, site: CloudSite) -> CampaignCost:
     """Raises PriceNotFoundError naming the missing price."""
-    from scoring.catalog import load_catalog
+    from scoring.catalog_load import load_catalog
     from scoring.equivalents import site_compute_row
 
     catalog = load_catalog()

@@ -15,7 +15,8 @@ from rich.console import Console
 from rich.table import Table
 
 from core.errors import BakeoffError
-from scoring.catalog import STALE_DAYS, Catalog, load_catalog, row_date
+from scoring.catalog import STALE_DAYS, Catalog, row_date
+from scoring.catalog_load import load_catalog
 from scoring.catalog_rows import CONFIDENCE_LABEL
 from scoring.equivalents import DEFAULT_REGIONS, equivalents
 

@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from scoring.catalog import DATA_DIR
+from scoring.catalog_load import DATA_DIR
 from scoring.catalog_rows import Provider, Row, read_rows
 
 Requirement = Literal["soc2", "pci-dss", "hipaa-baa", "fedramp-moderate", "fedramp-high"]

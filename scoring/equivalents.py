@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 from core.errors import PriceNotFoundError
 from core.scenario import CloudSite, SizeSpec
-from scoring.catalog import Catalog, ComputeRow, load_catalog
+from scoring.catalog import Catalog, ComputeRow
+from scoring.catalog_load import load_catalog
 
 MEMORY_TOLERANCE = 0.10  # +-10 %: c4-standard-4 (15 GB) matches 16 GiB; n2-highcpu-4 (4) not 8
 GIB_PER_VCPU = {"compute": 2.0, "general": 4.0, "memory": 8.0}  # highcpu / standard / highmem

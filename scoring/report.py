@@ -78,7 +78,8 @@ def measurements(result: ScoreResult) -> list[dict[str, Any]]:
 
 def cost_label(c: Any) -> str:
     """The price label plus its confidence; a secondary source is marked in capitals."""
-    from scoring.catalog import STALE_DAYS, load_catalog
+    from scoring.catalog import STALE_DAYS
+    from scoring.catalog_load import load_catalog
     from scoring.catalog_rows import CONFIDENCE_LABEL, confidence_level
 
     level = confidence_level(getattr(c, "confidence", None))
@@ -131,7 +132,7 @@ def _provenance(result: ScoreResult) -> list[tuple[str, str]]:
     for k, v in sorted((man.get("machine") or {}).items()):
         rows.append((f"machine: {k}", str(v)))
     try:
-        from scoring.catalog import load_catalog
+        from scoring.catalog_load import load_catalog
 
         rows.append(("price catalog snapshot", load_catalog().snapshot_id))
     except Exception as e:  # the report still renders; the row says why

@@ -18,7 +18,8 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from core.scenario import Campaign, CloudSite, LocalSite, StaticSite
-from scoring.catalog import Catalog, SlaRow, load_catalog
+from scoring.catalog import Catalog, SlaRow
+from scoring.catalog_load import load_catalog
 from scoring.tco import SiteCost, estimate_site
 
 MINUTES_PER_MONTH = 730 * 60  # 43,800: the same 730-hour month the bills use

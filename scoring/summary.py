@@ -199,7 +199,7 @@ def _price_snapshot() -> dict[str, Any]:
     `date` is the snapshot's own date, or the date of its oldest price row when the
     snapshot does not state one (the conservative age).
     """
-    from scoring.catalog import load_catalog
+    from scoring.catalog_load import load_catalog
 
     try:
         catalog = load_catalog()

@@ -16,7 +16,8 @@ from pydantic import BaseModel, Field
 from core.errors import PriceNotFoundError
 from core.provider_facts import DB_STORAGE, provisioned_db_storage_gb
 from core.scenario import Campaign, CloudSite, LocalSite, StaticSite, Usage
-from scoring.catalog import Catalog, ComputeRow, load_catalog
+from scoring.catalog import Catalog, ComputeRow
+from scoring.catalog_load import load_catalog
 from scoring.catalog_rows import CatalogError
 from scoring.equivalents import db_shape, site_compute_row
 from scoring.tco_parts import disk_parts, service_parts, sud_multiplier

@@ -9,7 +9,8 @@ import pytest
 
 from core.errors import PriceNotFoundError
 from core.scenario import SizeSpec
-from scoring.catalog import DATA_DIR, CatalogError, load_catalog
+from scoring.catalog import CatalogError
+from scoring.catalog_load import DATA_DIR, load_catalog
 from scoring.equivalents import equivalents, resolve_size
 
 

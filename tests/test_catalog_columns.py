@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from scoring.catalog import DATA_DIR, load_catalog
+from scoring.catalog_load import DATA_DIR, load_catalog
 from scoring.catalog_rows import (
     ArchRule,
     CatalogError,

@@ -15,7 +15,7 @@ from google.cloud import billing_v1
 from typer.testing import CliRunner
 
 from bakeoff.cli import app
-from scoring.catalog import load_catalog
+from scoring.catalog_load import load_catalog
 from scoring.catalog_rows import ComputeRow, ServiceRow
 from scoring.prices import refresh_gcp
 from scoring.prices.common import ProviderResult

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bench.scenarios import parse_campaign
-from scoring.catalog import load_catalog
+from scoring.catalog_load import load_catalog
 from scoring.sla import allowed_downtime, credit_pct, sla_risk
 
 

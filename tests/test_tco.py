@@ -8,7 +8,7 @@ import pytest
 
 from bench.scenarios import load_campaign_file, parse_campaign
 from core.errors import PriceNotFoundError
-from scoring.catalog import load_catalog
+from scoring.catalog_load import load_catalog
 from scoring.tco import billed_months, estimate_campaign, estimate_site
 
 ROOT = Path(__file__).resolve().parents[1]

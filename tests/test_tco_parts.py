@@ -9,7 +9,7 @@ import pytest
 from bench.scenarios import parse_campaign
 from core.errors import PriceNotFoundError
 from core.scenario import SizeSpec
-from scoring.catalog import load_catalog
+from scoring.catalog_load import load_catalog
 from scoring.compliance import check
 from scoring.cost_inputs import gather_cost_inputs
 from scoring.equivalents import db_equivalents, memory_matches, resolve_size

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from scoring.catalog import Catalog, load_catalog
+from scoring.catalog import Catalog
+from scoring.catalog_load import load_catalog
 from scoring.catalog_rows import Row
 from scoring.prices.common import DEFAULT_REGIONS, ProviderResult, now_iso, provider_of_region
 from scoring.prices.snapshot import KINDS, RefreshError, row_region, write_snapshot

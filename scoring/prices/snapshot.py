@@ -15,7 +15,8 @@ from pathlib import Path
 
 from core.errors import BakeoffError
 from core.exit_codes import ExitCode
-from scoring.catalog import Catalog, load_catalog
+from scoring.catalog import Catalog
+from scoring.catalog_load import load_catalog
 from scoring.catalog_rows import (
     CommitmentRow,
     ComputeRow,
