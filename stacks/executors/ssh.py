@@ -7,7 +7,7 @@ single connection, opened on first use and closed by `close()`.
 Every remote command runs in its own session and process group (`setsid`), so a timeout,
 a `stop()` or Ctrl-C can end the whole tree with `kill -- -PGID` (TERM, then KILL). The
 remote host's PID 1 may not reap orphans, so liveness checks skip zombies by reading
-/proc instead of trusting `kill -0`.
+/proc instead of trusting `kill -0`. The shell side of this lives in ssh_scripts.py.
 """
 
 from __future__ import annotations
@@ -25,39 +25,24 @@ from typing import Any
 
 from core.errors import BakeoffError, PrerequisiteError
 from core.executor import CommandResult
+from stacks.executors.ssh_scripts import (
+    ALIVE_FN,
+    BG_WRAPPER,
+    KILL,
+    MISSING,
+    PGID_LINE,
+    RUN_WRAPPER,
+    SETSID_SIGNALLED,
+    WAIT_PGID,
+    env_words,
+    sh,
+)
 from stacks.executors.ssh_target import SshTarget
 
 __all__ = ["HostKeyRejected", "SshBackgroundProcess", "SshExecutor", "SshTarget",
            "require_asyncssh"]
 
 INSTALL_HINT = "pip install 'cloud-bakeoff[ssh]'"
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_PGID_LINE = re.compile(rb"^bakeoff-pgid:(\d+)\n", re.MULTILINE)
-_MISSING = "bakeoff-missing-command"
-# `setsid -w` exits with the raw wait status when its child dies of a signal, and says so.
-_SETSID_SIGNALLED = re.compile(rb"setsid: child \d+ did not exit normally[^\n]*\n?\Z")
-
-# Foreground wrapper, run as `sh -c WRAPPER bakeoff ARGV...` inside `setsid -w`: announce
-# the process group on stderr (stripped from the output), check the tool exists, exec it.
-_RUN_WRAPPER = ('echo "bakeoff-pgid:$$" >&2; '
-                f'command -v "$1" >/dev/null 2>&1 || {{ echo "{_MISSING}: $1" >&2; exit 127; }}; '
-                'exec "$@"')
-# Background wrapper, `sh -c WRAPPER DIR ARGV...`: record the group and, if the tool ends
-# by itself, its exit code, next to the captured stdout/stderr in DIR.
-_BG_WRAPPER = ('echo $$ > "$0/pgid"; '
-               'if command -v "$1" >/dev/null 2>&1; then "$@"; echo $? > "$0/rc"; '
-               f'else echo "{_MISSING}: $1" >&2; echo 127 > "$0/rc"; fi')
-# `alive` is true while a non-zombie process is in group $PG (fields after "comm) ").
-_ALIVE_FN = ('alive() { for f in /proc/[0-9]*/stat; do '
-             'read -r l 2>/dev/null < "$f" || continue; set -- ${l##*") "}; '
-             '[ "$3" = "$PG" ] && [ "$1" != Z ] && return 0; done; return 1; }; ')
-# TERM the group, wait up to GRACE tenths of a second, then KILL; print what it took.
-_KILL = (_ALIVE_FN + 'if ! alive; then echo gone; exit 0; fi; kill -TERM -"$PG" 2>/dev/null; '
-         'i=0; while alive && [ "$i" -lt "$GRACE" ]; do sleep 0.1; i=$((i+1)); done; '
-         'if alive; then kill -KILL -"$PG" 2>/dev/null; echo KILL; else echo TERM; fi')
-_WAIT_PGID = ('i=0; while [ ! -s "$D/pgid" ] && [ ! -e "$D/rc" ] && [ "$i" -lt 50 ]; '
-              'do sleep 0.1; i=$((i+1)); done; PG=$(cat "$D/pgid" 2>/dev/null); ')
-
 class HostKeyRejected(PrerequisiteError):
     """The host offered a key that known_hosts does not hold: never retried."""
 
@@ -85,22 +70,6 @@ def require_asyncssh() -> Any:
     return asyncssh
 
 
-def _sh(script: str, **variables: str | int) -> str:
-    """A POSIX sh command line (whatever the login shell is) with variables set first."""
-    assigns = "".join(f"{k}={shlex.quote(str(v))}; " for k, v in variables.items())
-    return shlex.join(["sh", "-c", assigns + script])
-
-
-def _env_words(env: Mapping[str, str] | None) -> list[str]:
-    """`env VAR=value ...` words; sshd normally refuses to pass a client's environment."""
-    if not env:
-        return []
-    for name in env:
-        if not _ENV_NAME.match(name):
-            raise ValueError(f"environment variable name {name!r} is not a valid identifier")
-    return ["env", *(f"{k}={v}" for k, v in env.items())]
-
-
 class SshBackgroundProcess:
     """A remote process started by `SshExecutor.start`; its output waits in `remote_dir`."""
 
@@ -114,18 +83,18 @@ class SshBackgroundProcess:
     def alive(self) -> bool:
         if self._result is not None:
             return False
-        script = ('[ -e "$D/rc" ] && exit 1; ' + _WAIT_PGID + '[ -n "$PG" ] || exit 1; '
-                  + _ALIVE_FN + 'alive')
-        return self.executor.run_script(_sh(script, D=self.remote_dir), timeout=30).rc == 0
+        script = ('[ -e "$D/rc" ] && exit 1; ' + WAIT_PGID + '[ -n "$PG" ] || exit 1; '
+                  + ALIVE_FN + 'alive')
+        return self.executor.run_script(sh(script, D=self.remote_dir), timeout=30).rc == 0
 
     def stop(self) -> CommandResult:
         """End the group (TERM, then KILL), return what it printed, remove the temp files."""
         if self._result is not None:
             return self._result
-        script = (_WAIT_PGID + 'how=gone; if [ -n "$PG" ]; then how=$(' + _KILL + '); fi; '
+        script = (WAIT_PGID + 'how=gone; if [ -n "$PG" ]; then how=$(' + KILL + '); fi; '
                   'echo "bakeoff-stop:$(cat "$D/rc" 2>/dev/null):$how"; '
                   'cat "$D/stdout" 2>/dev/null; cat "$D/stderr" >&2 2>/dev/null; rm -rf "$D"')
-        res = self.executor.run_script(_sh(script, D=self.remote_dir, GRACE=30), timeout=60)
+        res = self.executor.run_script(sh(script, D=self.remote_dir, GRACE=30), timeout=60)
         status, _, out = res.stdout.partition("\n")
         match = re.fullmatch(r"bakeoff-stop:(-?\d*):(\w+)", status.strip())
         if match is None:
@@ -237,8 +206,8 @@ class SshExecutor:
         if not argv:
             raise ValueError("empty command")
         argv = tuple(argv)
-        cmd = "exec " + shlex.join(["setsid", "-w", *_env_words(env), "sh", "-c",
-                                    _RUN_WRAPPER, "bakeoff", *argv])
+        cmd = "exec " + shlex.join(["setsid", "-w", *env_words(env), "sh", "-c",
+                                    RUN_WRAPPER, "bakeoff", *argv])
         state: dict[str, Any] = {}
         fut = asyncio.run_coroutine_threadsafe(
             self._guard(self._run(cmd, timeout, state)), _event_loop())
@@ -252,7 +221,7 @@ class SshExecutor:
             if isinstance(e, concurrent.futures.TimeoutError):
                 raise PrerequisiteError(f"{self.target}: SSH stopped answering") from None
             raise
-        if rc == 127 and f"{_MISSING}: {argv[0]}" in err:
+        if rc == 127 and f"{MISSING}: {argv[0]}" in err:
             raise PrerequisiteError(f"'{argv[0]}' is not installed on {self.target}; install "
                                     "it there (see docs/static.md)")
         return CommandResult(argv, rc, out, err, duration, timed_out)
@@ -268,7 +237,7 @@ class SshExecutor:
         async def pump(stream: Any, buf: bytearray) -> None:
             while chunk := await stream.read(65536):
                 buf.extend(chunk)
-                if buf is err and "pgid" not in state and (m := _PGID_LINE.search(err)):
+                if buf is err and "pgid" not in state and (m := PGID_LINE.search(err)):
                     state["pgid"] = int(m.group(1))
 
         pumps = asyncio.gather(pump(proc.stdout, out), pump(proc.stderr, err))
@@ -297,7 +266,7 @@ class SshExecutor:
         except TimeoutError:
             proc.close()
         duration = time.monotonic() - start
-        signalled = _SETSID_SIGNALLED.search(err)
+        signalled = SETSID_SIGNALLED.search(err)
         if signalled and proc.exit_status:
             del err[signalled.start():]
             rc = -(proc.exit_status & 0x7F)  # like subprocess: minus the signal number
@@ -307,12 +276,12 @@ class SshExecutor:
             rc = -getattr(signal, "SIG" + proc.exit_signal[0], signal.SIGKILL)
         else:
             rc = -signal.SIGKILL if timed_out else -1
-        err_text = _PGID_LINE.sub(b"", bytes(err), count=1).decode(errors="replace")
+        err_text = PGID_LINE.sub(b"", bytes(err), count=1).decode(errors="replace")
         return rc, out.decode(errors="replace"), err_text, duration, timed_out
 
     async def _kill(self, pgid: int, grace_tenths: int) -> str:
         conn = await self._connection()
-        res = await conn.run(_sh(_KILL, PG=pgid, GRACE=grace_tenths), check=False,
+        res = await conn.run(sh(KILL, PG=pgid, GRACE=grace_tenths), check=False,
                              timeout=grace_tenths / 10 + 30)
         return str(res.stdout).strip()
 
@@ -339,11 +308,11 @@ class SshExecutor:
         if not argv:
             raise ValueError("empty command")
         argv = tuple(argv)
-        inner = shlex.join([*_env_words(env), "sh", "-c", _BG_WRAPPER])
+        inner = shlex.join([*env_words(env), "sh", "-c", BG_WRAPPER])
         script = ('d=$(mktemp -d /tmp/bakeoff-bg-XXXXXX) || exit 1; '
                   f'setsid {inner} "$d" {shlex.join(argv)} '
                   '</dev/null >"$d/stdout" 2>"$d/stderr" & echo "$d"')
-        res = self.run_script(_sh(script), timeout=30)
+        res = self.run_script(sh(script), timeout=30)
         remote_dir = res.stdout.strip()
         if res.rc != 0 or not remote_dir.startswith("/tmp/bakeoff-bg-"):
             raise BakeoffError(f"{self.target}: could not start {shlex.join(argv)}: "
