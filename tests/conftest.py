@@ -14,24 +14,27 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
-_OWN_STATE = pytest.StashKey[str]()
+_OWN_ROOT = pytest.StashKey[str]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """One state directory per test session (campaign locks, journals, cloud secrets), so
-    the suite never touches the user's own campaigns and two sessions on one machine never
-    meet on a campaign id. Subprocesses (`bakeoff ...`) inherit it."""
-    if not os.environ.get("BAKEOFF_STATE_DIR"):
-        import tempfile
+    """One temp root and one state directory per test session (campaign temp folders,
+    locks, journals, cloud secrets), so the suite never touches the user's own campaigns
+    and two sessions on one machine never meet on a campaign id. Subprocesses inherit
+    both through the environment; the root is removed when the session ends."""
+    import tempfile
 
-        os.environ["BAKEOFF_STATE_DIR"] = tempfile.mkdtemp(prefix="bakeoff-test-state-")
-        config.stash[_OWN_STATE] = os.environ["BAKEOFF_STATE_DIR"]
+    root = tempfile.mkdtemp(prefix="bakeoff-test-")
+    os.chmod(root, 0o711)  # a test PostgreSQL runs as another user and must pass through
+    os.environ["TMPDIR"] = tempfile.tempdir = root
+    os.environ.setdefault("BAKEOFF_STATE_DIR", os.path.join(root, "state"))
+    config.stash[_OWN_ROOT] = root
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    own = config.stash.get(_OWN_STATE, None)
-    if own:
-        shutil.rmtree(own, ignore_errors=True)
+    root = config.stash.get(_OWN_ROOT, None)
+    if root:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import random
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -173,7 +174,7 @@ def leftovers_of(run: Run) -> list[str]:
     veths = {f"bk{hashlib.sha1(f'{cid}-{i}'.encode()).hexdigest()[:6]}{s}"
              for i in range(4) for s in "ab"}
     left += [f"veth {n}" for n in links() if n in veths]
-    left += [f"temp {p}" for p in Path("/tmp").glob(f"*{cid}*")]
+    left += [f"temp {p}" for p in Path(tempfile.gettempdir()).glob(f"*{cid}*")]
     left += [f"shm {i} (creator {c})" for i, c in shm_creators().items()
              if c in run.seen_pids]
     if run.state.exists():
