@@ -7,6 +7,7 @@ returning `Check`s). Azure and GCP are here; another provider adds one entry to 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Callable
@@ -87,9 +88,31 @@ INVENTORIES: dict[str, Callable[[dict[str, Any]], Any]] = {
     "aws": _aws_inventory, "azure": _azure_inventory, "gcp": _gcp_inventory}
 
 
-def default_providers(regions: list[str] | None = None) -> list[str]:
-    """Every cloud, except AWS when no region is given or configured (nothing to sweep)."""
-    return [p for p in INVENTORIES if p != "aws" or regions or _aws_regions()]
+def journaled_providers(journal_dir: Path | None = None) -> set[str]:
+    """The clouds that campaigns journaled on this machine used."""
+    d = journal_dir or state_campaigns_dir()
+    found: set[str] = set()
+    for path in sorted(d.glob("*/journal.json")) if d.is_dir() else []:
+        try:
+            sites = json.loads(path.read_text()).get("sites", {})
+        except (OSError, ValueError, AttributeError):
+            continue  # a damaged journal names no provider; `-p` still sweeps it
+        found |= {e.get("provider") for e in sites.values() if isinstance(e, dict)}
+    return found & set(INVENTORIES)
+
+
+def default_providers(regions: list[str] | None = None, subscription: str | None = None,
+                      project: str | None = None, journal: Path | None = None) -> list[str]:
+    """The clouds swept without --provider: those a journaled campaign used, and those
+    configured here (an AWS region, an Azure subscription, a GCP project). A machine
+    that never ran a cloud campaign sweeps none, and needs no cloud credentials."""
+    from stacks.cloud.doctor_azgcp import azure_subscription
+
+    configured = {"aws": bool(regions or _aws_regions()),
+                  "azure": bool(subscription or azure_subscription()),
+                  "gcp": bool(project or os.environ.get("GOOGLE_CLOUD_PROJECT"))}
+    used = journaled_providers(journal)
+    return [p for p in INVENTORIES if configured[p] or p in used]
 
 
 def parse_age(text: str) -> timedelta:
@@ -104,7 +127,8 @@ def parse_age(text: str) -> timedelta:
 
 
 def gc(provider: list[str] = typer.Option(None, "--provider", "-p",
-                                          help="aws, azure, gcp (repeatable); default: all"),
+                                          help="aws, azure, gcp (repeatable); default: "
+                                          "those your campaigns used or you configured"),
        older_than: str = typer.Option("0m", "--older-than",
                                       help="spare anything younger (e.g. 2h)"),
        delete: bool = typer.Option(False, "--delete", help="delete; default is a dry run"),
@@ -121,7 +145,11 @@ def gc(provider: list[str] = typer.Option(None, "--provider", "-p",
     from stacks.cloud.gc_common import collect
 
     age = parse_age(older_than)
-    wanted = provider or default_providers(region)
+    wanted = provider or default_providers(region, subscription, project, journal)
+    if not wanted:
+        out.print("clouds: none swept (no campaign here used one, none is configured; "
+                  "`--provider aws|azure|gcp` sweeps one anyway)")
+        return
     unknown = sorted(set(wanted) - set(INVENTORIES))
     if unknown:
         raise BakeoffError(f"--provider: expected one of {', '.join(INVENTORIES)}, "

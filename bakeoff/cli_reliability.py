@@ -21,8 +21,9 @@ def gc(delete: bool = typer.Option(False, "--delete", help="remove what is found
        campaign: str | None = typer.Option(None, "--campaign",
                                            help="only this campaign (on this machine)"),
        provider: list[str] = typer.Option(
-           None, "--provider", "-p", help="local, aws, azure, gcp (repeatable); default: all "
-           "(aws when a region is known), or local only with --campaign"),
+           None, "--provider", "-p", help="local, aws, azure, gcp (repeatable); default: local "
+           "and the clouds your campaigns used or you configured (a region, subscription "
+           "or project); local only with --campaign"),
        untracked: bool = typer.Option(
            False, "--untracked", help="also remove `bko-` namespaces no campaign state "
            "accounts for (left by older bakeoff versions); make sure none is in use"),
@@ -46,8 +47,9 @@ def gc(delete: bool = typer.Option(False, "--delete", help="remove what is found
     """
     from bakeoff import cli_cloud
 
-    wanted = list(provider or (["local"] if campaign else
-                               ["local", *cli_cloud.default_providers(region)]))
+    cli_cloud.parse_age(older_than)  # a bad value is an error even with no cloud to sweep
+    wanted = list(provider or (["local"] if campaign else [
+        "local", *cli_cloud.default_providers(region, subscription, project, journal)]))
     unknown = sorted(set(wanted) - {"local", *cli_cloud.INVENTORIES})
     if unknown:
         raise BakeoffError(f"--provider: expected one of local, "
@@ -55,6 +57,9 @@ def gc(delete: bool = typer.Option(False, "--delete", help="remove what is found
     if "local" in wanted:
         _gc_local(delete, campaign, untracked)
     clouds = [p for p in wanted if p != "local"]
+    if not provider and not campaign and not clouds:
+        out.print("clouds: none swept (no campaign here used one, none is configured; "
+                  "`--provider aws|azure|gcp` sweeps one anyway)")
     if clouds:
         cli_cloud.gc(provider=clouds, older_than=older_than, delete=delete,
                      subscription=subscription, project=project, region=region,

@@ -110,11 +110,16 @@ def judge(item: Leftover, now: datetime, known_campaigns: set[str] | None,
     return Verdict(item, "keep", f"live until {expiry:%Y-%m-%d %H:%M} UTC")
 
 
+def clock() -> datetime:
+    """Now, in UTC; the one place gc reads the time (tests with recorded tags pin it)."""
+    return datetime.now(UTC)
+
+
 def collect(inventory: Inventory, *, now: datetime | None = None,
             known_campaigns: set[str] | None = None, older_than: timedelta = timedelta(0),
             delete: bool = False) -> GcReport:
     """Judge every leftover; delete the condemned ones only when `delete` is set."""
-    now = now or datetime.now(UTC)
+    now = now or clock()
     report = GcReport(inventory.provider, dry_run=not delete)
     for item in inventory.leftovers():
         verdict = judge(item, now, known_campaigns, older_than)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import requests
 from azure.core.credentials import AccessToken
@@ -33,7 +35,13 @@ def wide(monkeypatch):
 
 @pytest.fixture
 def accounts(monkeypatch, tmp_path):
-    """Both providers' inventories on local canned APIs; a journal knowing two campaigns."""
+    """Both providers' inventories on local canned APIs; a journal knowing two campaigns.
+    The recorded expiry tags are fixed times, so gc's clock is pinned to the moment they
+    were recorded against (as in test_gc_azure_gcp.py)."""
+    from stacks.cloud import gc_common
+    from tests.cloud.test_gc_azure_gcp import NOW
+
+    monkeypatch.setattr(gc_common, "clock", lambda: NOW)
     with RecordedApi(load("azure.json")) as az, RecordedApi(load("gcp.json")) as gcp:
         monkeypatch.setitem(cli_cloud.INVENTORIES, "azure", lambda opts: AzureInventory(
             SUB, credential=_Token(), base_url=az.url,
@@ -45,6 +53,10 @@ def accounts(monkeypatch, tmp_path):
         journal = tmp_path / "campaigns"
         for campaign in ("c-live", "c-old"):
             (journal / campaign).mkdir(parents=True)
+        # the journal says which clouds this machine's campaigns used: gc's default
+        (journal / "c-old" / "journal.json").write_text(json.dumps({"sites": {
+            "a": {"provider": "azure", "status": "destroyed"},
+            "g": {"provider": "gcp", "status": "destroyed"}}}))
         yield az, gcp, journal
 
 
@@ -56,6 +68,24 @@ def test_gc_dry_run_by_default(accounts):
     assert "gcp: 9 to delete; nothing deleted (dry run" in result.output
     assert "bko-web-rg4d5e6f" in result.output and "live until" in result.output
     assert az.calls("DELETE") == [] and gcp.calls("DELETE") == []
+
+
+def test_gc_sweeps_no_cloud_on_a_machine_that_never_used_one(accounts, monkeypatch, tmp_path):
+    """No journaled cloud campaign, nothing configured: no cloud is asked (no credentials
+    needed, exit 0); a configured GCP project brings GCP back."""
+    az, gcp, _ = accounts
+    for var in ("AWS_REGION", "AWS_DEFAULT_REGION", "AZURE_SUBSCRIPTION_ID",
+                "ARM_SUBSCRIPTION_ID", "GOOGLE_CLOUD_PROJECT"):
+        monkeypatch.delenv(var, raising=False)
+    empty = tmp_path / "no-campaigns"
+    result = runner.invoke(app, ["gc", "--journal", str(empty)], env=ENV)
+    assert result.exit_code == 0, result.output
+    assert "clouds: none swept" in result.output
+    assert az.requests == [] and gcp.requests == []
+    result = runner.invoke(app, ["gc", "--journal", str(empty), "--project", "bko-test"],
+                           env=ENV)
+    assert result.exit_code == 0, result.output
+    assert "gcp: 9 to delete" in result.output and az.requests == []
 
 
 def test_gc_delete_one_provider(accounts):
