@@ -68,21 +68,18 @@ def default_text(field: FieldInfo) -> str:
     return f"`{value}`" if value != {} and value != [] else "empty"
 
 
+# A field's constraint (annotated_types) -> the attribute holding its bound, and its wording.
+_LIMITS: tuple[tuple[type, str, str], ...] = (
+    (Ge, "ge", "≥"), (Gt, "gt", ">"), (Le, "le", "≤"), (Lt, "lt", "<"),
+    (MinLen, "min_length", "at least"), (MaxLen, "max_length", "at most"))
+
+
 def limits_text(field: FieldInfo) -> str:
     parts = []
     for m in field.metadata:
-        if isinstance(m, Ge):
-            parts.append(f"≥ {m.ge}")
-        elif isinstance(m, Gt):
-            parts.append(f"> {m.gt}")
-        elif isinstance(m, Le):
-            parts.append(f"≤ {m.le}")
-        elif isinstance(m, Lt):
-            parts.append(f"< {m.lt}")
-        elif isinstance(m, MinLen):
-            parts.append(f"at least {m.min_length}")
-        elif isinstance(m, MaxLen):
-            parts.append(f"at most {m.max_length}")
+        limit = next(((attr, words) for kind, attr, words in _LIMITS if isinstance(m, kind)), None)
+        if limit is not None:
+            parts.append(f"{limit[1]} {getattr(m, limit[0])}")
         elif getattr(m, "pattern", None):
             parts.append(f"pattern `{m.pattern}`")
     return ", ".join(parts).replace("|", "\\|")

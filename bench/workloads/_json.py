@@ -64,21 +64,23 @@ def _walk(tool: str, doc: Any, where: Path, default: Any) -> Any:
     return node
 
 
-def obj(tool: str, doc: Any, path: Path, default: Any = _MISSING) -> dict[str, Any]:
-    """The object at dotted `path`; `default` when absent (if given), ParseError otherwise."""
+def _typed(tool: str, doc: Any, path: Path, default: Any, kind: type, what: str) -> Any:
+    """The `kind` value at dotted `path`; `default` when absent (if given), else ParseError."""
     node = _walk(tool, doc, path, default)
     if node is default and default is not _MISSING:
         return node
-    if not isinstance(node, dict):
-        raise ParseError(tool, f"'{_name(path)}' is not an object (got {type(node).__name__})")
+    if not isinstance(node, kind):
+        raise ParseError(tool, f"'{_name(path)}' is not {what} (got {type(node).__name__})")
     return node
+
+
+def obj(tool: str, doc: Any, path: Path, default: Any = _MISSING) -> dict[str, Any]:
+    """The object at dotted `path`; `default` when absent (if given), ParseError otherwise."""
+    return _typed(tool, doc, path, default, dict, "an object")
 
 
 def array(tool: str, doc: Any, path: Path) -> list[Any]:
-    node = _walk(tool, doc, path, _MISSING)
-    if not isinstance(node, list):
-        raise ParseError(tool, f"'{_name(path)}' is not a list (got {type(node).__name__})")
-    return node
+    return _typed(tool, doc, path, _MISSING, list, "a list")
 
 
 def num(tool: str, doc: Any, path: Path, default: Any = _MISSING) -> float:
@@ -107,9 +109,4 @@ def count(tool: str, doc: Any, path: Path, default: Any = _MISSING) -> int:
 
 
 def text(tool: str, doc: Any, path: Path, default: Any = _MISSING) -> str:
-    node = _walk(tool, doc, path, default)
-    if node is default and default is not _MISSING:
-        return node
-    if not isinstance(node, str):
-        raise ParseError(tool, f"'{_name(path)}' is not a string (got {type(node).__name__})")
-    return node
+    return _typed(tool, doc, path, default, str, "a string")
