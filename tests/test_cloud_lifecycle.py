@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -144,7 +145,8 @@ from tests.cloud_fake import FakeWorkspace
 c = parse_campaign({campaign!r}, "test")
 p = CloudProvisioner("aws", workspace=FakeWorkspace({stacks!r}), state_root={state!r},
                      detect_ip=lambda: None, ssh_deadline_s=30)
-p.up(c.sites[0], c, "c5")
+env = p.up(c.sites[0], c, "c5")
+print(" ".join(sorted({{h.facts["scratch_dir"] for h in env.hosts.values()}})), flush=True)
 os._exit(3)  # crash: no teardown, connections and all left behind
 """
 DESTROY = """
@@ -164,6 +166,7 @@ def test_crashed_campaign_is_destroyed_from_a_new_process(tmp_path):
     crashed = subprocess.run([sys.executable, "-c", CRASH.format(**fmt)], cwd=REPO,
                              capture_output=True, text=True, timeout=120)
     assert crashed.returncode == 3, crashed.stderr[-2000:]
+    scratch = crashed.stdout.split()
     ws = FakeWorkspace(tmp_path / "stacks")
     pids = _pids(ws)
     assert ws.stacks() == ["c5--a"] and pids and all(_alive(p) for p in pids)
@@ -173,6 +176,10 @@ def test_crashed_campaign_is_destroyed_from_a_new_process(tmp_path):
     assert ws.stacks() == []
     assert not any(_alive(p) for p in pids)
     assert CampaignState("c5", tmp_path / "state").site_entry("a")["status"] == "destroyed"
+    # a real VM takes its scratch directory with it; the loopback "VMs" share this /tmp
+    assert scratch and all(d.startswith("/tmp/bakeoff-a-") for d in scratch)
+    for d in scratch:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def test_two_cloud_sites_side_by_side_through_the_whole_campaign(tmp_path):
