@@ -17,7 +17,7 @@ import re
 import pulumi
 import pulumi_aws as aws
 
-from stacks.cloud.spec import CloudSiteSpec, db_storage_gb
+from stacks.cloud.spec import CloudSiteSpec
 from stacks.cloud.userdata import user_data
 
 # Canonical's AWS account: the owner of the official Ubuntu images.
@@ -156,7 +156,7 @@ def _rds(spec: CloudSiteSpec, named, opts: pulumi.ResourceOptions, vpc: aws.ec2.
     rds = aws.rds.Instance(
         spec.resource_name("db"), engine="postgres", engine_version=db.engine_version,
         instance_class=db.instance_class,
-        allocated_storage=db_storage_gb("aws", db.storage_gb), storage_type="gp3",
+        allocated_storage=db.storage_gb, storage_type="gp3",
         storage_encrypted=True, multi_az=db.ha, publicly_accessible=False,
         db_subnet_group_name=group.name, vpc_security_group_ids=[sg.id],
         availability_zone=None if db.ha else spec.zones[0],

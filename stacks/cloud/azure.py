@@ -17,7 +17,7 @@ import ipaddress
 import pulumi
 from pulumi_azure_native import compute, dbforpostgresql, network, privatedns, resources
 
-from stacks.cloud.spec import SSH_USER, CloudSiteSpec, SiteSpecError, db_storage_gb
+from stacks.cloud.spec import SSH_USER, CloudSiteSpec, SiteSpecError
 from stacks.cloud.userdata import user_data
 
 # Marketplace reference of the current Ubuntu LTS; version "latest" is resolved by Azure
@@ -158,7 +158,7 @@ def _database(spec: CloudSiteSpec, rg: resources.ResourceGroup, vnet: network.Vi
     server = dbforpostgresql.Server(
         spec.resource_name("db"), resource_group_name=rg.name, location=spec.region,
         version=db.engine_version, sku=db_sku(db.instance_class),
-        storage={"storage_size_gb": db_storage_gb("azure", db.storage_gb)},
+        storage={"storage_size_gb": db.storage_gb},
         administrator_login=db.username,
         administrator_login_password=password,
         availability_zone=az_zone(spec.zones[0]), high_availability=ha,

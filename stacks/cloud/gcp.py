@@ -18,7 +18,7 @@ import pulumi
 from pulumi_gcp import compute, servicenetworking, sql
 
 from stacks.cloud.gc_common import tags_as_description
-from stacks.cloud.spec import SSH_USER, CloudSiteSpec, SiteSpecError, db_storage_gb
+from stacks.cloud.spec import SSH_USER, CloudSiteSpec, SiteSpecError
 from stacks.cloud.userdata import user_data
 
 # The image family resolves to the newest Ubuntu LTS image when the instance is created.
@@ -103,7 +103,7 @@ def _database(spec: CloudSiteSpec, net: compute.Network,
         settings={
             "tier": db.instance_class, "edition": edition,
             "availability_type": "REGIONAL" if db.ha else "ZONAL",
-            "disk_size": db_storage_gb("gcp", db.storage_gb), "disk_type": "PD_SSD",
+            "disk_size": db.storage_gb, "disk_type": "PD_SSD",
             "user_labels": labels,
             "location_preference": location,
             # Regional HA needs backups with point-in-time recovery on PostgreSQL.

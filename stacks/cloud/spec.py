@@ -51,7 +51,7 @@ class DatabaseSpec:
     """A managed PostgreSQL: instance class from the equivalents table, HA when asked."""
 
     instance_class: str  # db.m6i.large | GP_Standard_D2ds_v5 | db-custom-2-8192
-    storage_gb: int
+    storage_gb: int  # as provisioned (resolve applies db_storage_gb), not as asked
     ha: bool = False
     engine_version: str = "16"
     username: str = "bakeoff"
