@@ -63,7 +63,8 @@ def site_campaign_cost(campaign: Campaign, site: CloudSite) -> CampaignCost:
     from scoring.equivalents import site_compute_row
 
     catalog = load_catalog()
-    quoted = _quoted(site)
+    ov = site.price_override  # the scenario's own $/h for its type on its market, if any
+    quoted = ov.compute_rate("spot" if site.spot else "on-demand") if ov else None
     try:
         row: ComputeRow | None = site_compute_row(site, catalog)
     except PriceNotFoundError:
@@ -85,20 +86,6 @@ def site_campaign_cost(campaign: Campaign, site: CloudSite) -> CampaignCost:
     hourly = sum(p[1] for p in parts)
     hours = campaign_hours(campaign, site)
     return CampaignCost(site.name, round(hours, 3), hourly, round(hours * hourly, 2), parts)
-
-
-def _quoted(site: CloudSite) -> float | None:
-    """The scenario's own $/h for the site's type on the market it runs on, if any.
-
-    As in the TCO: `price_override.terms` quotes per term; a bare `usd_per_hour` (no
-    terms) is the site's rate whatever the term.
-    """
-    ov = site.price_override
-    if ov is None:
-        return None
-    if ov.terms:
-        return ov.terms.get("spot" if site.spot else "on-demand")
-    return ov.usd_per_hour
 
 
 def _vm_rate(site: CloudSite, itype: str, row: ComputeRow | None,

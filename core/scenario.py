@@ -76,6 +76,11 @@ class PriceOverride(Model):
         None, description="network/backup unit prices by item (see docs/pricing.md)")
     reason: str = Field(min_length=3)
 
+    def compute_rate(self, term: str) -> float | None:
+        """The quoted compute $/h for `term`: `terms` quotes per term, a bare
+        `usd_per_hour` (no terms) every term; None when nothing is quoted for it."""
+        return self.terms.get(term) if self.terms else self.usd_per_hour
+
 
 class SiteBase(Model):
     name: str = Field(pattern=NAME_PATTERN)

@@ -165,9 +165,7 @@ def _compute(site: CloudSite, usage: Usage, term: str,
     itype = row.instance_type if row else site.instance_type
     name = f"compute {itype} x{usage.instances} ({term})"
     caveats: list[str] = []
-    quoted = (ov.terms or {}).get(term) if ov is not None else None
-    if quoted is None and ov is not None and not ov.terms:
-        quoted = ov.usd_per_hour
+    quoted = ov.compute_rate(term) if ov is not None else None
     if ov is not None and quoted is not None:
         note = f"catalog on-demand {row.ondemand_usd_per_hour}/h" if row else "not in catalog"
         comp = _component(name, hours, "instance-hours", quoted,
