@@ -24,7 +24,7 @@ from core.executor import Executor
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("core", "bench", "stacks")
-DATA_SUFFIXES = (".py", ".sql", ".yaml")
+SHIPPED_SUFFIXES = (".py", ".sql", ".yaml")
 PAYLOAD_DIR = "bakeoff-src"
 
 
@@ -33,7 +33,7 @@ def payload_members(root: Path = REPO_ROOT) -> list[Path]:
     out: list[Path] = []
     for pkg in PACKAGES:
         for path in sorted((root / pkg).rglob("*")):
-            if (path.is_file() and path.suffix in DATA_SUFFIXES
+            if (path.is_file() and path.suffix in SHIPPED_SUFFIXES
                     and "__pycache__" not in path.parts):
                 out.append(path.relative_to(root))
     return out

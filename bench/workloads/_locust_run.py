@@ -77,10 +77,15 @@ class LocustRun:
             return float(sum(s["duration_s"] for s in self.shape))
         return float(self.duration_s)
 
+    @property
+    def files(self) -> list[Path]:
+        """What Locust loads: the locustfile, then bakeoff's plugin (unless turned off)."""
+        return [self.locustfile, *([PLUGIN] if self.with_plugin else [])]
+
     def argv(self, python: str, out_path: str, master_port: int | None = None,
              files: str | None = None) -> tuple[list[str], dict[str, str]]:
         """One host's Locust (master and local workers); `files` as staged on that host."""
-        files = files or (str(self.locustfile) + (f",{PLUGIN}" if self.with_plugin else ""))
+        files = files or ",".join(map(str, self.files))
         argv = [python, "-m", "locust", "-f", files, "--headless", "-H", self.target_url,
                 "--only-summary", "--loglevel", "WARNING", "--exit-code-on-error", "0",
                 "--stop-timeout", "0"]
@@ -109,11 +114,11 @@ class LocustRun:
         """Copy the locustfile (and the plugin) to `host`; Locust's `-f` value there."""
         scratch = host.facts.get("scratch_dir")
         if not scratch:  # this machine's own processes: the files are here already
-            return str(self.locustfile) + (f",{PLUGIN}" if self.with_plugin else "")
+            return ",".join(map(str, self.files))
         run_dir = f"{str(scratch).rstrip('/')}/locust-{uuid.uuid4().hex[:12]}"
-        paths = [self.locustfile, *([PLUGIN] if self.with_plugin else [])]
         try:
-            return ",".join(stage_file(host.executor, p, f"{run_dir}/{p.name}") for p in paths)
+            return ",".join(stage_file(host.executor, p, f"{run_dir}/{p.name}")
+                            for p in self.files)
         except BakeoffError as e:
             raise BakeoffError(f"http-load on {host.name}: {e}") from None
 
@@ -171,7 +176,8 @@ class LocustRun:
         try:
             for host, n in self.workers:
                 wpython, wenv = host_python(host)
-                wargv = [wpython, "-m", "locust", "-f", self.stage(host), "--worker",
+                wfiles = files if host is master else self.stage(host)  # staged there already
+                wargv = [wpython, "-m", "locust", "-f", wfiles, "--worker",
                          "--master-host", master.address, "--master-port", str(port),
                          "-H", self.target_url, "--loglevel", "WARNING"]
                 if n > 1:
