@@ -125,6 +125,19 @@ def render_summary(folder: Path, console: Console) -> None:
     render_table(statistics(results), sites, f"{results.campaign_id}", console)
     render_sites(results, console)
     render_problems(results.manifest, console)
+    render_disqualified(folder, console)
+
+
+def render_disqualified(folder: Path, console: Console) -> None:
+    """Sites the last scoring disqualified (a failed hard requirement), from scores.json."""
+    stored = folder / "scores" / "scores.json"
+    try:
+        dq = json.loads(stored.read_text(encoding="utf-8"))["decision"].get("disqualified")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return
+    for site, why in (dq or {}).items():
+        console.print(f"{site} is DISQUALIFIED (cannot win): fails {'; '.join(why)}",
+                      highlight=False, markup=False)
 
 
 def show_campaign(ref: str, root: Path | None, fmt: str, console: Console) -> None:

@@ -175,6 +175,8 @@ class Requirement(Model):
     where: dict[str, str] = Field(default_factory=dict,
                                   description="metadata filter, e.g. {endpoint: checkout}")
     name: str | None = None
+    hard: bool = Field(False, description="a site failing it cannot win (it stays in the "
+                       "matrix, marked disqualified)")
 
 
 class Usage(Model):

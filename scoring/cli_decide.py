@@ -21,7 +21,7 @@ from rich.table import Table
 from bench.campaigns import results_option
 from scoring.display import distinct_digits, fmt, fmt_value
 from scoring.result import ScoreResult
-from scoring.summary import decision
+from scoring.summary import decision, lead_lines
 
 RESULTS_OPTION = results_option()
 STATUS_STYLE = {"pass": "[green]pass[/green]", "fail": "[red]FAIL[/red]",
@@ -36,7 +36,8 @@ def matrix_table(result: ScoreResult) -> Table:
     table.add_column("criterion")
     table.add_column("weight", justify="right")
     for site in m.sites:
-        table.add_column(site, justify="right")
+        table.add_column(f"{site}\n[red]DISQUALIFIED[/red]" if site in m.disqualified else site,
+                         justify="right")
     for spec in m.criteria:
         row = []
         for site in m.sites:
@@ -85,7 +86,9 @@ def plain_lines(result: ScoreResult) -> list[str]:
     digits = distinct_digits(m.totals.values())
     for site in m.sites:
         scores = ", ".join(fmt(m.cell(c.name, site).score) for c in m.criteria)
-        lines.append(f"{site}: {scores} -> {fmt(m.totals[site], digits)}")
+        out = (f" (DISQUALIFIED: fails {'; '.join(m.disqualified[site])})"
+               if site in m.disqualified else "")
+        lines.append(f"{site}: {scores} -> {fmt(m.totals[site], digits)}{out}")
     return lines
 
 
@@ -99,6 +102,9 @@ def print_result(result: ScoreResult, console: Console) -> None:
     console.print(d["headline"], highlight=False, markup=False)
     for reason in d["reasons"]:
         console.print(f"  - {reason}", highlight=False, markup=False)
+    if d.get("leader"):
+        for line in lead_lines(result.matrix, d["leader"]):
+            console.print(f"  lead by criterion: {line}", highlight=False, markup=False)
     if d["uncertainty"]:
         console.print(d["uncertainty"], highlight=False, markup=False)
     if result.written:
@@ -134,8 +140,9 @@ def register(app: typer.Typer) -> None:
         """Score stored results (or a scenario) and print the decision matrix.
 
         Ends with a pass/fail summary of the requirements; exits 9 when one failed and 10
-        when one could not be measured (scored with --scenario, requirements are not
-        measured and do not set the exit code).
+        when one could not be measured (scored with --scenario, measured requirements are
+        not measured and do not set the exit code, but a failed compliance `requires:`
+        exits 9). A site failing a hard requirement is marked DISQUALIFIED and cannot win.
 
         Example: bakeoff score latest --weights cost-first.yaml --out results/cost-first
         """
@@ -152,8 +159,11 @@ def register(app: typer.Typer) -> None:
         print_result(result, console)
         from scoring import requirements_gate
 
+        # a scenario alone measures nothing, but a hard requirement it fails (compliance)
+        # still fails the gate
+        failed = any(r.status == "fail" for r in result.requirements)
         code = requirements_gate.report(result.requirements, console,
-                                        fail=not no_fail and scenario is None)
+                                        fail=not no_fail and (scenario is None or failed))
         if code:
             raise typer.Exit(code)
 

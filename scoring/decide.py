@@ -29,10 +29,11 @@ from core.scenario import Campaign
 from scoring import requirements as req_mod
 from scoring.cost_inputs import CostFn, gather_cost_inputs
 from scoring.criteria import CriterionSpec, active, default_criteria, resolve_criteria
+from scoring.disqualify import disqualified
 from scoring.matrix import Matrix, assemble
 from scoring.quantities import CostInputs, Quantity, available_builtins, extract
 from scoring.result import ScoreResult
-from scoring.sensitivity import analyse
+from scoring.sensitivity import Sensitivity, analyse
 from scoring.stats import DEFAULT_RESAMPLES, DEFAULT_SEED
 from scoring.utilities import score_rows
 from scoring.weights import apply_weights, load_weights
@@ -64,9 +65,23 @@ def _compliance_bounds(specs: list[CriterionSpec], campaign: Campaign,
 
 def build_matrix(specs: Sequence[CriterionSpec], sites: Sequence[str],
                  quantities: Mapping[str, Mapping[str, Quantity]],
-                 resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED) -> Matrix:
-    """Stages 2 and 3: quantities (criterion → site → Quantity) → the scored matrix."""
-    return assemble(score_rows(specs, sites, quantities, resamples, seed), sites)
+                 resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED,
+                 disqualified: Mapping[str, list[str]] | None = None) -> Matrix:
+    """Stages 2 and 3: quantities (criterion → site → Quantity) → the scored matrix;
+    `disqualified` sites (failed hard requirements) keep their totals but cannot lead."""
+    return assemble(score_rows(specs, sites, quantities, resamples, seed), sites,
+                    disqualified)
+
+
+def sensitivity(matrix: Matrix, names: Sequence[str]) -> Sensitivity:
+    """Stage 4 among the sites that may win; a disqualified site wins no weight draw."""
+    ok = matrix.qualifying
+    if not ok:  # nobody may win: nothing for the weights to change
+        return Sensitivity([], [], dict.fromkeys(matrix.sites, 0.0), 0, 0, None, None, None)
+    idx = [matrix.sites.index(s) for s in ok]
+    sens = analyse(matrix.scores[:, idx], matrix.weights, names, ok)
+    sens.mc_shares = {s: sens.mc_shares.get(s, 0.0) for s in matrix.sites}
+    return sens
 
 
 def measure(specs: Sequence[CriterionSpec], campaign: Campaign, samples: pd.DataFrame,
@@ -104,10 +119,11 @@ def score(campaign: Campaign, samples: pd.DataFrame, *, source: str = "<scenario
     specs = _compliance_bounds(specs, campaign, inputs)
     sites = [s.name for s in campaign.sites]
     quantities = measure(specs, campaign, samples, inputs, has_results)  # stage 1
-    matrix = build_matrix(specs, sites, quantities)  # stages 2 and 3
-    sens = analyse(matrix.scores, matrix.weights, [s.name for s in specs], sites)  # stage 4
-    return ScoreResult(campaign, campaign_id or campaign.name, matrix,
-                       req_mod.evaluate(campaign, samples, source, histograms), sens, inputs,
+    reqs = req_mod.evaluate(campaign, samples, source, histograms)
+    matrix = build_matrix(specs, sites, quantities,  # stages 2 and 3
+                          disqualified=disqualified(reqs))
+    sens = sensitivity(matrix, [s.name for s in specs])  # stage 4
+    return ScoreResult(campaign, campaign_id or campaign.name, matrix, reqs, sens, inputs,
                        excluded_runs(samples, manifest or {}), manifest or {}, samples,
                        weights_source, criteria_source, dropped)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from scoring.criteria import BUILTINS, CriterionSpec
-from scoring.stats import TotalVerdict, total_verdict
+from scoring.stats import TotalVerdict, interval, total_verdict
 from scoring.utilities import MISSING_SCORE, Cell, ScoredRow
 
 __all__ = ["BUILTINS", "Matrix", "assemble", "ranking", "weighted_totals", "winners"]
@@ -36,18 +36,33 @@ class Matrix:
     notes: list[str] = field(default_factory=list)
     noise_unknown: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     # site -> [(criterion, valid repetitions)] for every noisy cell with too few repetitions
+    disqualified: dict[str, list[str]] = field(default_factory=dict)
+    # site -> hard requirements it fails: it keeps its total but cannot lead or win
+
+    @property
+    def qualifying(self) -> list[str]:
+        """Sites that may win (every site that fails no hard requirement)."""
+        return [s for s in self.sites if s not in self.disqualified]
 
     def cell(self, criterion: str, site: str) -> Cell:
         return self.cells[(criterion, site)]
 
     @property
     def ranking(self) -> list[str]:
-        return ranking(self.totals)
+        """Qualifying sites by total, then the disqualified ones by total."""
+        ranked = ranking(self.totals)
+        return ([s for s in ranked if s not in self.disqualified]
+                + [s for s in ranked if s in self.disqualified])
+
+    @property
+    def qualifying_ranking(self) -> list[str]:
+        return [s for s in self.ranking if s not in self.disqualified]
 
     @property
     def leaders(self) -> list[str]:
-        """Sites sharing the highest total exactly."""
-        return winners(np.array([self.totals[s] for s in self.sites]), self.sites)
+        """Qualifying sites sharing the highest total exactly."""
+        ok = self.qualifying
+        return winners(np.array([self.totals[s] for s in ok]), ok)
 
     @property
     def tied_leaders(self) -> list[str]:
@@ -89,9 +104,13 @@ def ranking(totals: Mapping[str, float]) -> list[str]:
     return sorted(order, key=lambda s: (-np.nan_to_num(totals[s], nan=-np.inf), order.index(s)))
 
 
-def assemble(rows: Sequence[ScoredRow], sites: Sequence[str]) -> Matrix:
-    """Total the sites, bootstrap the totals, and judge the leader against the noise."""
+def assemble(rows: Sequence[ScoredRow], sites: Sequence[str],
+             disqualified: Mapping[str, list[str]] | None = None) -> Matrix:
+    """Total the sites, bootstrap the totals, and judge the qualifying leader against the
+    noise of the other qualifying sites (`disqualified`: site -> failed hard requirements)."""
     sites = list(sites)
+    out = {s: list(v) for s, v in (disqualified or {}).items() if s in sites}
+    ok = [s for s in sites if s not in out]
     specs = [r.spec for r in rows]
     cells = {(c.criterion, c.site): c for r in rows for c in r.cells}
     weights = np.array([s.weight for s in specs], dtype=float)
@@ -112,11 +131,17 @@ def assemble(rows: Sequence[ScoredRow], sites: Sequence[str]) -> Matrix:
         for j, s in enumerate(sites):
             if s in unknown:
                 total_draws[:, j] = np.nan
-        lead = winners(totals_arr, sites)
+        idx = [sites.index(s) for s in ok]
+        lead = winners(totals_arr[idx], ok)
         if lead:
-            verdict = total_verdict(lead[0], sites, total_draws, unknown=set(unknown))
+            verdict = total_verdict(lead[0], ok, total_draws[:, idx], unknown=set(unknown))
+            for s in out:  # a disqualified site's total keeps its interval in the tables
+                j = sites.index(s)
+                if s not in unknown and not np.all(np.isnan(total_draws[:, j])):
+                    verdict.total_ci[s] = interval(total_draws[:, j])
     matrix = Matrix(specs, sites, cells, scores, weights, totals, verdict, total_draws,
-                    noise_unknown={s: unknown[s] for s in sites if s in unknown})
+                    noise_unknown={s: unknown[s] for s in sites if s in unknown},
+                    disqualified=out)
     matrix.notes = _notes(matrix)
     return matrix
 
@@ -139,6 +164,9 @@ def _notes(m: Matrix) -> list[str]:
         if spec.normalise == "relative":
             notes.append(f"{spec.label}: relative scoring (min-max across the sites compared: "
                          f"best 10, worst 1); adding or removing a site can change these scores")
+    for site, why in m.disqualified.items():
+        notes.append(f"{site} is DISQUALIFIED: it fails the hard requirement(s) "
+                     f"{'; '.join(why)}; its total is shown but it cannot win")
     for site, items in m.noise_unknown.items():
         what = ", ".join(f"{label[c]} (n={n})" for c, n in items)
         verb = "has" if len(items) == 1 else "have"

@@ -23,7 +23,7 @@ from scoring.hdr_stats import merged_percentile_stat
 from scoring.quantities import CRITERION_METRICS, per_repetition
 from scoring.result import ScoreResult
 from scoring.stats import MedianOf, Statistic, bootstrap_ci
-from scoring.summary import decision, matrix_csv
+from scoring.summary import decision, lead_lines, matrix_csv
 
 TEMPLATES = Path(__file__).parent / "templates"
 MAX_DISTRIBUTIONS = 12
@@ -154,6 +154,7 @@ def view_model(result: ScoreResult) -> dict[str, Any]:
     label = {c.name: c.label for c in m.criteria}
     return {
         "r": result, "m": m, "sites": m.sites, "decision": decision(result),
+        "lead_lines": lead_lines(m, m.leaders[0]) if m.leaders else [],
         "dropped": result.dropped,
         "total_digits": distinct_digits(m.totals.values()),
         "criteria": m.criteria, "cell": m.cell, "totals": m.totals,

@@ -49,6 +49,7 @@ class RequirementResult:
     repetitions: int = 0
     marginal: bool = False
     note: str = ""
+    hard: bool = False  # failing it disqualifies the site from winning (scoring.disqualify)
 
 
 def requirement_name(req: Requirement) -> str:
@@ -83,13 +84,14 @@ def _check_unit(i: int, req: Requirement, samples: pd.DataFrame, source: str) ->
 
 def evaluate(campaign: Campaign, samples: pd.DataFrame, source: str = "<scenario>",
              histograms: pd.DataFrame | None = None) -> list[RequirementResult]:
-    """Every requirement at every site, in scenario order."""
+    """Every requirement at every site, in scenario order, then the compliance `requires`
+    (always hard: scoring.disqualify)."""
     out: list[RequirementResult] = []
     for i, req in enumerate(campaign.requirements):
         unit = _check_unit(i, req, samples, source)
         for site in campaign.sites:
             out.append(evaluate_one(req, samples, site.name, unit, histograms))
-    return out
+    return out + compliance_results(campaign)
 
 
 def evaluate_one(req: Requirement, samples: pd.DataFrame, site: str, unit: str = "",
@@ -102,7 +104,7 @@ def evaluate_one(req: Requirement, samples: pd.DataFrame, site: str, unit: str =
     """
     base = dict(requirement=requirement_name(req), metric=req.metric, operator=req.operator,
                 threshold=req.threshold, unit=unit or req.unit or "", statistic=req.statistic,
-                site=site)
+                site=site, hard=req.hard)
     value, n = _statistic(req, samples, site)
     if value is None:
         return RequirementResult(**base, status="not measured",
@@ -137,6 +139,32 @@ def evaluate_one(req: Requirement, samples: pd.DataFrame, site: str, unit: str =
         result.note = (f"marginal: the 95% interval {lo:.4g}–{hi:.4g} straddles "
                        f"{req.threshold:g}")
     return result
+
+
+def compliance_results(campaign: Campaign) -> list[RequirementResult]:
+    """The scenario's compliance `requires` as hard requirements, one per need and site.
+
+    A cloud site passes when the provider has the level in the site's region
+    (scoring.compliance); a local or static site has no provider attestation to check, so the
+    need is "not measured" there (never a pass)."""
+    from scoring.compliance import levels
+
+    out: list[RequirementResult] = []
+    for need in campaign.requires:
+        for site in campaign.sites:
+            base = dict(requirement=f"compliance: {need}", metric=f"compliance.{need}",
+                        operator="==", threshold=1.0, unit="", statistic="catalog",
+                        site=site.name, hard=True)
+            if site.provider not in ("aws", "azure", "gcp"):
+                out.append(RequirementResult(**base, status="not measured",
+                                             note=f"a {site.provider} site has no provider "
+                                                  "attestation to check"))
+                continue
+            lv = levels(site.provider, site.region)[need]
+            out.append(RequirementResult(**base, status="pass" if lv.met else "fail",
+                                         note=lv.status + (f"; {lv.source}" if lv.source
+                                                           else "")))
+    return out
 
 
 def site_summary(results: list[RequirementResult]) -> dict[str, dict[str, int]]:

@@ -46,8 +46,9 @@ def summary_lines(results: Sequence[RequirementResult]) -> list[str]:
         if r.status == "pass":
             continue
         value = "" if r.value is None else f" (got {r.value:.4g}{' ' + r.unit if r.unit else ''})"
-        note = f": {r.note}" if r.note and r.status != "fail" else ""
-        lines.append(f"  {r.status.upper()} {r.site}: {r.requirement}{value}{note}")
+        note = f": {r.note}" if r.note and (r.status != "fail" or r.value is None) else ""
+        hard = " (hard: the site is disqualified)" if r.hard and r.status == "fail" else ""
+        lines.append(f"  {r.status.upper()}{hard} {r.site}: {r.requirement}{value}{note}")
     return lines
 
 

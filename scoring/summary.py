@@ -13,6 +13,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from core.errors import BakeoffError
 from scoring.display import distinct_digits, fmt, fmt_diff
 from scoring.requirements import meets_all
@@ -45,13 +47,16 @@ def _headline(result: ScoreResult) -> tuple[str, str]:
     """(headline, verdict) where verdict is one of: exact tie, only site, too close to call,
     noise unknown, beyond the noise, no noise (nothing measured: stated and modelled values)."""
     m = result.matrix
-    leaders, ranked = m.leaders, m.ranking
+    leaders, ranked = m.leaders, m.qualifying_ranking
     lead = leaders[0]
     if len(leaders) > 1:
         d = distinct_digits(m.totals.values())
         return (f"Tie: {' and '.join(leaders)} share the highest total "
                 f"({fmt(m.totals[lead], d)})."), "exact tie"
     if len(ranked) == 1:
+        if m.disqualified:
+            return (f"{lead} is the only site that qualifies (total {fmt(m.totals[lead])})."
+                    ), "only site"
         return f"{lead} is the only site scored (total {fmt(m.totals[lead])}).", "only site"
     second = ranked[1]
     d = distinct_digits([m.totals[lead], m.totals[second]])
@@ -83,12 +88,24 @@ def decision(result: ScoreResult) -> dict[str, Any]:
     ranked = m.ranking
     leaders = m.leaders
     if not leaders:
+        if m.disqualified:
+            return {"headline": "No site qualifies: every site fails a hard requirement.",
+                    "leader": None, "tie": False, "tied": [],
+                    "reasons": _disqualified_reasons(m), "verdict": "none qualifies",
+                    "uncertainty": "", "disqualified": m.disqualified,
+                    "failing_requirements": list(m.sites), "lead_breakdown": {}}
         return {"headline": "No site could be scored.", "leader": None, "tie": False,
                 "tied": [], "reasons": [], "verdict": "nothing scored", "uncertainty": ""}
     headline, verdict = _headline(result)
     tied = m.tied_leaders
     lead = leaders[0]
-    reasons: list[str] = []
+    reasons: list[str] = _disqualified_reasons(m)
+    above = [s for s in m.disqualified if m.totals[s] > m.totals[lead]]
+    if above:
+        headline += (" " + "; ".join(f"{s} scored higher ({fmt(m.totals[s])}) but is "
+                                     f"DISQUALIFIED: it fails {', '.join(m.disqualified[s])}"
+                                     for s in above) + ".")
+    ranked = m.qualifying_ranking
     if len(leaders) == 1 and len(ranked) > 1:
         second = ranked[1]
         best = max(m.criteria, key=lambda c: c.weight * (
@@ -126,13 +143,61 @@ def decision(result: ScoreResult) -> dict[str, Any]:
     return {"headline": headline, "leader": lead, "tie": len(tied) > 1 or len(leaders) > 1,
             "tied": tied, "verdict": verdict, "reasons": reasons,
             "failing_requirements": failing, "noise_unknown": m.noise_unknown,
-            "uncertainty": uncertainty}
+            "uncertainty": uncertainty, "disqualified": m.disqualified,
+            "lead_breakdown": lead_breakdown(m, lead)}
+
+
+def _disqualified_reasons(m: Any) -> list[str]:
+    return [f"{s} is DISQUALIFIED (total {fmt(m.totals[s])} kept in the matrix): it fails the "
+            f"hard requirement(s) {'; '.join(why)}" for s, why in m.disqualified.items()]
+
+
+def contributions(m: Any, site: str) -> dict[str, float]:
+    """Criterion -> its part of `site`'s total: weight x score, rescaled like the total when
+    a cell is n/a (so the parts add up to the total exactly)."""
+    j = m.sites.index(site)
+    col = m.scores[:, j]
+    applicable = ~np.isnan(col)
+    w_app = float(np.sum(m.weights[applicable]))
+    scale = float(np.sum(m.weights)) / w_app if w_app > 0 else 0.0
+    return {c.name: (float(m.weights[i] * col[i] * scale) if applicable[i] else 0.0)
+            for i, c in enumerate(m.criteria)}
+
+
+def lead_breakdown(m: Any, lead: str) -> dict[str, dict[str, float]]:
+    """Other site -> criterion -> how much of the leader's lead over it that criterion gives
+    (negative: the other site is ahead there). The parts add up to the lead."""
+    mine = contributions(m, lead)
+    out = {}
+    for s in m.sites:
+        if s == lead or math.isnan(m.totals[s]):
+            continue
+        theirs = contributions(m, s)
+        out[s] = {c: mine[c] - theirs[c] for c in mine}
+    return out
+
+
+def lead_lines(m: Any, lead: str) -> list[str]:
+    """'azure leads aws by 14.3: SLA +20.0 (140%), tco -5.7 (-40%)', biggest part first."""
+    label = {c.name: c.label for c in m.criteria}
+    lines = []
+    for s, parts in lead_breakdown(m, lead).items():
+        lead_by = m.totals[lead] - m.totals[s]
+        ranked = sorted(parts.items(), key=lambda kv: -abs(kv[1]))
+        parts_text = [f"{label[c]} {v:+.1f}"
+                      + (f" ({100 * v / lead_by:.0f}%)" if abs(lead_by) > 1e-9 else "")
+                      for c, v in ranked if abs(v) >= 0.05]
+        lines.append(f"{lead} leads {s} by {fmt_diff(lead_by)}: " + ", ".join(parts_text))
+    return lines
 
 
 def summary_lines(result: ScoreResult) -> list[str]:
     """Short plain-text summary for the end of `bakeoff run`."""
     d = decision(result)
     lines = [d["headline"], *(f"  - {r}" for r in d["reasons"])]
+    if d.get("leader"):
+        lines += [f"  lead by criterion: {line}" for line in lead_lines(result.matrix,
+                                                                        d["leader"])]
     if d["uncertainty"]:
         lines.append(f"  {d['uncertainty']}")
     d_digits = distinct_digits(result.matrix.totals.values())
