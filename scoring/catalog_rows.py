@@ -249,7 +249,7 @@ class ArchRule(Row):
 
 class SlaRow(Row):
     provider: Provider
-    service: Literal["compute", "managed_postgresql"]
+    service: Literal["compute", "managed_postgresql", "load_balancer"]
     tier: str = Field(min_length=2)
     covered: bool
     availability_pct: float | None = Field(None, gt=0, le=100)

@@ -87,10 +87,14 @@ def _site_table(cost: SiteCost, catalog: Catalog, campaign: Campaign, site: Site
         _console.print("  SLA: not applicable (no provider SLA for this site)")
     elif risk.availability_pct is None:
         _console.print(f"  SLA: NO SLA for the site as a whole ({', '.join(risk.uncovered)} "
-                       "has none); scored worst", soft_wrap=True)
+                       "has none): money at risk and net risk unknown (no SLA, the worst); "
+                       "scored worst", soft_wrap=True)
     else:
-        _console.print(f"  SLA {risk.availability_pct:.4g}%: {risk.downtime_min_month:.2f} "
-                       f"min/month, {risk.downtime_min_year:.1f} min/year allowed; at "
+        parts = " x ".join(f"{c.service}/{c.tier} {c.availability_pct:g}%"
+                           for c in risk.components)
+        _console.print(f"  SLA {risk.availability_pct:.4g}% ({parts}); risk at the "
+                       f"{risk.basis} {risk.basis_pct:.4g}%: {risk.downtime_min_month:.2f} "
+                       f"min/month, {risk.downtime_min_year:.1f} min/year; at "
                        f"${risk.revenue_per_minute_usd:g}/min ${risk.money_at_risk_month_usd:,.2f}"
                        f" at risk, expected credit ${risk.expected_credit_month_usd:,.2f}, net "
                        f"${risk.net_risk_month_usd:,.2f}/month", soft_wrap=True)

@@ -1,16 +1,22 @@
-"""SLA risk: availability -> allowed downtime -> revenue at risk, minus the credits the SLA pays.
+"""SLA risk: availability -> downtime -> revenue at risk, minus the credits the SLA pays.
 
 Formulas (docs/pricing.md):
-  downtime per month = (1 - A) x 43,800 min (the 730-hour billing month); per year
-                       = (1 - A) x 525,600 min (8,760 h)
+  composite SLA      = product of the SLAs of every part the usage profile provisions: the
+                       VMs (multi-zone or single-instance tier), the load balancer when
+                       `usage.load_balancer` is true, the managed database (HA or not)
+  basis              = min(composite SLA, `sla.expected_availability_pct`) when the scenario
+                       states what it expects, else the composite SLA: money at risk follows
+                       the lower of what is promised and what is expected
+  downtime per month = (1 - basis) x 43,800 min (the 730-hour billing month); per year
+                       = (1 - basis) x 525,600 min (8,760 h)
   money at risk      = downtime per month x revenue per minute (scenario `sla` block)
-  expected credit    = sum over covered services of credit % at the scenario's stated
-                       `sla.expected_availability_pct` x that service's bill; a credit is paid
-                       only below the SLA, so it is 0 when nothing is stated (SLA assumed met)
+  expected credit    = sum over the parts of credit % at the expected availability x that
+                       part's bill; a credit is paid only below the SLA, so it is 0 when
+                       nothing is stated (SLA assumed met)
   net risk           = max(0, money at risk - expected credit)
-A site made of compute and a database is up only when both are: A = A_compute x A_database.
-A service with no SLA (e.g. Cloud SQL zonal) makes the whole site "no SLA" (availability None,
-scored worst): it never drops out of the product, which would make removing HA look safer.
+A part with no SLA (e.g. Cloud SQL zonal) makes the whole site "no SLA": availability, money
+at risk and net risk are None (shown "no SLA", scored worst), never 0 and never dropped from
+the product, which would make removing HA look safer.
 """
 
 from __future__ import annotations
@@ -41,13 +47,17 @@ class SlaComponent(BaseModel):
 class SlaRisk(BaseModel):
     site: str
     provider: str
-    availability_pct: float | None = Field(description="None: a part has no SLA")
-    downtime_min_month: float | None
+    availability_pct: float | None = Field(description="composite SLA; None: a part has none")
+    downtime_min_month: float | None = Field(description="at the basis (min of SLA and "
+                                             "expected availability); None: no SLA")
     downtime_min_year: float | None
     revenue_per_minute_usd: float
-    money_at_risk_month_usd: float
+    money_at_risk_month_usd: float | None = Field(description="None: no SLA (worst), never 0")
     expected_credit_month_usd: float
-    net_risk_month_usd: float
+    net_risk_month_usd: float | None = Field(description="None: no SLA (worst), never 0")
+    basis_pct: float | None = Field(None, description="the availability the risk uses")
+    basis: str = Field("SLA", description="'SLA', 'expected availability' or 'no SLA'")
+    sla_downtime_min_month: float | None = Field(None, description="what the SLA allows")
     source: str
     components: list[SlaComponent]
     caveats: list[str]
@@ -76,6 +86,11 @@ def compute_tier(site: CloudSite, instances: int) -> str:
     return "multi_zone" if len(site.zones) >= 2 and instances >= 2 else "single_instance"
 
 
+def lb_tier(site: CloudSite) -> str:
+    """A load balancer spread over two or more zones has the multi-zone SLA."""
+    return "multi_zone" if len(site.zones) >= 2 else "single_zone"
+
+
 def _component(row: SlaRow, bill: float, expected: float | None) -> SlaComponent:
     first = row.credit_tiers[0][1] if row.covered else 0.0
     pct = credit_pct(row, expected) if expected is not None else 0.0
@@ -98,6 +113,10 @@ def sla_risk(campaign: Campaign, site: LocalSite | StaticSite | CloudSite | str,
     instances = campaign.usage.instances
     rows = [(catalog.sla(site.provider, "compute", compute_tier(site, instances)),
              cost.monthly_by_kind("compute", "storage", "iops"))]
+    if campaign.usage.load_balancer:
+        rows.append((catalog.sla(site.provider, "load_balancer", lb_tier(site)),
+                     sum(c.monthly_usd for c in cost.components
+                         if c.name.startswith("load balancer"))))
     if site.database is not None:
         rows.append((catalog.sla(site.provider, "managed_postgresql",
                                  "ha" if site.database.ha else "single"),
@@ -126,17 +145,23 @@ def sla_risk(campaign: Campaign, site: LocalSite | StaticSite | CloudSite | str,
         return SlaRisk(site=site.name, provider=site.provider, availability_pct=None,
                        downtime_min_month=None, downtime_min_year=None,
                        revenue_per_minute_usd=campaign.sla.revenue_per_minute_usd,
-                       money_at_risk_month_usd=0.0, expected_credit_month_usd=credit,
-                       net_risk_month_usd=0.0,
+                       money_at_risk_month_usd=None, expected_credit_month_usd=credit,
+                       net_risk_month_usd=None, basis_pct=None, basis="no SLA",
                        source="; ".join(c.source for c in components), components=components,
                        caveats=caveats, uncovered=uncovered)
     pct = availability * 100
-    month_min, year_min = allowed_downtime(pct)
+    basis, basis_pct = "SLA", pct
+    if expected is not None and expected < pct:
+        basis, basis_pct = "expected availability", expected
+        caveats.append(f"money at risk follows the expected availability {expected:g}%, "
+                       f"below the {pct:.4g}% SLA")
+    month_min, year_min = allowed_downtime(basis_pct)
     risk = month_min * campaign.sla.revenue_per_minute_usd
     return SlaRisk(site=site.name, provider=site.provider, availability_pct=pct,
                    downtime_min_month=month_min, downtime_min_year=year_min,
                    revenue_per_minute_usd=campaign.sla.revenue_per_minute_usd,
                    money_at_risk_month_usd=risk, expected_credit_month_usd=credit,
-                   net_risk_month_usd=max(0.0, risk - credit),
+                   net_risk_month_usd=max(0.0, risk - credit), basis_pct=basis_pct,
+                   basis=basis, sla_downtime_min_month=allowed_downtime(pct)[0],
                    source="; ".join(c.source for c in components), components=components,
                    caveats=caveats, uncovered=uncovered)

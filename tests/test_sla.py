@@ -52,10 +52,15 @@ def test_multi_zone_compute_risk_and_credit():
     assert "cloud.google.com/compute/sla" in r.source
     # exactly at the SLA: still no credit
     assert sla_risk(_campaign(site, 50, expected=99.99), "s").expected_credit_month_usd == 0
-    # below it (99.5%, first tier): 10% x compute bill (2 x 730 h x 0.201608 = 294.34768)
+    # below it (99.5%, first tier): 10% x compute bill (2 x 730 h x 0.201608 = 294.34768);
+    # money at risk follows min(99.99, 99.5) = 99.5: 0.005 x 43,800 = 219 min x $50 = 10,950
     r = sla_risk(_campaign(site, 50, expected=99.5), "s")
     assert r.expected_credit_month_usd == pytest.approx(29.434768)
-    assert r.net_risk_month_usd == pytest.approx(219.0 - 29.434768)
+    assert r.basis == "expected availability" and r.basis_pct == 99.5
+    assert r.downtime_min_month == pytest.approx(219.0)
+    assert r.sla_downtime_min_month == pytest.approx(4.38)
+    assert r.money_at_risk_month_usd == pytest.approx(10950.0)
+    assert r.net_risk_month_usd == pytest.approx(10950.0 - 29.434768)
     # below 95%: the 25% tier of the GCP compute SLA row
     r = sla_risk(_campaign(site, 50, expected=97.0), "s")
     assert r.expected_credit_month_usd == pytest.approx(0.25 * 294.34768)
@@ -75,15 +80,16 @@ def test_compute_and_database_compose():
             "instance_type": "c6i.xlarge",
             "database": {"instance": "db.t3.large", "ha": False, "storage_gb": 100}}
     r = sla_risk(_campaign(site, 10, expected=99.4), "s")
-    # A = 0.9999 (EC2 multi-AZ) x 0.995 (RDS Single-AZ) = 0.9949005
-    # downtime = 0.0050995 x 43,800 = 223.3581 min/month; x $10 = 2233.581
+    # A = 0.9999 (EC2 multi-AZ) x 0.995 (RDS Single-AZ) = 0.9949005; the expected 99.4 % is
+    # lower, so the risk uses it: 0.006 x 43,800 = 262.8 min/month; x $10 = 2628
     assert r.availability_pct == pytest.approx(99.49005)
-    assert r.downtime_min_month == pytest.approx(223.3581)
-    assert r.money_at_risk_month_usd == pytest.approx(2233.581)
+    assert r.sla_downtime_min_month == pytest.approx(223.3581)  # 0.0050995 x 43,800
+    assert r.downtime_min_month == pytest.approx(262.8)
+    assert r.money_at_risk_month_usd == pytest.approx(2628.0)
     # at an expected 99.4% both services are below their SLA (first tier, 10%):
     # 10% x compute 248.2 (1460 h x 0.17) = 24.82 + 10% x database 117.35 = 11.735 -> 36.555
     assert r.expected_credit_month_usd == pytest.approx(36.555)
-    assert r.net_risk_month_usd == pytest.approx(2233.581 - 36.555)
+    assert r.net_risk_month_usd == pytest.approx(2628.0 - 36.555)
     assert len(r.components) == 2
 
 
@@ -95,6 +101,9 @@ def test_zonal_database_makes_the_site_no_sla():
     assert r.uncovered == ["managed_postgresql/single"]
     # never dropped from the product: the composite has no SLA (scored worst downstream)
     assert r.availability_pct is None and r.downtime_min_month is None
+    # "no SLA" is the worst, never a 0.0 risk that would read as "no risk"
+    assert r.money_at_risk_month_usd is None and r.net_risk_month_usd is None
+    assert r.basis == "no SLA"
     assert any("has no SLA" in c for c in r.caveats)
     ha = dict(site, database={"instance": "db-custom-2-7680", "ha": True})
     assert sla_risk(_campaign(ha, 1), "s").availability_pct == pytest.approx(99.99 * 0.9995)
@@ -104,3 +113,32 @@ def test_local_site_has_no_sla():
     c = parse_campaign({"name": "t", "sites": [{"name": "box", "provider": "local", "cpus": 1,
                                                 "hourly_usd": 0.04}]})
     assert sla_risk(c, "box") is None
+
+
+def test_the_load_balancer_is_part_of_the_composite():
+    # the case: poc-web-db's AWS site, LB on, two AZs, RDS Multi-AZ, $50/min,
+    # expected availability 99.5 %
+    site = {"provider": "aws", "region": "us-east-1", "zones": ["us-east-1a", "us-east-1b"],
+            "instance_type": "c6i.xlarge",
+            "database": {"instance": "db.m6i.large", "ha": True, "storage_gb": 100},
+            "price_override": {"db_usd_per_hour": 0.36, "db_storage_usd_per_gb_month": 0.23,
+                               "reason": "test"}}
+    c = parse_campaign({"name": "t", "sites": [{"name": "s", **site}],
+                        "usage": {"instances": 2, "load_balancer": True},
+                        "sla": {"revenue_per_minute_usd": 50,
+                                "expected_availability_pct": 99.5}})
+    r = sla_risk(c, "s")
+    assert [(x.service, x.tier) for x in r.components] == [
+        ("compute", "multi_zone"), ("load_balancer", "multi_zone"), ("managed_postgresql", "ha")]
+    # by hand: 0.9999 (EC2 multi-AZ) x 0.9999 (ELB multi-AZ) = 0.99980001; x 0.9995 (RDS
+    # Multi-AZ) = 0.99980001 - 0.000499900005 = 0.999300109995 -> 99.9300109995 %
+    assert r.availability_pct == pytest.approx(99.9300109995)
+    # risk at min(99.93..., 99.5) = 99.5: (1 - 0.995) x 43,800 = 219 min x $50 = $10,950
+    assert r.downtime_min_month == pytest.approx(219.0)
+    assert r.money_at_risk_month_usd == pytest.approx(10950.0)
+    no_lb = parse_campaign({"name": "t", "sites": [{"name": "s", **site}],
+                            "usage": {"instances": 2}, "sla": {"revenue_per_minute_usd": 50}})
+    r0 = sla_risk(no_lb, "s")
+    assert [x.service for x in r0.components] == ["compute", "managed_postgresql"]
+    # 0.9999 x 0.9995 = 0.99940005: (1 - 0.99940005) x 43,800 = 26.27781 min -> $1,313.89
+    assert r0.money_at_risk_month_usd == pytest.approx(26.27781 * 50)
