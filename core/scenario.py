@@ -191,8 +191,12 @@ class Usage(Model):
     horizon_months: int = Field(36, gt=0, le=120)
     # What a web + database PoC also pays for (defaults and formulas: docs/pricing.md).
     load_balancer: bool = False
-    lb_capacity_units: float = Field(1, ge=0, description="AWS LCUs (hourly average)")
-    lb_rules: int = Field(1, ge=0, description="Azure load-balancing rules")
+    lb_capacity_units: float | None = Field(
+        None, ge=0, description="AWS LCUs (hourly average); default: from data processed "
+        "and connections (docs/pricing.md)")
+    lb_new_connections_per_s: float = Field(0, ge=0, description="AWS LCU: 25 per LCU")
+    lb_active_connections: float = Field(0, ge=0, description="AWS LCU: 3,000 per LCU")
+    lb_rules: int = Field(1, ge=0, description="load-balancing / forwarding rules")
     lb_data_gb_per_month: float | None = Field(None, ge=0, description="default: egress")
     public_ipv4: int = Field(0, ge=0, description="public IPv4 addresses per site")
     nat_gateway: bool = False
@@ -200,6 +204,9 @@ class Usage(Model):
     cross_az_gb_per_month: float = Field(0, ge=0, description="app <-> DB primary, both ways")
     db_backup_gb: float = Field(0, ge=0, description="backup storage kept, total GB")
     support_pct: float = Field(0, ge=0, le=100, description="support plan, % of the bill")
+    support: dict[Literal["aws", "azure", "gcp"], str] = Field(
+        default_factory=dict, description="support plan per provider, priced with its "
+        "monthly minimum, e.g. {aws: business, azure: standard, gcp: standard}")
     sustained_use_discount: bool = True
 
 

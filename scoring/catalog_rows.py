@@ -216,7 +216,9 @@ class DiskTierRow(ConfidentPriceRow):
 
 ServiceItem = Literal["lb_hour", "lb_lcu_hour", "lb_rule_hour", "lb_data_gb",
                       "public_ipv4_hour", "nat_hour", "nat_data_gb", "cross_az_gb",
-                      "db_backup_gb_month"]
+                      "db_backup_gb_month",
+                      # issue 18: the first-rules price, the LB's own address, NAT per VM
+                      "lb_first_rules_hour", "lb_ipv4_hour", "nat_vm_hour"]
 
 
 class ServiceRow(ConfidentPriceRow):

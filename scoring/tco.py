@@ -20,7 +20,9 @@ from scoring.catalog import Catalog, ComputeRow
 from scoring.catalog_load import load_catalog
 from scoring.catalog_rows import CatalogError
 from scoring.equivalents import db_shape, site_compute_row
-from scoring.tco_parts import disk_parts, service_parts, sud_multiplier
+from scoring.support import support_component
+from scoring.tco_parts import disk_parts, sud_multiplier
+from scoring.tco_services import service_parts
 
 Label = Literal["catalog", "stated", "override"]
 Kind = Literal["compute", "storage", "iops", "database", "database_storage", "egress", "network",
@@ -380,6 +382,12 @@ def _cloud_components(site: CloudSite, usage: Usage, term: str, catalog: Catalog
     services, miss = service_parts(site, usage, catalog, _component)
     components += services
     missing += miss
+    if site.provider in usage.support:
+        try:
+            components.append(support_component(site, usage, catalog, _component,
+                                                sum(c.monthly_usd for c in components)))
+        except PriceNotFoundError as e:
+            missing.append(str(e))
     if usage.support_pct:
         base = sum(c.monthly_usd for c in components)
         components.append(_component(f"support plan {usage.support_pct:g}%", base, "USD",

@@ -1,4 +1,4 @@
-"""The TCO parts beyond VM hours: disks as billed, network services, backups, support, SUD.
+"""The TCO parts beyond VM hours: disks as billed and the GCP sustained-use discount.
 
 Each function returns components and the prices it could not find (named), so `tco` can list
 every missing price of a scenario in one pass. Formulas and defaults: docs/pricing.md.
@@ -10,7 +10,6 @@ import math
 from collections.abc import Callable
 
 from core.errors import PriceNotFoundError
-from core.provider_facts import provisioned_db_storage_gb
 from core.scenario import CloudSite, Usage
 from scoring.catalog import Catalog
 from scoring.catalog_rows import confidence_level
@@ -128,66 +127,6 @@ def _per_gb(site: CloudSite, vol: str, name: str, gb: float, iops: int, count: i
                         size_note or "not billed separately: performance scales with size",
                         confidence=row.confidence))
     return out
-
-
-def _svc(site: CloudSite, catalog: Catalog, item: str, qty: float, name: str, unit: str,
-         make: Make, note: str = "") -> object:
-    ov = site.price_override
-    if ov is not None and ov.services and item in ov.services:
-        return make(name, qty, unit, ov.services[item], f"price_override: {ov.reason}",
-                    "override", "network", note)
-    row = catalog.service(site.provider, site.region, item)
-    return make(name, qty, unit, row.usd_per_unit, row.provenance, "catalog", "network",
-                "; ".join(x for x in (note, row.as_published) if x),
-                confidence=row.confidence)
-
-
-LB_ITEMS = {"aws": ("lb_hour", "lb_lcu_hour"), "azure": ("lb_rule_hour", "lb_data_gb"),
-            "gcp": ("lb_hour", "lb_data_gb")}
-
-
-def service_parts(site: CloudSite, usage: Usage, catalog: Catalog, make: Make
-                  ) -> tuple[list, list[str]]:
-    """Load balancer, public IPv4, NAT gateway, cross-AZ traffic, DB backup beyond free."""
-    h = usage.hours_per_month
-    lb_gb = usage.egress_gb_per_month if usage.lb_data_gb_per_month is None else \
-        usage.lb_data_gb_per_month
-    wanted: list[tuple[str, float, str, str, str]] = []
-    if usage.load_balancer:
-        qty = {"lb_hour": (h, "hours"), "lb_lcu_hour": (h * usage.lb_capacity_units,
-                                                        "LCU-hours"),
-               "lb_rule_hour": (h * usage.lb_rules, "rule-hours"), "lb_data_gb": (lb_gb, "GB")}
-        for item in LB_ITEMS[site.provider]:
-            q, unit = qty[item]
-            wanted.append((item, q, f"load balancer ({item})", unit, ""))
-    if usage.public_ipv4:
-        wanted.append(("public_ipv4_hour", usage.public_ipv4 * h,
-                       f"public IPv4 x{usage.public_ipv4}", "IP-hours", ""))
-    if usage.nat_gateway:
-        wanted.append(("nat_hour", h, "NAT gateway", "hours", ""))
-        if usage.nat_data_gb_per_month:
-            wanted.append(("nat_data_gb", usage.nat_data_gb_per_month, "NAT data processed",
-                           "GB", ""))
-    if usage.cross_az_gb_per_month and site.database is not None:
-        both = site.provider == "aws"
-        wanted.append(("cross_az_gb", usage.cross_az_gb_per_month * (2 if both else 1),
-                       "cross-AZ traffic app <-> DB primary", "GB",
-                       "billed on both sides (out of one AZ, into the other)" if both else ""))
-    if usage.db_backup_gb and site.database is not None:
-        free = (float(provisioned_db_storage_gb(site.provider, site.database.storage_gb))
-                if site.provider in ("aws", "azure") else 0.0)
-        extra = max(0.0, usage.db_backup_gb - free)
-        wanted.append(("db_backup_gb_month", extra, "DB backup storage beyond free", "GB-month",
-                       f"{usage.db_backup_gb:g} GB kept, {free:g} GB free (= provisioned "
-                       "storage)" if free else f"{usage.db_backup_gb:g} GB kept, no free "
-                       "allowance"))
-    out, missing = [], []
-    for item, qty, name, unit, note in wanted:
-        try:
-            out.append(_svc(site, catalog, item, qty, name, unit, make, note))
-        except PriceNotFoundError as e:
-            missing.append(str(e))
-    return out, missing
 
 
 def is_secondary(confidence: str | None) -> bool:

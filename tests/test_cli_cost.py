@@ -40,10 +40,10 @@ def test_tco_table_shows_each_provider_with_sources():
         assert header in out
     assert "totals per site and term" in out                     # the side-by-side table
     assert "price_override (reason below)" in out and "override reason:" in out
-    assert "total per month $757.32" in out                      # aws, see test_tco
+    assert "total per month $867.48" in out                      # aws, see test_tco
     assert "compute 1y: not available" in out                    # aws/azure lack commitments
     assert "compute 3y: $0.06746/h" in out                       # gcp c2d-highcpu-4 CUD
-    assert "SLA 99.98%" in out                                   # azure
+    assert "SLA 99.97%" in out                                   # azure, LB included
     assert "SECONDARY" in out and "secondary sources" in out     # confidence is visible
     assert "as P10" in out                                       # Azure disk tier, per disk
     assert "database db.m6i.large 2 vCPU/8 GiB" in out           # like for like
@@ -56,19 +56,21 @@ def test_tco_json_and_csv():
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     aws = data["sites"]["aws"]
-    assert aws["monthly_usd"] == 757.32                         # 757.315 rounded to cents
+    assert aws["monthly_usd"] == 867.48                         # 867.475 rounded to cents
     assert set(aws["horizons"]) == {"1", "12", "36"}
     terms = {t["term"]: t for t in aws["terms"]}
     assert terms["3y"]["usd_per_hour"] is None and "not available" in terms["3y"]["source"]
-    # HA databases everywhere: 0.9999 x 0.9995 = 0.99940005 (aws, gcp);
-    # azure 0.9999 x 0.9999 = 0.99980001
+    # HA databases everywhere, and the load balancer (99.99 % on all three):
+    # aws 0.9999 x 0.9999 x 0.9995 = 0.999300109995; azure 0.9999^3 = 0.999700029999
     assert data["sites"]["gcp"]["sla"]["uncovered"] == []
-    assert aws["sla"]["availability_pct"] == pytest.approx(99.940005)
-    assert data["sites"]["azure"]["sla"]["availability_pct"] == pytest.approx(99.980001)
+    assert aws["sla"]["availability_pct"] == pytest.approx(99.9300109995)
+    assert data["sites"]["azure"]["sla"]["availability_pct"] == pytest.approx(99.9700029999)
     csv_out = runner.invoke(_app(), ["tco", SCENARIO, "--format", "csv"]).output
     lines = csv_out.strip().splitlines()
     assert lines[0].startswith("site,provider,region,instance_type,term,component")
-    assert sum(line.startswith("gcp,") for line in lines) == 11
+    # compute, disk, database + storage, 2 egress tiers, LB first rules + data + address,
+    # cross-AZ, backup, support plan
+    assert sum(line.startswith("gcp,") for line in lines) == 12
     assert all(re.fullmatch(r"-?\d+\.\d\d", row[10]) for row in
                csv.reader(lines[1:]))                            # monthly_usd in cents
 

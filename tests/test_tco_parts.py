@@ -37,17 +37,21 @@ def parts(site: dict, **usage) -> dict[str, float]:
 
 def test_load_balancer_per_provider():
     p = parts(AWS, load_balancer=True, lb_capacity_units=2)
-    # ALB 730 h x 0.0225 = 16.425; LCU 730 h x 2 x 0.008 = 11.68
-    assert p["load balancer (lb_hour)"] == pytest.approx(16.425)
-    assert p["load balancer (lb_lcu_hour)"] == pytest.approx(11.68)
-    p = parts(AZ, load_balancer=True, lb_rules=2, lb_data_gb_per_month=500)
-    # Azure: 2 rules x 730 h x 0.01 = 14.6; 500 GB x 0.005 = 2.5
-    assert p["load balancer (lb_rule_hour)"] == pytest.approx(14.6)
-    assert p["load balancer (lb_data_gb)"] == pytest.approx(2.5)
+    # ALB 730 h x 0.0225 = 16.425; LCU stated: 730 h x 2 x 0.008 = 11.68
+    assert p["load balancer (ALB hours)"] == pytest.approx(16.425)
+    assert p["load balancer (ALB LCU-hours)"] == pytest.approx(11.68)
+    p = parts(AZ, load_balancer=True, lb_rules=7, lb_data_gb_per_month=500)
+    # Azure: the first 5 rules 730 h x 0.025 = 18.25; 2 more x 730 h x 0.01 = 14.6;
+    # 500 GB x 0.005 = 2.5
+    assert p["load balancer (first 5 rules)"] == pytest.approx(18.25)
+    assert p["load balancer (rules beyond 5)"] == pytest.approx(14.6)
+    assert p["load balancer (data processed)"] == pytest.approx(2.5)
     p = parts(GCP, load_balancer=True, egress_gb_per_month=300)
-    # GCP: forwarding rule 730 x 0.01 = 7.3; data defaults to egress: 300 x 0.008 = 2.4
-    assert p["load balancer (lb_hour)"] == pytest.approx(7.3)
-    assert p["load balancer (lb_data_gb)"] == pytest.approx(2.4)
+    # GCP: first 5 forwarding rules 730 x 0.025 = 18.25; data defaults to egress:
+    # 300 x 0.008 = 2.4; no rule beyond 5
+    assert p["load balancer (first 5 forwarding rules)"] == pytest.approx(18.25)
+    assert p["load balancer (data processed)"] == pytest.approx(2.4)
+    assert "load balancer (forwarding rules beyond 5)" not in p
 
 
 def test_public_ipv4_and_nat():
@@ -56,7 +60,8 @@ def test_public_ipv4_and_nat():
     assert p["public IPv4 x3"] == pytest.approx(10.95)
     assert p["NAT gateway"] == pytest.approx(32.85)
     assert p["NAT data processed"] == pytest.approx(4.5)
-    assert parts(GCP, nat_gateway=True)["NAT gateway"] == pytest.approx(730 * 0.0448)
+    # GCP Cloud NAT per VM using it: 1 VM x 730 h x 0.0014 = 1.022 (not the gateway's 0.0448)
+    assert parts(GCP, nat_gateway=True)["Cloud NAT x1 VM(s)"] == pytest.approx(1.022)
 
 
 def test_every_missing_price_in_one_pass_with_partial_total():
