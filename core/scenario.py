@@ -188,6 +188,11 @@ class Usage(Model):
     storage_gb: float = Field(0, ge=0, le=1e9)
     provisioned_iops: int = Field(0, ge=0, le=10**9)
     term: Literal["on-demand", "1y", "3y", "spot"] = "on-demand"
+    commitment: Literal["reservation", "savings_plan"] = Field(
+        "reservation", description="1y/3y instrument: RI / reservation / resource CUD, or a "
+        "savings plan")
+    commitment_payment: Literal["no_upfront", "partial_upfront", "all_upfront"] = Field(
+        "no_upfront", description="1y/3y payment; an upfront part is spread over the term")
     horizon_months: int = Field(36, gt=0, le=120)
     # What a web + database PoC also pays for (defaults and formulas: docs/pricing.md).
     load_balancer: bool = False

@@ -112,7 +112,8 @@ def _load(d: Path) -> Catalog:
     arch_rules = rows("arch", ArchRule)
     loaded = {
         "commitments": rows("commitments", CommitmentRow,
-                            ("provider", "region", "instance_type", "term_years", "payment")),
+                            ("provider", "region", "instance_type", "term_years", "payment",
+                             "instrument")),
         "egress": rows("egress", EgressTier, ("provider", "region_scope", "tier_start_gb")),
         "managed_db": rows("managed_db", ManagedDbRow,
                            ("provider", "region", "engine", "tier_or_instance", "ha")),

@@ -142,7 +142,22 @@ class CommitmentRow(PriceRow):
     payment: Literal["no_upfront", "partial_upfront", "all_upfront"]
     effective_usd_per_hour: float = Field(gt=0)
     ondemand_usd_per_hour: float = Field(gt=0)
+    upfront_usd: float | None = Field(None, ge=0, description="paid at purchase per instance, "
+                                      "included in effective_usd_per_hour spread over the term")
+    instrument: Literal["reservation", "savings_plan"] = "reservation"
     notes: str | None = None
+
+    @field_validator("instrument", mode="before")
+    @classmethod
+    def _default_instrument(cls, v: object) -> object:
+        return "reservation" if v is None else v
+
+    @model_validator(mode="after")
+    def _upfront_fits(self) -> CommitmentRow:
+        if self.upfront_usd and self.upfront_usd / (self.term_years * 8760) > (
+                self.effective_usd_per_hour * 1.0001):
+            raise ValueError("upfront_usd spread over the term exceeds effective_usd_per_hour")
+        return self
 
     @field_validator("term_years")
     @classmethod

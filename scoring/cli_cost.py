@@ -73,7 +73,7 @@ def _site_table(cost: SiteCost, catalog: Catalog, campaign: Campaign, site: Site
         _console.print(f"  [red]missing price[/red]: {m}", soft_wrap=True)
     if missing:
         return
-    for r in term_rates(site, catalog):
+    for r in term_rates(site, catalog, campaign.usage):
         if r.term == cost.term:
             continue
         rate = f"${r.usd_per_hour:g}/h" if r.usd_per_hour is not None else r.source
@@ -204,6 +204,10 @@ def tco(
     term: str | None = typer.Option(None, help=f"override usage.term: {', '.join(TERMS)}"),
     fmt: Fmt = typer.Option(Fmt.table, "--format", help="table, json or csv"),
     snapshot: Path | None = typer.Option(None, "--snapshot", help="a refreshed snapshot dir"),
+    payment: str | None = typer.Option(None, help="override usage.commitment_payment: "
+                                       "no_upfront, partial_upfront, all_upfront"),
+    commitment: str | None = typer.Option(None, help="override usage.commitment: "
+                                          "reservation or savings_plan"),
 ) -> None:
     """Price a scenario offline: components with source and confidence, every missing price,
     and a side-by-side table of totals per site and term.
@@ -215,6 +219,14 @@ def tco(
     if term is not None and term not in TERMS:
         raise typer.BadParameter(f"expected one of {', '.join(TERMS)}", param_hint="--term")
     campaign = load_campaign_file(scenario)
+    for name, value, allowed in (
+            ("commitment_payment", payment, ("no_upfront", "partial_upfront", "all_upfront")),
+            ("commitment", commitment, ("reservation", "savings_plan"))):
+        if value is not None and value not in allowed:
+            raise typer.BadParameter(f"expected one of {', '.join(allowed)}",
+                                     param_hint=f"--{name.split('_')[-1]}")
+        if value is not None:
+            setattr(campaign.usage, name, value)
     catalog = catalog_for(snapshot)
     priced: list[tuple[Site, SiteCost]] = []
     partial: list[tuple[Site, SiteCost, list[str]]] = []
@@ -232,7 +244,7 @@ def tco(
                      "oldest_price": catalog.oldest_price_date(), "sites": {}}
         for s, cost in priced:
             d = cost.model_dump()
-            d["terms"] = [r.model_dump() for r in term_rates(s, catalog)]
+            d["terms"] = [r.model_dump() for r in term_rates(s, catalog, campaign.usage)]
             risk = sla_risk(campaign, s, catalog, cost)
             d["sla"] = risk.model_dump() if risk else None
             out["sites"][cost.site] = d

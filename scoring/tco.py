@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from core.errors import PriceNotFoundError
 from core.provider_facts import DB_STORAGE, provisioned_db_storage_gb
 from core.scenario import Campaign, CloudSite, LocalSite, StaticSite, Usage
+from scoring import commitments
 from scoring.catalog import Catalog, ComputeRow
 from scoring.catalog_load import load_catalog
 from scoring.catalog_rows import CatalogError
@@ -110,7 +111,8 @@ class MissingPrices(PriceNotFoundError):
                          f"${partial.monthly_usd:,.2f}/month):\n{lines}")
 
 
-def _term_rate(row: ComputeRow, term: str, catalog: Catalog) -> tuple[float, str, str]:
+def _term_rate(row: ComputeRow, term: str, catalog: Catalog, usage: Usage | None = None
+               ) -> tuple[float, str, str]:
     """(usd_per_hour, source, note) for one term, or PriceNotFoundError naming what is missing."""
     what = f"{row.provider} {row.region} {row.instance_type}"
     if term == "on-demand":
@@ -121,19 +123,14 @@ def _term_rate(row: ComputeRow, term: str, catalog: Catalog) -> tuple[float, str
                                      "price_override.terms.spot (or usd_per_hour) with a "
                                      "reason, or use term on-demand")
         return row.spot_usd_per_hour, row.provenance, f"{SPOT_CAVEAT}; {row.notes or ''}".strip()
-    years = int(term[0])
-    c = catalog.commitment(row.provider, row.region, row.instance_type, years)
-    if c is None:
-        held = ", ".join(catalog.commitment_providers()) or "no provider"
-        raise PriceNotFoundError(
-            f"{what}: no {years}-year commitment price in the snapshot (commitments.csv holds "
-            f"{held} only; AWS Reserved Instances/Savings Plans and Azure reservations were not "
-            "found with provenance); use term on-demand or spot, or give "
-            "price_override.usd_per_hour with a reason")
-    return c.effective_usd_per_hour, c.provenance, f"{c.payment}; {c.notes or ''}".strip("; ")
+    usage = usage or Usage()
+    c = commitments.find(catalog, row, int(term[0]), usage.commitment,
+                         usage.commitment_payment)
+    return c.usd_per_hour, c.row.provenance, c.note
 
 
-def term_rates(site: Site, catalog: Catalog | None = None) -> list[TermRate]:
+def term_rates(site: Site, catalog: Catalog | None = None,
+               usage: Usage | None = None) -> list[TermRate]:
     """Every term's compute rate for a site, with 'not available' reasons instead of errors."""
     catalog = catalog or load_catalog()
     if not isinstance(site, CloudSite):
@@ -143,7 +140,7 @@ def term_rates(site: Site, catalog: Catalog | None = None) -> list[TermRate]:
     out = []
     for t in TERMS:
         try:
-            rate, source, _ = _term_rate(row, t, catalog)
+            rate, source, _ = _term_rate(row, t, catalog, usage)
             out.append(TermRate(term=t, usd_per_hour=rate, source=source))
         except PriceNotFoundError as e:
             out.append(TermRate(term=t, usd_per_hour=None, source=f"not available: {e}"))
@@ -178,19 +175,24 @@ def _compute(site: CloudSite, usage: Usage, term: str,
         raise PriceNotFoundError(f"{site.provider} {site.region} {itype}: no {term} price in "
                                  "the snapshot and price_override.terms has none for it")
     assert row is not None
-    rate, source, note = _term_rate(row, term, catalog)
+    rate, source, note = _term_rate(row, term, catalog, usage)
     if term == "spot":
         caveats.append(f"{SPOT_CAVEAT} ({row.notes})" if row.notes else SPOT_CAVEAT)
+    if committed:
+        c = commitments.find(catalog, row, months // 12, usage.commitment,
+                             usage.commitment_payment)
+        caveats += [x for x in [commitments.upfront_caveat(c, usage.instances, term)] if x]
     comp = _component(name, hours, "instance-hours", rate, source, "catalog", "compute",
                       f"{hours_note}; {note}", months,
-                      confidence=row.confidence or _compute_confidence(row, term, catalog))
+                      confidence=_compute_confidence(row, term, catalog, usage))
     return comp, itype, caveats
 
 
-def _compute_confidence(row: ComputeRow, term: str, catalog: Catalog) -> str | None:
+def _compute_confidence(row: ComputeRow, term: str, catalog: Catalog,
+                        usage: Usage) -> str | None:
     if term in ("1y", "3y"):
-        c = catalog.commitment(row.provider, row.region, row.instance_type, int(term[0]))
-        return c.confidence if c else None
+        return commitments.find(catalog, row, int(term[0]), usage.commitment,
+                                usage.commitment_payment).row.confidence
     return row.confidence
 
 

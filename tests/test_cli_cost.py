@@ -81,7 +81,7 @@ def test_tco_term_without_prices_reports_per_site_and_fails():
     out = " ".join(result.output.replace("│", " ").split())
     assert "gcp: gcp us-central1 c2d-highcpu-4 term 1y" in out
     # every missing price listed with the partial total of what is priced
-    assert "missing price: aws us-east-1 c6i.xlarge: no 1-year commitment" in out
+    assert "missing price: aws us-east-1 c6i.xlarge: no 1-year reservation" in out
     assert "PARTIAL total (priced parts only)" in out
 
 

@@ -80,7 +80,7 @@ def test_missing_commitment_is_an_error_naming_it_unless_overridden():
     with pytest.raises(PriceNotFoundError) as e:
         estimate_site(campaign(AWS_C6I, term="1y"), "s")
     msg = str(e.value)
-    assert "aws us-east-1 c6i.xlarge" in msg and "no 1-year commitment price" in msg
+    assert "aws us-east-1 c6i.xlarge" in msg and "no 1-year reservation price" in msg
     over = dict(AWS_C6I, price_override={"usd_per_hour": 0.107, "reason": "quoted by our rep"})
     cost = estimate_site(campaign(over, term="1y"), "s")
     # 730 h x 0.107 = 78.11, labelled override with the reason as its source

@@ -165,7 +165,7 @@ def test_price_override_per_term():
     # on-demand 730 x 0.2 = 146; 3y bills 730 h x 0.1 = 73, both labelled override
     assert od.monthly_usd == pytest.approx(146.0) and od.price_label == "override"
     assert y3.monthly_usd == pytest.approx(73.0) and "quoted for 3y" in y3.components[0].note
-    with pytest.raises(PriceNotFoundError, match="no 1-year commitment"):
+    with pytest.raises(PriceNotFoundError, match="no 1-year reservation"):
         cost(site, term="1y")
 
 
