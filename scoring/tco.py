@@ -14,7 +14,6 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from core.errors import PriceNotFoundError
-from core.provider_facts import DB_STORAGE, provisioned_db_storage_gb
 from core.scenario import Campaign, CloudSite, LocalSite, StaticSite, Usage
 from scoring import commitments
 from scoring.catalog import Catalog, ComputeRow
@@ -22,6 +21,7 @@ from scoring.catalog_load import load_catalog
 from scoring.catalog_rows import CatalogError
 from scoring.equivalents import db_shape, site_compute_row
 from scoring.support import support_component
+from scoring.tco_database import database_parts
 from scoring.tco_parts import disk_parts, sud_multiplier
 from scoring.tco_services import service_parts
 
@@ -213,60 +213,6 @@ def _sud(site: CloudSite, usage: Usage, term: str, compute: CostComponent,
                        "on-demand rate", confidence="primary_page")]
 
 
-def _database(site: CloudSite, usage: Usage, catalog: Catalog) -> list[CostComponent]:
-    db = site.database
-    if db is None:
-        return []
-    ov = site.price_override
-    ha = "HA" if db.ha else "single zone"
-    price = None
-    if db.instance is not None:
-        try:
-            price = catalog.managed_db(site.provider, site.region, db.instance, db.ha)
-        except PriceNotFoundError:
-            if ov is None or ov.db_usd_per_hour is None:
-                raise
-    elif ov is None or ov.db_usd_per_hour is None:
-        raise PriceNotFoundError(
-            f"site {site.name}: database.instance is not set, so the managed PostgreSQL on "
-            f"{site.provider} {site.region} cannot be priced; name a tier or give "
-            "price_override.db_usd_per_hour with a reason")
-    name = f"managed PostgreSQL {db.instance or ''} ({ha})".replace("  ", " ")
-    hours = usage.hours_per_month
-    if ov is not None and ov.db_usd_per_hour is not None:
-        note = f"catalog {price.usd_per_hour}/h" if price else "not in catalog"
-        inst = _component(name, hours, "hours", ov.db_usd_per_hour,
-                          f"price_override: {ov.reason}", "override", "database", note)
-    else:
-        assert price is not None
-        inst = _component(name, hours, "hours", price.usd_per_hour, price.source, "catalog",
-                          "database", price.note, confidence=price.confidence)
-    gb, gb_note = _db_storage(site.provider, db.storage_gb)
-    if ov is not None and ov.db_storage_usd_per_gb_month is not None:
-        store = _component("managed PostgreSQL storage", gb, "GB-month",
-                           ov.db_storage_usd_per_gb_month, f"price_override: {ov.reason}",
-                           "override", "database_storage", gb_note)
-    elif price is not None and price.storage_usd_per_gb_month is not None:
-        store = _component("managed PostgreSQL storage", gb, "GB-month",
-                           price.storage_usd_per_gb_month, price.source, "catalog",
-                           "database_storage", gb_note, confidence=price.confidence)
-    else:
-        raise PriceNotFoundError(
-            f"{site.provider} {site.region}: no storage price for managed PostgreSQL "
-            f"{db.instance or '(unnamed)'} in the snapshot; give "
-            "price_override.db_storage_usd_per_gb_month with a reason")
-    return [inst, store]
-
-
-def _db_storage(provider: str, requested: float) -> tuple[int, str]:
-    """The storage the program provisions (core/provider_facts.py), which is what is billed."""
-    gb = provisioned_db_storage_gb(provider, requested)
-    if gb == requested:
-        return gb, ""
-    return gb, (f"{requested:g} GB asked, {gb} provisioned: "
-                f"{DB_STORAGE[provider].describe()}")
-
-
 def egress_components(provider: str, region: str, gb: float,
                       catalog: Catalog) -> list[CostComponent]:
     """Cumulative tiers: each GB is priced at the tier it falls in, one component per tier."""
@@ -365,7 +311,11 @@ def _cloud_components(site: CloudSite, usage: Usage, term: str, catalog: Catalog
     components += disks
     missing += miss
     try:
-        components += _database(site, usage, catalog)
+        components += database_parts(site, usage, catalog, term, _component)
+        if (TERM_MONTHS[term] > 1 and site.database is not None and site.price_override
+                and site.price_override.db_usd_per_hour is not None):
+            caveats.append(f"database: price_override.db_usd_per_hour is applied to term "
+                           f"{term} as stated (no {term} commitment quote is modelled)")
     except PriceNotFoundError as e:
         missing.append(str(e))
     db = site.database

@@ -99,3 +99,30 @@ def test_poc_web_db_term_1y_is_a_named_missing_price_where_no_row_exists():
     with pytest.raises(MissingPrices) as e:
         estimate_site(c, "aws", term="1y")
     assert "1-year reservation price paid no upfront" in str(e.value)
+
+
+def test_cloud_sql_cud_and_rds_reserved_database():
+    gdb = {"provider": "gcp", "region": "us-central1", "zones": ["us-central1-a"],
+           "instance_type": "n4-highcpu-4",
+           "database": {"instance": "db-custom-2-8192", "ha": True, "storage_gb": 100}}
+    on = cost(load_catalog(), gdb, "on-demand")
+    y3 = cost(load_catalog(), gdb, "3y")
+    od = next(c for c in on.components if c.kind == "database")
+    db3 = next(c for c in y3.components if c.kind == "database")
+    # managed_db.csv HA unit rows: 2 vCPU x 0.0826 + 8 GiB x 0.014 = 0.2772/h on demand;
+    # Cloud SQL 3y CUD: 52% off vCPU and memory: 0.2772 x 0.48 = 0.133056/h;
+    # 730 h x 0.133056 = 97.13088 a month, billed for 36 months; storage unchanged
+    assert od.unit_price_usd == pytest.approx(0.2772)
+    assert db3.unit_price_usd == pytest.approx(0.133056)
+    assert db3.monthly_usd == pytest.approx(97.13088)
+    assert db3.commitment_months == 36 and "52%" in db3.note
+    store = [c.monthly_usd for c in y3.components if c.kind == "database_storage"]
+    assert store == [c.monthly_usd for c in on.components if c.kind == "database_storage"]
+
+
+def test_a_database_without_a_commitment_row_is_a_named_missing_price():
+    site = dict(AWS, database={"instance": "db.t3.large", "ha": False, "storage_gb": 100})
+    with pytest.raises(MissingPrices) as e:
+        cost(load_catalog(), site, "1y")
+    assert ("no 1-year no upfront commitment price for managed PostgreSQL db.t3.large "
+            "(single zone)") in str(e.value)
