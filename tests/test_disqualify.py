@@ -117,3 +117,20 @@ def test_lead_by_criterion_adds_up_to_the_lead():
     assert parts["azure"] == {"operability": 20.0, "support": 2.0}
     assert parts["gcp"] == {"operability": 25.0, "support": -2.0}  # 5x5, 2x(8-9)
     assert sum(contributions(result.matrix, "gcp").values()) == 43
+
+
+def test_show_lists_the_disqualified_sites_of_the_last_scoring(tmp_path):
+    from io import StringIO
+
+    from rich.console import Console
+
+    from bakeoff.show import render_disqualified
+
+    write_outputs(score_scenario(parse_campaign(scenario(["fedramp-high"]))), tmp_path)
+    buf = StringIO()
+    render_disqualified(tmp_path, Console(file=buf, width=200))
+    assert buf.getvalue().strip() == ("aws is DISQUALIFIED (cannot win): fails fedramp-high "
+                                      "(none (not in us-east-1))")
+    empty = StringIO()
+    render_disqualified(tmp_path / "nowhere", Console(file=empty))  # no scores: nothing
+    assert empty.getvalue() == ""
