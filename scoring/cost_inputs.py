@@ -57,8 +57,11 @@ def _sla(campaign: Campaign, sla_fn: Callable[..., Any] | None, inputs: CostInpu
         else:
             availability = float(risk.availability_pct)
             source = str(getattr(risk, "source", ""))
+            parts = " x ".join(f"{c.service}/{c.tier} {c.availability_pct:g}%"
+                               for c in getattr(risk, "components", []))
             inputs.sla[site.name] = Quantity(availability, SLA_UNIT, [availability],
-                                             note=f"{availability:g}% published SLA",
+                                             note=f"{availability:g}% published SLA"
+                                                  + (f" ({parts})" if parts else ""),
                                              sources=[source] if source else [], noisy=False)
 
 
