@@ -76,7 +76,28 @@ def preview_sites(campaign: Campaign) -> list[dict[str, Any]]:
             entry["resources"] = sorted(
                 ({"type": r.type, "name": r.name, "properties": _plain(r.properties)}
                  for r in preview.resources), key=lambda r: (r["type"], r["name"]))
+            entry.update(_rules(site, resolved, preview.resources))
         out.append(entry)
+    return out
+
+
+def _rules(site: CloudSite, campaign: Campaign, resources: list) -> dict[str, Any]:
+    """The provider rules (stacks/cloud/rules.py) over the site as a run declares it: the
+    plan's placeholders replaced by values of the run's format (campaign id, expiry,
+    generated password), so the rules judge what `up` would send."""
+    from stacks.cloud import rules
+    from stacks.cloud.preview import preview_program
+    from stacks.cloud.resolve import sample_spec
+
+    spec = sample_spec(site, campaign)
+    found = rules.violations(spec, preview_program(spec).resources)
+    out: dict[str, Any] = {"requires": rules.required_services(site.provider, resources),
+                           "rule_violations": [
+                               {"resource": v.resource, "type": v.type, "property": v.property,
+                                "problem": v.problem, "rule": v.rule, "source": v.source}
+                               for v in found]}
+    if found:
+        out["error"] = str(rules.ProviderRulesError(site.name, site.provider, found))
     return out
 
 

@@ -31,6 +31,13 @@ def check_prerequisites(campaign: Campaign, provisioner: Any = None) -> None:
             provisioner(site.provider).check(site)
         except PrerequisiteError as e:
             problems.append(str(e))
+    for site in campaign.sites if not problems else ():
+        if site.provider in SHARED_MACHINE:
+            continue
+        # provider rules: what a cloud API would refuse, found before anything is created
+        rule_problems = getattr(provisioner(site.provider), "rule_problems", None)
+        if rule_problems is not None:
+            problems += rule_problems(site, campaign)
     if problems:
         raise PrerequisiteError("not ready to provision:\n  " + "\n  ".join(problems))
     if not any(site.provider == "local" for site in campaign.sites):

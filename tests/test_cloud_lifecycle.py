@@ -122,12 +122,18 @@ def test_sigint_during_up_tears_every_site_down(tmp_path):
                          workloads=[{"name": "sysbench-cpu", "params": {"time_s": 1}}])
     prov, ws = _provisioner(tmp_path, up_delay_s=60, start_hosts=False)
     orch = Orchestrator(campaign, tmp_path / "results", quiet=True, provisioners={"aws": prov})
-    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
+    def interrupt_once_both_are_up() -> None:  # preflight (provider rules) comes first
+        deadline = time.monotonic() + 60
+        while ws.max_active < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    timer = threading.Thread(target=interrupt_once_both_are_up, daemon=True)
     start = time.monotonic()
     timer.start()
     with pytest.raises(KeyboardInterrupt):
         orch.run(campaign_id="c4")
-    assert time.monotonic() - start < 30
+    assert time.monotonic() - start < 50
     assert ws.max_active == 2  # both ups were in flight together
     assert ws.stacks() == []
     sites = CampaignState("c4", tmp_path / "state").journal()["sites"]

@@ -78,7 +78,7 @@ def program(spec: CloudSiteSpec) -> None:
             aws.ec2.SecurityGroupIngressArgs(protocol="-1", from_port=0, to_port=0,
                                              cidr_blocks=[spec.network_cidr],
                                              description="iperf3, ping, HTTP, PostgreSQL "
-                                                         "between the site's hosts"),
+                                                         "between the site hosts"),
         ],
         egress=[aws.ec2.SecurityGroupEgressArgs(protocol="-1", from_port=0, to_port=0,
                                                 cidr_blocks=["0.0.0.0/0"])],

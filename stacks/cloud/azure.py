@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import re
 
 import pulumi
 from pulumi_azure_native import compute, dbforpostgresql, network, privatedns, resources
@@ -24,6 +25,7 @@ from stacks.cloud.userdata import user_data
 # at create time (the lookup), unless the scenario names an image.
 UBUNTU = {"publisher": "Canonical", "offer": "ubuntu-24_04-lts", "sku": "server",
           "version": "latest"}
+UBUNTU_ARM64_SKU = "server-arm64"
 # Disk SKUs whose IOPS and throughput are provisioned apart from size.
 IOPS_SKUS = ("PremiumV2_LRS", "UltraSSD_LRS")
 # Azure managed disks are always encrypted at rest; we state the default explicitly.
@@ -40,10 +42,18 @@ def az_zone(zone: str) -> str:
     return tail
 
 
-def image_reference(spec: CloudSiteSpec) -> dict[str, str]:
-    """Scenario image 'publisher:offer:sku:version' or a resource id; default Ubuntu LTS."""
+def is_arm_size(size: str) -> bool:
+    """A 'p' among the size's feature letters marks an Arm (Ampere/Cobalt) size:
+    Standard_D2ps_v5 (https://learn.microsoft.com/azure/virtual-machines/vm-naming-conventions)."""
+    m = re.fullmatch(r"Standard_[A-Z]+\d+([a-z-]*)(?:_v\d+)?", size)
+    return bool(m and "p" in m.group(1))
+
+
+def image_reference(spec: CloudSiteSpec, size: str = "") -> dict[str, str]:
+    """Scenario image 'publisher:offer:sku:version' or a resource id; default Ubuntu LTS
+    for the size's architecture (Canonical's arm64 SKU is 'server-arm64')."""
     if not spec.image:
-        return dict(UBUNTU)
+        return {**UBUNTU, "sku": UBUNTU_ARM64_SKU} if is_arm_size(size) else dict(UBUNTU)
     if spec.image.startswith("/subscriptions/"):
         return {"id": spec.image}
     parts = spec.image.split(":")
@@ -113,7 +123,9 @@ def _vm(spec: CloudSiteSpec, role: str, index: int, rg: resources.ResourceGroup,
         spec.resource_name(role), resource_group_name=rg.name, location=spec.region,
         zones=[zone], hardware_profile={"vm_size": size},
         storage_profile={
-            "image_reference": image_reference(spec),
+            "image_reference": image_reference(spec, size),
+            # v6 sizes have only an NVMe disk controller; the default (SCSI) is refused
+            **({"disk_controller_type": "NVMe"} if size.endswith("_v6") else {}),
             # StandardSSD_LRS boots every size (Premium needs an 's' size); fio uses the
             # data disk.
             "os_disk": {"create_option": "FromImage", "delete_option": "Delete",
@@ -138,16 +150,19 @@ def subnet_cidr(spec: CloudSiteSpec) -> str:
 
 
 def _database(spec: CloudSiteSpec, rg: resources.ResourceGroup, vnet: network.VirtualNetwork,
-              tags: dict[str, str]) -> dict[str, pulumi.Input]:
+              vm_subnet: network.Subnet, tags: dict[str, str]) -> dict[str, pulumi.Input]:
     db = spec.database
     assert db is not None
+    # Subnets of one VNet one after the other: concurrent subnet writes on a VNet are
+    # answered with AnotherOperationInProgress (and deleted in reverse order at destroy).
     db_subnet = network.Subnet(
         spec.resource_name("db-subnet"), resource_group_name=rg.name,
         virtual_network_name=vnet.name, address_prefix=_subnets(spec)[1],
-        delegations=[{"name": "postgres", "service_name": DB_DELEGATION}])
+        delegations=[{"name": "postgres", "service_name": DB_DELEGATION}],
+        opts=pulumi.ResourceOptions(depends_on=[vm_subnet]))
     zone = privatedns.PrivateZone(
         spec.resource_name("db-dns"), resource_group_name=rg.name, location="global",
-        private_zone_name=f"bko-{spec.site}.private.postgres.database.azure.com", tags=tags)
+        private_zone_name=f"bko-{spec.site_label}.private.postgres.database.azure.com", tags=tags)
     link = privatedns.VirtualNetworkLink(
         spec.resource_name("db-dns-link"), resource_group_name=rg.name, location="global",
         private_zone_name=zone.name, virtual_network={"id": vnet.id},
@@ -201,7 +216,7 @@ def program(spec: CloudSiteSpec) -> None:
         network_security_group={"id": nsg.id})
     hosts = {role: _vm(spec, role, i, rg, subnet, tags) for i, role in enumerate(spec.roles)}
     pulumi.export("hosts", hosts)
-    pulumi.export("database", _database(spec, rg, vnet, tags) if spec.database else None)
+    pulumi.export("database", _database(spec, rg, vnet, subnet, tags) if spec.database else None)
     pulumi.export("network", {"cidr": spec.network_cidr, "vnet": vnet.name,
                               "resource_group": rg.name})
     pulumi.export("region", spec.region)

@@ -22,10 +22,24 @@ from stacks.cloud.spec import SSH_USER, CloudSiteSpec, SiteSpecError
 from stacks.cloud.userdata import user_data
 
 # The image family resolves to the newest Ubuntu LTS image when the instance is created.
-UBUNTU_FAMILY = "ubuntu-os-cloud/ubuntu-2404-lts-amd64"
+UBUNTU_FAMILY = "ubuntu-os-cloud/ubuntu-2404-lts-{arch}"
+# Arm machine series (https://cloud.google.com/compute/docs/instances/arm-on-compute) and
+# series that attach only Hyperdisk, boot disk included (machine series pages).
+ARM_SERIES = ("t2a", "c4a", "n4a")
+HYPERDISK_ONLY = ("c4", "c4a", "c4d", "n4", "n4a", "n4d", "x4", "a4")
 # Disk types whose IOPS (and for hyperdisk, throughput) are provisioned apart from size.
 IOPS_TYPES = ("pd-extreme", "hyperdisk-extreme", "hyperdisk-balanced")
 THROUGHPUT_TYPES = ("hyperdisk-balanced", "hyperdisk-throughput")
+
+
+def default_image(machine_type: str) -> str:
+    arm = machine_type.split("-", 1)[0] in ARM_SERIES
+    return UBUNTU_FAMILY.format(arch="arm64" if arm else "amd64")
+
+
+def boot_disk_type(machine_type: str) -> str:
+    return ("hyperdisk-balanced" if machine_type.split("-", 1)[0] in HYPERDISK_ONLY
+            else "pd-balanced")
 
 
 def region_of_zone(zone: str) -> str:
@@ -68,8 +82,9 @@ def _instance(spec: CloudSiteSpec, role: str, index: int, subnet: compute.Subnet
     compute.Instance(
         spec.resource_name(role), zone=zone, machine_type=size, labels=labels,
         boot_disk={"auto_delete": True,
-                   "initialize_params": {"image": spec.image or UBUNTU_FAMILY, "size": 20,
-                                         "type": "pd-balanced", "labels": labels}},
+                   "initialize_params": {"image": spec.image or default_image(size),
+                                         "size": 20, "type": boot_disk_type(size),
+                                         "labels": labels}},
         attached_disks=[{"source": disk.id, "device_name": "data"}],
         # gVNIC (Google's virtual NIC) on the default Ubuntu image, as production runs.
         network_interfaces=[{"subnetwork": subnet.id, "network_ip": private_ip,
@@ -90,9 +105,13 @@ def _database(spec: CloudSiteSpec, net: compute.Network,
     peering = compute.GlobalAddress(spec.resource_name("sql-range"), purpose="VPC_PEERING",
                                     address_type="INTERNAL", prefix_length=20,
                                     network=net.id, labels=labels)
+    # Deleting the connection is refused while Cloud SQL still uses it (it may for a while
+    # after the instance is gone); REMOVE_PEERING then removes the VPC peering itself, so
+    # the network can be deleted (pulumi-gcp servicenetworking.Connection deletion_policy).
     conn = servicenetworking.Connection(
         spec.resource_name("sql-peering"), network=net.id,
-        service="servicenetworking.googleapis.com", reserved_peering_ranges=[peering.name])
+        service="servicenetworking.googleapis.com", reserved_peering_ranges=[peering.name],
+        deletion_policy="REMOVE_PEERING")
     edition = "ENTERPRISE_PLUS" if db.instance_class.startswith("db-perf") else "ENTERPRISE"
     location = {"zone": spec.zones[0]}
     if db.ha:
@@ -113,9 +132,13 @@ def _database(spec: CloudSiteSpec, net: compute.Network,
                                  "ssl_mode": "ENCRYPTED_ONLY"}},
         opts=pulumi.ResourceOptions(depends_on=[conn]))
     password = pulumi.Output.secret(db.password)
-    sql.Database(spec.resource_name("sql-db"), instance=instance.name, name=db.dbname)
+    # Both go with the instance; deleting them first fails once the benchmarks created
+    # tables the user owns ("role ... cannot be dropped"), so they are abandoned (pulumi-gcp
+    # sql.User / sql.Database deletion_policy ABANDON).
+    sql.Database(spec.resource_name("sql-db"), instance=instance.name, name=db.dbname,
+                 deletion_policy="ABANDON")
     sql.User(spec.resource_name("sql-user"), instance=instance.name, name=db.username,
-             password=password)
+             password=password, deletion_policy="ABANDON")
     return {"host": instance.private_ip_address, "port": 5432, "user": db.username,
             "dbname": db.dbname, "kind": "cloudsql", "password": password}
 

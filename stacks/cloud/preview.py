@@ -8,6 +8,7 @@ Computed attributes (ids, addresses) get recognisable placeholder values.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -75,6 +76,10 @@ def preview_program(spec: CloudSiteSpec, program: Any | None = None) -> Preview:
 
     program = program or program_for(spec.provider)
     with _lock:
+        try:  # the provisioner checks sites from their own threads, which have no loop
+            asyncio.get_event_loop()
+        except RuntimeError:
+            asyncio.set_event_loop(asyncio.new_event_loop())
         recorder = _mocks_class()()
         pmocks.SETTINGS.rpc_manager.clear()
         pmocks.SETTINGS.outputs.clear()

@@ -121,6 +121,18 @@ class CloudProvisioner:
             raise PrerequisiteError(f"site '{site.name}' ({self.provider}): "
                                     + "; ".join(problems))
 
+    def rule_problems(self, site: CloudSite, campaign: Campaign) -> list[str]:
+        """The provider rules (stacks/cloud/rules.py) over the site as a run declares it;
+        preflight asks before any site is provisioned."""
+        from stacks.cloud.rules import check_site
+        from stacks.cloud.spec import SiteSpecError
+
+        try:
+            check_site(resolve.sample_spec(site, campaign))
+        except SiteSpecError as e:
+            return [str(e)]
+        return []
+
     def plan(self, site: CloudSite, campaign: Campaign) -> list[PlannedResource]:
         return [PlannedResource("pulumi-stack", resolve.stack_name("<campaign>", site.name),
                                 f"{site.provider} {site.region}, zones {', '.join(site.zones)}")]

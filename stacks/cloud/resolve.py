@@ -96,3 +96,24 @@ def build_spec(site: CloudSite, campaign: Campaign, campaign_id: str, *, cidr: s
 def stack_name(campaign_id: str, site: str) -> str:
     """One Pulumi stack per (campaign, site): the key that makes `up` idempotent."""
     return f"{campaign_id}--{site}"
+
+
+def sample_spec(site: CloudSite, campaign: Campaign) -> CloudSiteSpec:
+    """The spec a run would build, with values of the run's format where the run draws or
+    detects them (campaign id with the longest stamp, expiry, generated password, keys,
+    cloud-init): what the provider rules (stacks/cloud/rules.py) judge before any `up`."""
+    from dataclasses import replace
+
+    from stacks.cloud.cloudinit import tools_cloud_init
+    from stacks.cloud.passwords import new_db_password
+
+    start = dt.datetime(2026, 12, 31, 23, 59, 59, tzinfo=dt.UTC)
+    campaign_id = f"{campaign.name}-{start.strftime('%Y%m%dT%H%M%SZ')}-a1b2c3"
+    key = HostKey(private_openssh="-----BEGIN OPENSSH PRIVATE KEY-----\n" + "A" * 400
+                  + "\n-----END OPENSSH PRIVATE KEY-----\n",
+                  public_openssh="ssh-ed25519 " + "A" * 68 + " bakeoff-host")
+    spec = build_spec(site, campaign, campaign_id, cidr=site.ssh_cidr or "203.0.113.7/32",
+                      ssh_public_key="ssh-ed25519 " + "A" * 68 + " bakeoff",
+                      host_keys={}, db_password=new_db_password(), now=start)
+    return replace(spec, host_keys={r: key for r in spec.roles},
+                   cloud_init={r: tools_cloud_init(spec.resource_name(r)) for r in spec.roles})

@@ -8,6 +8,7 @@ the Automation API (real runs). The exported outputs are turned into an Environm
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -31,6 +32,10 @@ OUTPUT_KEYS = ("hosts", "database", "network", "region")
 # The login user cloud-init creates on every VM (same name on every provider), holding the
 # campaign's ephemeral public key.
 SSH_USER = "bakeoff"
+
+# Longest name a program gives a resource: GCP's 63 less the 8 characters ('-' and 7 hex
+# digits) Pulumi's auto-naming appends (stacks/cloud/rules.py).
+NAME_MAX = 55
 
 # Default data-disk type per provider when the scenario names none.
 DEFAULT_DISK_TYPE = {"aws": "gp3", "azure": "Premium_LRS", "gcp": "pd-balanced"}
@@ -107,9 +112,22 @@ class CloudSiteSpec:
         """GCP labels: lowercase letters, digits, '-' and '_', at most 63 characters."""
         return {k: gcp_label_value(v) for k, v in self.tags().items()}
 
+    @property
+    def site_label(self) -> str:
+        """The site name as a name part: runs of '-' collapsed, none at either end (RDS
+        identifiers refuse '--', DNS labels a trailing '-'; site names allow both)."""
+        return re.sub(r"-+", "-", self.site).strip("-") or "site"
+
     def resource_name(self, suffix: str) -> str:
-        """Short, provider-safe names that carry the campaign and site."""
-        return f"bko-{self.site}-{suffix}"
+        """Short, provider-safe names that carry the site: at most NAME_MAX characters, so
+        Pulumi's auto-name suffix still fits GCP's 63 (a long site name is cut and a
+        digest of it added, which keeps names of different sites apart)."""
+        name = f"bko-{self.site_label}-{suffix}"
+        if len(name) <= NAME_MAX:
+            return name
+        digest = hashlib.sha256(self.site.encode()).hexdigest()[:6]
+        keep = NAME_MAX - len(f"bko--{digest}-{suffix}")
+        return f"bko-{self.site_label[:max(keep, 1)].rstrip('-')}-{digest}-{suffix}"
 
 
 def gcp_label_value(value: str) -> str:

@@ -152,7 +152,9 @@ class CampaignState:
                                   "public_openssh": k.public_openssh}
                     changed = True
             if "db_password" not in doc:
-                doc["db_password"] = secrets.token_urlsafe(24).replace("-", "x").replace("_", "y")
+                from stacks.cloud.passwords import new_db_password
+
+                doc["db_password"] = new_db_password()
                 changed = True
             if changed:
                 _write_private(path, json.dumps(doc, indent=2))
