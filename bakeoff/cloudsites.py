@@ -31,7 +31,7 @@ def resolve_campaign(campaign: Campaign) -> Campaign:
 
 def plan_spec(site: CloudSite, campaign: Campaign):
     """The site's spec with placeholders where a run generates secrets or detects things."""
-    from stacks.cloud.cloudinit import tools_cloud_init
+    from stacks.cloud.cloudinit import PLAN_CONSTRAINTS, tools_cloud_init
     from stacks.cloud.resolve import build_spec
     from stacks.cloud.spec import HostKey
 
@@ -41,7 +41,8 @@ def plan_spec(site: CloudSite, campaign: Campaign):
                       cidr=site.ssh_cidr or PLACEHOLDER_CIDR, ssh_public_key=PLACEHOLDER_KEY,
                       host_keys={}, db_password="<generated per campaign>")
     keys = {role: key for role in spec.roles}
-    init = {role: tools_cloud_init(spec.resource_name(role)) for role in spec.roles}
+    init = {role: tools_cloud_init(spec.resource_name(role), PLAN_CONSTRAINTS)
+            for role in spec.roles}
     from dataclasses import replace
 
     return replace(spec, host_keys=keys, cloud_init=init,

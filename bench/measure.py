@@ -48,6 +48,9 @@ def measure(store: ResultStore, env: Environment, unit: Unit, version: str,
                               "raw_sha256": file_sha256(raw_path),
                               "journal_sha256": journal_sha,
                               **load_fields(out.host_load)}
+    disk = env.client.facts.get("scratch_disk")
+    if disk and getattr(wl, "measures_disk", False):  # the disk fio's files were on
+        status["scratch_disk"] = disk
     if not out.parsed.valid:
         status["invalid_reason"] = out.parsed.invalid_reason
         say(f"[yellow]invalid[/yellow] {unit.key}: {out.parsed.invalid_reason}")

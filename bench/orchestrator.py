@@ -250,7 +250,10 @@ class Orchestrator:
         def up(index: int, site: Any) -> None:
             self._say(f"provisioning {site.name} ({site.provider})")
             started = now()
-            env = self._provisioner(site.provider).up(site, self.campaign, campaign_id, index)
+            provisioner = self._provisioner(site.provider)
+            if hasattr(provisioner, "raw_dir"):  # cloud VMs leave their setup log there
+                provisioner.raw_dir = self.root / campaign_id / "raw"
+            env = provisioner.up(site, self.campaign, campaign_id, index)
             envs[site.name] = env
             if site.provider not in SHARED_MACHINE:
                 check_remote_tools(self.campaign, env)

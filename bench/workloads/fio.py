@@ -175,6 +175,7 @@ def _direction(jobs: list[dict[str, Any]], direction: str, version: tuple[int, i
 class Fio:
     name = "fio"
     tool = TOOL
+    measures_disk = True  # the manifest records the disk of the client's scratch_dir
     metrics: ClassVar[dict[str, str]] = {
         f"{d}_{m}": u for d in ("read", "write")
         for m, u in (("iops", "IOPS"), ("bandwidth", "MiB/s"), ("clat_p50", "ms"),

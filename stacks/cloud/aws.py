@@ -17,6 +17,7 @@ import re
 import pulumi
 import pulumi_aws as aws
 
+from stacks.cloud.datadisk import DATA_MOUNT
 from stacks.cloud.spec import CloudSiteSpec
 from stacks.cloud.userdata import user_data
 
@@ -127,7 +128,7 @@ def program(spec: CloudSiteSpec) -> None:
         hosts[role] = pulumi.Output.all(vm.private_ip, vm.public_ip, vm.id).apply(
             lambda a, zone=zone, itype=itype: {"private_ip": a[0], "public_ip": a[1],
                                                "zone": zone, "instance_type": itype,
-                                               "id": a[2]})
+                                               "id": a[2], "data_mount": DATA_MOUNT})
 
     database: pulumi.Input[dict] | None = None
     if spec.database is not None:

@@ -18,6 +18,7 @@ import re
 import pulumi
 from pulumi_azure_native import compute, dbforpostgresql, network, privatedns, resources
 
+from stacks.cloud.datadisk import DATA_MOUNT
 from stacks.cloud.spec import SSH_USER, CloudSiteSpec, SiteSpecError
 from stacks.cloud.userdata import user_data
 
@@ -142,7 +143,7 @@ def _vm(spec: CloudSiteSpec, role: str, index: int, rg: resources.ResourceGroup,
         network_profile={"network_interfaces": [{"id": nic.id, "primary": True}]},
         tags=tags, **spot, **ultra)
     return {"private_ip": private_ip, "public_ip": pip.ip_address,
-            "zone": spec.zone_of(role), "instance_type": size}
+            "zone": spec.zone_of(role), "instance_type": size, "data_mount": DATA_MOUNT}
 
 
 def subnet_cidr(spec: CloudSiteSpec) -> str:

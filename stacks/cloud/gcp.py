@@ -17,6 +17,7 @@ import ipaddress
 import pulumi
 from pulumi_gcp import compute, servicenetworking, sql
 
+from stacks.cloud.datadisk import DATA_MOUNT
 from stacks.cloud.gc_common import tags_as_description
 from stacks.cloud.spec import SSH_USER, CloudSiteSpec, SiteSpecError
 from stacks.cloud.userdata import user_data
@@ -95,7 +96,7 @@ def _instance(spec: CloudSiteSpec, role: str, index: int, subnet: compute.Subnet
                   "block-project-ssh-keys": "true"},
         scheduling=scheduling, tags=["bakeoff"], allow_stopping_for_update=True)
     return {"private_ip": private_ip, "public_ip": address.address, "zone": zone,
-            "instance_type": size}
+            "instance_type": size, "data_mount": DATA_MOUNT}
 
 
 def _database(spec: CloudSiteSpec, net: compute.Network,

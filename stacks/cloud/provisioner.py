@@ -26,6 +26,7 @@ from core.errors import BakeoffError, PrerequisiteError
 from core.scenario import Campaign, CloudSite
 from stacks.cloud import resolve
 from stacks.cloud.cloudinit import HOST_PYTHON, tools_cloud_init
+from stacks.cloud.datadisk import data_scratch
 from stacks.cloud.ready import wait_for_cloud_init, wait_for_ssh
 from stacks.cloud.spec import (
     SSH_USER,
@@ -35,6 +36,7 @@ from stacks.cloud.spec import (
     environment_hosts,
 )
 from stacks.cloud.state import CampaignState, default_backend_url
+from stacks.cloud.vmlog import copy_setup_log
 from stacks.cloud.workspace import AutomationWorkspace, StackLocked, StackWorkspace
 from stacks.contract import Capabilities, PlannedResource
 from stacks.payload import install_payload
@@ -82,6 +84,7 @@ class CloudProvisioner:
         self.host_python = host_python  # cloud-init's venv; tests' "VMs" use their own
         self.on_output = on_output or _print_progress
         self.cancel = threading.Event()
+        self.raw_dir: Any = None  # the campaign's raw output (set by the orchestrator)
         self._executors: dict[tuple[str, str], list[Any]] = {}
 
     @property
@@ -262,13 +265,22 @@ class CloudProvisioner:
             wait_for_ssh(ex, self.ssh_deadline_s, cancel=self.cancel)
         timings["ssh_ready_s"] = time.monotonic() - t0
         t0 = time.monotonic()
-        for ex in execs.values():
-            wait_for_cloud_init(ex)
+        try:
+            for ex in execs.values():
+                wait_for_cloud_init(ex)
+        finally:  # each VM's setup log, kept with the campaign before anything is destroyed
+            logs = (self.raw_dir or state.site_dir(site.name).parent) / site.name / "cloud-init"
+            for role, ex in execs.items():
+                copy_setup_log(ex, logs, role)
         timings["cloud_init_s"] = time.monotonic() - t0
         hosts: dict[str, Host] = {}
         for role, h in hosts_out.items():
             facts = _host_facts(site, role, execs[role])
-            facts["scratch_dir"] = _mkscratch(site, role, execs[role])
+            if h.get("data_mount"):  # every program declares it; scratch on the data disk
+                facts["scratch_dir"], facts["scratch_disk"] = data_scratch(
+                    site.name, role, execs[role], h["data_mount"])
+            else:
+                facts["scratch_dir"] = _mkscratch(site, role, execs[role])
             facts["public_ip"] = h["public_ip"]
             # the host runs the controller's own bakeoff code (http-load, db-query)
             facts["bakeoff_root"] = install_payload(

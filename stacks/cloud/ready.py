@@ -58,16 +58,25 @@ _CLOUD_INIT = ('command -v cloud-init >/dev/null 2>&1 || { echo "no cloud-init";
                'cloud-init status --wait --long')
 
 
+# `cloud-init status` exits 2 when it finished with recoverable errors (warnings, e.g. a
+# deprecated key): done, and the warnings are kept in the status text (cloud-init 23.4+,
+# https://docs.cloud-init.io/en/latest/explanation/return_codes.html).
+DONE_WITH_WARNINGS = 2
+
+
 def wait_for_cloud_init(executor: SshExecutor, timeout_s: float = 1800.0) -> tuple[float, str]:
     """(seconds, status text); raises when cloud-init reports an error."""
     start = time.monotonic()
     res = executor.run(("sh", "-c", _CLOUD_INIT), timeout=timeout_s)
     took = time.monotonic() - start
+    target = getattr(executor, "target", "host")
     if res.timed_out:
-        raise PrerequisiteError(f"{executor.target}: cloud-init did not finish within "
+        raise PrerequisiteError(f"{target}: cloud-init did not finish within "
                                 f"{timeout_s:.0f}s")
+    if res.rc == DONE_WITH_WARNINGS:
+        return took, f"done with warnings: {res.stdout.strip()}"
     if not res.ok:
-        raise PrerequisiteError(f"{executor.target}: cloud-init failed (rc {res.rc}): "
+        raise PrerequisiteError(f"{target}: cloud-init failed (rc {res.rc}): "
                                 f"{(res.stdout + res.stderr).strip()[-500:]}; see "
                                 "/var/log/cloud-init-output.log on the host")
     return took, res.stdout.strip()

@@ -112,6 +112,11 @@ RULES = [
          "'.' or '-'", NAMES_SRC),
     Rule((VM,), "osProfile.computerName", text(r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?", 64),
          "Linux host name: 1..64 letters, digits, hyphens", NAMES_SRC),
+    Rule((VM,), "storageProfile.dataDisks[].caching",
+         lambda v: None if v in (None, "None") else f"host caching {v}",
+         "benchmark data disks without host caching (reads would come from the host's "
+         "cache, not the disk)", "https://learn.microsoft.com/azure/virtual-machines/"
+         "premium-storage-performance#disk-caching"),
     Rule((VM,), "osProfile.customData", _custom_data, "custom data: at most 64 KiB",
          CUSTOM_DATA_SRC),
     Rule(("azure-native:privatedns:PrivateZone",), "privateZoneName", _dns_zone,

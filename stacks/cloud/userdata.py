@@ -2,9 +2,12 @@
 
 It carries the host's pre-generated SSH host key (so the operator knows the fingerprint
 before the first connection: no trust-on-first-use) and the login user with the campaign's
-ephemeral public key. Whatever the lifecycle put in `spec.cloud_init[role]` (tool installs,
-the reference service) is kept: a `#cloud-config` document is merged, anything else (a
-shell script) runs once from `runcmd`.
+ephemeral public key, and schedules the VM's own power-off at the campaign's TTL (on Azure
+a guest power-off leaves the VM "Stopped", still billed for compute until deallocated or
+deleted; on AWS and GCP a stopped instance bills its disks only). Whatever the lifecycle
+put in `spec.cloud_init[role]` (tool installs, the reference service) is kept: a
+`#cloud-config` document is merged, anything else (a shell script) runs once from
+`runcmd`.
 """
 
 from __future__ import annotations
@@ -14,6 +17,14 @@ import yaml
 from stacks.cloud.spec import SSH_USER, CloudSiteSpec
 
 SCRIPT_PATH = "/var/lib/bakeoff/user-script"
+# Minutes from boot to the expiry tag, at least 1: `shutdown -P +N` (systemd) powers off.
+_POWEROFF = ('n=$(( ($(date -d "$1" +%s) - $(date +%s)) / 60 )); [ "$n" -ge 1 ] || n=1; '
+             'shutdown -P "+$n" "bakeoff: campaign TTL ($1)"')
+
+
+def poweroff_at_ttl(expires_at: str) -> list[str]:
+    """The runcmd step that schedules the power-off at `expires_at` (ISO 8601)."""
+    return ["sh", "-c", _POWEROFF, "sh", expires_at]
 
 
 def user_data(spec: CloudSiteSpec, role: str) -> str:
@@ -33,6 +44,9 @@ def user_data(spec: CloudSiteSpec, role: str) -> str:
         doc["ssh_genkeytypes"] = []
         doc["ssh_keys"] = {"ed25519_private": key.private_openssh,
                            "ed25519_public": key.public_openssh}
+    # The VM powers itself off at the campaign's TTL even if nothing else is left to do it
+    # (a killed controller, a failed destroy); first, so a failing setup cannot skip it.
+    doc["runcmd"] = [poweroff_at_ttl(spec.expires_at), *doc.get("runcmd", [])]
     users = [u for u in doc.get("users", []) if not (isinstance(u, dict)
                                                      and u.get("name") == SSH_USER)]
     users.append({"name": SSH_USER, "shell": "/bin/bash", "sudo": "ALL=(ALL) NOPASSWD:ALL",

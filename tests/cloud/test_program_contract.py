@@ -343,6 +343,7 @@ def test_outputs_complete_for_environment(provider):
         # The operator's address is the provider's public one, never a peer address.
         assert ipaddress.ip_address(h["public_ip"]) not in net
         assert h["zone"] == spec.zone_of(role)
+        assert h["data_mount"] == "/data"  # cloud-init mounts the data disk there
     assert len({h["private_ip"] for h in hosts.values()}) == len(hosts)
     db = environment_database(run.exports)
     assert db is not None and db["port"] == 5432 and db["host"]

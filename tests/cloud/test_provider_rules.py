@@ -58,6 +58,8 @@ CASES = [
     (Z, "azure-native:compute:VirtualMachine", "@name", "bko_web_server", "bko-web-server"),
     (Z, "azure-native:compute:VirtualMachine", "osProfile.computerName", "bko_server",
      "bko-server"),
+    (Z, "azure-native:compute:VirtualMachine", "storageProfile.dataDisks[].caching",
+     "ReadOnly", "None"),
     (Z, "azure-native:compute:VirtualMachine", "osProfile.customData",
      "QUFB" * 21846, "QUFB" * 21845),  # 65538 and 65535 bytes once decoded
     (Z, "azure-native:privatedns:PrivateZone", "privateZoneName",
@@ -301,3 +303,16 @@ def test_preflight_refuses_before_any_stack_is_created(tmp_path, write_scenario)
     with pytest.raises(PrerequisiteError, match=r"bko-gcp-c4-server .*Hyperdisk"):
         check_prerequisites(campaign, lambda provider: prov)
     assert ws.calls == [] and ws.stacks() == []
+
+
+SHIPPED = sorted((REPO / "scenarios").rglob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.name for p in SHIPPED])
+def test_every_shipped_scenario_passes_the_rules(path):
+    from bakeoff.cloudsites import preview_sites
+    from bench.workloads import REGISTRY
+    from core.scenario import load_campaign_file
+
+    for site in preview_sites(load_campaign_file(path, REGISTRY)):
+        assert site["rule_violations"] == [] and "error" not in site, site.get("error")
