@@ -160,3 +160,25 @@ def check_budget(campaign: Campaign) -> float:
                 f"${campaign.budget_usd:,.2f}; raise budget_usd, cut repetitions or "
                 "workload durations, or use smaller types (see `bakeoff plan`)")
     return total
+
+
+def ttl_problems(campaign: Campaign) -> list[str]:
+    """Cloud sites whose estimated life (campaign_hours: creation, every unit, deletion)
+    exceeds ttl_minutes. Each VM powers itself off at the TTL and gc may delete what has
+    expired, so such a campaign would be cut short; `plan` warns, `run` refuses."""
+    out = []
+    for site in campaign.sites:
+        if isinstance(site, CloudSite):
+            minutes = campaign_hours(campaign, site) * 60
+            if minutes > campaign.ttl_minutes:
+                out.append(f"site {site.name}: about {minutes:.0f} min (creation, units, "
+                           f"deletion) exceeds ttl_minutes {campaign.ttl_minutes}; its VMs "
+                           "power themselves off at the TTL. Raise ttl_minutes to at least "
+                           f"{int(minutes * 1.25) + 1}, or cut repetitions or durations")
+    return out
+
+
+def check_ttl(campaign: Campaign) -> None:
+    problems = ttl_problems(campaign)
+    if problems:
+        raise BakeoffError("the campaign would outlive its TTL:\n  " + "\n  ".join(problems))

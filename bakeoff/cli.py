@@ -135,11 +135,12 @@ def _run_into(campaign, scenario: Path, root: Path, results: str, quiet: bool,
 
     spend = 0.0
     if any(isinstance(s, CloudSite) for s in campaign.sites):
-        from bakeoff.campaign_cost import CampaignCost, campaign_costs, check_budget
+        from bakeoff.campaign_cost import CampaignCost, campaign_costs, check_budget, check_ttl
         from bakeoff.cloudsites import resolve_campaign
 
         campaign = resolve_campaign(campaign)
         total = check_budget(campaign)  # refuses a campaign over budget_usd
+        check_ttl(campaign)  # ... or one its VMs' power-off at the TTL would cut short
         costs = campaign_costs(campaign)
         spend = sum(c.hourly_usd for c in costs.values() if isinstance(c, CampaignCost))
         budget = (f" of budget_usd ${campaign.budget_usd:,.2f}"

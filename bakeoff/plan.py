@@ -152,9 +152,18 @@ def render_cloud_preview(campaign: Campaign, console: Console) -> None:
     console.print(f"estimated cost of this campaign's cloud sites: ${total:,.2f}{budget}"
                   f"{missing}; resources expire {campaign.ttl_minutes} min after the start "
                   "(bakeoff-expires-at tag)")
+    from bakeoff.campaign_cost import ttl_problems
+
+    for problem in ttl_problems(campaign):  # `run` refuses these
+        console.print(f"[red]TTL too short:[/red] {escape(problem)}", highlight=False)
 
 
 def plan_json(campaign: Campaign) -> dict:
+    from bakeoff.campaign_cost import ttl_problems
     from bakeoff.cloudsites import preview_sites
 
-    return {"sites": preview_sites(campaign)}
+    out: dict = {"sites": preview_sites(campaign)}
+    problems = ttl_problems(campaign)
+    if problems:  # only when there is one: goldens of campaigns that fit stay as they are
+        out["ttl_problems"] = problems
+    return out
