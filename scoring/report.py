@@ -131,6 +131,7 @@ def _provenance(result: ScoreResult) -> list[tuple[str, str]]:
             rows.append((f"tool version: {k}", str(v)))
     for k, v in sorted((man.get("machine") or {}).items()):
         rows.append((f"machine: {k}", str(v)))
+    rows += cloud_provenance_rows(man)
     try:
         from scoring.catalog_load import load_catalog
 
@@ -139,6 +140,26 @@ def _provenance(result: ScoreResult) -> list[tuple[str, str]]:
         rows.append(("price catalog snapshot", f"unavailable: {e}"))
     rows.append(("weights", result.weights_source))
     rows.append(("criteria", result.criteria_source))
+    return rows
+
+
+def cloud_provenance_rows(manifest: dict[str, Any]) -> list[tuple[str, str]]:
+    """What ran on each cloud site, as the provider reported it at `up` (the manifest's
+    sites.<site>.notes.provenance): instance id, type, zone, image, market per host; the
+    database's kind, id and the zone its primary was put in."""
+    rows = []
+    for site, entry in sorted((manifest.get("sites") or {}).items()):
+        prov = ((entry or {}).get("notes") or {}).get("provenance") or {}
+        for role, h in sorted((prov.get("hosts") or {}).items()):
+            image = " ".join(str(h[k]) for k in ("image", "image_name") if h.get(k))
+            parts = [str(h.get(k)) for k in ("id", "instance_type", "zone") if h.get(k)]
+            rows.append((f"{site}: {role}", ", ".join(
+                [*parts, *([f"image {image}"] if image else []),
+                 *([h["market"]] if h.get("market") else [])])))
+        db = prov.get("database")
+        if db:
+            rows.append((f"{site}: database", ", ".join(
+                f"{k} {db[k]}" for k in ("kind", "id", "zone") if db.get(k))))
     return rows
 
 

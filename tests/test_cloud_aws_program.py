@@ -12,6 +12,7 @@ from bench.scenarios import parse_campaign
 from core.errors import PrerequisiteError
 from stacks.cloud.preview import preview_program
 from stacks.cloud.resolve import build_spec, operator_cidr
+from stacks.cloud.rules import unwrap_secrets
 from stacks.cloud.spec import (
     TAG_KEYS,
     HostKey,
@@ -64,8 +65,9 @@ def test_layout_types_zones_and_encryption():
         assert data["encrypted"] is True and data["volumeType"] == "io2"
         assert data["iops"] == 4000 and data["volumeSize"] == 100
         assert vm["metadataOptions"]["httpTokens"] == "required"
-        assert vm["userData"].startswith("#cloud-config")
-        assert "ed25519_private: PRIVATE" in vm["userData"]
+        user_data = unwrap_secrets(vm["userData"])  # a secret: it holds the host key
+        assert user_data != vm["userData"] and user_data.startswith("#cloud-config")
+        assert "ed25519_private: PRIVATE" in user_data
     # the image is looked up (Canonical's owner id), not hard-coded
     assert vms["bko-aws-site-server"]["ami"].startswith("ami-preview")
 

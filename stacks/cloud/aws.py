@@ -25,6 +25,7 @@ from stacks.cloud.userdata import user_data
 CANONICAL_OWNER = "099720109477"
 UBUNTU_NAME = "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-{arch}-server-*"
 DATA_DEVICE = "/dev/sdf"
+MARKET = {True: "spot", False: "on-demand"}
 ROOT_GB = 20
 
 
@@ -92,6 +93,7 @@ def program(spec: CloudSiteSpec) -> None:
     for role in spec.roles:
         itype = spec.loadgen_instance_type if role.startswith("loadgen") else spec.instance_type
         arch = arch_of(itype)
+        image_name: pulumi.Input[str | None] = None  # a scenario's AMI id: name not looked up
         if spec.image:
             image_id: pulumi.Input[str] = spec.image
         else:
@@ -104,7 +106,7 @@ def program(spec: CloudSiteSpec) -> None:
                                                       values=["arm64" if arch == "arm64"
                                                               else "x86_64"])],
                     opts=pulumi.InvokeOptions(provider=provider))
-            image_id = images[arch].id
+            image_id, image_name = images[arch].id, images[arch].name
         zone = spec.zone_of(role)
         market = (aws.ec2.InstanceInstanceMarketOptionsArgs(market_type="spot")
                   if spec.spot else None)
@@ -113,7 +115,9 @@ def program(spec: CloudSiteSpec) -> None:
             availability_zone=zone, subnet_id=subnets[zone].id,
             vpc_security_group_ids=[sg.id], key_name=key.key_name,
             associate_public_ip_address=True,
-            user_data=user_data(spec, role), user_data_replace_on_change=True,
+            # a secret: the host's private key is in it (encrypted in the checkpoint)
+            user_data=pulumi.Output.secret(user_data(spec, role)),
+            user_data_replace_on_change=True,
             instance_market_options=market,
             metadata_options=aws.ec2.InstanceMetadataOptionsArgs(http_tokens="required"),
             root_block_device=aws.ec2.InstanceRootBlockDeviceArgs(
@@ -124,11 +128,16 @@ def program(spec: CloudSiteSpec) -> None:
                 volume_size=spec.disk.size_gb, iops=spec.disk.iops,
                 throughput=spec.disk.throughput_mbps, encrypted=True,
                 delete_on_termination=True, tags=named(f"{role}-data"))],
-            volume_tags=None, tags=named(role), opts=opts)
-        hosts[role] = pulumi.Output.all(vm.private_ip, vm.public_ip, vm.id).apply(
+            volume_tags=None, tags=named(role),
+            opts=pulumi.ResourceOptions(provider=provider,
+                                        additional_secret_outputs=["userData"]))
+        hosts[role] = pulumi.Output.all(vm.private_ip, vm.public_ip, vm.id, vm.ami,
+                                        image_name).apply(
             lambda a, zone=zone, itype=itype: {"private_ip": a[0], "public_ip": a[1],
                                                "zone": zone, "instance_type": itype,
-                                               "id": a[2], "data_mount": DATA_MOUNT})
+                                               "id": a[2], "data_mount": DATA_MOUNT,
+                                               "image": a[3], "image_name": a[4],
+                                               "market": MARKET[spec.spot]})
 
     database: pulumi.Input[dict] | None = None
     if spec.database is not None:
@@ -164,6 +173,9 @@ def _rds(spec: CloudSiteSpec, named, opts: pulumi.ResourceOptions, vpc: aws.ec2.
         username=db.username, password=password, db_name=db.dbname,
         skip_final_snapshot=True, deletion_protection=False, apply_immediately=True,
         backup_retention_period=0, tags=named("db"), opts=opts)
-    return pulumi.Output.all(rds.address, rds.port, password).apply(
+    # zone: where RDS put the primary (it picks it for Multi-AZ): app-to-database traffic
+    # is same-zone on some runs and cross-zone on others, so the run records it
+    return pulumi.Output.all(rds.address, rds.port, password, rds.availability_zone,
+                             rds.id).apply(
         lambda a: {"host": a[0], "port": a[1], "user": db.username, "password": a[2],
-                   "dbname": db.dbname, "kind": "rds"})
+                   "dbname": db.dbname, "kind": "rds", "zone": a[3], "id": a[4]})

@@ -119,8 +119,9 @@ def _vm(spec: CloudSiteSpec, role: str, index: int, rg: resources.ResourceGroup,
             "billing_profile": {"max_price": -1}} if spec.spot else {}
     ultra = ({"additional_capabilities": {"ultra_ssd_enabled": True}}
              if spec.disk.type == "UltraSSD_LRS" else {})
-    custom = base64.b64encode(user_data(spec, role).encode()).decode()
-    compute.VirtualMachine(
+    # a secret: the host's private key is in it (encrypted in the checkpoint)
+    custom = pulumi.Output.secret(base64.b64encode(user_data(spec, role).encode()).decode())
+    vm = compute.VirtualMachine(
         spec.resource_name(role), resource_group_name=rg.name, location=spec.region,
         zones=[zone], hardware_profile={"vm_size": size},
         storage_profile={
@@ -141,9 +142,25 @@ def _vm(spec: CloudSiteSpec, role: str, index: int, rg: resources.ResourceGroup,
                 "ssh": {"public_keys": [{"path": f"/home/{SSH_USER}/.ssh/authorized_keys",
                                          "key_data": spec.ssh_public_key}]}}},
         network_profile={"network_interfaces": [{"id": nic.id, "primary": True}]},
-        tags=tags, **spot, **ultra)
+        tags=tags, **spot, **ultra,
+        opts=pulumi.ResourceOptions(additional_secret_outputs=["osProfile"]))
+    image = vm.storage_profile.apply(_image_used)
     return {"private_ip": private_ip, "public_ip": pip.ip_address,
-            "zone": spec.zone_of(role), "instance_type": size, "data_mount": DATA_MOUNT}
+            "zone": spec.zone_of(role), "instance_type": size, "data_mount": DATA_MOUNT,
+            "id": vm.vm_id, "image": image, "market": "spot" if spec.spot else "on-demand"}
+
+
+def _image_used(profile) -> str | None:
+    """'Canonical:ubuntu-24_04-lts:server:24.04.202611250': exact_version is the version
+    Azure resolved 'latest' to at create time."""
+    ref = getattr(profile, "image_reference", None) if profile is not None else None
+    if ref is None:
+        return None
+    if getattr(ref, "id", None):
+        return ref.id
+    parts = [getattr(ref, k, None) for k in ("publisher", "offer", "sku")]
+    version = getattr(ref, "exact_version", None) or getattr(ref, "version", None)
+    return ":".join(str(p) for p in [*parts, version])
 
 
 def subnet_cidr(spec: CloudSiteSpec) -> str:
@@ -185,7 +202,8 @@ def _database(spec: CloudSiteSpec, rg: resources.ResourceGroup, vnet: network.Vi
     dbforpostgresql.Database(spec.resource_name("dbname"), resource_group_name=rg.name,
                              server_name=server.name, database_name=db.dbname)
     return {"host": server.fully_qualified_domain_name, "port": 5432, "user": db.username,
-            "dbname": db.dbname, "kind": "azure-flexible", "password": password}
+            "dbname": db.dbname, "kind": "azure-flexible", "password": password,
+            "zone": server.availability_zone, "id": server.id}
 
 
 def program(spec: CloudSiteSpec) -> None:

@@ -80,7 +80,7 @@ def _instance(spec: CloudSiteSpec, role: str, index: int, subnet: compute.Subnet
         scheduling = {"provisioning_model": "SPOT", "preemptible": True,
                       "automatic_restart": False, "on_host_maintenance": "TERMINATE",
                       "instance_termination_action": "DELETE"}
-    compute.Instance(
+    vm = compute.Instance(
         spec.resource_name(role), zone=zone, machine_type=size, labels=labels,
         boot_disk={"auto_delete": True,
                    "initialize_params": {"image": spec.image or default_image(size),
@@ -91,12 +91,18 @@ def _instance(spec: CloudSiteSpec, role: str, index: int, subnet: compute.Subnet
         network_interfaces=[{"subnetwork": subnet.id, "network_ip": private_ip,
                              "access_configs": [{"nat_ip": address.address}],
                              **({} if spec.image else {"nic_type": "GVNIC"})}],
-        metadata={"user-data": user_data(spec, role),
-                  "ssh-keys": f"{SSH_USER}:{spec.ssh_public_key}",
-                  "block-project-ssh-keys": "true"},
-        scheduling=scheduling, tags=["bakeoff"], allow_stopping_for_update=True)
+        # a secret: the host's private key is in the user-data (encrypted in the checkpoint)
+        metadata=pulumi.Output.secret({"user-data": user_data(spec, role),
+                                       "ssh-keys": f"{SSH_USER}:{spec.ssh_public_key}",
+                                       "block-project-ssh-keys": "true"}),
+        scheduling=scheduling, tags=["bakeoff"], allow_stopping_for_update=True,
+        opts=pulumi.ResourceOptions(additional_secret_outputs=["metadata"]))
+    # the boot disk's source image as GCP resolved the family at create time
+    image = vm.boot_disk.apply(lambda b: getattr(getattr(b, "initialize_params", None),
+                                                 "image", None) if b else None)
     return {"private_ip": private_ip, "public_ip": address.address, "zone": zone,
-            "instance_type": size, "data_mount": DATA_MOUNT}
+            "instance_type": size, "data_mount": DATA_MOUNT, "id": vm.instance_id,
+            "image": image, "market": "spot" if spec.spot else "on-demand"}
 
 
 def _database(spec: CloudSiteSpec, net: compute.Network,
@@ -140,8 +146,12 @@ def _database(spec: CloudSiteSpec, net: compute.Network,
                  deletion_policy="ABANDON")
     sql.User(spec.resource_name("sql-user"), instance=instance.name, name=db.username,
              password=password, deletion_policy="ABANDON")
+    # the zone Cloud SQL runs the primary in (it moves it on a failover)
+    zone = instance.settings.apply(lambda s: getattr(getattr(s, "location_preference", None),
+                                                     "zone", None) if s else None)
     return {"host": instance.private_ip_address, "port": 5432, "user": db.username,
-            "dbname": db.dbname, "kind": "cloudsql", "password": password}
+            "dbname": db.dbname, "kind": "cloudsql", "password": password, "zone": zone,
+            "id": instance.name}
 
 
 def program(spec: CloudSiteSpec) -> None:

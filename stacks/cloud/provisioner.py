@@ -34,6 +34,7 @@ from stacks.cloud.spec import (
     HostKey,
     environment_database,
     environment_hosts,
+    provenance,
 )
 from stacks.cloud.state import CampaignState, default_backend_url
 from stacks.cloud.vmlog import copy_setup_log
@@ -304,6 +305,7 @@ class CloudProvisioner:
             notes={"campaign_id": campaign_id, "index": index,
                    "stack": resolve.stack_name(campaign_id, site.name),
                    "network": outputs.get("network"), "provisioning": dict(timings),
+                   "provenance": provenance(outputs),  # ids, images, zones, market
                    "loadgens": [r for r in hosts_out if r.startswith("loadgen")],
                    # spot VMs: a failed unit asks whether a host was reclaimed (bench.preemption)
                    "spot": bool(site.spot)})

@@ -202,12 +202,27 @@ def apply(rules: Iterable[Rule], resources: Iterable[Resource],
     return out
 
 
+SECRET_SIG = "4dabf18193072939515e22adb298388d"  # Pulumi's marker of a secret value
+
+
+def unwrap_secrets(value: Any) -> Any:
+    """The plain values inside Pulumi's secret wrappers ({SECRET_SIG: ..., "value": v}):
+    a secret reaches the API as its plain value, so the rules judge that."""
+    if isinstance(value, dict):
+        if SECRET_SIG in value and "value" in value:
+            return unwrap_secrets(value["value"])
+        return {k: unwrap_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap_secrets(v) for v in value]
+    return value
+
+
 def violations(spec: CloudSiteSpec, resources: Iterable[Resource]) -> list[Violation]:
     """Every rule of the spec's provider over `resources` (declared by its program)."""
     import importlib
 
     table = importlib.import_module(f"stacks.cloud.rules_{spec.provider}")
-    resources = [Resource(r.type, r.name, r.properties) for r in resources]
+    resources = [Resource(r.type, r.name, unwrap_secrets(r.properties)) for r in resources]
     return [*apply(table.RULES, resources, table.NAME_PROPERTY),
             *table.site_rules(spec, resources)]
 

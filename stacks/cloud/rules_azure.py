@@ -148,7 +148,7 @@ def is_arm(size: str) -> bool:
 
 def site_rules(spec: CloudSiteSpec, resources: list[Resource]) -> list[Violation]:
     """Zones 1..3; premium disks only on 's' sizes; image architecture = size's; v6 sizes
-    boot only with an NVMe disk controller; the real admin password; HA standby zone."""
+    boot only with an NVMe disk controller; HA standby in another zone."""
     out = []
     disk_sku = {r.name: (r.properties.get("sku") or {}).get("name") for r in resources
                 if r.type == DISK}
@@ -180,14 +180,9 @@ def site_rules(spec: CloudSiteSpec, resources: list[Resource]) -> list[Violation
                                  "v6 sizes need diskControllerType NVMe",
                                  "https://learn.microsoft.com/azure/virtual-machines/"
                                  "nvme-overview"))
-    if spec.database is not None:
-        problem = password_classes(8, 128, 3)(spec.database.password)
-        if problem:
-            out.append(Violation("database", SERVER, "administratorLoginPassword", "<secret>",
-                                 problem, "8..128 characters from 3 of 4 categories", PG_SRC))
-        if spec.database.ha and spec.zones[0].rsplit("-", 1)[-1] == \
-                spec.zones[1].rsplit("-", 1)[-1]:
-            out.append(Violation("database", SERVER, "highAvailability.standbyAvailabilityZone",
-                                 spec.zones[1], "standby in the primary's zone",
-                                 "zone-redundant HA needs two zones", PG_SRC))
+    same_zone = spec.zones[0].rsplit("-", 1)[-1] == spec.zones[1].rsplit("-", 1)[-1]
+    if spec.database is not None and spec.database.ha and same_zone:
+        out.append(Violation("database", SERVER, "highAvailability.standbyAvailabilityZone",
+                             spec.zones[1], "standby in the primary's zone",
+                             "zone-redundant HA needs two zones", PG_SRC))
     return out

@@ -164,6 +164,23 @@ def environment_database(outputs: dict[str, Any]) -> dict[str, Any] | None:
     return db
 
 
+PROVENANCE_HOST_KEYS = ("id", "instance_type", "zone", "image", "image_name", "market")
+
+
+def provenance(outputs: dict[str, Any]) -> dict[str, Any]:
+    """What ran, as the provider reported it at `up`: per host the instance id, type,
+    zone, image (id or resolved version; name where looked up) and market (spot or
+    on-demand); for the database its kind, id and the zone the provider put the primary
+    in. Keys a stack does not export are left out (never guessed)."""
+    hosts = {role: {k: h[k] for k in PROVENANCE_HOST_KEYS if h.get(k) is not None}
+             for role, h in (outputs.get("hosts") or {}).items() if isinstance(h, dict)}
+    db = outputs.get("database")
+    out: dict[str, Any] = {"hosts": hosts}
+    if isinstance(db, dict):
+        out["database"] = {k: db[k] for k in ("kind", "id", "zone") if db.get(k) is not None}
+    return out
+
+
 def program_for(provider: str) -> Any:
     """`stacks.cloud.<provider>.program`: every provider module exposes
     `program(spec: CloudSiteSpec) -> None`; the lifecycle and `bakeoff plan` find it here."""

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from stacks.cloud.gc_common import tags_from_description
+from stacks.cloud.rules import SECRET_SIG, unwrap_secrets
 from stacks.cloud.spec import (
     DEFAULT_DISK_TYPE,
     OUTPUT_KEYS,
@@ -92,7 +93,7 @@ class Aws(Adapter):
         return r.inputs["instanceType"]
 
     def user_data(self, r):
-        return r.inputs["userData"]
+        return unwrap_secrets(r.inputs["userData"])
 
     def ssh_sources(self, run):
         out = []
@@ -143,7 +144,7 @@ class Azure(Adapter):
         return r.inputs["hardwareProfile"]["vmSize"]
 
     def user_data(self, r):
-        return base64.b64decode(r.inputs["osProfile"]["customData"]).decode()
+        return base64.b64decode(unwrap_secrets(r.inputs["osProfile"])["customData"]).decode()
 
     def ssh_sources(self, run):
         out = []
@@ -192,7 +193,7 @@ class Gcp(Adapter):
         return r.inputs["machineType"]
 
     def user_data(self, r):
-        return r.inputs["metadata"]["user-data"]
+        return unwrap_secrets(r.inputs["metadata"])["user-data"]
 
     def ssh_sources(self, run):
         out = []
@@ -394,3 +395,35 @@ def test_azure_database_storage_rounds_up_to_a_size_azure_sells():
         32, 32, 64, 128, 4096]
     with pytest.raises(SiteSpecError, match="at most 32767 GiB"):
         db_storage_gb("azure", 40000)
+
+
+# The property of each VM that carries the host's private key (in its user-data).
+HOST_KEY_PROPERTY = {"aws": "userData", "azure": "osProfile", "gcp": "metadata"}
+
+
+def test_host_keys_travel_as_secrets(provider):
+    """Encrypted in the Pulumi checkpoint: the property holding the user-data is a secret."""
+    a, spec, run = declare(provider)
+    for vm in run.of_type(a.vm_type):
+        value = vm.inputs[HOST_KEY_PROPERTY[provider]]
+        assert isinstance(value, dict) and SECRET_SIG in value, vm.name
+        role = vm.name.removeprefix(f"bko-{spec.site}-")
+        import yaml
+
+        keys = yaml.safe_load(a.user_data(vm))["ssh_keys"]  # inside the secret
+        assert keys["ed25519_private"] == spec.host_keys[role].private_openssh
+
+
+def test_provenance_exported(provider):
+    """Instance id, image and market per host, and the database primary's zone, as the
+    provider reports them (mocks compute some as None; the keys must be exported)."""
+    from stacks.cloud.spec import provenance
+
+    _, spec, run = declare(provider, spot=True)
+    for role, h in run.exports["hosts"].items():
+        assert {"id", "image", "market"} <= set(h), role
+        assert h["market"] == "spot"
+    assert "zone" in run.exports["database"] and "id" in run.exports["database"]
+    prov = provenance(run.exports)
+    assert set(prov["hosts"]) == set(spec.roles)
+    assert prov["hosts"]["server"]["instance_type"] == spec.instance_type
