@@ -105,6 +105,10 @@ def _rules(site: CloudSite, campaign: Campaign, resources: list) -> dict[str, An
 def _plain(value: Any) -> Any:
     """JSON-safe copy (Pulumi hands floats for integers and may hand secrets wrapped)."""
     if isinstance(value, dict):
+        from stacks.cloud.rules import SECRET_SIG
+
+        if SECRET_SIG in value and "value" in value:  # a Pulumi secret, shown as such
+            return {"secret": _plain(value["value"])}
         return {k: _plain(v) for k, v in sorted(value.items())}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
