@@ -262,8 +262,8 @@ class Campaign(Model):
     criteria: list[Criterion] = Field(default_factory=list)
     sla: SlaProfile = Field(default_factory=SlaProfile)
     budget_usd: float | None = Field(
-        None, ge=0, description="campaign spend cap for cloud sites",
-        json_schema_extra={"unused": "no cloud provisioning in this version, so nothing to cap"})
+        None, ge=0, description="campaign spend cap for cloud sites: `run` refuses a campaign "
+        "whose estimated cost exceeds it")
     ttl_minutes: int = Field(120, gt=0, le=24 * 60)
     requires: list[ComplianceNeed] = Field(
         default_factory=list, description="compliance a site must have, e.g. [fedramp-high]")
