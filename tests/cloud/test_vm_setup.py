@@ -133,3 +133,40 @@ def test_scratch_lives_on_a_separate_mount_and_a_missing_disk_fails(tmp_path):
     with pytest.raises(PrerequisiteError, match=r"site 'web', client host.*data disk is "
                                                 r"missing: .* is not a mount point"):
         data_scratch("web", "client", ex, str(tmp_path))
+
+
+def test_fio_unit_records_the_disk_its_files_were_on(tmp_path):
+    """Scratch made by the data-disk probe (on /dev/shm here, a real separate mount), fio
+    run for real through `measure`: the unit's manifest entry names that disk; a unit
+    that does not measure a disk (ping) does not."""
+    from bench.measure import measure
+    from bench.results import ResultStore
+    from bench.units import Unit
+    from core.environment import Environment, Host
+    from core.scenario import WorkloadSpec
+
+    if not os.path.ismount("/dev/shm"):
+        pytest.skip("no /dev/shm mount on this machine")
+    ex = LocalExecutor()
+    scratch, disk = data_scratch("web", "client", ex, "/dev/shm")
+    try:
+        facts = {"vcpus": 1, "scratch_dir": scratch, "scratch_disk": disk}
+        hosts = {n: Host(n, f"zone-{n}", "127.0.0.1", ex, dict(facts))
+                 for n in ("client", "server")}
+        env = Environment(site="web", provider="aws", region="r", instance_type="t",
+                          hosts=hosts)
+        store = ResultStore(tmp_path, "c1")
+        store.dir.mkdir(parents=True)
+        fio = Unit("web", WorkloadSpec(name="fio", params={
+            "rw": "randread", "bs": "4k", "size": "4M", "runtime_s": 1, "iodepth": 1,
+            "ioengine": "psync", "direct": False}), 0)  # tmpfs takes no O_DIRECT
+        status = measure(store, env, fio, "test", lambda line: None)
+        assert status["status"] == "ok", status
+        assert status["scratch_disk"] == disk and disk["mount"] == "/dev/shm"
+        ping = Unit("web", WorkloadSpec(name="ping", params={"count": 2,
+                                                              "interval_s": 0.2}), 0)
+        assert "scratch_disk" not in measure(store, env, ping, "test", lambda line: None)
+    finally:
+        import shutil
+
+        shutil.rmtree(scratch, ignore_errors=True)
