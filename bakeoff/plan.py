@@ -58,8 +58,8 @@ def tool_seconds(name: str, params: Any) -> float:
     """How long the tool itself runs with these params (from their time fields)."""
     if name == "ping":
         return params.count * params.interval_s + params.wait_s
-    if name == "http-load" and params.shape:
-        return float(sum(step.duration_s for step in params.shape))
+    if name == "http-load":
+        return params.run_seconds()
     total = 0.0
     for field in ("time_s", "duration_s", "runtime_s", "ramp_time_s", "omit_s"):
         total += float(getattr(params, field, 0) or 0)

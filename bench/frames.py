@@ -59,6 +59,8 @@ def latency_table(histograms: pd.DataFrame,
     if histograms.empty:
         return pd.DataFrame(columns=columns)
     valid = histograms[histograms["valid"].astype(bool)]
+    if "interval" in valid.columns:  # latency over time: see interval_table
+        valid = valid[valid["interval"].isna()]
     rows = []
     for (site, workload, name), group in valid.groupby(["site", "workload", "name"], sort=True):
         merged = hdr.merge(group["encoded"])
@@ -69,6 +71,33 @@ def latency_table(histograms: pd.DataFrame,
             row[f"p{p:g}"] = merged.get_value_at_percentile(p) / 1000.0
         rows.append(row)
     return pd.DataFrame(rows, columns=columns)
+
+
+INTERVAL_COLUMNS = ["site", "workload", "repetition", "endpoint", "interval", "offset_s",
+                    "covered_s", "requests", "errors", "rps", "users", "intended_users",
+                    "intended_rps", "late_sends", "loadgen_cpu_peak",
+                    "loadgen_cpu_demand_peak", "excluded", "p50", "p99", "valid"]
+
+
+def interval_table(histograms: pd.DataFrame) -> pd.DataFrame:
+    """Latency over time: one row per repetition, endpoint and interval (http-load), with
+    the interval's exact p50/p99 (ms), counts, active and intended users or rate, CPU, and
+    why it was left out of the unit's statistics (`excluded`: warm-up, saturated)."""
+    if histograms.empty or "interval" not in histograms.columns:
+        return pd.DataFrame(columns=INTERVAL_COLUMNS)
+    rows = []
+    for row in histograms[histograms["interval"].notna()].to_dict("records"):
+        meta = _parse(row["metadata"])
+        hist = hdr.decode(row["encoded"])
+        n = hist.get_total_count()
+        out = {c: meta.get(c) for c in INTERVAL_COLUMNS}
+        out.update(site=row["site"], workload=row["workload"],
+                   repetition=int(row["repetition"]), interval=int(row["interval"]),
+                   valid=bool(row["valid"]),
+                   p50=hist.get_value_at_percentile(50) / 1000.0 if n else None,
+                   p99=hist.get_value_at_percentile(99) / 1000.0 if n else None)
+        rows.append(out)
+    return pd.DataFrame(rows, columns=INTERVAL_COLUMNS)
 
 
 def read_scores(folder: Path) -> dict[str, Any] | None:

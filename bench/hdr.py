@@ -172,11 +172,23 @@ def _valid(row: Mapping[str, Any]) -> bool:
     return meta.get("valid", True) is not False
 
 
+def _whole_unit(row: Mapping[str, Any]) -> bool:
+    """False for a per-interval row (latency over time), which must not be merged again."""
+    interval = row.get("interval")
+    if interval is None:
+        return True
+    try:
+        return bool(interval != interval)  # NaN: a whole-unit row
+    except TypeError:  # pandas NA (a nullable integer column's null)
+        return True
+
+
 def merged_histogram(rows: Any, name: str, include_invalid: bool = False) -> HdrHistogram:
     """Merge every row (histograms.parquet rows or dicts) called `name`, by default only rows
     whose metadata does not say valid=false (saturated load generators)."""
     picked = [r["encoded"] for r in _rows(rows)
-              if r.get("name") == name and (include_invalid or _valid(r))]
+              if r.get("name") == name and (include_invalid or _valid(r))
+              and _whole_unit(r)]
     if not picked:
         raise ValueError(f"no valid histogram named {name!r} in the given rows")
     return merge(picked)

@@ -34,6 +34,7 @@ class History:
     scores: pd.DataFrame
     costs: pd.DataFrame
     skipped: dict[str, str] = field(default_factory=dict)  # folder -> why it was not read
+    intervals: pd.DataFrame = field(default_factory=pd.DataFrame)  # latency over time
 
     def __repr__(self) -> str:
         ids = list(self.campaigns["campaign_id"])
@@ -77,7 +78,7 @@ def load_history(root: str | Path = "results", scenario: str | None = None) -> H
     """Tidy frames across every campaign under `root` (a folder or fsspec URL)."""
     local = materialize(root)
     folders, skipped = campaign_folders(local, scenario)
-    campaigns, samples, latency, scores, costs = [], [], [], [], []
+    campaigns, samples, latency, scores, costs, intervals = [], [], [], [], [], []
     for folder in folders:
         manifest = _manifest(folder) or {}
         try:
@@ -102,6 +103,9 @@ def load_history(root: str | Path = "results", scenario: str | None = None) -> H
         lat = frames.latency_table(h)
         if not lat.empty:
             latency.append(lat.assign(**stamp))
+        over_time = frames.interval_table(h)
+        if not over_time.empty:
+            intervals.append(over_time.assign(**stamp))
         data = frames.read_scores(folder)
         for target, table in ((scores, frames.scores_table(data)),
                               (costs, frames.costs_table(data))):
@@ -113,7 +117,7 @@ def load_history(root: str | Path = "results", scenario: str | None = None) -> H
     return History(
         campaigns=pd.DataFrame(campaigns, columns=CAMPAIGN_COLUMNS),
         samples=_concat(samples), latency=_concat(latency), scores=_concat(scores),
-        costs=_concat(costs), skipped=skipped)
+        costs=_concat(costs), skipped=skipped, intervals=_concat(intervals))
 
 
 def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:

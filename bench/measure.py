@@ -36,7 +36,8 @@ def measure(store: ResultStore, env: Environment, unit: Unit, version: str,
         hists = [{"campaign_id": store.campaign_id, "site": unit.site, "workload": wl.name,
                   "repetition": unit.repetition, "name": h.name, "unit": h.unit,
                   "encoded": h.encoded, "metadata": json.dumps(h.metadata, sort_keys=True),
-                  "valid": out.parsed.valid} for h in out.parsed.histograms]
+                  "valid": out.parsed.valid, "interval": h.interval}
+                 for h in out.parsed.histograms]
         journal_sha = store.write_unit(unit.site, wl.name, unit.repetition, rows, hists)
     except Exception as e:  # whatever goes wrong stays inside this unit
         failed = e if isinstance(e, UnitFailed) else unit_failure(e, wl.name)
@@ -51,6 +52,8 @@ def measure(store: ResultStore, env: Environment, unit: Unit, version: str,
     disk = env.client.facts.get("scratch_disk")
     if disk and getattr(wl, "measures_disk", False):  # the disk fio's files were on
         status["scratch_disk"] = disk
+    if out.parsed.notes:  # e.g. warm-up or saturated intervals left out (http-load)
+        status["notes"] = list(out.parsed.notes)
     if not out.parsed.valid:
         status["invalid_reason"] = out.parsed.invalid_reason
         say(f"[yellow]invalid[/yellow] {unit.key}: {out.parsed.invalid_reason}")

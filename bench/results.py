@@ -32,6 +32,9 @@ from core.scenario import Campaign
 
 HISTOGRAM_COLUMNS = ("campaign_id", "site", "workload", "repetition", "name", "unit", "encoded",
                      "metadata", "valid")
+# Written by assemble: plus `interval` (http-load's latency over time; null on whole-unit
+# rows). Not required when reading: folders written before it have no such column.
+HISTOGRAM_TABLE_COLUMNS = (*HISTOGRAM_COLUMNS, "interval")
 # Columns a samples table cannot be read without (others may be added over time).
 REQUIRED_SAMPLE_COLUMNS = ("campaign_id", "site", "workload", "metric", "value", "unit",
                            "repetition", "valid")
@@ -159,7 +162,8 @@ class ResultStore:
             rows.extend(payload["samples"])
             hists.extend(payload["histograms"])
         samples = pd.DataFrame(rows, columns=list(SAMPLE_COLUMNS))
-        histograms = pd.DataFrame(hists, columns=list(HISTOGRAM_COLUMNS))
+        histograms = pd.DataFrame(hists, columns=list(HISTOGRAM_TABLE_COLUMNS))
+        histograms = histograms.astype({"interval": "Int64"})
         samples = samples.astype({"value": "float64", "repetition": "int64", "valid": "bool"})
         _atomic_parquet(self.dir / "samples.parquet", samples)
         _atomic_parquet(self.dir / "histograms.parquet", histograms)
@@ -200,6 +204,12 @@ class CampaignResults:
         from bench.frames import latency_table
 
         return latency_table(self.histograms, percentiles)
+
+    def intervals(self) -> pd.DataFrame:
+        """Latency over time (http-load): per interval p50/p99, rate, users, CPU, exclusions."""
+        from bench.frames import interval_table
+
+        return interval_table(self.histograms)
 
     def scores(self) -> pd.DataFrame:
         """Scores per site and criterion, with totals and ranks (after `bakeoff score`)."""

@@ -64,6 +64,7 @@ class Histogram:
     encoded: str
     unit: str = "us"
     metadata: dict[str, Any] = field(default_factory=dict)
+    interval: int | None = None  # index of the interval (latency over time); None = the unit
 
 
 @dataclass
@@ -74,6 +75,7 @@ class ParsedOutput:
     histograms: list[Histogram] = field(default_factory=list)
     valid: bool = True
     invalid_reason: str = ""
+    notes: list[str] = field(default_factory=list)  # what was left out of the statistics
 
 
 def sample_row(sample: Sample, context: dict[str, Any]) -> dict[str, Any]:

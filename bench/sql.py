@@ -1,7 +1,8 @@
 """SQL over every campaign under a results root, through DuckDB.
 
 Views: `samples` and `histograms` read the campaigns' Parquet files directly (one scan,
-no copy); `campaigns`, `latency`, `scores` and `costs` come from the tidy history frames.
+no copy); `campaigns`, `latency`, `scores`, `costs` and `intervals` (http-load's latency
+over time) come from the tidy history frames.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ class QueryError(BakeoffError):
     exit_code = 2
 
 
-VIEWS = ("samples", "histograms", "campaigns", "latency", "scores", "costs")
+VIEWS = ("samples", "histograms", "campaigns", "latency", "scores", "costs", "intervals")
 
 
 def _quoted(paths: list[Path]) -> str:
@@ -42,7 +43,7 @@ def connect(root: str | Path = "results") -> duckdb.DuckDBPyConnection:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         history = load_history(local)
-    for name in ("campaigns", "latency", "scores", "costs"):
+    for name in ("campaigns", "latency", "scores", "costs", "intervals"):
         frame = getattr(history, name)
         if not frame.empty:
             if name == "campaigns":

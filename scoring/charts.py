@@ -130,3 +130,44 @@ def win_shares(shares: Mapping[str, float], draws: int) -> Chart:
     return Chart("mc", "Monte-Carlo win shares",
                  "Share of Monte-Carlo weight draws won per site: "
                  + ", ".join(f"{s} {shares[s] * 100:.1f}%" for s in sites), _png(fig))
+
+
+def over_time(site: str, rows: Sequence[Mapping[str, object]]) -> Chart:
+    """http-load over time at one site: p50/p99 per interval (top) and the achieved rate
+    with the intended rate or users (bottom), each repetition a line; intervals left out
+    of the statistics (warm-up, saturated load generator) are shaded."""
+    reps = sorted({int(r["repetition"]) for r in rows})
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.4, 4.2), sharex=True)
+    left_out = 0
+    for i, rep in enumerate(reps):
+        mine = sorted((r for r in rows if int(r["repetition"]) == rep),
+                      key=lambda r: float(r["offset_s"]))
+        x = [float(r["offset_s"]) for r in mine]
+        color = PALETTE[i % len(PALETTE)]
+        for key, style in (("p99", "-"), ("p50", ":")):
+            top.plot(x, [r[key] if r[key] is not None else np.nan for r in mine], style,
+                     color=color, label=f"{key} rep {rep}")
+        bottom.plot(x, [float(r["rps"] or 0) for r in mine], "-", color=color,
+                    label=f"achieved req/s rep {rep}")
+        if any(r.get("intended_rps") is not None for r in mine):
+            bottom.plot(x, [float(r.get("intended_rps") or 0) for r in mine], "--",
+                        color=color, label=f"intended req/s rep {rep}")
+        for r in mine:
+            if r.get("excluded"):
+                left_out += 1
+                size = float(r.get("interval_s") or 1)
+                for ax in (top, bottom):
+                    ax.axvspan(float(r["offset_s"]), float(r["offset_s"]) + size,
+                               color="#bbbbbb", alpha=0.3, lw=0)
+    top.set_ylabel("latency ms")
+    top.set_title(f"http-load over time at {site} (shaded: left out)", fontsize=10)
+    bottom.set_ylabel("req/s")
+    bottom.set_xlabel("seconds since the start")
+    for ax in (top, bottom):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=6, loc="upper right")
+    title = f"Latency and rate over time at {site}"
+    peak = max((float(r["p99"]) for r in rows if r["p99"] is not None), default=0.0)
+    return Chart(f"time-{site}", title,
+                 f"{title}: {len(reps)} repetition(s), {len(rows)} intervals, highest "
+                 f"interval p99 {peak:.1f} ms, {left_out} interval(s) left out", _png(fig))

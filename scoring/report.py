@@ -116,6 +116,28 @@ def _charts(result: ScoreResult, meas: list[dict[str, Any]]) -> list[charts.Char
         key = "dist-" + row["metric"].replace(".", "-").replace("_", "-")
         out.append(charts.distribution(key, row["metric"], row["unit"],
                                        {s: v["values"] for s, v in row["sites"].items()}))
+    return out + _over_time(result)
+
+
+def _over_time(result: ScoreResult) -> list[charts.Chart]:
+    """Latency and rate over time per site, from http-load's per-interval histograms."""
+    from bench.frames import interval_table
+
+    hists = result.inputs.histograms
+    if hists is None or hists.empty or "interval" not in hists.columns:
+        return []
+    table = interval_table(hists)
+    table = table[table["endpoint"] == "all"]
+    return [charts.over_time(site, table[table["site"] == site].to_dict("records"))
+            for site in result.sites if (table["site"] == site).any()]
+
+
+def left_out(manifest: dict[str, Any]) -> list[dict[str, str]]:
+    """What units left out of their statistics (warm-up, saturated intervals), per unit."""
+    out = []
+    for key, unit in sorted((manifest.get("units") or {}).items()):
+        for note in (unit.get("notes") or []) if isinstance(unit, dict) else []:
+            out.append({"unit": key, "note": str(note)})
     return out
 
 
@@ -188,7 +210,7 @@ def view_model(result: ScoreResult) -> dict[str, Any]:
         "sens": sens, "label": label, "excluded": result.excluded,
         "preemptions": sorted(Counter(e["site"] for e in result.excluded
                                       if e["status"] == "preempted").items()),
-        "busy": busy_units(result.manifest),
+        "busy": busy_units(result.manifest), "left_out": left_out(result.manifest),
         "provenance": _provenance(result), "notes": m.notes,
         "isnan": lambda x: x is None or (isinstance(x, float) and math.isnan(x)),
         "pct": lambda x: f"{100 * x:.1f}%",

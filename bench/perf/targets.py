@@ -89,12 +89,16 @@ def nginx_static(workers: int = 1, cpus: set[int] | None = None) -> Iterator[str
 
 
 @contextmanager
-def delay_target(delay_ms: float = 20.0, cpus: set[int] | None = None) -> Iterator[str]:
-    """The fixed-delay server (bench.perf.delay_server); yields its base URL."""
+def delay_target(delay_ms: float = 20.0, cpus: set[int] | None = None,
+                 slow: tuple[float, float, float] | None = None) -> Iterator[str]:
+    """The fixed-delay server (bench.perf.delay_server); yields its base URL. `slow` =
+    (from, until, ms): requests received in that epoch window wait `ms` instead."""
     port = free_port()
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    extra = (["--slow-from", str(slow[0]), "--slow-until", str(slow[1]), "--slow-ms",
+              str(slow[2])] if slow else [])
     proc = subprocess.Popen([sys.executable, "-m", "bench.perf.delay_server", "--port",
-                             str(port), "--delay-ms", str(delay_ms)], env=env,
+                             str(port), "--delay-ms", str(delay_ms), *extra], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True, preexec_fn=_pin(cpus))
     try:

@@ -13,7 +13,12 @@
   time, and latency is measured from that intended time (coordinated-omission corrected,
   as wrk2 does); sends that start more than the late threshold after their slot count
   as late.
-- $BAKEOFF_SHAPE (JSON list of {users, spawn_rate, duration_s}) adds a step load shape.
+- $BAKEOFF_SHAPE (JSON list of {users, spawn_rate, duration_s}) adds a step load shape;
+  $BAKEOFF_RATE_STEPS (JSON [[rate per process, duration_s], ...]) makes the constant-rate
+  schedule a sequence of rate steps (bench.workloads._rate_schedule).
+- Every request also lands in a per-interval histogram ($BAKEOFF_INTERVAL_S, default 1 s;
+  bench.workloads._locust_intervals) with requests, errors, active users and this
+  process's CPU per interval; the master merges them by interval, exactly.
 
 Configuration comes from environment variables so that forked workers inherit it.
 """
@@ -32,11 +37,15 @@ from locust import LoadTestShape, events
 from locust.runners import MasterRunner, WorkerRunner
 
 from bench.hdr import decode, encode, new_histogram, record_us
+from bench.workloads._locust_intervals import IntervalRecorder, merge_intervals
+from bench.workloads._rate_schedule import RateSchedule
 
 OUT = os.environ.get("BAKEOFF_LOCUST_OUT", "")
 MODE = os.environ.get("BAKEOFF_MODE", "closed")
 RATE_PER_PROCESS = float(os.environ.get("BAKEOFF_RATE_PER_PROCESS", "0") or 0)
 LATE_S = float(os.environ.get("BAKEOFF_LATE_MS", "5")) / 1000.0
+INTERVAL_S = int(os.environ.get("BAKEOFF_INTERVAL_S", "1") or 1)
+_RATE_STEPS = json.loads(os.environ.get("BAKEOFF_RATE_STEPS") or "null")
 FLUSH_TIMEOUT_S = 20.0
 CPU_INTERVAL_S = 1.0
 _LOCUST_VERSION = getattr(locust, "__version__", None)
@@ -59,6 +68,9 @@ class Recorder:
         self.frozen_at: float | None = None
         self.t0: float | None = None  # first slot of the constant-rate schedule
         self.next_slot = 0
+        self.intervals = IntervalRecorder(INTERVAL_S)
+        self.schedule = (RateSchedule(RATE_PER_PROCESS, _RATE_STEPS)
+                         if MODE == "constant-rate" and RATE_PER_PROCESS > 0 else None)
 
     def on_request(self, request_type: str, name: str, response_time: float,
                    exception: Any = None, start_time: float | None = None, **_kw: Any) -> None:
@@ -68,13 +80,15 @@ class Recorder:
             self.first_ts = start_time or (time.time() - response_time / 1000.0)
         key = f"{request_type} {name}"
         self.requests[key] = self.requests.get(key, 0) + 1
+        intended = (getattr(gevent.getcurrent(), "bakeoff_intended", None)
+                    if MODE == "constant-rate" else None)
+        sent_at = intended or start_time or (time.time() - response_time / 1000.0)
         if exception is not None:
             self.failures[key] = self.failures.get(key, 0) + 1
+            self.intervals.request(sent_at, key, None)
             return
         service_us = response_time * 1000.0
         total_us = service_us
-        intended = (getattr(gevent.getcurrent(), "bakeoff_intended", None)
-                    if MODE == "constant-rate" else None)
         if intended is not None and start_time is not None:
             total_us = (start_time - intended) * 1e6 + service_us
             hist = self.service.get(key) or self.service.setdefault(key, new_histogram())
@@ -82,13 +96,18 @@ class Recorder:
         hist = self.latency.get(key) or self.latency.setdefault(key, new_histogram())
         if not record_us(hist, total_us):
             self.clamped += 1
+        self.intervals.request(sent_at, key, total_us)
 
     def claim_slot(self) -> None:
         """Constant-rate wait_time: take the next slot, sleep until it, mark late sends."""
         now = time.time()
         if self.t0 is None:
             self.t0 = now
-        intended = self.t0 + self.next_slot / RATE_PER_PROCESS
+        offset = self.schedule.offset(self.next_slot) if self.schedule else None
+        if offset is None:  # the rate steps are over: the run's time limit ends the test
+            gevent.sleep(3600)
+            return
+        intended = self.t0 + offset
         self.next_slot += 1
         if intended > now:
             gevent.sleep(intended - now)
@@ -98,14 +117,26 @@ class Recorder:
             self.rate["sent"] += 1
             self.rate["late"] += int(delay > LATE_S)
             self.rate["max_send_delay_ms"] = max(self.rate["max_send_delay_ms"], delay * 1000)
+            self.intervals.send(intended, delay > LATE_S)
 
     def freeze(self) -> None:
         if not self.open:
             return
         self.open = False
         self.frozen_at = time.time()
-        if self.t0 is not None and RATE_PER_PROCESS > 0:
-            self.rate["slots_due"] = int((time.time() - self.t0) * RATE_PER_PROCESS) + 1
+        if self.t0 is not None and self.schedule is not None:
+            self.rate["slots_due"] = self.schedule.due_before(self.frozen_at - self.t0)
+
+    def due_per_interval(self) -> dict[int, int]:
+        """Sends the schedule intended in each interval (constant-rate), up to the stop."""
+        if self.t0 is None or self.schedule is None or self.frozen_at is None:
+            return {}
+        rec, sched, t0, end = self.intervals, self.schedule, self.t0, self.frozen_at
+        out = {}
+        for k in range(rec.key(t0), rec.key(end) + 1):
+            a, b = max(k * rec.interval_s, t0), min((k + 1) * rec.interval_s, end)
+            out[k] = sched.due_before(b - t0) - sched.due_before(a - t0)
+        return out
 
     def payload(self) -> dict[str, Any]:
         return {"latency": {k: encode(h) for k, h in self.latency.items()},
@@ -113,7 +144,8 @@ class Recorder:
                 "requests": dict(self.requests), "failures": dict(self.failures),
                 "clamped": self.clamped, "cpu": list(self.cpu), "demand": list(self.demand),
                 "rate": dict(self.rate),
-                "first_ts": self.first_ts, "frozen_at": self.frozen_at, "pid": os.getpid()}
+                "first_ts": self.first_ts, "frozen_at": self.frozen_at, "pid": os.getpid(),
+                "intervals": self.intervals.payload(self.due_per_interval())}
 
 
 REC = Recorder()
@@ -135,6 +167,7 @@ def _merge_into(total: dict[str, Any], part: dict[str, Any]) -> None:
     total["rate"]["max_send_delay_ms"] = max(total["rate"]["max_send_delay_ms"],
                                              part["rate"]["max_send_delay_ms"])
     total["cpu"][str(part["pid"])] = part["cpu"]
+    total["intervals"].append((str(part["pid"]), part["intervals"]))
     total["demand"][str(part["pid"])] = part["demand"]
     if part["first_ts"] is not None:
         total["first_ts"] = min(total["first_ts"] or part["first_ts"], part["first_ts"])
@@ -152,8 +185,10 @@ def _schedstat() -> tuple[float, float] | None:
         return None
 
 
-def _cpu_sampler() -> None:
-    """Every second: this process's CPU % and its CPU demand % (on CPU + waiting for one).
+def _cpu_sampler(runner: Any) -> None:
+    """Every second (on the clock's second boundaries, so that every process's samples
+    fall in the same intervals): this process's CPU %, its CPU demand % (on CPU + waiting
+    for one) and its active users.
 
     Demand shows a starved load generator even when other processes take the CPU: its
     own CPU % then stays low although it is runnable all the time and cannot keep up."""
@@ -161,15 +196,18 @@ def _cpu_sampler() -> None:
     proc.cpu_percent(None)
     last, last_t = _schedstat(), time.perf_counter()
     while REC.open:
-        gevent.sleep(CPU_INTERVAL_S)
+        gevent.sleep(CPU_INTERVAL_S - time.time() % CPU_INTERVAL_S + 0.001)
         if not REC.open:
             break
-        REC.cpu.append(proc.cpu_percent(None))
+        cpu = proc.cpu_percent(None)
+        REC.cpu.append(cpu)
         now, now_t = _schedstat(), time.perf_counter()
-        if now is not None and last is not None:
-            wall = now_t - last_t
-            REC.demand.append(100.0 * ((now[0] - last[0]) + (now[1] - last[1])) / wall)
+        demand = None
+        if now is not None and last is not None and now_t > last_t:
+            demand = 100.0 * ((now[0] - last[0]) + (now[1] - last[1])) / (now_t - last_t)
+            REC.demand.append(demand)
         last, last_t = now, now_t
+        REC.intervals.sample(time.time(), getattr(runner, "user_count", 0), cpu, demand)
 
 
 @events.request.add_listener
@@ -222,7 +260,7 @@ def _on_test_start(environment: Any, **_kw: Any) -> None:
     if STATE["t_start"] is None:
         STATE["t_start"] = time.time()
         if not isinstance(environment.runner, MasterRunner):
-            gevent.spawn(_cpu_sampler)
+            gevent.spawn(_cpu_sampler, environment.runner)
 
 
 @events.test_stopping.add_listener
@@ -251,7 +289,7 @@ def _on_quitting(environment: Any, **_kw: Any) -> None:
     REC.freeze()
     total: dict[str, Any] = {"latency": {}, "service": {}, "requests": {}, "failures": {},
                              "clamped": 0, "cpu": {}, "demand": {}, "first_ts": None,
-                             "frozen_at": None,
+                             "frozen_at": None, "intervals": [],
                              "rate": {"slots_due": 0, "sent": 0, "late": 0,
                                       "max_send_delay_ms": 0.0}}
     parts = STATE["workers"] if isinstance(runner, MasterRunner) else [REC.payload()]
@@ -283,6 +321,7 @@ def _on_quitting(environment: Any, **_kw: Any) -> None:
                                    or STATE["cpu_warnings"]),
         "cpu_warnings": STATE["cpu_warnings"],
         "mode": MODE,
+        "intervals": merge_intervals(total["intervals"]),
         "rate": total["rate"] | {"rate_per_process": RATE_PER_PROCESS,
                                  "late_threshold_ms": LATE_S * 1000},
     }

@@ -30,6 +30,7 @@ from bench.hdr import (
 )
 from bench.poc import promtext
 from bench.samples import Histogram, ParsedOutput, Sample
+from bench.workloads import _interval_parse as I
 from bench.workloads import _json as J
 from bench.workloads._checks import check_sample
 from core.errors import ParseError
@@ -86,7 +87,10 @@ def read_locust(doc: Any) -> dict[str, Any]:
         "workers_reported": J.count(TOOL, loc, "workers_reported", 0),
         "worker_processes": J.count(TOOL, loc, "worker_processes", 0),
         "mode": J.text(TOOL, loc, "mode", "closed"),
+        "t_start": J.num(TOOL, loc, "t_start", 0.0),
     }
+    first = J.num(TOOL, loc, "first_request_at", clean["t_start"])
+    clean["intervals"] = I.read_intervals(loc, (first, first + window))
     if clean["mode"] == "constant-rate":
         clean["rate"] = _rate(loc)
     return clean
@@ -103,13 +107,15 @@ def _sustained(samples: list[float], limit: float, run: int) -> bool:
 
 
 def saturation_reasons(loc: dict[str, Any]) -> list[str]:
-    """Why the load generator's numbers cannot be trusted (`loc` from read_locust)."""
+    """Why the load generator's numbers cannot be trusted (`loc` from read_locust). With
+    per-interval data the CPU rules are judged per interval (bench.workloads._interval_parse)."""
     reasons: list[str] = []
-    if loc["locust_cpu_warning"]:
+    if loc["locust_cpu_warning"] and not loc["intervals"]:
         reasons.append("Locust reported a load-generator process above 90% CPU (cpu_warning)")
     demand = {pid: s for pid, s in loc["cpu_demand"].items() if s}
     series, what = (demand, "CPU demand") if demand else (loc["cpu_samples"], "CPU")
-    hot = {pid: max(s) for pid, s in series.items() if s and _sustained(s, CPU_LIMIT, CPU_RUN_S)}
+    hot = {pid: max(s) for pid, s in series.items()
+           if s and not loc["intervals"] and _sustained(s, CPU_LIMIT, CPU_RUN_S)}
     if hot:
         peaks = ", ".join(f"pid {pid[:40]}: {peak:.0f}%" for pid, peak in sorted(hot.items()))
         reasons.append(f"load generator saturated: {what} above {CPU_LIMIT:.0f}% for "
@@ -207,6 +213,17 @@ def parse_document(output: str, params: Any) -> ParsedOutput:
     rename: dict[str, str] = dict(getattr(params, "endpoints", {}) or {})
     window = loc["window_s"]
     reasons = saturation_reasons(loc)
+    intervals, notes = loc["intervals"], []
+    if intervals:
+        I.mark(intervals, loc["t_start"], getattr(params, "warmup_s", 0), CPU_LIMIT)
+        more, notes = I.verdict(intervals, getattr(params, "max_saturated_pct", 10.0),
+                                CPU_LIMIT)
+        reasons += more
+        if any(iv.excluded for iv in intervals):  # statistics from the intervals kept
+            endpoints, window = I.kept(intervals)
+            loc["endpoints"] = {k: {"hdr": encode(v["hist"]), "requests": v["requests"],
+                                    "failures": v["failures"]} for k, v in endpoints.items()}
+            window = window or loc["window_s"]
     valid = not reasons
     samples: list[Sample] = []
     histograms: list[Histogram] = []
@@ -266,4 +283,7 @@ def parse_document(output: str, params: Any) -> ParsedOutput:
                     Sample("late_send_pct", 100.0 * rate["late"] / rate["sent"]
                            if rate["sent"] else 0.0, "%", meta_all)]
     samples += extra
-    return ParsedOutput(samples, histograms, valid, "; ".join(reasons))
+    if intervals:
+        size = J.num(TOOL, J.obj(TOOL, doc["locust"], "intervals"), "interval_s")
+        histograms += I.interval_rows(intervals, params, rename, loc["t_start"], size, valid)
+    return ParsedOutput(samples, histograms, valid, "; ".join(reasons), notes)

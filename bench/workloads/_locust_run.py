@@ -64,6 +64,9 @@ class LocustRun:
     late_threshold_ms: float = 5.0
     shape: list[dict[str, Any]] | None = None
     with_plugin: bool = True
+    interval_s: int = 1  # per-interval histograms (bench.workloads._locust_intervals)
+    rate_steps: list[tuple[float, float]] | None = None  # constant-rate: (req/s, seconds)
+    extra_files: list[Path] = field(default_factory=list)  # e.g. the calibration shape
     extra_env: dict[str, str] = field(default_factory=dict)
     # distributed mode: (host, worker processes) for every load-generator host
     workers: list[tuple[Host, int]] = field(default_factory=list)
@@ -80,7 +83,7 @@ class LocustRun:
     @property
     def files(self) -> list[Path]:
         """What Locust loads: the locustfile, then bakeoff's plugin (unless turned off)."""
-        return [self.locustfile, *([PLUGIN] if self.with_plugin else [])]
+        return [self.locustfile, *([PLUGIN] if self.with_plugin else []), *self.extra_files]
 
     def argv(self, python: str, out_path: str, master_port: int | None = None,
              files: str | None = None) -> tuple[list[str], dict[str, str]]:
@@ -104,8 +107,12 @@ class LocustRun:
         """The plugin's configuration; forked and remote workers read it too."""
         env = {"BAKEOFF_LOCUST_OUT": out_path, "BAKEOFF_MODE": self.mode,
                "BAKEOFF_LATE_MS": str(self.late_threshold_ms), **self.extra_env}
+        env["BAKEOFF_INTERVAL_S"] = str(self.interval_s)
         if self.mode == "constant-rate":
             env["BAKEOFF_RATE_PER_PROCESS"] = str((self.rate_rps or 0) / self.worker_processes)
+            if self.rate_steps:
+                env["BAKEOFF_RATE_STEPS"] = json.dumps(
+                    [[r / self.worker_processes, d] for r, d in self.rate_steps])
         if self.shape:
             env["BAKEOFF_SHAPE"] = json.dumps(self.shape)
         return env

@@ -15,12 +15,22 @@ import json
 import sys
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from bench.poc import LOCUSTFILE
 from bench.poc.launcher import PocService, http_get
 from bench.samples import ParsedOutput
 from bench.workloads._checks import checked_parse
+from bench.workloads._load_shapes import (
+    RampShape,
+    RateStepsShape,
+    Shape,
+    ShapeStep,
+    SpikeShape,
+    locust_steps,
+    peak_users,
+    shape_seconds,
+)
 from bench.workloads._locust_parse import METRICS, parse_document
 from bench.workloads._locust_run import LocustRun, check_locustfile
 from bench.workloads.base import RunContext, WorkloadParams
@@ -30,13 +40,7 @@ from core.errors import BakeoffError
 TOOL = "locust"
 
 
-class ShapeStep(BaseModel):
-    """One step of a step/ramp load shape: hold `users` for `duration_s` seconds."""
-
-    model_config = ConfigDict(extra="forbid")
-    users: int = Field(gt=0, le=100_000, description="users held during this step")
-    spawn_rate: float = Field(10.0, gt=0, description="users started per second")
-    duration_s: int = Field(gt=0, le=3600, description="length of this step, seconds")
+__all__ = ["HttpLoad", "Params", "RampShape", "RateStepsShape", "ShapeStep", "SpikeShape"]
 
 
 class Params(WorkloadParams):
@@ -51,7 +55,15 @@ class Params(WorkloadParams):
         "closed", description="closed: users wait for replies; constant-rate: rate_rps arrivals")
     rate_rps: float | None = Field(None, gt=0, description="constant-rate: intended sends/s")
     late_threshold_ms: float = Field(5.0, gt=0, description="a send this late counts as late")
-    shape: list[ShapeStep] | None = Field(None, min_length=1, description="step load shape")
+    shape: Shape | None = Field(
+        None, description="steps [{users, spawn_rate, duration_s}], or {kind: ramp | spike} "
+        "(closed model), or {kind: rate-steps} (constant-rate)")
+    interval_s: int = Field(1, ge=1, le=60, description="per-interval histograms, seconds")
+    warmup_s: int = Field(0, ge=0, le=3600,
+                          description="first seconds left out of the unit's statistics")
+    max_saturated_pct: float = Field(
+        10.0, ge=0, le=100, description="invalid when more intervals than this % had a "
+        "saturated load generator (those intervals are left out either way)")
     endpoints: dict[str, str] = Field(default_factory=dict,
                                       description="rename 'METHOD name' endpoints in results")
     service_workers: int | None = Field(None, gt=0, le=256,
@@ -77,7 +89,32 @@ class Params(WorkloadParams):
             raise ValueError("rate_rps only applies to mode 'constant-rate'")
         if self.target_url and not self.target_url.startswith(("http://", "https://")):
             raise ValueError("target_url must start with http:// or https://")
+        if isinstance(self.shape, list) and not self.shape:
+            raise ValueError("shape: give at least one step")
+        if isinstance(self.shape, RateStepsShape) and self.mode != "constant-rate":
+            raise ValueError("shape kind 'rate-steps' needs mode 'constant-rate'")
+        if isinstance(self.shape, (RampShape, SpikeShape)) and self.mode != "closed":
+            raise ValueError(f"shape kind '{self.shape.kind}' changes users (closed model); "
+                             "for constant-rate use kind 'rate-steps'")
+        if self.warmup_s and self.warmup_s >= self.run_seconds():
+            raise ValueError(f"warmup_s ({self.warmup_s}) must be shorter than the run "
+                             f"({self.run_seconds():g} s)")
         return self
+
+    @model_validator(mode="before")
+    @classmethod
+    def _rate_from_steps(cls, data: Any) -> Any:
+        """Rate steps give the rate: rate_rps is their first step unless given."""
+        if isinstance(data, dict) and isinstance(data.get("shape"), dict) \
+                and data["shape"].get("kind") == "rate-steps" and data.get("rate_rps") is None:
+            steps = data["shape"].get("steps")
+            if isinstance(steps, list) and steps and isinstance(steps[0], dict):
+                data = {**data, "rate_rps": steps[0].get("rate_rps")}
+        return data
+
+    def run_seconds(self) -> float:
+        """How long the load runs: the shape's length, else duration_s."""
+        return shape_seconds(self.shape) or float(self.duration_s)
 
 
 def loadgen_host(env: Environment) -> Host:
@@ -149,7 +186,7 @@ class HttpLoad:
         locustfile = check_locustfile(params.locustfile or LOCUSTFILE)
         load_hosts = loadgen_hosts(env)
         via = load_hosts[0]
-        users = max(s.users for s in params.shape) if params.shape else params.users
+        users = peak_users(params.shape, params.users)
         # one process per core of every load host (or params.processes per host), never
         # more processes than users
         per_host = [params.processes or host_cores(h) for h in load_hosts]
@@ -170,13 +207,14 @@ class HttpLoad:
                 target = service.start(via)
                 metrics_url = metrics_url or target + "/metrics"
             before, err_before = _scrape(via, metrics_url)
+            rate_steps = ([(s.rate_rps, s.duration_s) for s in params.shape.steps]
+                          if isinstance(params.shape, RateStepsShape) else None)
             run = LocustRun(locustfile, target, params.users, params.spawn_rate,
-                            params.duration_s, processes=processes, mode=params.mode,
+                            int(params.run_seconds()), processes=processes, mode=params.mode,
                             rate_rps=params.rate_rps,
                             late_threshold_ms=params.late_threshold_ms,
-                            shape=[s.model_dump() for s in params.shape] if params.shape
-                            else None,
-                            workers=workers)
+                            shape=locust_steps(params.shape), workers=workers,
+                            interval_s=params.interval_s, rate_steps=rate_steps)
             doc, tail = run.run(via)
             after, err_after = _scrape(via, metrics_url)
         finally:

@@ -1,0 +1,139 @@
+"""Latency over time: per-interval HDR histograms from real Locust, merged exactly across
+worker processes, stored with an interval column, read back through history and SQL;
+warm-up and saturated intervals left out of the unit's statistics."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+import urllib.request
+
+import pytest
+
+from bench.hdr import decode, merged_percentile
+from bench.measure import measure
+from bench.perf.targets import delay_target
+from bench.results import ResultStore, load_results
+from bench.scenarios import parse_campaign
+from bench.units import Unit
+from bench.workloads import REGISTRY
+from bench.workloads.http_load import Params
+from core.scenario import WorkloadSpec
+from tests.load_support import PLAIN_LOCUSTFILE, assert_nothing_left, local_env
+
+WL = REGISTRY["http-load"]
+SLOW_MS = 400.0
+
+
+@pytest.fixture
+def plain_locustfile(tmp_path) -> str:
+    path = tmp_path / "plain_locustfile.py"
+    path.write_text(PLAIN_LOCUSTFILE)
+    return str(path)
+
+
+def _served(url: str) -> int:
+    with urllib.request.urlopen(url + "/__count", timeout=5) as resp:
+        return int(resp.read())
+
+
+@pytest.mark.integration
+def test_intervals_sum_to_the_unit_and_a_planted_delay_shows_in_its_interval(
+        plain_locustfile, tmp_path):
+    # The target answers in 20 ms, except requests it receives during one whole clock
+    # second, 3-4 s from now, which wait 400 ms. Intervals are clock seconds (keys =
+    # floor(epoch)), so that second is exactly one interval.
+    slow_from = math.floor(time.time()) + 4.0
+    with delay_target(20.0, slow=(slow_from, slow_from + 1.0, SLOW_MS)) as url:
+        params = Params(locustfile=plain_locustfile, target_url=url, users=6, spawn_rate=60,
+                        duration_s=7, processes=2)
+        raw = WL.run(params, local_env(None), None)
+        served = _served(url)
+    assert_nothing_left()
+    out = WL.parse(raw, params)
+    doc = json.loads(raw)["locust"]
+    whole = {h.metadata["endpoint"]: decode(h.encoded) for h in out.histograms
+             if h.interval is None and h.name.startswith("latency:")}
+    rows = [h for h in out.histograms if h.interval is not None]
+    per_all = [h for h in rows if h.metadata["endpoint"] == "all"]
+    # 1. exact merge: every request is in exactly one interval
+    total = sum(h.metadata["requests"] for h in per_all)
+    assert total == sum(e["requests"] for e in doc["endpoints"].values())
+    assert sum(decode(h.encoded).get_total_count() for h in per_all) == \
+        whole["all"].get_total_count()
+    # the target's own tally (independent): it can only be higher, by what the users sent
+    # between the plugin freezing its counts at the stop and Locust stopping them (tens of
+    # ms of 6 users at 20 ms each, a few dozen requests of ~1,500)
+    assert total <= served <= total * 1.05
+    assert doc["intervals"]["rows"] and out.valid
+    # 2. the planted slow second: its interval's p99 holds the 400 ms, no other's does
+    by_start = {round(doc["t_start"] + h.metadata["offset_s"]): h for h in per_all}
+    slow = by_start[slow_from]
+    assert decode(slow.encoded).get_value_at_percentile(99) / 1000 >= SLOW_MS
+    for start, h in by_start.items():
+        if start not in (slow_from, slow_from - 1) and decode(h.encoded).get_total_count():
+            # the second before may hold a request or two sent just before the window
+            assert decode(h.encoded).get_value_at_percentile(99) / 1000 < SLOW_MS / 2, start
+    # users and CPU were sampled per interval, over both worker processes
+    assert max(h.metadata["users"] for h in per_all) == params.users
+    assert any(h.metadata["loadgen_cpu_peak"] > 0 for h in per_all)
+
+
+@pytest.mark.integration
+def test_warmup_is_left_out_and_stored_with_the_interval_column(plain_locustfile, tmp_path):
+    campaign = parse_campaign({"name": "intervals", "repetitions": 1, "sites": [
+        {"name": "lo", "provider": "local", "cpus": 2, "hourly_usd": 0}], "workloads": [
+        {"name": "http-load", "params": {}}]}, "test")
+    store = ResultStore(tmp_path / "results", "c1")
+    store.create(campaign, {"campaign_id": "c1", "scenario": "intervals",
+                            "started_at": "2026-12-06T00:00:00+00:00", "units": {}})
+    with delay_target(20.0) as url:
+        spec = WorkloadSpec(name="http-load", params={
+            "locustfile": plain_locustfile, "target_url": url, "users": 4, "spawn_rate": 40,
+            "duration_s": 6, "processes": 1, "warmup_s": 2})
+        status = measure(store, local_env(None), Unit("lo", spec, 0), "test", lambda _: None)
+    assert_nothing_left()
+    assert status["status"] == "ok", status
+    assert any(n.startswith("warm-up: ") for n in status["notes"])  # stated in the manifest
+    manifest = store.read_manifest()
+    manifest["units"]["lo/http-load/0"] = status
+    store.write_manifest(manifest)
+    store.assemble()
+    res = load_results("c1", tmp_path / "results")
+    h = res.histograms
+    assert "interval" in h.columns and h["interval"].notna().any() and h["interval"].isna().any()
+    iv = res.intervals()
+    all_rows = iv[iv["endpoint"] == "all"]
+    warm = all_rows[all_rows["excluded"] == "warm-up"]
+    # warm-up = intervals that begin before 2 s after the start (worked: offsets < 2)
+    assert len(warm) >= 2 and (warm["offset_s"] < 2).all()
+    assert (all_rows[all_rows["excluded"] == ""]["offset_s"] >= 2).all()
+    # the unit's statistics are the kept intervals only: their count, exactly
+    kept = int(all_rows[all_rows["excluded"] == ""]["requests"].sum())
+    unit_count = res.samples.query("metric == 'requests'")
+    unit_count = unit_count[unit_count["metadata"].str.contains('"all"')]["value"].iloc[0]
+    assert unit_count == kept < int(all_rows["requests"].sum())
+    # whole-unit readers ignore the interval rows (no request counted twice)
+    lat = res.latency()
+    assert int(lat[lat["name"] == "latency:all"]["count"].iloc[0]) == kept
+    assert merged_percentile(h, "latency:all", 50) >= 20.0
+    # history and SQL
+    from bench.history import load_history
+    from bench.sql import query
+
+    hist = load_history(tmp_path / "results")
+    assert len(hist.intervals) == len(iv)
+    got = query("SELECT count(*) AS n, sum(requests) AS r FROM intervals "
+                "WHERE endpoint = 'all' AND excluded = ''", tmp_path / "results")
+    assert int(got["r"].iloc[0]) == kept
+    raw_sql = query("SELECT count(*) AS n FROM histograms WHERE interval IS NOT NULL",
+                    tmp_path / "results")
+    assert int(raw_sql["n"].iloc[0]) == int(h["interval"].notna().sum())
+    # the report: one over-time chart for the site, and the warm-up stated
+    from scoring.decide import score_campaign_dir
+
+    score_campaign_dir(store.dir)
+    html = (store.dir / "report" / "index.html").read_text()
+    assert 'id="chart-time-lo"' in html and "left out" in html
+    assert "warm-up: " in (store.dir / "report" / "report.md").read_text()
