@@ -106,7 +106,8 @@ class Params(WorkloadParams):
     def _rate_from_steps(cls, data: Any) -> Any:
         """Rate steps give the rate: rate_rps is their first step unless given."""
         if isinstance(data, dict) and isinstance(data.get("shape"), dict) \
-                and data["shape"].get("kind") == "rate-steps" and data.get("rate_rps") is None:
+                and data["shape"].get("kind") == "rate-steps" and data.get("rate_rps") is None \
+                and data.get("mode") == "constant-rate":
             steps = data["shape"].get("steps")
             if isinstance(steps, list) and steps and isinstance(steps[0], dict):
                 data = {**data, "rate_rps": steps[0].get("rate_rps")}
