@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperOption
 
-from bakeoff import cli_analysis, cli_cloud, cli_reliability, cli_user, crash
+from bakeoff import cli_analysis, cli_cloud, cli_load, cli_reliability, cli_user, crash
 from bench.campaigns import RESULTS_ENV
 from core.errors import BakeoffError
 from core.scenario import CloudSite
@@ -270,6 +270,7 @@ cli_analysis.register(app)
 cli_cloud.register(app)
 cli_reliability.register(app)  # gc, verify, assemble
 cli_user.register(app)  # init, validate, list, show
+cli_load.register(app)  # calibrate
 
 
 INTERNAL_ERROR_EXIT = 70  # EX_SOFTWARE: a bug in bakeoff, not in the input

@@ -112,6 +112,9 @@ def render_plan(campaign: Campaign, console: Console) -> None:
                   highlight=False)
     if any(isinstance(s, CloudSite) for s in campaign.sites):
         render_cloud_preview(campaign, console)
+    from bakeoff.cli_load import render_sizing
+
+    render_sizing(campaign, console)  # raises when a load-generator fleet is too small
 
 
 def render_cloud_preview(campaign: Campaign, console: Console) -> None:

@@ -7,7 +7,7 @@ own params model, so `workloads[2].params.threads` errors point at the right pla
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, Protocol
 
@@ -20,7 +20,7 @@ from pydantic import (
     model_validator,
 )
 
-from core.errors import ScenarioError
+from core.errors import BakeoffError, ScenarioError
 from core.scenario_messages import NAME_PATTERN, describe, short
 from core.strict_yaml import StrictYamlError, read_yaml
 
@@ -128,7 +128,8 @@ class CloudSite(SiteBase):
     disk_iops: int | None = Field(None, gt=0)
     disk_throughput_mbps: int | None = Field(None, gt=0)
     image: str | None = None
-    loadgen: int = Field(1, ge=0, le=16, description="load-generator VMs beside the client")
+    loadgen: int = Field(1, ge=0, le=16, description="load-generator VMs beside the client "
+                         "('auto': sized from `bakeoff calibrate`)")
     loadgen_instance_type: str | None = Field(None, description="default: the site's type")
     ssh_cidr: str | None = Field(
         None, description="who may SSH in; default: this machine's public address/32. "
@@ -365,6 +366,7 @@ def scenario_problems(data: Any, workloads: Workloads) -> tuple[Campaign | None,
                       f"got {'an empty file' if data is None else type(data).__name__}"]
     problems: list[str] = []
     campaign: Campaign | None = None
+    data, auto = _auto_sites(data)
     try:
         campaign = Campaign.model_validate(data)
     except ValidationError as e:
@@ -376,8 +378,42 @@ def scenario_problems(data: Any, workloads: Workloads) -> tuple[Campaign | None,
     problems += _workload_problems(data, workloads)
     if campaign is None:  # else the model's own validator already ran them
         problems += cross_problems(data)
+    if campaign is not None and auto and not problems:
+        campaign, more = _resolve_auto(campaign, auto)
+        problems += more
     unique = list(dict.fromkeys(problems))
     return (campaign if not unique else None), unique
+
+
+# `loadgen: auto` on a cloud site: the VMs are sized from this machine's measured
+# load-generator ceiling (bakeoff.sizing, bound by bench.scenarios); this module stays a leaf.
+LOADGEN_AUTO: Callable[[CloudSite, Campaign], int] | None = None
+
+
+def _auto_sites(data: dict[str, Any]) -> tuple[dict[str, Any], list[int]]:
+    """Data with every `loadgen: auto` replaced by 1 for validation, and those sites."""
+    sites = data.get("sites")
+    if not isinstance(sites, list):
+        return data, []
+    auto = [i for i, s in enumerate(sites) if isinstance(s, dict) and s.get("loadgen") == "auto"]
+    if not auto:
+        return data, []
+    return {**data, "sites": [({**s, "loadgen": 1} if i in auto else s)
+                              for i, s in enumerate(sites)]}, auto
+
+
+def _resolve_auto(campaign: Campaign, auto: list[int]) -> tuple[Campaign, list[str]]:
+    sites, problems = list(campaign.sites), []
+    for i in auto:
+        if not isinstance(sites[i], CloudSite) or LOADGEN_AUTO is None:
+            problems.append(f"sites[{i}].loadgen: 'auto' is for cloud sites (VMs sized from "
+                            "`bakeoff calibrate`)")
+            continue
+        try:
+            sites[i] = sites[i].model_copy(update={"loadgen": LOADGEN_AUTO(sites[i], campaign)})
+        except BakeoffError as e:
+            problems.append(f"sites[{i}].loadgen: {e}")
+    return campaign.model_copy(update={"sites": sites}), problems
 
 
 def parse_campaign(data: Any, source: str, workloads: Workloads) -> Campaign:

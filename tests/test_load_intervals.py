@@ -79,6 +79,23 @@ def test_intervals_sum_to_the_unit_and_a_planted_delay_shows_in_its_interval(
     assert max(h.metadata["users"] for h in per_all) == params.users
     assert any(h.metadata["loadgen_cpu_peak"] > 0 for h in per_all)
 
+    # 3. a load generator saturated in one interval: that interval is left out of the unit's
+    # statistics; one in ~8 intervals passes at max_saturated_pct 20, not at the default 10
+    hot_doc = json.loads(raw)
+    rows_raw = hot_doc["locust"]["intervals"]["rows"]
+    hot = rows_raw[3]
+    pid = next(iter(hot["demand"]))
+    hot["demand"][pid] = 99.0
+    hot_raw = json.dumps(hot_doc)
+    lenient = WL.parse(hot_raw, params.model_copy(update={"max_saturated_pct": 20.0}))
+    assert lenient.valid and any("left out" in n for n in lenient.notes)
+    unit_requests = next(s.value for s in lenient.samples
+                         if s.metric == "requests" and s.metadata["endpoint"] == "all")
+    assert unit_requests == total - sum(hot["requests"].values())
+    strict = WL.parse(hot_raw, params)
+    measured = len(rows_raw)
+    assert not strict.valid and (f"load generator saturated in 1 of {measured} intervals"
+                                 in strict.invalid_reason)
 
 @pytest.mark.integration
 def test_warmup_is_left_out_and_stored_with_the_interval_column(plain_locustfile, tmp_path):

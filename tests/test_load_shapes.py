@@ -128,7 +128,7 @@ def test_spike_users_per_interval_follow_the_shape(plain_locustfile):
 @pytest.mark.integration
 def test_rate_steps_intended_and_achieved_per_interval(plain_locustfile):
     shape = {"kind": "rate-steps", "steps": [{"rate_rps": 40, "duration_s": 3},
-                                             {"rate_rps": 120, "duration_s": 3}]}
+                                             {"rate_rps": 120, "duration_s": 4}]}
     with delay_target(10.0) as url:
         params = Params(locustfile=plain_locustfile, target_url=url, users=10,
                         spawn_rate=100, processes=1, mode="constant-rate", shape=shape)

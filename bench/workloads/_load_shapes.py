@@ -37,7 +37,7 @@ class ShapeStep(_Shape):
 class RampShape(_Shape):
     """Users rise linearly from start_users to end_users over ramp_s, then hold."""
 
-    kind: Literal["ramp"]
+    kind: Literal["ramp"] = Field(description="users rise linearly, then hold")
     start_users: int = Field(0, ge=0, le=MAX_USERS, description="users at the start")
     end_users: int = Field(gt=0, le=MAX_USERS, description="users at the end of the ramp")
     ramp_s: int = Field(gt=0, le=MAX_STEP_S, description="length of the ramp, seconds")
@@ -60,7 +60,7 @@ class SpikeShape(_Shape):
     """base_users for base_s, a sudden rise to spike_users held hold_s, then back to base
     for recovery_s (does the service recover, and how fast?)."""
 
-    kind: Literal["spike"]
+    kind: Literal["spike"] = Field(description="base, a sudden spike, recovery at base")
     base_users: int = Field(gt=0, le=MAX_USERS, description="users before and after")
     spike_users: int = Field(gt=0, le=MAX_USERS, description="users at the spike's height")
     base_s: int = Field(gt=0, le=MAX_STEP_S, description="time at base before the spike")
@@ -103,8 +103,9 @@ class RateStep(_Shape):
 class RateStepsShape(_Shape):
     """Constant-rate model: the intended send rate changes step by step."""
 
-    kind: Literal["rate-steps"]
-    steps: list[RateStep] = Field(min_length=1, max_length=100)
+    kind: Literal["rate-steps"] = Field(description="constant-rate: the rate step by step")
+    steps: list[RateStep] = Field(min_length=1, max_length=100,
+                                  description="[{rate_rps, duration_s}, ...] in order")
 
 
 ClosedShape = RampShape | SpikeShape

@@ -346,3 +346,17 @@ if _SHAPE:
                     return int(step["users"]), float(step["spawn_rate"])
                 elapsed -= step["duration_s"]
             return None
+
+
+_CALIBRATE = json.loads(os.environ.get("BAKEOFF_CALIBRATE") or "null")  # [limit, seconds]
+
+if _CALIBRATE:
+    from bench.workloads._calibrate_shape import AdaptiveLevels
+
+    class BakeoffCalibrate(LoadTestShape):
+        """`bakeoff calibrate`: more users until this process's CPU demand nears the limit."""
+
+        levels = AdaptiveLevels(float(_CALIBRATE[0]), float(_CALIBRATE[1]))
+
+        def tick(self) -> tuple[int, float] | None:
+            return self.levels.tick(self.get_run_time(), REC.demand or REC.cpu)

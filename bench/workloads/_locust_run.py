@@ -66,7 +66,7 @@ class LocustRun:
     with_plugin: bool = True
     interval_s: int = 1  # per-interval histograms (bench.workloads._locust_intervals)
     rate_steps: list[tuple[float, float]] | None = None  # constant-rate: (req/s, seconds)
-    extra_files: list[Path] = field(default_factory=list)  # e.g. the calibration shape
+    shaped: bool = False  # a shape class of the plugin drives the users (calibration)
     extra_env: dict[str, str] = field(default_factory=dict)
     # distributed mode: (host, worker processes) for every load-generator host
     workers: list[tuple[Host, int]] = field(default_factory=list)
@@ -83,7 +83,7 @@ class LocustRun:
     @property
     def files(self) -> list[Path]:
         """What Locust loads: the locustfile, then bakeoff's plugin (unless turned off)."""
-        return [self.locustfile, *([PLUGIN] if self.with_plugin else []), *self.extra_files]
+        return [self.locustfile, *([PLUGIN] if self.with_plugin else [])]
 
     def argv(self, python: str, out_path: str, master_port: int | None = None,
              files: str | None = None) -> tuple[list[str], dict[str, str]]:
@@ -92,7 +92,7 @@ class LocustRun:
         argv = [python, "-m", "locust", "-f", files, "--headless", "-H", self.target_url,
                 "--only-summary", "--loglevel", "WARNING", "--exit-code-on-error", "0",
                 "--stop-timeout", "0"]
-        if not self.shape:
+        if not (self.shape or self.shaped):
             argv += ["-u", str(self.users), "-r", str(self.spawn_rate),
                      "-t", f"{self.duration_s}s"]
         if self.processes > 1 and not self.workers:

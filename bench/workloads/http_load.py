@@ -210,8 +210,11 @@ class HttpLoad:
             before, err_before = _scrape(via, metrics_url)
             rate_steps = ([(s.rate_rps, s.duration_s) for s in params.shape.steps]
                           if isinstance(params.shape, RateStepsShape) else None)
+            # rate steps: one more second, so that starting the users (the schedule begins
+            # at the first send) does not cut the last step short
             run = LocustRun(locustfile, target, params.users, params.spawn_rate,
-                            int(params.run_seconds()), processes=processes, mode=params.mode,
+                            int(params.run_seconds()) + (1 if rate_steps else 0),
+                            processes=processes, mode=params.mode,
                             rate_rps=params.rate_rps,
                             late_threshold_ms=params.late_threshold_ms,
                             shape=locust_steps(params.shape), workers=workers,
