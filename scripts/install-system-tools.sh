@@ -14,8 +14,8 @@ declare -A NEED=(
   [pgbench]=postgresql-contrib [pg_ctlcluster]=postgresql
 )
 if [ "$PROFILE" = "test" ]; then
-  # the report is checked in headless Chromium; the load benchmark compares with wrk/nginx
-  NEED+=([chromium]=chromium [nginx]=nginx-light [wrk]=wrk)
+  # the report is checked in headless Chromium; the load benchmarks compare with wrk, hey, nginx
+  NEED+=([chromium]=chromium [nginx]=nginx-light [wrk]=wrk [hey]=hey)
 fi
 
 missing=()
