@@ -144,6 +144,10 @@ def test_warmup_is_left_out_and_stored_with_the_interval_column(plain_locustfile
     got = query("SELECT count(*) AS n, sum(requests) AS r FROM intervals "
                 "WHERE endpoint = 'all' AND excluded = ''", tmp_path / "results")
     assert int(got["r"].iloc[0]) == kept
+    # the query docs/load.md shows
+    shown = query("SELECT site, interval, p99, rps, users, excluded FROM intervals "
+                  "WHERE endpoint = 'all'", tmp_path / "results")
+    assert len(shown) == len(all_rows) and (shown["users"] <= 4).all()
     raw_sql = query("SELECT count(*) AS n FROM histograms WHERE interval IS NOT NULL",
                     tmp_path / "results")
     assert int(raw_sql["n"].iloc[0]) == int(h["interval"].notna().sum())
