@@ -64,18 +64,18 @@ def read_intervals(loc: dict[str, Any], window: tuple[float, float]) -> list[Int
     if size <= 0:
         raise ParseError(TOOL, f"locust.intervals.interval_s is {size:g}")
     out: list[Interval] = []
-    first_key: int | None = None
+    if not all(isinstance(row, dict) for row in rows):
+        raise ParseError(TOOL, "locust.intervals.rows: every row must be an object")
+    first_key = min((J.count(TOOL, row, "key") for row in rows), default=0)
     for i, row in enumerate(rows):
         where = f"locust.intervals.rows[{i}]"
-        if not isinstance(row, dict):
-            raise ParseError(TOOL, f"{where} is not an object")
         key = J.count(TOOL, row, "key")
-        first_key = key if first_key is None else first_key
         start = key * size
         hists = {}
-        for name, enc in J.obj(TOOL, row, "hdr", {}).items():
+        hdr = J.obj(TOOL, row, "hdr", {})
+        for name in hdr:
             try:
-                hists[str(name)] = decode(enc)
+                hists[str(name)] = decode(J.text(TOOL, hdr, name))
             except HdrDecodeError as exc:
                 raise ParseError(TOOL, f"{where}.hdr[{str(name)[:60]!r}]: {exc}") from None
         requests, failures = _counts(row, "requests", where), _counts(row, "failures", where)
