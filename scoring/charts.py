@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import matplotlib
 
@@ -132,13 +133,15 @@ def win_shares(shares: Mapping[str, float], draws: int) -> Chart:
                  + ", ".join(f"{s} {shares[s] * 100:.1f}%" for s in sites), _png(fig))
 
 
-def over_time(site: str, rows: Sequence[Mapping[str, object]]) -> Chart:
+def over_time(site: str, rows: Sequence[Mapping[str, Any]]) -> Chart:
     """http-load over time at one site: p50/p99 per interval (top) and the achieved rate
-    with the intended rate or users (bottom), each repetition a line; intervals left out
-    of the statistics (warm-up, saturated load generator) are shaded."""
+    with the intended rate (constant-rate) or the active and intended users (closed model,
+    right axis) below, each repetition a line; intervals left out of the statistics
+    (warm-up, saturated load generator) are shaded."""
     reps = sorted({int(r["repetition"]) for r in rows})
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.4, 4.2), sharex=True)
     left_out = 0
+    users_ax = None
     for i, rep in enumerate(reps):
         mine = sorted((r for r in rows if int(r["repetition"]) == rep),
                       key=lambda r: float(r["offset_s"]))
@@ -152,6 +155,14 @@ def over_time(site: str, rows: Sequence[Mapping[str, object]]) -> Chart:
         if any(r.get("intended_rps") is not None for r in mine):
             bottom.plot(x, [float(r.get("intended_rps") or 0) for r in mine], "--",
                         color=color, label=f"intended req/s rep {rep}")
+        elif any(r.get("intended_users") is not None for r in mine):  # closed model
+            users_ax = users_ax or bottom.twinx()
+            users_ax.plot(x, [float(r.get("users") or 0) for r in mine], "-.", color=color,
+                          alpha=0.6, label=f"users rep {rep}")
+            users_ax.plot(x, [float(r.get("intended_users") or 0) for r in mine], ":",
+                          color=color, alpha=0.6, label=f"intended users rep {rep}")
+            users_ax.set_ylabel("users")
+            users_ax.legend(fontsize=6, loc="lower right")
         for r in mine:
             if r.get("excluded"):
                 left_out += 1
