@@ -78,8 +78,10 @@ def render_sizing(campaign: Campaign, console: Console) -> None:
     if small:
         raise BakeoffError("load-generator fleet too small for the scenario: " + "; ".join(
             f"{s.site} has {s.fleet_cores} core(s), needs {s.cores} ({s.cores_at_ceiling:.2f} "
-            "at the measured ceiling): raise `loadgen`, use a larger loadgen_instance_type, "
-            "or `loadgen: auto`" for s in small))
+            "at the measured ceiling): " + (
+                "raise `loadgen`, use a larger loadgen_instance_type, or `loadgen: auto`"
+                if s.vcpus_per_vm else "fewer users, or a machine with more cores")
+            for s in small))
 
 
 def register(app: typer.Typer) -> None:
