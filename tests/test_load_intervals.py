@@ -177,3 +177,28 @@ def test_warmup_is_left_out_and_stored_with_the_interval_column(plain_locustfile
     html = (store.dir / "report" / "index.html").read_text()
     assert 'id="chart-time-lo"' in html and "left out" in html
     assert "warm-up: " in (store.dir / "report" / "report.md").read_text()
+
+
+def test_whole_unit_merges_never_take_an_interval_row():
+    """Belt and braces: even a row named like a whole-unit histogram is skipped by the
+    merge when it carries an interval (pandas' nullable NA and NaN count as none)."""
+    import pandas as pd
+
+    from bench.hdr import encode, new_histogram, record_us
+
+    def enc(us: float, n: int) -> str:
+        h = new_histogram()
+        for _ in range(n):
+            record_us(h, us)
+        return encode(h)
+
+    rows = pd.DataFrame([
+        {"name": "latency:all", "encoded": enc(1000, 10), "metadata": "{}", "valid": True,
+         "interval": pd.NA},
+        {"name": "latency:all", "encoded": enc(900_000, 10), "metadata": "{}", "valid": True,
+         "interval": 3},
+    ]).astype({"interval": "Int64"})
+    assert merged_percentile(rows, "latency:all", 99) == pytest.approx(1.0, rel=1e-3)
+    rows.loc[0, "interval"] = 0  # both per-interval now: nothing whole-unit to merge
+    with pytest.raises(ValueError, match="no valid histogram"):
+        merged_percentile(rows, "latency:all", 99)
