@@ -59,6 +59,18 @@ class SizeSpec(Model):
     vcpus: int = Field(gt=0, le=192)
     memory_gib: float | None = Field(None, gt=0)
     arch: Literal["x86_64", "arm64"] = "x86_64"
+    cpu_vendor: Literal["intel", "amd", "arm", "any"] = Field(
+        "any", description="CPU maker every site must use (arm implies arch arm64); any: "
+        "each cloud's cheapest in the common CPU era (docs/pricing.md, like for like)")
+    burstable: bool = Field(False, description="burstable (CPU-credit) shapes instead of "
+                            "dedicated ones; equivalents never mix the two")
+
+    @model_validator(mode="after")
+    def _arm_vendor(self) -> SizeSpec:
+        if (self.cpu_vendor == "arm") != (self.arch == "arm64") and self.cpu_vendor != "any":
+            raise ValueError(f"cpu_vendor {self.cpu_vendor} does not run arch {self.arch}: "
+                             "arm needs arch arm64, intel and amd need x86_64")
+        return self
 
 
 class PriceOverride(Model):

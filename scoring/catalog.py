@@ -114,6 +114,16 @@ class Catalog:
         known = sorted(d for d in dates if d)
         return known[0] if known else None
 
+    def undated_rows(self) -> dict[str, int]:
+        """Per kind, how many price rows carry no date at all (their age is unknown, so the
+        staleness banner must count them rather than skip them)."""
+        out: dict[str, int] = {}
+        for kind, rows in self.all_rows().items():
+            n = sum(1 for r in rows if row_date(r) is None)
+            if n:
+                out[kind] = n
+        return out
+
     def all_rows(self) -> dict[str, list]:
         return {"compute": self._compute, "commitments": self._commitments,
                 "egress": self._egress, "managed_db": self._db, "storage": self._storage,

@@ -22,6 +22,7 @@ from scoring.catalog_rows import (
     CommitmentRow,
     ComplianceRow,
     ComputeRow,
+    CpuPlatformRule,
     DiskTierRow,
     EgressTier,
     ManagedDbRow,
@@ -42,6 +43,21 @@ def _apply_arch(rows: list[ComputeRow], rules: list[ArchRule]) -> list[ComputeRo
                      if a.provider == r.provider and re.search(a.pattern, r.instance_type)),
                     "x86_64")
         out.append(r.model_copy(update={"arch": arch}))
+    return out
+
+
+def _apply_platform(rows: list[ComputeRow], rules: list[CpuPlatformRule]) -> list[ComputeRow]:
+    """Vendor, CPU, era and burstable from the first matching rule; 'unknown' when none
+    matches (such rows are never chosen as an equivalent: their CPU cannot be compared)."""
+    out = []
+    for r in rows:
+        rule = next((p for p in rules
+                     if p.provider == r.provider and re.search(p.pattern, r.instance_type)), None)
+        if rule is not None:
+            r = r.model_copy(update={"cpu_vendor": rule.cpu_vendor, "cpu": rule.cpu,
+                                     "era": rule.era, "generation_year": rule.generation_year,
+                                     "burstable": rule.burstable})
+        out.append(r)
     return out
 
 
@@ -93,6 +109,7 @@ def _load(d: Path) -> Catalog:
         "compute": p / "compute.csv", "commitments": p / "commitments.csv",
         "egress": p / "egress.csv", "managed_db": p / "managed_db.csv",
         "storage": p / "storage.csv", "arch": _facts(d, "architectures.csv"),
+        "cpu": _facts(d, "cpu_platforms.csv"),
         "sla": _facts(d, "sla.csv"), "compliance": _facts(d, "compliance.csv"),
     }
     optional = {"disk_tiers": p / "disk_tiers.csv", "services": p / "services.csv"}
@@ -110,6 +127,7 @@ def _load(d: Path) -> Catalog:
 
     compute = rows("compute", ComputeRow, ("provider", "region", "instance_type"))
     arch_rules = rows("arch", ArchRule)
+    cpu_rules = rows("cpu", CpuPlatformRule)
     loaded = {
         "commitments": rows("commitments", CommitmentRow,
                             ("provider", "region", "instance_type", "term_years", "payment",
@@ -128,7 +146,7 @@ def _load(d: Path) -> Catalog:
         raise CatalogError("\n".join(problems))
     hashed = sorted([*files.values(), *(f for f in optional.values() if f.is_file())])
     return Catalog(
-        compute=_apply_arch(compute, arch_rules),
+        compute=_apply_platform(_apply_arch(compute, arch_rules), cpu_rules),
         **loaded,
         snapshot_id=_snapshot_id(hashed),
         provenance=read_provenance(p),

@@ -21,6 +21,7 @@ from core.exit_codes import ExitCode
 Provider = Literal["aws", "azure", "gcp"]
 Family = Literal["compute", "general", "memory"]
 Arch = Literal["x86_64", "arm64"]
+CpuVendor = Literal["intel", "amd", "arm", "mixed", "unknown"]
 
 
 Confidence = Literal["provider_api", "api_derived", "primary_page", "secondary"]
@@ -131,7 +132,22 @@ class ComputeRow(PriceRow):
     spot_usd_per_hour: float | None = Field(None, gt=0)
     notes: str | None = None
     arch: Arch = "x86_64"  # derived from architectures.csv
-    derived: ClassVar[tuple[str, ...]] = ("arch",)
+    # Derived from cpu_platforms.csv: who makes the CPU, which one, its era (1 = 2017-20,
+    # 2 = 2021-22, 3 = 2023-24, 4 = 2025-), the year the family went GA, burstable or not.
+    cpu_vendor: CpuVendor = "unknown"
+    cpu: str = ""
+    era: int = 0
+    generation_year: int = 0
+    burstable: bool = False
+    derived: ClassVar[tuple[str, ...]] = ("arch", "cpu_vendor", "cpu", "era",
+                                          "generation_year", "burstable")
+
+    @property
+    def generation(self) -> str:
+        """'Intel Xeon 4th gen (Sapphire Rapids), era 3 (2023)' for reports and equivalents."""
+        if not self.era:
+            return "CPU platform unknown"
+        return f"{self.cpu}, era {self.era} ({self.generation_year})"
 
 
 class CommitmentRow(PriceRow):
@@ -257,11 +273,34 @@ class ArchRule(Row):
     @field_validator("pattern")
     @classmethod
     def _regex(cls, v: str) -> str:
-        try:
-            re.compile(v)
-        except re.error as e:
-            raise ValueError(f"not a valid regular expression: {e}") from None
-        return v
+        return _compiles(v)
+
+
+def _compiles(v: str) -> str:
+    try:
+        re.compile(v)
+    except re.error as e:
+        raise ValueError(f"not a valid regular expression: {e}") from None
+    return v
+
+
+class CpuPlatformRule(Row):
+    """Which CPU an instance family runs on (first matching pattern wins); the like-for-like
+    rule (scoring/equivalents.py) matches vendor and era from these."""
+
+    provider: Provider
+    pattern: str
+    cpu_vendor: Literal["intel", "amd", "arm", "mixed"]
+    cpu: str = Field(min_length=3)
+    era: int = Field(ge=1, le=4)
+    generation_year: int = Field(ge=2010, le=2100)
+    burstable: bool
+    source: str
+
+    @field_validator("pattern")
+    @classmethod
+    def _regex(cls, v: str) -> str:
+        return _compiles(v)
 
 
 class SlaRow(Row):

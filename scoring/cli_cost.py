@@ -166,8 +166,9 @@ def _equivalence(campaign: Campaign, catalog: Catalog) -> None:
             continue
         try:
             r = site_compute_row(s, catalog)
-            comp = f"{r.instance_type} {r.vcpus} vCPU/{r.memory_gib:g} GiB {r.arch}"
-            key = [(r.vcpus, r.memory_gib, r.arch)]
+            comp = (f"{r.instance_type} {r.vcpus} vCPU/{r.memory_gib:g} GiB {r.arch}, "
+                    f"{r.generation}")
+            key = [(r.vcpus, r.memory_gib, r.arch, r.era)]
         except PriceNotFoundError:
             comp, key = f"{s.instance_type or 'size'} (not in the snapshot)", [None]
         dbs = ""
@@ -184,7 +185,8 @@ def _equivalence(campaign: Campaign, catalog: Catalog) -> None:
     for name, text, _ in shapes:
         _console.print(f"  {name}: {text}", soft_wrap=True)
     if len({str(k) for _, _, k in shapes}) > 1:
-        _console.print("  [yellow]shapes differ between sites[/yellow]: compare with care "
+        _console.print("  [yellow]shapes or CPU eras differ between sites[/yellow]: compare "
+                       "with care "
                        "(`bakeoff prices equivalents --database` shows matching classes)",
                        soft_wrap=True)
 

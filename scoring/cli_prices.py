@@ -18,7 +18,6 @@ from core.errors import BakeoffError
 from scoring.catalog import STALE_DAYS, Catalog, row_date
 from scoring.catalog_load import load_catalog
 from scoring.catalog_rows import CONFIDENCE_LABEL
-from scoring.equivalents import DEFAULT_REGIONS, equivalents
 
 _console = Console(width=180)
 SNAPSHOT_OPTION = typer.Option(None, "--snapshot", help="a refreshed snapshot directory "
@@ -64,6 +63,11 @@ def snapshot_banner(catalog: Catalog) -> str:
         if days > STALE_DAYS:
             line += (f" [bold yellow]older than {STALE_DAYS} days: refresh with "
                      "`bakeoff prices refresh`[/bold yellow]")
+    undated = catalog.undated_rows()
+    if undated:
+        kinds = ", ".join(f"{k} {n}" for k, n in sorted(undated.items()))
+        line += (f"; [bold yellow]{sum(undated.values())} price rows undated ({kinds}): age "
+                 "unknown, treat as old[/bold yellow]")
     return line
 
 
@@ -124,60 +128,35 @@ def prices_regions(snapshot: Path | None = SNAPSHOT_OPTION) -> None:
 
 
 def prices_equivalents(
-    family: str = typer.Option(..., help="compute (highcpu), general (standard) or memory "
-                                         "(highmem)"),
-    vcpus: int = typer.Option(..., help="vCPU count"),
+    family: str = typer.Option(None, help="compute (highcpu), general (standard) or memory "
+                                          "(highmem); from --scenario when given"),
+    vcpus: int = typer.Option(None, help="vCPU count; from --scenario when given"),
     memory: float | None = typer.Option(None, help="memory in GiB (default: the family's "
                                                    "GiB per vCPU x vCPUs)"),
     arch: str = typer.Option("x86_64", help="x86_64 or arm64"),
+    cpu_vendor: str = typer.Option("any", "--cpu-vendor", help="intel, amd, arm or any"),
     region: list[str] = typer.Option([], "--region", help="a region per provider, e.g. "
                                      "--region eu-west-1 --region westeurope"),
     database: bool = typer.Option(False, "--database", help="also match managed PostgreSQL "
-                                  "classes with these vCPUs and memory"),
+                                  "classes (shape: --db-vcpus/--db-memory, else the "
+                                  "scenario's database class)"),
+    db_vcpus: int | None = typer.Option(None, "--db-vcpus", help="database vCPUs"),
+    db_memory: float | None = typer.Option(None, "--db-memory", help="database GiB"),
     ha: bool = typer.Option(True, "--ha/--no-ha", help="database with high availability"),
-    burstable: bool = typer.Option(False, "--burstable", help="allow burstable DB classes"),
+    burstable: bool = typer.Option(False, "--burstable", help="burstable compute shapes and "
+                                   "DB classes instead of dedicated ones"),
+    scenario: Path | None = typer.Option(None, "--scenario", help="take size, regions and "
+                                         "database class from this scenario's sites"),
     snapshot: Path | None = SNAPSHOT_OPTION,
 ) -> None:
-    """The matching instance type (and database class) per provider, and what still differs."""
-    from scoring.prices.common import provider_of_region
+    """The matching instance type (and database class) per provider, the CPU generations
+    compared, and what still differs."""
+    from scoring.equivalents_cli import equivalents_tables
 
-    catalog = catalog_for(snapshot)
-    regions = dict(DEFAULT_REGIONS)
-    for r in region:
-        p = provider_of_region(r)
-        if p is None:
-            raise BakeoffError(f"--region {r}: not an aws, azure or gcp region name")
-        regions[p] = r
-    found = equivalents(family, vcpus, memory, arch, regions, catalog)
-    table = Table(title=f"equivalents: {family}, {vcpus} vCPU, {arch}"
-                        + (f", {memory:g} GiB" if memory else ""))
-    for col in ("provider", "region", "instance type", "vCPU", "GiB", "on-demand $/h",
-                "spot $/h", "confidence", "differences"):
-        table.add_column(col, overflow="fold")
-    for e in found:
-        if e.row is None:
-            table.add_row(e.provider, e.region, "none", "", "", "", "", "", e.error or "")
-            continue
-        r = e.row
-        table.add_row(e.provider, e.region, r.instance_type, str(r.vcpus), f"{r.memory_gib:g}",
-                      f"{r.ondemand_usd_per_hour:g}",
-                      f"{r.spot_usd_per_hour:g}" if r.spot_usd_per_hour else "n/a",
-                      _confidence(r), "; ".join(e.differences) or "-")
-    _console.print(table)
-    if database:
-        from scoring.equivalents import db_equivalents, target_memory
-
-        mem = target_memory(family, vcpus, memory)
-        t = Table(title=f"managed PostgreSQL: {vcpus} vCPU, {mem:g} GiB, ha={ha}, "
-                        f"{'burstable allowed' if burstable else 'non-burstable'}")
-        for col in ("provider", "region", "class", "vCPU", "GiB", "$/h", "note"):
-            t.add_column(col, overflow="fold")
-        for m in db_equivalents(vcpus, mem, ha, burstable, regions, catalog):
-            t.add_row(m.provider, m.region, m.instance or "none", str(m.vcpus or ""),
-                      f"{m.memory_gib:g}" if m.memory_gib else "",
-                      f"{m.usd_per_hour:g}" if m.usd_per_hour else "",
-                      m.error or ("burstable" if m.burstable else "-"))
-        _console.print(t)
+    for table in equivalents_tables(catalog_for(snapshot), family, vcpus, memory, arch,
+                                    cpu_vendor, region, database, db_vcpus, db_memory, ha,
+                                    burstable, scenario):
+        _console.print(table)
 
 
 def prices_refresh(

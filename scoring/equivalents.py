@@ -1,11 +1,15 @@
-"""Equivalent shapes across providers: family + vCPUs + memory (within a tolerance) + arch.
+"""Equivalent shapes across providers, by a rule that can be checked line by line.
 
-Architects compare "a 4-vCPU compute box" on each cloud; names differ (c6i.xlarge, F4s_v2,
-c2d-highcpu-4) and so do memory and price. The rule is explicit so the choice can be checked:
-rows of the same family and arch, exactly the requested vCPUs, and memory within
-MEMORY_TOLERANCE of the target (the stated memory_gib, else vCPUs x the family's GiB per vCPU);
-the cheapest on-demand price wins (ties broken by name). Managed databases match vCPUs and
-memory the same way and are non-burstable unless the scenario asks for burstable.
+Architects compare "a 4-vCPU compute box" on each cloud; names differ (c7i.xlarge,
+D4ls_v6, c3-highcpu-4), and so do memory, CPU and price. A row is a candidate when it has the
+family, exactly the vCPUs, memory within MEMORY_TOLERANCE of the target (the stated
+memory_gib, else vCPUs x the family's GiB per vCPU), the arch, the same burstable-or-not,
+the CPU vendor asked (any by default) and a known CPU platform (scoring/data/cpu_platforms.csv).
+Then the CPU era: the newest era that every cloud with a candidate offers (any region of
+the snapshot), so no cloud is priced on a 2018 Xeon against another's 2023 EPYC; a region
+without that era falls back to its newest and the difference is stated. Within the era the
+cheapest on-demand price wins; equal prices go to the newest generation, then the name.
+Managed databases match vCPUs and memory the same way and are non-burstable unless asked.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from scoring.catalog_load import load_catalog
 
 MEMORY_TOLERANCE = 0.10  # +-10 %: c4-standard-4 (15 GB) matches 16 GiB; n2-highcpu-4 (4) not 8
 GIB_PER_VCPU = {"compute": 2.0, "general": 4.0, "memory": 8.0}  # highcpu / standard / highmem
+PROVIDERS = ("aws", "azure", "gcp")
 _DB_CUSTOM = re.compile(r"^db-custom-(\d+)-(\d+)$")
 
 
@@ -31,28 +36,60 @@ def memory_matches(have: float, want: float) -> bool:
     return abs(have - want) <= MEMORY_TOLERANCE * want + 1e-9
 
 
+def candidates(catalog: Catalog, provider: str, region: str | None,
+               size: SizeSpec) -> list[ComputeRow]:
+    """Rows of `provider` (in `region`, or any) that satisfy every matching rule but the era."""
+    want_mem = target_memory(size.family, size.vcpus, size.memory_gib)
+    vendor = getattr(size, "cpu_vendor", "any")
+    burstable = getattr(size, "burstable", False)
+    return [r for r in catalog.compute_rows(provider=provider, region=region,
+                                            family=size.family, arch=size.arch)
+            if r.vcpus == size.vcpus and memory_matches(r.memory_gib, want_mem)
+            and r.burstable == burstable and r.era > 0
+            and (vendor == "any" or r.cpu_vendor == vendor)]
+
+
+def common_era(size: SizeSpec, catalog: Catalog) -> int | None:
+    """The newest CPU era every cloud with a candidate offers; None when they share none."""
+    eras = [{r.era for r in candidates(catalog, p, None, size)} for p in PROVIDERS]
+    offered = [e for e in eras if e]
+    shared = set.intersection(*offered) if offered else set()
+    return max(shared) if shared else None
+
+
+def pick(rows: list[ComputeRow], era: int | None) -> ComputeRow:
+    """In the era (else the newest the rows have): cheapest; ties to the newest generation."""
+    pool = [r for r in rows if r.era == era] or [
+        r for r in rows if r.era == max(x.era for x in rows)]
+    return min(pool, key=lambda r: (r.ondemand_usd_per_hour, -r.generation_year,
+                                    r.instance_type))
+
+
+def rule_text(size: SizeSpec) -> str:
+    want_mem = target_memory(size.family, size.vcpus, size.memory_gib)
+    return (f"family={size.family}, vcpus={size.vcpus}, arch={size.arch}, memory "
+            f"{want_mem:g} GiB +-{MEMORY_TOLERANCE:.0%}, cpu_vendor="
+            f"{getattr(size, 'cpu_vendor', 'any')}, "
+            f"{'burstable' if getattr(size, 'burstable', False) else 'non-burstable'}")
+
+
 def resolve_size(provider: str, region: str, size: SizeSpec,
                  catalog: Catalog | None = None) -> ComputeRow:
-    """The cheapest catalog row matching the size; a clear error listing what exists otherwise."""
+    """The row the like-for-like rule picks; a clear error listing what exists otherwise."""
     catalog = catalog or load_catalog()
-    want_mem = target_memory(size.family, size.vcpus, size.memory_gib)
-    rows = catalog.compute_rows(provider=provider, region=region, family=size.family,
-                                arch=size.arch)
-    matching = [r for r in rows if r.vcpus == size.vcpus and memory_matches(r.memory_gib,
-                                                                              want_mem)]
+    matching = candidates(catalog, provider, region, size)
     if matching:
-        return min(matching, key=lambda r: (r.ondemand_usd_per_hour, r.instance_type))
-    want = (f"family={size.family}, vcpus={size.vcpus}, arch={size.arch}, memory "
-            f"{want_mem:g} GiB +-{MEMORY_TOLERANCE:.0%}")
+        return pick(matching, common_era(size, catalog))
     in_region = catalog.compute_rows(provider=provider, region=region)
     if not in_region:
         regions = sorted({r.region for r in catalog.compute_rows(provider=provider)})
         raise PriceNotFoundError(f"{provider} {region}: no compute prices in the snapshot; "
                                  f"regions with prices: {', '.join(regions) or 'none'}")
-    shapes = sorted({(r.family, r.arch, r.vcpus, r.memory_gib) for r in in_region})
-    listed = "; ".join(f"{f}/{a}/{v} vCPU/{m:g} GiB" for f, a, v, m in shapes)
-    raise PriceNotFoundError(f"{provider} {region}: no instance type with {want}; shapes in "
-                             f"the snapshot: {listed}")
+    shapes = sorted({(r.family, r.arch, r.vcpus, r.memory_gib, r.cpu_vendor,
+                      "burstable" if r.burstable else "dedicated") for r in in_region})
+    listed = "; ".join(f"{f}/{a}/{v} vCPU/{m:g} GiB/{c}/{b}" for f, a, v, m, c, b in shapes)
+    raise PriceNotFoundError(f"{provider} {region}: no instance type with {rule_text(size)}; "
+                             f"shapes in the snapshot: {listed}")
 
 
 def site_compute_row(site: CloudSite, catalog: Catalog | None = None) -> ComputeRow:
@@ -74,12 +111,13 @@ class Equivalent:
 
 
 def equivalents(family: str, vcpus: int, memory_gib: float | None = None, arch: str = "x86_64",
-                regions: dict[str, str] | None = None,
-                catalog: Catalog | None = None) -> list[Equivalent]:
-    """Per provider, the chosen type and how it differs from the others (memory, price, arch)."""
+                regions: dict[str, str] | None = None, catalog: Catalog | None = None,
+                cpu_vendor: str = "any", burstable: bool = False) -> list[Equivalent]:
+    """Per provider, the chosen type and how it differs from the others (memory, price, CPU)."""
     catalog = catalog or load_catalog()
     regions = regions or DEFAULT_REGIONS
-    size = SizeSpec(family=family, vcpus=vcpus, memory_gib=memory_gib, arch=arch)
+    size = SizeSpec(family=family, vcpus=vcpus, memory_gib=memory_gib, arch=arch,
+                    cpu_vendor=cpu_vendor, burstable=burstable)
     out: list[Equivalent] = []
     for provider, region in regions.items():
         try:
@@ -89,6 +127,8 @@ def equivalents(family: str, vcpus: int, memory_gib: float | None = None, arch: 
     found = [e for e in out if e.row is not None]
     if found:
         mems = {e.row.memory_gib for e in found if e.row}
+        eras = {e.row.era for e in found if e.row}
+        vendors = {e.row.cpu_vendor for e in found if e.row}
         cheapest = min(e.row.ondemand_usd_per_hour for e in found if e.row)
         for e in found:
             assert e.row is not None
@@ -98,6 +138,11 @@ def equivalents(family: str, vcpus: int, memory_gib: float | None = None, arch: 
             if e.row.ondemand_usd_per_hour > cheapest:
                 pct = 100 * (e.row.ondemand_usd_per_hour / cheapest - 1)
                 e.differences.append(f"on-demand {pct:.0f}% above the cheapest")
+            if len(eras) > 1:
+                e.differences.append(f"CPU era {e.row.era} (others: "
+                                     f"{', '.join(map(str, sorted(eras - {e.row.era})))})")
+            if len(vendors) > 1:
+                e.differences.append(f"CPU vendor {e.row.cpu_vendor}")
             if e.row.spot_usd_per_hour is None:
                 e.differences.append("no spot price in the snapshot")
     return out

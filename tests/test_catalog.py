@@ -21,7 +21,8 @@ def catalog():
 
 def test_shipped_snapshot_loads_every_file(catalog):
     # Row counts as documented in scoring/data/pricing/PROVENANCE.md.
-    assert len(catalog.compute_rows()) == 496
+    # 496 + 212 rows added for the like-for-like rule (AMD and current Intel/Arm families).
+    assert len(catalog.compute_rows()) == 708
     assert len(catalog.disk_tiers("azure", "eastus", "premium-ssd")) == 2
     assert catalog.service("aws", "us-east-1", "lb_hour").usd_per_unit == 0.0225
     assert len(catalog.egress_tiers("gcp", "us-central1")) == 3
@@ -123,28 +124,45 @@ def test_duplicate_key_is_rejected(tmp_path):
 
 
 def test_equivalents_for_compute_4_vcpu(catalog):
-    # cheapest x86 compute (highcpu) 4-vCPU row with 8 GiB +-10 % per region:
-    #   aws us-east-1: c6i.xlarge 0.17 < c7i.xlarge 0.1785; azure eastus: F4s_v2 0.169;
-    #   gcp us-central1: c2d-highcpu-4 0.149924 (c2d-standard-4 has 16 GiB: not equivalent)
+    # x86 compute (highcpu) 4 vCPU / 8 GiB +-10 %, non-burstable, any vendor. CPU eras with a
+    # candidate (cpu_platforms.csv), any region:
+    #   aws   c6i/c6a 2, c7i/c7a 3, c8i/c8a 4          -> {2, 3, 4}
+    #   azure F4s_v2 1, D4ls_v5 2, D4ls_v6/D4als_v6/F4als_v6 3 -> {1, 2, 3}
+    #   gcp   n2d 1, c2d 2, c3/c3d/c4/n4 3             -> {1, 2, 3}
+    # newest shared era = 3. Cheapest era-3 row per region:
+    #   aws us-east-1: c7i.xlarge 0.1785 < c7a.xlarge 0.20528 (c6i.xlarge 0.17 is era 2: out)
+    #   azure eastus: D4als_v6 0.161 < D4ls_v6 0.179 < F4als_v6 0.242 (F4s_v2 0.169 era 1: out)
+    #   gcp us-central1: c3d-highcpu-4 0.149924 (c2d-highcpu-4 0.149924 is era 2: out)
     eq = {e.provider: e for e in equivalents("compute", 4, catalog=catalog)}
-    assert eq["aws"].row.instance_type == "c6i.xlarge"
-    assert eq["azure"].row.instance_type == "Standard_F4s_v2"
-    assert eq["gcp"].row.instance_type == "c2d-highcpu-4"
-    # same memory everywhere now: no memory difference is reported; gcp is cheapest
+    assert eq["aws"].row.instance_type == "c7i.xlarge"
+    assert eq["azure"].row.instance_type == "Standard_D4als_v6"
+    assert eq["gcp"].row.instance_type == "c3d-highcpu-4"
     assert not any(d.startswith("memory") for e in eq.values() for d in e.differences)
-    assert not any("above the cheapest" in d for d in eq["gcp"].differences)
-    # (0.17 / 0.149924 - 1) x 100 = 13.39% -> "13%"
-    assert "on-demand 13% above the cheapest" in eq["aws"].differences
+    assert not any(d.startswith("CPU era") for e in eq.values() for d in e.differences)
+    # (0.1785 / 0.149924 - 1) x 100 = 19.06% -> "19%"; vendors differ and are named
+    assert "on-demand 19% above the cheapest" in eq["aws"].differences
+    assert "CPU vendor intel" in eq["aws"].differences
+    # Intel only: aws c7i 0.1785, azure D4ls_v6 0.179, gcp min(c3 0.170104, c4 0.170104,
+    # n4-highcpu-4 0.15308) = n4-highcpu-4
+    intel = {e.provider: e.row.instance_type
+             for e in equivalents("compute", 4, catalog=catalog, cpu_vendor="intel")}
+    assert intel == {"aws": "c7i.xlarge", "azure": "Standard_D4ls_v6", "gcp": "n4-highcpu-4"}
 
 
 def test_resolve_size_memory_and_arch(catalog):
     general16 = SizeSpec(family="general", vcpus=4, memory_gib=16)
-    # gcp general 4-vCPU with 16 GiB +-10 % (t2a is arm64): c3 0.201608, c3d 0.181596,
-    # c4 (15 GB, within 10 %) 0.19767, n2 0.194236, n2d 0.168984, n4 0.1814 -> n2d-standard-4
+    # gcp general 4-vCPU with 16 GiB +-10 % (t2a is arm64): n2 0.194236 and n2d 0.168984
+    # are era 1, c2d era 2; era 3 (shared by aws m7i/m7a, azure D4s_v6/D4as_v6): c3 0.201608,
+    # c3d 0.181596, c4 (15 GB, within 10 %) 0.19767, n4 0.1814 -> n4-standard-4
     assert resolve_size("gcp", "us-central1", general16, catalog).instance_type == \
-        "n2d-standard-4"
+        "n4-standard-4"
+    # arm compute 4/8: aws c7g (Graviton3, era 2) and c8g (Graviton4, era 3); gcp only
+    # c4a-highcpu-4 (Axion, era 3); azure none -> shared era 3 -> c8g.xlarge although
+    # c7g.xlarge is cheaper
     arm = SizeSpec(family="compute", vcpus=4, arch="arm64")
-    assert resolve_size("aws", "us-east-1", arm, catalog).instance_type == "c7g.xlarge"
+    assert resolve_size("aws", "us-east-1", arm, catalog).instance_type == "c8g.xlarge"
+    # era 2 is what aws eu-west-1 has: the region falls back to its newest (c7g)
+    assert resolve_size("aws", "eu-west-1", arm, catalog).instance_type == "c7g.xlarge"
     with pytest.raises(PriceNotFoundError) as e:
         resolve_size("azure", "eastus", arm, catalog)
     assert "no instance type with family=compute, vcpus=4, arch=arm64" in str(e.value)

@@ -35,19 +35,24 @@ def test_tco_table_shows_each_provider_with_sources():
     assert result.exit_code == 0, result.output
     out = result.output.replace("\n", " ").replace("│", " ")
     out = " ".join(out.split())
-    for header in ("aws: aws us-east-1 c6i.xlarge", "azure: azure eastus Standard_F4s_v2",
-                   "gcp: gcp us-central1 c2d-highcpu-4"):
+    for header in ("aws: aws us-east-1 c7i.xlarge", "azure: azure eastus Standard_D4ls_v6",
+                   "gcp: gcp us-central1 n4-highcpu-4"):
         assert header in out
     assert "totals per site and term" in out                     # the side-by-side table
     assert "price_override (reason below)" in out and "override reason:" in out
-    assert "total per month $867.48" in out                      # aws, see test_tco
+    # aws 867.475 (main) + c7i.xlarge instead of c6i.xlarge: 2 x 730 x (0.1785 - 0.17) = 12.41
+    assert "total per month $879.89" in out                      # aws, see test_tco
     assert "compute 1y: not available" in out                    # aws/azure lack commitments
-    assert "compute 3y: $0.06746/h" in out                       # gcp c2d-highcpu-4 CUD
+    assert "compute 3y: $0.068888/h" in out                      # gcp n4-highcpu-4 CUD
     assert "SLA 99.97%" in out                                   # azure, LB included
     assert "SECONDARY" in out and "secondary sources" in out     # confidence is visible
     assert "as P10" in out                                       # Azure disk tier, per disk
     assert "database db.m6i.large 2 vCPU/8 GiB" in out           # like for like
-    assert "shapes differ" not in out
+    assert "shapes or CPU eras differ" not in out
+    # the generations compared are stated (cpu_vendor: intel, era 3 on every cloud)
+    assert "c7i.xlarge 4 vCPU/8 GiB x86_64, Intel Xeon 4th gen (Sapphire Rapids), era 3" in out
+    assert "Standard_D4ls_v6 4 vCPU/8 GiB x86_64, Intel Xeon Platinum 8573C (Emerald " \
+        "Rapids), era 3" in out
     assert "compliance (us-east-1): meets 2 of 2 required" in out
 
 
@@ -56,7 +61,8 @@ def test_tco_json_and_csv():
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     aws = data["sites"]["aws"]
-    assert aws["monthly_usd"] == 867.48                         # 867.475 rounded to cents
+    # 867.475 with c6i.xlarge (0.17 $/h); c7i.xlarge (0.1785) adds 2 x 730 x 0.0085 = 12.41
+    assert aws["monthly_usd"] == 879.89                         # 879.885 rounded half-up
     assert set(aws["horizons"]) == {"1", "12", "36"}
     terms = {t["term"]: t for t in aws["terms"]}
     assert terms["3y"]["usd_per_hour"] is None and "not available" in terms["3y"]["source"]
@@ -79,9 +85,9 @@ def test_tco_term_without_prices_reports_per_site_and_fails():
     result = runner.invoke(_app(), ["tco", SCENARIO, "--term", "1y"], env={"COLUMNS": "200"})
     assert isinstance(result.exception, PriceNotFoundError)
     out = " ".join(result.output.replace("│", " ").split())
-    assert "gcp: gcp us-central1 c2d-highcpu-4 term 1y" in out
+    assert "gcp: gcp us-central1 n4-highcpu-4 term 1y" in out
     # every missing price listed with the partial total of what is priced
-    assert "missing price: aws us-east-1 c6i.xlarge: no 1-year reservation" in out
+    assert "missing price: aws us-east-1 c7i.xlarge: no 1-year reservation" in out
     assert "PARTIAL total (priced parts only)" in out
 
 
@@ -105,18 +111,38 @@ def test_prices_equivalents():
     result = runner.invoke(_app(), ["prices", "equivalents", "--family", "compute",
                                     "--vcpus", "4"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
-    for t in ("c6i.xlarge", "Standard_F4s_v2", "c2d-highcpu-4"):
-        assert t in result.output
-    assert "16 GiB" not in result.output   # every match is 4 vCPU / 8 GiB (+-10 %)
+    out = " ".join(result.output.replace("│", " ").split())
+    for t in ("c7i.xlarge", "Standard_D4als_v6", "c3d-highcpu-4"):  # see test_catalog
+        assert t in out
+    assert "16 GiB" not in out   # every match is 4 vCPU / 8 GiB (+-10 %)
+    assert "CPU era compared: 3" in out and "Sapphire" in out and "Genoa" in out
     db = runner.invoke(_app(), ["prices", "equivalents", "--family", "compute", "--vcpus",
-                                "2", "--memory", "8", "--database"], env={"COLUMNS": "250"})
+                                "4", "--db-vcpus", "2", "--db-memory", "8", "--database"],
+                       env={"COLUMNS": "250"})
     out = " ".join(db.output.replace("│", " ").split())
     assert "db-custom-2-7680" in out                                   # 7.5 GiB within 10 %
     assert "no non-burstable class with 2 vCPU / 8 GiB" in out         # aws: t-class only
+    assert "shape = the compute shape" not in out
     regions = runner.invoke(_app(), ["prices", "equivalents", "--family", "compute", "--vcpus",
                                      "4", "--region", "westeurope", "--region",
                                      "europe-west4"], env={"COLUMNS": "200"})
     assert "westeurope" in regions.output and "europe-west4" in regions.output
+
+
+def test_prices_equivalents_database_follows_the_scenario_class():
+    # poc-web-db: compute is 4 vCPU / 8 GiB, the databases 2 vCPU / 8 GiB. The database
+    # table must show each site's own class at its price (override or catalog), never "none"
+    # and never a 4-vCPU match.
+    db = runner.invoke(_app(), ["prices", "equivalents", "--scenario", SCENARIO,
+                                "--database"], env={"COLUMNS": "250"})
+    assert db.exit_code == 0, db.output
+    out = " ".join(db.output.replace("│", " ").split())
+    assert "aws us-east-1 db.m6i.large 2 8 0.36 price_override" in out
+    assert "azure eastus GP_Standard_D2ds_v5 2 8 0.406 price_override" in out
+    # gcp: db-custom-2-8192 HA = 2 x 0.0826 + 8 x 0.014 = 0.1652 + 0.112 = 0.2772 $/h
+    assert "gcp us-central1 db-custom-2-8192 2 8 0.2772 catalog" in out
+    assert " none " not in out
+    assert "cpu_vendor=intel" in out and "n4-highcpu-4" in out
 
 
 def test_prices_regions_lists_coverage():

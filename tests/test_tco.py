@@ -204,9 +204,10 @@ def test_size_spec_resolves_through_the_catalog():
     site = {"provider": "gcp", "region": "us-central1", "zones": ["a", "b"],
             "size": {"family": "compute", "vcpus": 4}}
     cost = estimate_site(campaign(site), "s")
-    # compute/4 means 4 vCPU with 4 x 2 = 8 GiB +-10 %: c2d-highcpu-4 (c2d-standard-4 has
-    # 16 GiB and no longer matches): 730 x 0.149924 = 109.44452
-    assert cost.instance_type == "c2d-highcpu-4"
+    # compute/4 means 4 vCPU with 4 x 2 = 8 GiB +-10 % in the newest CPU era all clouds
+    # share (3): c3d-highcpu-4 (c2d-highcpu-4 costs the same but is era 2; c3d-standard-4
+    # has 16 GiB): 730 x 0.149924 = 109.44452
+    assert cost.instance_type == "c3d-highcpu-4"
     assert cost.monthly_usd == pytest.approx(109.44452)
 
 
@@ -226,20 +227,20 @@ def test_poc_web_db_scenario_prices_offline():
     costs = estimate_campaign(c)
     assert set(costs) == {"aws", "azure", "gcp"}
     aws = costs["aws"]
-    # compute 1460 h x 0.17 = 248.2; gp3 2 volumes x 100 GB x 0.08 = 16;
+    # compute (c7i.xlarge, Intel era 3) 1460 h x 0.1785 = 260.61; gp3 2 x 100 GB x 0.08 = 16;
     # RDS db.m6i.large Multi-AZ 730 x 0.36 (override) = 262.8; storage 100 x 0.23 = 23;
     # egress 1900 x 0.09 = 171; ALB 730 x 0.0225 = 16.425 + LCUs from data processed:
     # 2,000 GB / 730 h = 2.7397 LCU x 730 h = 2,000 LCU-h x 0.008 = 16.00;
     # the ALB's public IPv4, one per zone: 2 x 730 x 0.005 = 7.3; cross-AZ 100 GB billed both
-    # ways 200 x 0.01 = 2; backup (150 - 100 free) x 0.095 = 4.75  -> 767.475;
-    # support Business: greater of $100 or 10% x 767.475 = 76.75 -> 100  -> 867.475
-    assert aws.monthly_usd == pytest.approx(867.475)
-    assert aws.horizons[36] == pytest.approx(36 * 867.475)
+    # ways 200 x 0.01 = 2; backup (150 - 100 free) x 0.095 = 4.75  -> 779.885;
+    # support Business: greater of $100 or 10% x 779.885 = 77.99 -> 100  -> 879.885
+    assert aws.monthly_usd == pytest.approx(879.885)
+    assert aws.horizons[36] == pytest.approx(36 * 879.885)
     assert [c.label for c in aws.components if c.kind == "database"] == ["override"]
     assert costs["gcp"].price_label == "catalog"
-    assert costs["gcp"].instance_type == "c2d-highcpu-4"
-    assert {costs[s].instance_type for s in costs} == {"c6i.xlarge", "Standard_F4s_v2",
-                                                       "c2d-highcpu-4"}
+    assert costs["gcp"].instance_type == "n4-highcpu-4"
+    assert {costs[s].instance_type for s in costs} == {"c7i.xlarge", "Standard_D4ls_v6",
+                                                       "n4-highcpu-4"}
     for cost in costs.values():
         assert all(comp.source for comp in cost.components)
         assert not any("BURSTABLE" in cv for cv in cost.caveats)
