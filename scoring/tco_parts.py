@@ -9,7 +9,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+from core.disk_rule import plan_disk
 from core.errors import PriceNotFoundError
+from core.provider_facts import ProviderLimitError
 from core.scenario import CloudSite, Usage
 from scoring.catalog import Catalog
 from scoring.catalog_rows import confidence_level
@@ -17,10 +19,11 @@ from scoring.catalog_rows import confidence_level
 # The disk a site gets when it names none: the same defaults as the cloud programs
 # (stacks/cloud/spec.py DEFAULT_DISK_TYPE), so the price is that of what is provisioned.
 DEFAULT_VOLUME = {"aws": "gp3", "gcp": "pd-balanced", "azure": "premium-ssd"}
+# Premium_ZRS bills at its own (higher) tier prices: priced only from premium-ssd-zrs rows.
 VOLUME_ALIASES = {"Premium_LRS": "premium-ssd", "premium_lrs": "premium-ssd",
-                  "Premium_ZRS": "premium-ssd"}
-# Where IOPS follow size: (baseline per volume, IOPS per GB) from the providers' disk docs.
-SIZE_IOPS = {"pd-ssd": (0, 30), "pd-balanced": (3000, 6), "gp2": (100, 3)}
+                  "Premium_ZRS": "premium-ssd-zrs"}
+RAW_TYPE = {"premium-ssd": "Premium_LRS", "premium-ssd-zrs": "Premium_ZRS"}
+# What a disk delivers and the size it needs: core/disk_rule.py, shared with the programs.
 # GCP sustained-use discount: share of the base rate per quarter of the month used.
 # Series and bands as cloud.google.com/compute/docs/sustained-use-discounts gives them
 # (mirrored in Cyclenerd/google-cloud-pricing-cost-calculator build/pricing.pl).
@@ -72,11 +75,11 @@ def disk_parts(site: CloudSite, usage: Usage, catalog: Catalog, make: Make
                                     "override", "iops", "override applied to every IOPS"))
                 continue
             tiers = catalog.disk_tiers(site.provider, site.region, vol)
-            if tiers or vol == "premium-ssd":
+            if tiers or vol in RAW_TYPE:
                 out += _tiered(site, vol, name, gb, iops, count, tiers, make)
             else:
                 out += _per_gb(site, vol, name, gb, iops, count, catalog, make)
-        except PriceNotFoundError as e:
+        except (PriceNotFoundError, ProviderLimitError) as e:
             missing.append(str(e))
     return out, missing
 
@@ -88,14 +91,14 @@ def _tiered(site: CloudSite, vol: str, name: str, gb: float, iops: int, count: i
             f"{site.provider} {site.region}: no block storage price: no {vol} disk tier prices "
             "in the snapshot (Azure bills Premium SSD per disk tier); give "
             "price_override.storage_usd_per_gb_month with a reason")
-    fit = [t for t in tiers if t.max_gb >= gb and (not iops or (t.iops or 0) >= iops)]
-    if not fit:
-        raise PriceNotFoundError(f"{site.provider} {site.region}: no {vol} tier holds {gb:g} GB"
-                                 + (f" with {iops} IOPS" if iops else ""))
-    t = fit[0]
-    note = f"{gb:g} GB rounds up to {t.tier} ({t.max_gb:g} GB), billed per disk"
-    if iops and t.max_gb > min(x.max_gb for x in tiers if x.max_gb >= gb):
-        note += f"; raised to {t.tier} for {iops} IOPS"
+    plan = plan_disk(RAW_TYPE.get(vol, vol), gb, iops or None, site.disk_throughput_mbps)
+    t = next((x for x in tiers if x.tier == plan.tier), None)
+    if t is None:
+        raise PriceNotFoundError(
+            f"{site.provider} {site.region}: no {vol} price for tier {plan.tier} ({plan.note}) "
+            f"in the snapshot (tiers priced: {', '.join(x.tier for x in tiers) or 'none'}); "
+            "give price_override.storage_usd_per_gb_month with a reason")
+    note = f"{plan.note}; billed per disk"
     return [make(f"{name} as {t.tier}", count, "disk-months", t.usd_per_month, t.provenance,
                  "catalog", "storage", note, confidence=t.confidence)]
 
@@ -104,13 +107,11 @@ def _per_gb(site: CloudSite, vol: str, name: str, gb: float, iops: int, count: i
             catalog: Catalog, make: Make) -> list:
     row = catalog.storage(site.provider, site.region, vol)
     size_note = ""
-    if iops and row.iops_model == "included_with_size" and vol in SIZE_IOPS:
-        base, per_gb = SIZE_IOPS[vol]
-        need = math.ceil(max(0, iops - base) / per_gb)
-        if need > gb:
-            size_note = (f"size raised from {gb:g} to {need} GB: {vol} gives {base} + "
-                         f"{per_gb} IOPS per GB and {iops} IOPS were asked")
-            gb = need
+    if row.iops_model == "included_with_size":
+        plan = plan_disk(vol, gb, iops or None, site.disk_throughput_mbps)
+        if plan.size_gb > math.ceil(gb):
+            size_note = f"{plan.note}; {iops} IOPS were asked"
+            gb = plan.size_gb
     out = [make(name, gb * count, "GB-month", row.usd_per_gb_month, row.provenance, "catalog",
                 "storage", size_note, confidence=row.confidence)]
     if iops and row.iops_model == "per_iops":

@@ -23,7 +23,7 @@ def test_shipped_snapshot_loads_every_file(catalog):
     # Row counts as documented in scoring/data/pricing/PROVENANCE.md.
     # 496 + 212 rows added for the like-for-like rule (AMD and current Intel/Arm families).
     assert len(catalog.compute_rows()) == 708
-    assert len(catalog.disk_tiers("azure", "eastus", "premium-ssd")) == 2
+    assert len(catalog.disk_tiers("azure", "eastus", "premium-ssd")) == 5  # P4 P6 P10 P20 P30
     assert catalog.service("aws", "us-east-1", "lb_hour").usd_per_unit == 0.0225
     assert len(catalog.egress_tiers("gcp", "us-central1")) == 3
     assert len(catalog.egress_tiers("aws", "us-east-1")) == 5

@@ -46,7 +46,8 @@ def test_tco_table_shows_each_provider_with_sources():
     assert "compute 3y: $0.068888/h" in out                      # gcp n4-highcpu-4 CUD
     assert "SLA 99.97%" in out                                   # azure, LB included
     assert "SECONDARY" in out and "secondary sources" in out     # confidence is visible
-    assert "as P10" in out                                       # Azure disk tier, per disk
+    # Azure disk tier, per disk: 3,000 IOPS (as gp3's baseline) need P30 (core/disk_rule.py)
+    assert "as P30" in out
     assert "database db.m6i.large 2 vCPU/8 GiB" in out           # like for like
     assert "shapes or CPU eras differ" not in out
     # the generations compared are stated (cpu_vendor: intel, era 3 on every cloud)
@@ -75,8 +76,9 @@ def test_tco_json_and_csv():
     lines = csv_out.strip().splitlines()
     assert lines[0].startswith("site,provider,region,instance_type,term,component")
     # compute, disk, database + storage, 2 egress tiers, LB first rules + data + address,
-    # cross-AZ, backup, support plan
-    assert sum(line.startswith("gcp,") for line in lines) == 12
+    # cross-AZ, backup, support plan (12) + "provisioned IOPS (pd-ssd)" at $0 (disk_iops 3000
+    # is within pd-ssd's 6,000 + 30/GiB, so not billed apart) = 13
+    assert sum(line.startswith("gcp,") for line in lines) == 13
     assert all(re.fullmatch(r"-?\d+\.\d\d", row[10]) for row in
                csv.reader(lines[1:]))                            # monthly_usd in cents
 

@@ -150,14 +150,18 @@ def test_block_storage_and_iops():
     ssd = dict(GCP_C3, disk_type="pd-ssd")
     gcp = estimate_site(campaign(ssd, storage_gb=100, provisioned_iops=2000), "s")
     by_kind = {c.kind: c for c in gcp.components}
-    # pd-ssd gives 30 IOPS per GB: 100 GB = 3000 >= 2000, so 100 x 0.17 = 17 and IOPS at $0
+    # pd-ssd gives 6000 + 30 IOPS per GB: 100 GB = 9000 >= 2000, so 100 x 0.17 = 17, IOPS $0
     assert by_kind["storage"].monthly_usd == pytest.approx(17.0)
     assert by_kind["iops"].monthly_usd == 0 and "scales with" in by_kind["iops"].note
+    # pd-ssd has a 6,000 IOPS baseline on top of 30 per GiB (core/disk_rule.py): 5000 IOPS
+    # fit in 100 GiB (9,000); 11000 IOPS need ceil((11000 - 6000) / 30) = 167 GiB:
+    # 167 x 0.17 = 28.39, and the size change is said
     gcp = estimate_site(campaign(ssd, storage_gb=100, provisioned_iops=5000), "s")
+    assert {c.kind: c for c in gcp.components}["storage"].monthly_usd == pytest.approx(17.0)
+    gcp = estimate_site(campaign(ssd, storage_gb=100, provisioned_iops=11000), "s")
     by_kind = {c.kind: c for c in gcp.components}
-    # 5000 IOPS need ceil(5000 / 30) = 167 GB: 167 x 0.17 = 28.39, and the size change is said
     assert by_kind["storage"].monthly_usd == pytest.approx(28.39)
-    assert "size raised from 100 to 167 GB" in by_kind["storage"].note
+    assert "size raised from 100 to 167 GiB" in by_kind["storage"].note
 
 
 def test_missing_storage_price_names_provider_region_item():

@@ -112,8 +112,15 @@ def test_azure_premium_disks_are_billed_per_tier_per_disk():
     # 20 GB -> P4 (32 GB): 5.28
     assert parts(dict(AZ, disk_gb=20))["disk premium-ssd 20 GB x1 as P4"] == 5.28
     # 200 GB needs P15, which the snapshot lacks: named, not guessed
-    with pytest.raises(PriceNotFoundError, match="no premium-ssd tier holds 200 GB"):
+    with pytest.raises(PriceNotFoundError, match="no premium-ssd price for tier P15"):
         cost(dict(AZ, disk_gb=200))
+    # 100 GB asked for 3,000 IOPS: P10 gives 500, P15 1,100, P20 2,300, P30 5,000 -> the
+    # disk is created at 1,024 GiB (core/disk_rule.py) and billed as P30: 135.17
+    p30 = parts(dict(AZ, disk_gb=100, disk_iops=3000))["disk premium-ssd 100 GB x1 as P30"]
+    assert p30 == 135.17
+    # Premium_ZRS is never priced at LRS rates: no ZRS tier rows -> a named missing price
+    with pytest.raises(PriceNotFoundError, match="no premium-ssd-zrs disk tier prices"):
+        cost(dict(AZ, disk_gb=100, disk_type="Premium_ZRS"))
 
 
 def test_gp3_free_iops_count_per_volume_and_pd_ssd_grows_for_iops():
@@ -122,11 +129,16 @@ def test_gp3_free_iops_count_per_volume_and_pd_ssd_grows_for_iops():
     # each of 2 volumes: 4000 - 3000 free = 1000 -> 2000 IOPS-month x 0.005 = 10
     # (counting the free 3,000 once for both would give 5000 x 0.005 = 25)
     assert iops.quantity == 2000 and iops.monthly_usd == pytest.approx(10.0)
+    # pd-ssd: 6,000 IOPS baseline + 30 per GiB: 100 GiB give 9,000, so 6,000 asked needs no
+    # more size: 2 x 100 x 0.17 = 34 (a zero baseline would raise it to 200 GiB: 68)
     c = cost(dict(GCP, disk_gb=100, disk_iops=6000, disk_type="pd-ssd"), instances=2)
     (disk,) = [x for x in c.components if x.kind == "storage"]
-    # pd-ssd: 30 IOPS per GB -> 6000 IOPS need 200 GB: 2 x 200 x 0.17 = 68
+    assert disk.monthly_usd == pytest.approx(34.0)
+    # 12,000 IOPS: (12000 - 6000) / 30 = 200 GiB: 2 x 200 x 0.17 = 68
+    c = cost(dict(GCP, disk_gb=100, disk_iops=12000, disk_type="pd-ssd"), instances=2)
+    (disk,) = [x for x in c.components if x.kind == "storage"]
     assert disk.monthly_usd == pytest.approx(68.0)
-    assert "size raised from 100 to 200 GB" in disk.note
+    assert "size raised from 100 to 200 GiB" in disk.note
     # the default GCP disk is pd-balanced, as provisioned: 3000 + 6 per GB -> 500 GB x 0.1
     c = cost(dict(GCP, disk_gb=100, disk_iops=6000))
     (disk,) = [x for x in c.components if x.kind == "storage"]

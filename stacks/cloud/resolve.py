@@ -14,6 +14,7 @@ import getpass
 import ipaddress
 import os
 
+from core.disk_rule import plan_disk
 from core.errors import PrerequisiteError
 from core.scenario import Campaign, CloudSite
 from stacks.cloud.spec import (
@@ -81,9 +82,11 @@ def build_spec(site: CloudSite, campaign: Campaign, campaign_id: str, *, cidr: s
                           storage_gb=db_storage_gb(site.provider, site.database.storage_gb),
                           ha=site.database.ha,
                           password=db_password)
-    disk = DiskSpec(type=site.disk_type or DEFAULT_DISK_TYPE[site.provider],
-                    size_gb=round(site.disk_gb), iops=site.disk_iops,
-                    throughput_mbps=site.disk_throughput_mbps)
+    # core/disk_rule.py: the size and IOPS to create, the same the TCO prices
+    plan = plan_disk(site.disk_type or DEFAULT_DISK_TYPE[site.provider], site.disk_gb,
+                     site.disk_iops, site.disk_throughput_mbps)
+    disk = DiskSpec(type=plan.type, size_gb=plan.size_gb, iops=plan.send_iops,
+                    throughput_mbps=plan.send_throughput_mbps)
     return CloudSiteSpec(
         campaign_id=campaign_id, site=site.name, provider=site.provider, region=site.region,
         zones=site_zones(site), instance_type=itype, loadgen_count=site.loadgen,

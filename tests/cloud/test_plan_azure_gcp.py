@@ -37,10 +37,16 @@ def test_plan_json_azure_gcp_matches_golden():
     assert {d["properties"]["provisionedIops"] for d in disks} == {6000}
 
 
-def test_plan_refuses_iops_on_a_fixed_disk_with_a_message(write_scenario):
+def test_plan_sizes_a_fixed_disk_for_its_iops(write_scenario):
+    # Premium SSD sets IOPS by size (core/disk_rule.py, shared with the TCO): 40 GiB with
+    # 5,000 IOPS is created as P30 (1,024 GiB, 5,000 IOPS), and no IOPS are sent
     text = (GOLDEN / "azure-gcp-sites.yaml").read_text().replace(
         "disk_gb: 40\n", "disk_gb: 40\n    disk_iops: 5000\n", 1)
     res = runner.invoke(app, ["plan", str(write_scenario(text)), "--json"], env=OFFLINE)
     assert res.exit_code == 0, res.output
     azure = next(s for s in json.loads(res.output)["sites"] if s["site"] == "azure")
-    assert "Premium_LRS sets IOPS by size" in azure["error"] and azure["resources"] == []
+    assert "error" not in azure
+    disks = [r["properties"] for r in azure["resources"]
+             if r["type"] == "azure-native:compute:Disk"]
+    assert disks and {d["diskSizeGB"] for d in disks} == {1024}
+    assert not any("diskIOPSReadWrite" in d for d in disks)
