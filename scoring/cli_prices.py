@@ -166,6 +166,8 @@ def prices_refresh(
                                      "US/EU/APAC regions listed in docs/pricing.md)"),
     out: Path = typer.Option(None, "--out", help="snapshot directory (default "
                              "~/.local/share/bakeoff/prices)"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="fetch and validate, show what "
+                                 "would change against the current snapshot, write nothing"),
 ) -> None:
     """Build a new snapshot from the providers' price APIs; on failure keep the old one."""
     from scoring.prices.common import PROVIDERS
@@ -176,7 +178,8 @@ def prices_refresh(
         raise typer.BadParameter(f"expected aws, azure or gcp; got {', '.join(bad)}",
                                  param_hint="--provider")
     dest = out or default_refresh_dir()
-    catalog, prov = refresh(dest, list(provider) or list(PROVIDERS), list(region) or None)
+    catalog, prov = refresh(dest, list(provider) or list(PROVIDERS), list(region) or None,
+                            dry_run=dry_run)
     for p, info in prov["providers"].items():
         counts = ", ".join(f"{k} {n}" for k, n in info["rows"].items())
         _console.print(f"{p}: {info['api']}; regions {', '.join(info['regions'])}; {counts}",
@@ -186,7 +189,12 @@ def prices_refresh(
     if prov["carried"]:
         _console.print(f"carried unchanged from {prov['carried_from']}:")
         for c in prov["carried"]:
-            _console.print(f"  {c['provider']} {c['region']} {c['kind']}: {c['rows']} row(s)")
+            _console.print(f"  {c['provider']} {c['region']} {c['kind']}: {c['rows']} row(s) "
+                           f"({c.get('why', '')})", soft_wrap=True)
+    if dry_run:
+        _print_changes(prov["diff"], f"would change {prov['carried_from']} -> refreshed")
+        _console.print(f"dry run: nothing was written to {dest}", soft_wrap=True)
+        return
     _console.print(f"wrote snapshot {catalog.snapshot_id} to {dest}; use it with --snapshot "
                    f"{dest} or BAKEOFF_PRICE_SNAPSHOT={dest}", soft_wrap=True)
 
@@ -201,8 +209,11 @@ def prices_diff(
     def load(s: str) -> Catalog:
         return load_catalog() if s == "shipped" else catalog_for(Path(s))
 
-    changes = diff(load(old), load(new))
-    t = Table(title=f"price changes {old} -> {new}")
+    _print_changes(diff(load(old), load(new)), f"price changes {old} -> {new}")
+
+
+def _print_changes(changes: list, title: str) -> None:
+    t = Table(title=title)
     for col in ("kind", "key", "change", "field", "old", "new", "%"):
         t.add_column(col, overflow="fold")
     for c in changes:

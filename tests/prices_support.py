@@ -9,20 +9,23 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
-Route = Callable[[str, dict[str, list[str]], str], dict]
+Route = Callable[[str, dict[str, list[str]], str], "dict | tuple[int, dict]"]
 
 
 @contextmanager
 def json_server(route: Route) -> Iterator[tuple[str, list[str]]]:
-    """Serve route(path, query, base_url) as JSON on 127.0.0.1; yields (base url, request log)."""
+    """Serve route(path, query, base_url) as JSON on 127.0.0.1; yields (base url, request log).
+    A route may answer (status, body) to refuse a request the real API would refuse."""
     log: list[str] = []
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             u = urlparse(self.path)
             log.append(self.path)
-            body = json.dumps(route(u.path, parse_qs(u.query), base)).encode()
-            self.send_response(200)
+            answer = route(u.path, parse_qs(u.query), base)
+            status, answer = answer if isinstance(answer, tuple) else (200, answer)
+            body = json.dumps(answer).encode()
+            self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()

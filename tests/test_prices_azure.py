@@ -1,4 +1,5 @@
-"""Azure refresh against recorded Retail Prices pages served on loopback (NextPageLink paging)."""
+"""Azure refresh against Retail Prices answers in the documented shape, noise included
+(tests/prices_azure_fixture.py), served on loopback by a fake that checks the filters sent."""
 
 from __future__ import annotations
 
@@ -6,96 +7,75 @@ import pytest
 
 from scoring.prices import refresh_azure
 from scoring.prices.snapshot import RefreshError
+from tests.prices_azure_fixture import VMS, item, strict_route, vm
 from tests.prices_support import json_server
 
-
-def _vm(sku: str, price: float, *, sku_name: str | None = None, product: str = "Virtual "
-        "Machines FSv2 Series", type_: str = "Consumption", term: str | None = None,
-        meter: str = "F4s v2") -> dict:
-    item = {"currencyCode": "USD", "retailPrice": price, "unitPrice": price,
-            "armRegionName": "eastus", "meterId": f"m-{sku}-{type_}-{sku_name}",
-            "meterName": meter, "productName": product, "skuName": sku_name or meter,
-            "skuId": f"DZH318Z0BQ4L/{sku}", "serviceName": "Virtual Machines",
-            "unitOfMeasure": "1 Hour", "type": type_, "armSkuName": sku}
-    if term:
-        item["reservationTerm"] = term
-        item["unitOfMeasure"] = "1 Hour"
-    return item
+BASE = "/api/retail/prices"
 
 
-VM_PAGE_1 = [
-    _vm("Standard_F4s_v2", 0.169),
-    _vm("Standard_F4s_v2", 0.353, product="Virtual Machines FSv2 Series Windows"),
-    _vm("Standard_F4s_v2", 0.0338, sku_name="F4s v2 Low Priority", meter="F4s v2 Low Priority"),
-]
-VM_PAGE_2 = [
-    _vm("Standard_F4s_v2", 0.0421, sku_name="F4s v2 Spot"),
-    _vm("Standard_F4s_v2", 0.12, type_="DevTestConsumption"),
-    _vm("Standard_F4s_v2", 876.0, type_="Reservation", term="1 Year"),
-    _vm("Standard_F4s_v2", 1752.0, type_="Reservation", term="3 Years"),
-    _vm("Standard_NC6", 0.9),  # not a wanted series
-]
-DISKS = [{"retailPrice": 19.71, "unitPrice": 19.71, "meterId": "d10", "meterName": "P10 LRS Disk",
-          "skuName": "P10 LRS", "skuId": "s/p10", "productName": "Premium SSD Managed Disks",
-          "unitOfMeasure": "1/Month", "type": "Consumption"},
-         {"retailPrice": 0.0, "unitPrice": 0.0, "meterId": "b10",
-          "meterName": "P10 LRS Disk Mount", "skuName": "P10 LRS", "skuId": "s/p10m",
-          "productName": "Premium SSD Managed Disks", "unitOfMeasure": "1/Hour",
-          "type": "Consumption"}]
-PG = [{"retailPrice": 0.0890, "unitPrice": 0.0890, "meterId": "pg1", "meterName": "vCore",
-       "productName": "Azure Database for PostgreSQL Flexible Server General Purpose Ddsv5 "
-       "Series Compute", "skuName": "vCore", "skuId": "s/pg", "unitOfMeasure": "1 Hour",
-       "type": "Consumption"},
-      {"retailPrice": 0.115, "unitPrice": 0.115, "meterId": "pgs",
-       "meterName": "Storage Data Stored",
-       "productName": "Az DB for PostgreSQL Flexible Server Storage", "skuName": "Storage",
-       "skuId": "s/pgs", "unitOfMeasure": "1 GB/Month", "type": "Consumption"}]
-BW = [{"retailPrice": p, "unitPrice": p, "tierMinimumUnits": t, "meterId": f"bw{t}",
-       "meterName": "Standard Data Transfer Out", "productName": "Rtn Preference: MGN",
-       "skuId": "s/bw", "unitOfMeasure": "1 GB", "type": "Consumption"}
-      for t, p in ((0, 0.0), (100, 0.087), (10240, 0.083), (51200, 0.07), (153600, 0.05))]
-
-
-def route(path: str, q: dict, base: str) -> dict:
-    if path.endswith("/page2"):
-        return {"Items": VM_PAGE_2, "NextPageLink": None}
-    flt = q.get("$filter", [""])[0]
-    if "Virtual Machines" in flt:
-        return {"Items": VM_PAGE_1, "NextPageLink": f"{base}/api/retail/prices/page2"}
-    if "Managed Disks" in flt:
-        return {"Items": DISKS, "NextPageLink": None}
-    if "PostgreSQL" in flt:
-        return {"Items": PG, "NextPageLink": None}
-    if "Bandwidth" in flt:
-        return {"Items": BW, "NextPageLink": None}
-    return {"Items": [], "NextPageLink": None}
-
-
-def test_azure_pages_filters_and_terms():
+def _fetch(route):
     with json_server(route) as (base, log):
-        res = refresh_azure.fetch(["eastus"], base_url=f"{base}/api/retail/prices")
-    assert any(p.endswith("/page2") for p in log), "NextPageLink was not followed"
-    (vm,) = res.rows["compute"]  # Windows, Low Priority, DevTest and NC6 dropped
-    assert (vm.instance_type, vm.ondemand_usd_per_hour, vm.spot_usd_per_hour) == (
-        "Standard_F4s_v2", 0.169, 0.0421)
-    assert (vm.vcpus, vm.memory_gib, vm.family) == (4, 8, "compute")
-    assert vm.sku and vm.retrieved_at and vm.confidence == "provider_api"
+        return refresh_azure.fetch(["eastus"], base_url=f"{base}{BASE}"), log
+
+
+def test_azure_real_shapes_with_their_noise():
+    res, log = _fetch(strict_route())
+    assert any("/page2" in p for p in log), "NextPageLink was not followed"
+    vms = {r.instance_type: r for r in res.rows["compute"]}
+    # only the Linux pay-as-you-go meter: Windows 0.353, RHEL 0.413, Low Priority, DevTest
+    # 0.1183 and the non-primary duplicate all dropped; spot from the "Spot" meter
+    assert set(vms) == {"Standard_F4s_v2", "Standard_D4ls_v6"}
+    f4 = vms["Standard_F4s_v2"]
+    assert (f4.ondemand_usd_per_hour, f4.spot_usd_per_hour) == (0.169, 0.0421)
+    assert (f4.vcpus, f4.memory_gib, f4.family) == (4, 8, "compute")
+    assert vms["Standard_D4ls_v6"].family == "compute"   # Dlsv6: 2 GiB per vCPU
+    # reservations: 1 and 3 years as term price / term hours; 5 years skipped and said
     terms = {c.term_years: c.effective_usd_per_hour for c in res.rows["commitments"]}
     assert terms == {1: pytest.approx(876 / 8760, abs=1e-6),
                      3: pytest.approx(1752 / 26280, abs=1e-6)}
-    (p10,) = res.rows["disk_tiers"]
-    assert (p10.tier, p10.max_gb, p10.usd_per_month) == ("P10", 128, 19.71)
+    assert any("5-year reservation" in n for n in res.notes)
+    # disks: P10 is 19.71 (the per-month "Disk Mount" meter is not a second P10), ZRS apart,
+    # the P30 reservation and the non-primary duplicate dropped
+    tiers = {(t.volume_type, t.tier): t.usd_per_month for t in res.rows["disk_tiers"]}
+    assert tiers == {("premium-ssd", "P10"): 19.71, ("premium-ssd-zrs", "P10"): 29.57,
+                     ("premium-ssd", "P30"): 135.17}
     db = {(r.tier_or_instance, r.ha): r for r in res.rows["managed_db"]}
     assert db[("GP_Standard_D2ds_v5", False)].usd_per_hour == pytest.approx(2 * 0.089)
-    assert db[("GP_Standard_D2ds_v5", True)].usd_per_hour == pytest.approx(4 * 0.089)
     assert db[("GP_Standard_D2ds_v5", True)].storage_usd_per_gb_month == pytest.approx(0.23)
-    assert db[("GP_Standard_D2ds_v5", False)].memory_gib == 8
+    # egress: the default (Microsoft network) product only, no zero-width tiers
     eg = [(t.tier_start_gb, t.tier_end_gb, t.usd_per_gb) for t in res.rows["egress"]]
-    assert eg[0] == (0, 100, 0.0) and eg[-1] == (153600, None, 0.05)
+    assert eg == [(0, 100, 0.0), (100, 10240, 0.087), (10240, 51200, 0.083),
+                  (51200, 153600, 0.07), (153600, None, 0.05)]
+
+
+def test_every_vm_query_names_the_sku_and_the_region():
+    _, log = _fetch(strict_route())
+    vm_queries = [p for p in log if "Virtual%20Machines" in p or "Virtual+Machines" in p]
+    # one query per wanted size: 15 series x 4 sizes
+    assert len(vm_queries) == len(refresh_azure.SERIES) * 4
+    assert all("armSkuName" in p and "eastus" in p for p in vm_queries)
+
+
+def test_other_currencies_are_refused():
+    eur = dict(VMS)
+    eur["Standard_D4ls_v6"] = [dict(i, currencyCode="EUR") for i in
+                               vm("Standard_D4ls_v6", "D4ls v6", "Dlsv6", 0.165)]
+    with pytest.raises(RefreshError, match="EUR, not USD"):
+        _fetch(strict_route(eur))
+
+
+def test_an_unknown_reservation_term_is_refused():
+    odd = dict(VMS)
+    odd["Standard_D4ls_v6"] = VMS["Standard_D4ls_v6"] + [
+        item("D4ls v6", 900.0, product="Virtual Machines Dlsv6 Series", sku="D4ls v6",
+             service="Virtual Machines", arm_sku="Standard_D4ls_v6", type_="Reservation",
+             term="2 Years")]
+    with pytest.raises(RefreshError, match="unknown reservationTerm '2 Years'"):
+        _fetch(strict_route(odd))
 
 
 def test_azure_unreachable_is_a_clear_refresh_error():
-    with json_server(route) as (base, _):
+    with json_server(strict_route()) as (base, _):
         pass  # server closed: its port now refuses connections
     with pytest.raises(RefreshError, match="cannot reach the Azure Retail Prices API"):
-        refresh_azure.fetch(["eastus"], base_url=f"{base}/api/retail/prices")
+        refresh_azure.fetch(["eastus"], base_url=f"{base}{BASE}")

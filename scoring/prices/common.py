@@ -28,6 +28,9 @@ class ProviderResult:
     retrieved_at: str
     rows: dict[str, list[Row]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # The kinds this fetcher prices for every region asked: one it returns no row for is
+    # carried from the old snapshot WITH that reason in the provenance, never silently.
+    expected: tuple[str, ...] = ("compute",)
 
     def add(self, kind: str, row: Row) -> None:
         self.rows.setdefault(kind, []).append(row)

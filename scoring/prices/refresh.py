@@ -8,6 +8,8 @@ Rules that keep a refresh honest:
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -55,9 +57,21 @@ def _carry(base: Catalog, fresh: dict[str, ProviderResult]) -> tuple[dict[str, l
                 continue
             out[kind].append(r)
             carried[key] = carried.get(key, 0) + 1
-    notes = [{"provider": p, "region": reg, "kind": k, "rows": n}
-             for (p, reg, k), n in sorted(carried.items())]
+    notes = [{"provider": p, "region": reg, "kind": k, "rows": n,
+              "why": _why(fresh, p, reg, k)} for (p, reg, k), n in sorted(carried.items())]
     return out, notes
+
+
+def _why(fresh: dict[str, ProviderResult], provider: str, region: str, kind: str) -> str:
+    """Why a (provider, region, kind) was carried: every carried row says it."""
+    res = fresh.get(provider)
+    if res is None:
+        return "provider not asked"
+    if region not in res.regions:
+        return "region not asked"
+    if kind.split("/")[0] in res.expected:
+        return "asked, but the API returned no rows of this kind for this region"
+    return "not fetched by this refresh (the fetcher does not price this kind)"
 
 
 def _kind(kind: str, row: Row) -> str:
@@ -65,9 +79,11 @@ def _kind(kind: str, row: Row) -> str:
 
 
 def refresh(dest: Path, providers: list[str], regions: list[str] | None = None, *,
-            fetchers: dict[str, Fetcher] | None = None,
-            base: Catalog | None = None) -> tuple[Catalog, dict]:
-    """Fetch, merge with explicit carry-over, write atomically. Raises RefreshError on failure."""
+            fetchers: dict[str, Fetcher] | None = None, base: Catalog | None = None,
+            dry_run: bool = False) -> tuple[Catalog, dict]:
+    """Fetch, merge with explicit carry-over, write atomically. Raises RefreshError on failure.
+    With dry_run the new snapshot is built and validated in a scratch folder, diffed against
+    the base (provenance["diff"]) and removed: `dest` is never touched."""
     fetchers = fetchers or default_fetchers()
     plan = plan_regions(providers, regions)
     fresh: dict[str, ProviderResult] = {}
@@ -99,5 +115,15 @@ def refresh(dest: Path, providers: list[str], regions: list[str] | None = None, 
         "carried_from": str(base.path or "custom") + f" (snapshot {base.snapshot_id})",
         "carried": carried,
     }
-    catalog = write_snapshot(dest, rows, provenance)
+    if not dry_run:
+        return write_snapshot(dest, rows, provenance), provenance
+    from scoring.prices.diff import diff
+
+    scratch = Path(tempfile.mkdtemp(prefix="bakeoff-prices-dry-run-"))
+    try:
+        catalog = write_snapshot(scratch / "snapshot", rows, provenance)
+        provenance["diff"] = diff(base, catalog)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    catalog.path = None
     return catalog, provenance

@@ -1,8 +1,12 @@
 """Azure prices from the public Retail Prices API (no credentials, paginated by NextPageLink).
 
-Virtual machines: Linux pay-as-you-go, Spot, and 1y/3y reservations (Windows, Low Priority and
-DevTest meters are dropped); Premium SSD managed disks per tier (billed per disk); Azure
-Database for PostgreSQL Flexible Server vCore compute and storage; internet bandwidth tiers.
+Virtual machines, one query per size (armSkuName filter, so no region answer grows past the
+page cap): Linux pay-as-you-go, Spot, and 1y/3y reservations (Windows/RHEL/SUSE, Low Priority
+and DevTest meters dropped, 5-year reservations listed as skipped); Premium SSD managed disks
+per tier, LRS and ZRS apart (the "Disk Mount" meter is another charge); Azure Database for
+PostgreSQL Flexible Server vCore compute and storage; internet bandwidth tiers of the default
+routing. Non-USD answers are refused; non-primary meter-region duplicates dropped
+(scoring/prices/azure_items.py).
 """
 
 from __future__ import annotations
@@ -19,6 +23,13 @@ from scoring.catalog_rows import (
     EgressTier,
     ManagedDbRow,
 )
+from scoring.prices.azure_items import (
+    bandwidth_tiers,
+    check_currency,
+    is_linux_vm,
+    primary_only,
+    reservation_years,
+)
 from scoring.prices.common import HOURS_PER_YEAR, ProviderResult, now_iso
 from scoring.prices.snapshot import RefreshError
 
@@ -28,7 +39,11 @@ MAX_PAGES = 200
 CONFIDENCE = "provider_api"
 # series -> (family, GiB per vCPU); sizes 2/4/8/16 vCPU
 SERIES = {"Fsv2": ("compute", 2), "Dsv5": ("general", 4), "Dpsv5": ("general", 4),
-          "Esv5": ("memory", 8), "Dsv6": ("general", 4)}
+          "Esv5": ("memory", 8), "Dsv6": ("general", 4), "Dlsv5": ("compute", 2),
+          "Dlsv6": ("compute", 2), "Dalsv6": ("compute", 2), "Falsv6": ("compute", 2),
+          "Dasv6": ("general", 4), "Fasv6": ("general", 4), "Dpsv6": ("general", 4),
+          "Esv6": ("memory", 8), "Easv6": ("memory", 8)}
+EXPECTED_KINDS = ("compute", "commitments", "disk_tiers", "managed_db", "egress")
 # Premium SSD tier -> max GiB (Azure managed disk sizes)
 P_TIERS = {"P1": 4, "P2": 8, "P3": 16, "P4": 32, "P6": 64, "P10": 128, "P15": 256,
            "P20": 512, "P30": 1024, "P40": 2048, "P50": 4096, "P60": 8192, "P70": 16384,
@@ -61,22 +76,26 @@ def pages(client: httpx.Client, base_url: str, flt: str) -> list[dict]:
     raise RefreshError(f"more than {MAX_PAGES} pages for {flt!r}; refusing a partial answer")
 
 
-def _keep_vm(it: dict) -> bool:
-    text = f"{it.get('productName', '')} {it.get('skuName', '')} {it.get('meterName', '')}"
-    return ("Windows" not in it.get("productName", "") and "Low Priority" not in text
-            and it.get("type") in ("Consumption", "Reservation"))
+def query(client: httpx.Client, base: str, flt: str, what: str) -> list[dict]:
+    """One filtered query, USD only, non-primary meter-region duplicates dropped."""
+    items = pages(client, base, flt)
+    check_currency(items, what)
+    return primary_only(items)
 
 
 def _vms(client: httpx.Client, base: str, region: str, res: ProviderResult, when: str) -> None:
-    items = pages(client, base, f"serviceName eq 'Virtual Machines' and armRegionName eq "
-                                f"'{region}' and priceType ne 'DevTestConsumption'")
     wanted = {_vm_name(s, n): (s, n) for s in SERIES for n in (2, 4, 8, 16)}
+    items: list[dict] = []
+    for name in wanted:
+        items += query(client, base, f"serviceName eq 'Virtual Machines' and armRegionName eq "
+                                     f"'{region}' and armSkuName eq '{name}' and priceType ne "
+                                     "'DevTestConsumption'", f"azure {region} {name}")
     od: dict[str, dict] = {}
     spot: dict[str, float] = {}
     resv: list[dict] = []
     for it in items:
         name = it.get("armSkuName", "")
-        if name not in wanted or not _keep_vm(it) or it.get("unitPrice", 0) <= 0:
+        if name not in wanted or not is_linux_vm(it) or it.get("unitPrice", 0) <= 0:
             continue
         if it["type"] == "Reservation":
             resv.append(it)
@@ -94,11 +113,15 @@ def _vms(client: httpx.Client, base: str, region: str, res: ProviderResult, when
             spot_usd_per_hour=spot.get(name), source=src, source_date=when[:10],
             sku=it.get("skuId"), retrieved_at=when, confidence=CONFIDENCE,
             notes=f"memory = {ratio} GiB per vCPU ({series} series)"))
+    skipped = 0
     for it in resv:
         name = it["armSkuName"]
         if name not in od:
             continue
-        years = 1 if it.get("reservationTerm") == "1 Year" else 3
+        years = reservation_years(it)
+        if years is None:
+            skipped += 1
+            continue
         res.add("commitments", CommitmentRow(
             provider="azure", region=region, instance_type=name, term_years=years,
             payment="all_upfront",
@@ -107,20 +130,25 @@ def _vms(client: httpx.Client, base: str, region: str, res: ProviderResult, when
             source=f"{API}: meterId {it['meterId']} reservation {it['reservationTerm']}",
             source_date=when[:10], sku=it.get("skuId"), retrieved_at=when,
             confidence=CONFIDENCE, notes=f"term price {it['retailPrice']} / term hours"))
+    if skipped:
+        res.notes.append(f"{region}: {skipped} 5-year reservation price(s) skipped (the "
+                         "catalog holds 1- and 3-year terms)")
 
 
 def _disks(client: httpx.Client, base: str, region: str, res: ProviderResult,
            when: str) -> None:
-    items = pages(client, base, f"serviceName eq 'Storage' and armRegionName eq '{region}' "
-                                "and productName eq 'Premium SSD Managed Disks'")
+    items = query(client, base, f"serviceName eq 'Storage' and armRegionName eq '{region}' "
+                                "and productName eq 'Premium SSD Managed Disks'",
+                  f"azure {region} disks")
     for it in items:
-        m = re.fullmatch(r"(P\d+) LRS", it.get("skuName", ""))
+        m = re.fullmatch(r"(P\d+) (LRS|ZRS)", it.get("skuName", ""))
         if not m or m[1] not in P_TIERS or it.get("unitOfMeasure") != "1/Month":
             continue
-        if "Disk" not in it.get("meterName", ""):
-            continue  # bursting and mount meters are other charges
+        if it.get("meterName") != f"{m[1]} {m[2]} Disk" or it.get("type") != "Consumption":
+            continue  # "Disk Mount" (also per month), bursting, reservations: other charges
         res.add("disk_tiers", DiskTierRow(
-            provider="azure", region=region, volume_type="premium-ssd", tier=m[1],
+            provider="azure", region=region,
+            volume_type="premium-ssd" if m[2] == "LRS" else "premium-ssd-zrs", tier=m[1],
             max_gb=P_TIERS[m[1]], usd_per_month=it["retailPrice"],
             source=f"{API}: meterId {it['meterId']} ({it['meterName']})",
             source_date=when[:10], sku=it.get("skuId"), retrieved_at=when,
@@ -129,8 +157,8 @@ def _disks(client: httpx.Client, base: str, region: str, res: ProviderResult,
 
 def _postgres(client: httpx.Client, base: str, region: str, res: ProviderResult,
               when: str) -> None:
-    items = pages(client, base, f"serviceName eq 'Azure Database for PostgreSQL' and "
-                                f"armRegionName eq '{region}'")
+    items = query(client, base, f"serviceName eq 'Azure Database for PostgreSQL' and "
+                                f"armRegionName eq '{region}'", f"azure {region} postgres")
     vcore: dict[str, dict] = {}
     storage = None
     for it in items:
@@ -164,10 +192,10 @@ def _postgres(client: httpx.Client, base: str, region: str, res: ProviderResult,
 
 def _bandwidth(client: httpx.Client, base: str, region: str, res: ProviderResult,
                when: str) -> None:
-    items = pages(client, base, f"serviceName eq 'Bandwidth' and armRegionName eq '{region}' "
-                                "and meterName eq 'Standard Data Transfer Out'")
-    tiers = sorted((it for it in items if it.get("type") == "Consumption"),
-                   key=lambda it: it.get("tierMinimumUnits", 0))
+    items = query(client, base, f"serviceName eq 'Bandwidth' and armRegionName eq '{region}' "
+                                "and meterName eq 'Standard Data Transfer Out'",
+                  f"azure {region} bandwidth")
+    tiers = bandwidth_tiers(items, region)
     for i, it in enumerate(tiers):
         start = float(it.get("tierMinimumUnits", 0))
         end = float(tiers[i + 1]["tierMinimumUnits"]) if i + 1 < len(tiers) else None
@@ -185,7 +213,8 @@ def fetch(regions: list[str], *, base_url: str | None = None,
           transport: httpx.BaseTransport | None = None) -> ProviderResult:
     base_url = base_url or os.environ.get("BAKEOFF_AZURE_PRICES_URL", BASE_URL)
     when = now_iso()
-    res = ProviderResult("azure", f"{API} ({base_url})", list(regions), when)
+    res = ProviderResult("azure", f"{API} ({base_url})", list(regions), when,
+                         expected=EXPECTED_KINDS)
     try:
         with httpx.Client(timeout=30, transport=transport, follow_redirects=True) as c:
             for region in regions:
