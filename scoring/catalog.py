@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from core.errors import PriceNotFoundError
+from scoring.catalog_platforms import PlatformRow
 from scoring.catalog_rows import (
     CatalogError,
     CommitmentRow,
@@ -36,6 +37,7 @@ __all__ = [
     "DbPrice",
     "DiskTierRow",
     "EgressTier",
+    "PlatformRow",
     "ServiceRow",
     "SlaRow",
     "StorageRow",
@@ -79,6 +81,7 @@ class Catalog:
                  storage: list[StorageRow], sla: list[SlaRow], compliance: list[ComplianceRow],
                  snapshot_id: str = "custom", disk_tiers: list[DiskTierRow] | None = None,
                  services: list[ServiceRow] | None = None,
+                 platforms: list[PlatformRow] | None = None,
                  provenance: dict | None = None, path: Path | None = None):
         self._compute = compute
         self._commitments = commitments
@@ -89,6 +92,7 @@ class Catalog:
         self._compliance = compliance
         self._disk_tiers = disk_tiers or []
         self._services = services or []
+        self._platforms = platforms or []
         self.snapshot_id = snapshot_id
         self.provenance = provenance or {}
         self.path = path
@@ -110,7 +114,8 @@ class Catalog:
 
     def oldest_price_date(self) -> str | None:
         dates = [row_date(r) for r in (*self._compute, *self._db, *self._storage,
-                                       *self._egress, *self._disk_tiers, *self._services)]
+                                       *self._egress, *self._disk_tiers, *self._services,
+                                       *self._platforms)]
         known = sorted(d for d in dates if d)
         return known[0] if known else None
 
@@ -127,7 +132,8 @@ class Catalog:
     def all_rows(self) -> dict[str, list]:
         return {"compute": self._compute, "commitments": self._commitments,
                 "egress": self._egress, "managed_db": self._db, "storage": self._storage,
-                "disk_tiers": self._disk_tiers, "services": self._services}
+                "disk_tiers": self._disk_tiers, "services": self._services,
+                "platforms": self._platforms}
 
     # -- coverage ------------------------------------------------------------------------
     def coverage(self) -> list[dict[str, str]]:
@@ -158,6 +164,8 @@ class Catalog:
             add(sv.provider, sv.region, sv.item.split("_")[0] if sv.item.startswith(
                 ("lb", "nat")) else sv.item.removesuffix("_hour").removesuffix("_gb")
                 .removesuffix("_gb_month"))
+        for pl in self._platforms:
+            add(pl.provider, pl.region, pl.service)
         order = {"on-demand": 0, "spot": 1, "1y": 2, "3y": 3}
         return [{"provider": p, "region": r,
                  "kinds": ", ".join(sorted(v.get("kinds", set()))),
@@ -187,6 +195,20 @@ class Catalog:
         raise PriceNotFoundError(
             f"{provider} {region}: no {item} price in the snapshot (nearby: "
             f"{', '.join(have) or 'none'}); give price_override.services.{item} with a reason")
+
+    def platform(self, provider: str, region: str, service: str, plan: str,
+                 item: str) -> PlatformRow:
+        """A managed-platform unit price (EKS/AKS/GKE control plane, Lambda, Functions, Cloud
+        Run); a named error listing what is priced when the row is missing."""
+        for r in self._platforms:
+            if (r.provider, r.region, r.service, r.plan, r.item) == (
+                    provider, region, service, plan, item):
+                return r
+        have = sorted(f"{r.region}/{r.service}/{r.plan}/{r.item}" for r in self._platforms
+                      if r.provider == provider and r.service == service)
+        raise PriceNotFoundError(
+            f"{provider} {region}: no {service} {plan} {item} price in the snapshot (priced: "
+            f"{', '.join(have) or 'none'}); give a price override with a reason")
 
     # -- compute -------------------------------------------------------------------------
     def compute_rows(self, provider: str | None = None, region: str | None = None,

@@ -16,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from scoring.catalog import Catalog
+from scoring.catalog_platforms import PlatformRow
 from scoring.catalog_rows import (
     ArchRule,
     CatalogError,
@@ -112,7 +113,8 @@ def _load(d: Path) -> Catalog:
         "cpu": _facts(d, "cpu_platforms.csv"),
         "sla": _facts(d, "sla.csv"), "compliance": _facts(d, "compliance.csv"),
     }
-    optional = {"disk_tiers": p / "disk_tiers.csv", "services": p / "services.csv"}
+    optional = {"disk_tiers": p / "disk_tiers.csv", "services": p / "services.csv",
+                "platforms": p / "platforms.csv"}
     problems: list[str] = []
 
     def rows(name: str, model: type, key: tuple[str, ...] = ()) -> list:
@@ -141,6 +143,8 @@ def _load(d: Path) -> Catalog:
         "disk_tiers": rows("disk_tiers", DiskTierRow,
                            ("provider", "region", "volume_type", "tier")),
         "services": rows("services", ServiceRow, ("provider", "region", "item")),
+        "platforms": rows("platforms", PlatformRow,
+                          ("provider", "region", "service", "plan", "item")),
     }
     if problems:
         raise CatalogError("\n".join(problems))

@@ -139,7 +139,7 @@ def test_undated_rows_are_counted_not_skipped(catalog):
     # empty in the shipped CSV files.
     want = {}
     for kind in ("compute", "commitments", "egress", "managed_db", "storage", "disk_tiers",
-                 "services"):
+                 "services", "platforms"):
         with (DATA_DIR / "pricing" / f"{kind}.csv").open(newline="") as f:
             n = sum(1 for r in csv.DictReader(f)
                     if not r.get("source_date") and not r.get("retrieved_at"))

@@ -19,6 +19,8 @@ KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                 ("usd_per_gb_month", "iops_usd_per_month")),
     "disk_tiers": (("provider", "region", "volume_type", "tier"), ("usd_per_month",)),
     "services": (("provider", "region", "item"), ("usd_per_unit",)),
+    "platforms": (("provider", "region", "service", "plan", "item"),
+                  ("usd_per_unit", "free_units_per_month")),
 }
 
 

@@ -17,6 +17,7 @@ from core.errors import BakeoffError
 from core.exit_codes import ExitCode
 from scoring.catalog import Catalog
 from scoring.catalog_load import load_catalog
+from scoring.catalog_platforms import PlatformRow
 from scoring.catalog_rows import (
     CommitmentRow,
     ComputeRow,
@@ -31,7 +32,7 @@ from scoring.catalog_rows import (
 KINDS: dict[str, type[Row]] = {
     "compute": ComputeRow, "commitments": CommitmentRow, "egress": EgressTier,
     "managed_db": ManagedDbRow, "storage": StorageRow, "disk_tiers": DiskTierRow,
-    "services": ServiceRow,
+    "services": ServiceRow, "platforms": PlatformRow,
 }
 
 
