@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import boto3
 import pytest
-from botocore.stub import ANY, Stubber
+from botocore.stub import Stubber
 
 from scoring.prices import refresh_aws
 from scoring.prices.snapshot import RefreshError
@@ -71,10 +71,26 @@ RDS = [
     _item("R4", "Database Storage", {"volumeType": "General Purpose-GP3",
           "deploymentOption": "Multi-AZ"}, [_dim("0.23", "GB-Mo")]),
 ]
-EBS = {"Storage": [_item("E1", "Storage", {"volumeApiName": "gp3"}, [_dim("0.08", "GB-Mo")])],
-       "System Operation": [_item("E2", "System Operation", {"volumeApiName": "gp3"},
-                                  [_dim("0.005", "IOPS-Mo")])],
+EBS = {"Storage": [_item("E1", "Storage", {"volumeApiName": "gp3"}, [_dim("0.08", "GB-Mo")]),
+                   _item("E3", "Storage", {"volumeApiName": "io2"}, [_dim("0.125", "GB-Mo")])],
+       "System Operation": [
+           _item("E2", "System Operation", {"volumeApiName": "gp3",
+                                            "usagetype": "EBS:VolumeP-IOPS.gp3"},
+                 [_dim("0.005", "IOPS-Mo")]),
+           # io2 IOPS are three products, one per tier; tier 1 (up to 32,000) is the rate a
+           # PoC volume pays, and the cheaper tiers must not overwrite it
+           _item("E4", "System Operation", {"volumeApiName": "io2",
+                                            "usagetype": "EBS:VolumeP-IOPS.io2"},
+                 [_dim("0.065", "IOPS-Mo")]),
+           _item("E5", "System Operation", {"volumeApiName": "io2",
+                                            "usagetype": "EBS:VolumeP-IOPS.io2.tier2"},
+                 [_dim("0.0455", "IOPS-Mo")]),
+           _item("E6", "System Operation", {"volumeApiName": "io2",
+                                            "usagetype": "EBS:VolumeP-IOPS.io2.tier3"},
+                 [_dim("0.03185", "IOPS-Mo")])],
        "Provisioned Throughput": []}
+# The regional Price List starts the internet tiers at 0 GB at a price: the free 100 GB a month
+# (per account, all regions) is not in it.
 DT = [_item("T1", "Data Transfer", {"transferType": "AWS Outbound", "toLocation": "External"},
             [_dim("0.09", "GB", beginRange="0", endRange="10240"),
              _dim("0.085", "GB", beginRange="10240", endRange="51200"),
@@ -90,17 +106,29 @@ def _page(items: list[str], token: str | None = None) -> dict:
     return page
 
 
-def _stub(client) -> Stubber:
+def _tm(**fields: str) -> list[dict]:
+    return [{"Type": "TERM_MATCH", "Field": k, "Value": v} for k, v in fields.items()]
+
+
+def _stub(client, region: str = "us-east-1") -> Stubber:
+    """The Stubber checks every query's Filters exactly (no ANY): a refresh that drops the
+    region, the Linux/shared-tenancy filters or the product family fails here."""
     st = Stubber(client)
-    ec2_q = {"ServiceCode": "AmazonEC2", "Filters": ANY, "MaxResults": 100}
+    ec2_q = {"ServiceCode": "AmazonEC2", "MaxResults": 100, "Filters": _tm(
+        regionCode=region, operatingSystem="Linux", tenancy="Shared", preInstalledSw="NA",
+        capacitystatus="Used", licenseModel="No License required")}
     st.add_response("get_products", _page([C6I, ODD[0]], "tok"), ec2_q)
     st.add_response("get_products", _page(ODD[1:]), {**ec2_q, "NextToken": "tok"})
-    st.add_response("get_products", _page(RDS), {"ServiceCode": "AmazonRDS", "Filters": ANY,
-                                                  "MaxResults": 100})
+    st.add_response("get_products", _page(RDS), {
+        "ServiceCode": "AmazonRDS", "MaxResults": 100,
+        "Filters": _tm(regionCode=region, databaseEngine="PostgreSQL")})
     for fam in ("Storage", "System Operation", "Provisioned Throughput"):
-        st.add_response("get_products", _page(EBS[fam]), ec2_q)
-    st.add_response("get_products", _page(DT), {"ServiceCode": "AWSDataTransfer",
-                                                "Filters": ANY, "MaxResults": 100})
+        st.add_response("get_products", _page(EBS[fam]), {
+            "ServiceCode": "AmazonEC2", "MaxResults": 100,
+            "Filters": _tm(regionCode=region, productFamily=fam)})
+    st.add_response("get_products", _page(DT), {
+        "ServiceCode": "AWSDataTransfer", "MaxResults": 100,
+        "Filters": _tm(fromRegionCode=region)})
     return st
 
 
@@ -130,11 +158,16 @@ def test_aws_price_list_items_become_rows():
     assert set(db) == {("db.m6i.large", True), ("db.t4g.medium", False)}
     assert db[("db.m6i.large", True)].storage_usd_per_gb_month == 0.23
     assert db[("db.t4g.medium", False)].burstable and not db[("db.m6i.large", True)].burstable
-    (gp3,) = res.rows["storage"]
+    vols = {r.volume_type: r for r in res.rows["storage"]}
+    gp3, io2 = vols["gp3"], vols["io2"]
     assert (gp3.usd_per_gb_month, gp3.iops_usd_per_month, gp3.iops_included) == (0.08, 0.005,
                                                                                   3000)
-    edges = [(t.tier_start_gb, t.tier_end_gb) for t in res.rows["egress"]]
-    assert edges == [(0, 10240), (10240, 51200), (51200, 153600), (153600, None)]
+    assert io2.iops_usd_per_month == 0.065  # tier 1, not the last-read tier3 0.03185
+    edges = [(t.tier_start_gb, t.tier_end_gb, t.usd_per_gb) for t in res.rows["egress"]]
+    # the free 100 GB split off the first tier: 0-100 free, 100-10240 at 0.09
+    assert edges == [(0, 100, 0.0), (100, 10240, 0.09), (10240, 51200, 0.085),
+                     (51200, 153600, 0.07), (153600, None, 0.05)]
+    assert "free" in res.rows["egress"][0].tier_as_published
     (xaz,) = res.rows["services"]
     assert (xaz.item, xaz.usd_per_unit) == ("cross_az_gb", 0.01)
 

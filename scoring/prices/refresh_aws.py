@@ -26,8 +26,16 @@ from scoring.prices.common import HOURS_PER_YEAR, ProviderResult, now_iso
 from scoring.prices.snapshot import RefreshError
 
 API = "AWS Price List Query API (pricing.get_products, us-east-1 endpoint)"
-FAMILIES = {"c": "compute", "m": "general", "r": "memory"}
-DEFAULT_SERIES = ("c6i", "c7i", "c7g", "m6i", "m7i", "m7g", "r6i", "r7i")
+FAMILIES = {"c": "compute", "m": "general", "r": "memory", "t": "general"}
+# The families the shipped snapshot holds (like-for-like rule: every vendor and era), so a
+# refresh never drops a row equivalents pick today.
+DEFAULT_SERIES = ("c6i", "c7i", "c8i", "c6a", "c7a", "c8a", "c7g", "c8g", "m6i", "m7i", "m8i",
+                  "m6a", "m7a", "m8a", "m7g", "m8g", "r6i", "r7i", "t3")
+EXPECTED_KINDS = ("compute", "commitments", "managed_db", "storage", "egress", "services")
+# AWS free tier: 100 GB/month of data transfer out to the internet, aggregated over all
+# regions per account; the Price List's regional tiers start at 0 without it.
+FREE_EGRESS_GB = 100.0
+FREE_EGRESS_URL = "https://aws.amazon.com/ec2/pricing/on-demand/#Data_Transfer"
 SIZES = ("large", "xlarge", "2xlarge", "4xlarge")
 PAYMENT = {"No Upfront": "no_upfront", "All Upfront": "all_upfront"}
 YEARS = {"1yr": 1, "3yr": 3}
@@ -166,6 +174,8 @@ def _ebs(client: Any, region: str, res: ProviderResult, when: str) -> None:
         if vol in ("gp3", "io2", "gp2") and od is not None:
             kind = {"Storage": "gb", "System Operation": "iops",
                     "Provisioned Throughput": "mbps"}.get(fam)
+            if ".tier" in a.get("usagetype", ""):
+                continue  # io2 IOPS above 32,000 (tier2) and 64,000 (tier3): cheaper tiers
             if kind:
                 by[(vol, kind)] = (od[0], it["product"]["sku"])
     for vol in ("gp3", "io2", "gp2"):
@@ -180,7 +190,9 @@ def _ebs(client: Any, region: str, res: ProviderResult, when: str) -> None:
             iops_included=3000 if vol == "gp3" else (0 if iops else None),
             source=f"{API}: AmazonEC2 sku {gb[1]}" + (f", IOPS sku {iops[1]}" if iops else ""),
             source_date=when[:10], sku=gb[1], retrieved_at=when, confidence=CONFIDENCE,
-            notes="gp3: 3,000 IOPS and 125 MB/s included per volume" if vol == "gp3" else None))
+            notes="gp3: 3,000 IOPS and 125 MB/s included per volume" if vol == "gp3" else (
+                "io2: the IOPS rate of the first 32,000 IOPS (tier 1); the tier2/tier3 rates "
+                "above are not held" if vol == "io2" else None)))
 
 
 def _transfer(client: Any, region: str, res: ProviderResult, when: str) -> None:
@@ -190,14 +202,11 @@ def _transfer(client: Any, region: str, res: ProviderResult, when: str) -> None:
         ttype = a.get("transferType")
         if ttype == "AWS Outbound" and a.get("toLocation") == "External":
             for offer in it["terms"].get("OnDemand", {}).values():
-                for d in sorted(_dims(offer), key=lambda d: float(d["beginRange"])):
-                    end = None if d["endRange"] == "Inf" else float(d["endRange"])
-                    price = _usd(d)
+                for start, end, price, text in _with_free_tier(_dims(offer)):
                     res.add("egress", EgressTier(
                         provider="aws", region_scope=region,
-                        tier_start_gb=float(d["beginRange"]), tier_end_gb=end,
-                        usd_per_gb=price, tier_as_published=d.get("description", "") +
-                        ("" if price else " (free)"),
+                        tier_start_gb=start, tier_end_gb=end,
+                        usd_per_gb=price, tier_as_published=text,
                         source=f"{API}: AWSDataTransfer sku {sku}",
                         source_url="https://pricing.us-east-1.amazonaws.com",
                         source_date=when[:10], sku=sku, retrieved_at=when,
@@ -210,6 +219,22 @@ def _transfer(client: Any, region: str, res: ProviderResult, when: str) -> None:
                     usd_per_unit=od[0], as_published="intra-region transfer, per GB each way",
                     source=f"{API}: AWSDataTransfer sku {sku}", source_date=when[:10],
                     sku=sku, retrieved_at=when, confidence=CONFIDENCE))
+
+
+def _with_free_tier(dims: list[dict]) -> list[tuple[float, float | None, float, str]]:
+    """(start, end, $/GB, text) per tier, with the free first 100 GB the Price List leaves
+    out: a first tier from 0 at a price is split at 100 GB (documented AWS free tier)."""
+    out = []
+    for d in sorted(dims, key=lambda d: float(d["beginRange"])):
+        end = None if d["endRange"] == "Inf" else float(d["endRange"])
+        price, text = _usd(d), d.get("description", "")
+        out.append((float(d["beginRange"]), end, price, text + ("" if price else " (free)")))
+    if out and out[0][0] == 0 and out[0][2] > 0 and (out[0][1] or 1e18) > FREE_EGRESS_GB:
+        _, end, price, text = out[0]
+        out[0:1] = [(0.0, FREE_EGRESS_GB, 0.0, "First 100 GB/month free (AWS free tier, per "
+                     f"account across regions; {FREE_EGRESS_URL})"),
+                    (FREE_EGRESS_GB, end, price, text)]
+    return out
 
 
 def _spot(ec2: Any, region: str, types: list[str], res: ProviderResult) -> None:
@@ -233,7 +258,7 @@ def fetch(regions: list[str], *, client: Any = None, ec2_factory: Any = None,
           series: tuple[str, ...] = DEFAULT_SERIES) -> ProviderResult:
     """Ask the Price List API for each region; raise RefreshError with the reason on failure."""
     when = now_iso()
-    res = ProviderResult("aws", API, list(regions), when)
+    res = ProviderResult("aws", API, list(regions), when, expected=EXPECTED_KINDS)
     try:
         import boto3
         import botocore.exceptions as bx
