@@ -175,3 +175,85 @@ def test_cli_refresh_offline_is_a_message_not_a_traceback(tmp_path):
     assert "Traceback" not in r.stderr + r.stdout and not (tmp_path / "s").exists()
     r = CliRunner().invoke(app, ["prices", "diff", "shipped", "shipped"])
     assert r.exit_code == 0 and "0 changed, 0 added, 0 removed" in r.output
+
+
+def _doc_sku(sid: str, desc: str, usage: str, tiers: list[tuple[float, float]],
+             group: str = "CPU", unit: str = "h", currency: str = "USD") -> dict:
+    """A Sku with every documented field (cloud.google.com/billing/docs/reference/rest/v1/
+    services.skus#Sku, read 2026-12): tiered rates as (startUsageAmount, price)."""
+    return {"name": f"services/6F81-5844-456A/skus/{sid}", "skuId": sid, "description": desc,
+            "category": {"serviceDisplayName": "Compute Engine", "resourceFamily": "Compute",
+                         "resourceGroup": group, "usageType": usage},
+            "serviceRegions": ["us-central1"],
+            "pricingInfo": [{
+                "summary": "", "pricingExpression": {
+                    "usageUnit": unit, "displayQuantity": 1,
+                    "tieredRates": [{"startUsageAmount": start, "unitPrice": {
+                        "currencyCode": currency, "units": str(int(p)),
+                        "nanos": round((p - int(p)) * 1e9)}} for start, p in tiers],
+                    "usageUnitDescription": "hour", "baseUnit": "s",
+                    "baseUnitDescription": "second", "baseUnitConversionFactor": 3600},
+                "aggregationInfo": {"aggregationLevel": "ACCOUNT",
+                                    "aggregationInterval": "MONTHLY"},
+                "currencyConversionRate": 1, "effectiveTime": "2026-11-01T00:00:00Z"}],
+            "serviceProviderName": "Google",
+            "geoTaxonomy": {"type": "REGIONAL", "regions": ["us-central1"]}}
+
+
+# N2D, C3D, E2 and N1 (whose SKUs say "Predefined"), with the noise of a real catalog: a SKU
+# tiered as a free allowance then a rate then a volume discount (take the rate, not the last
+# tier), sole-tenancy and custom SKUs, and N1 CUDs that name no series.
+MORE = [
+    _doc_sku("N1", "N2D AMD Instance Core running in Americas", "OnDemand",
+             [(0, 0.0), (100, 0.021811), (1e6, 0.0199)]),
+    _doc_sku("N2", "N2D AMD Instance Ram running in Americas", "OnDemand",
+             [(0, 0.002923)], "RAM"),
+    _doc_sku("N3", "N2D AMD Sole Tenancy Instance Core running in Americas", "OnDemand",
+             [(0, 0.5)]),
+    _doc_sku("C1", "C3D Instance Core running in Americas", "OnDemand", [(0, 0.029563)]),
+    _doc_sku("C2", "C3D Instance Ram running in Americas", "OnDemand", [(0, 0.003963)],
+             "RAM"),
+    _doc_sku("E1", "E2 Instance Core running in Americas", "OnDemand", [(0, 0.021811)]),
+    _doc_sku("E2", "E2 Instance Ram running in Americas", "OnDemand", [(0, 0.002923)], "RAM"),
+    _doc_sku("P1", "N1 Predefined Instance Core running in Americas", "OnDemand",
+             [(0, 0.031611)]),
+    _doc_sku("P2", "N1 Predefined Instance Ram running in Americas", "OnDemand",
+             [(0, 0.004237)], "RAM"),
+    _doc_sku("P3", "Commitment v1: Cpu in Americas for 1 Year", "Commit1Yr", [(0, 0.019915)]),
+]
+
+
+def _more_route(path: str, q: dict, base: str) -> dict:
+    return {"skus": SQL} if "9662-B51E-5089" in path else {"skus": MORE}
+
+
+def test_gcp_documented_skus_tiers_and_more_series():
+    with json_server(_more_route) as (base, _):
+        client = billing_v1.CloudCatalogClient(
+            transport="rest", credentials=AnonymousCredentials(),
+            client_options={"api_endpoint": base})
+        res = refresh_gcp.fetch(["us-central1"], client=client)
+    rows = {r.instance_type: r for r in res.rows["compute"]}
+    # n2d-standard-4 = 4 x 0.021811 + 16 x 0.002923 = 0.087244 + 0.046768 = 0.134012
+    # (the volume tier 0.0199 would give 0.126368; the sole-tenancy SKU 0.5 is not the core)
+    assert rows["n2d-standard-4"].ondemand_usd_per_hour == pytest.approx(0.134012)
+    # c3d-highcpu-4 = 4 x 0.029563 + 8 x 0.003963 = 0.118252 + 0.031704 = 0.149956
+    assert rows["c3d-highcpu-4"].ondemand_usd_per_hour == pytest.approx(0.149956)
+    assert "c3d-highcpu-2" not in rows                      # C3D has no 2-vCPU shape
+    # n1-standard-4 = 4 x 0.031611 + 15 x 0.004237 = 0.126444 + 0.063555 = 0.189999
+    assert rows["n1-standard-4"].ondemand_usd_per_hour == pytest.approx(0.189999)
+    assert rows["n1-standard-4"].memory_gib == 15
+    assert "e2-standard-4" in rows
+    # N1 CUDs name no series: never attached to a series by guess
+    assert not any(c.instance_type.startswith("n1-") for c in res.rows.get("commitments", []))
+
+
+def test_gcp_non_usd_sku_is_refused():
+    eur = [_doc_sku("X1", "E2 Instance Core running in Americas", "OnDemand", [(0, 0.02)],
+                    currency="EUR")]
+    with json_server(lambda p, q, b: {"skus": [] if "9662" in p else eur}) as (base, _):
+        client = billing_v1.CloudCatalogClient(
+            transport="rest", credentials=AnonymousCredentials(),
+            client_options={"api_endpoint": base})
+        with pytest.raises(RefreshError, match="EUR, not USD"):
+            refresh_gcp.fetch(["us-central1"], client=client)

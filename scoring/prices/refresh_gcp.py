@@ -32,9 +32,19 @@ SHAPES: dict[tuple[str, str], dict[int, float]] = {
     ("c4", "highmem"): {2: 15, 4: 31, 8: 62, 16: 124},
     ("t2a", "standard"): {n: 4 * n for n in (1, 2, 4, 8, 16)},
     **{("c4a", c): {n: n * r for n in (1, 2, 4, 8, 16)} for c, r in _R.items()},
+    # the rest of the series the shipped snapshot holds, so a refresh keeps today's picks
+    **{("n2d", c): {n: n * r for n in (2, 4, 8, 16)}
+       for c, r in {"highcpu": 1, "standard": 4, "highmem": 8}.items()},
+    **{("c3d", c): {n: n * r for n in (4, 8, 16)} for c, r in _R.items()},
+    **{("e2", c): {n: n * r for n in (2, 4, 8, 16)}
+       for c, r in {"highcpu": 1, "standard": 4, "highmem": 8}.items()},
+    ("n1", "standard"): {n: n * 3.75 for n in (1, 2, 4, 8, 16)},
+    ("n1", "highcpu"): {n: n * 0.9 for n in (2, 4, 8, 16)},
+    ("n1", "highmem"): {n: n * 6.5 for n in (2, 4, 8, 16)},
 }
+EXPECTED_KINDS = ("compute", "commitments", "storage", "managed_db")
 _UNIT = re.compile(r"^(?:Spot Preemptible )?(?P<series>[A-Z][A-Z0-9]*) (?:AMD |Arm |Intel )?"
-                   r"Instance (?P<res>Core|Ram) running in ")
+                   r"(?:Predefined )?Instance (?P<res>Core|Ram) running in ")
 _CUD = re.compile(r"^Commitment v1: (?P<series>[A-Z][A-Z0-9]*) (?:AMD |Arm |Intel )?"
                   r"(?P<res>Cpu|Ram) in ")
 _TERMS = {"OnDemand": "od", "Preemptible": "spot", "Commit1Yr": "1y", "Commit3Yr": "3y"}
@@ -45,10 +55,19 @@ _SQL = re.compile(r"^Cloud SQL for PostgreSQL: (Zonal|Regional) - (vCPU|RAM|Stan
 
 
 def unit_price(sku: Any) -> float:
-    """The last tier's price (the first tier is 0 only for free allowances)."""
-    rates = sku.pricing_info[0].pricing_expression.tiered_rates
-    p = rates[-1].unit_price
-    return int(p.units or 0) + p.nanos / 1e9
+    """The list rate: the first tier with a price. A SKU's tiers (startUsageAmount) are a free
+    allowance at 0 and then volume steps; the last tier is a discount reached only at volume,
+    so it is never the unit price. Non-USD SKUs are refused."""
+    rates = sorted(sku.pricing_info[0].pricing_expression.tiered_rates,
+                   key=lambda r: r.start_usage_amount)
+    for r in rates:
+        if r.unit_price.currency_code not in ("", "USD"):
+            raise RefreshError(f"sku {sku.sku_id}: price in {r.unit_price.currency_code}, "
+                               "not USD; refusing it")
+        price = int(r.unit_price.units or 0) + r.unit_price.nanos / 1e9
+        if price > 0:
+            return price
+    return 0.0
 
 
 def list_skus(client: Any, service: str) -> list[Any]:
@@ -66,7 +85,9 @@ def _units(skus: list[Any], region: str) -> dict[tuple[str, str, str], tuple[flo
         if term is None or m is None:
             continue
         res = "cpu" if m["res"] in ("Core", "Cpu") else "ram"
-        out[(m["series"].lower(), res, term)] = (unit_price(s), s.sku_id)
+        price = unit_price(s)
+        if price > 0:  # an all-free SKU is an allowance, never a unit price
+            out[(m["series"].lower(), res, term)] = (price, s.sku_id)
     return out
 
 
@@ -149,7 +170,7 @@ def make_client(api_key: str | None = None) -> Any:
 
 def fetch(regions: list[str], *, client: Any = None) -> ProviderResult:
     when = now_iso()
-    res = ProviderResult("gcp", API, list(regions), when)
+    res = ProviderResult("gcp", API, list(regions), when, expected=EXPECTED_KINDS)
     try:
         client = client or make_client()
         compute = list_skus(client, COMPUTE_SERVICE)
