@@ -183,7 +183,7 @@ def _compute(site: CloudSite, usage: Usage, term: str,
                              usage.commitment_payment)
         caveats += [x for x in [commitments.upfront_caveat(c, usage.instances, term)] if x]
     comp = _component(name, hours, "instance-hours", rate, source, "catalog", "compute",
-                      f"{hours_note}; {note}", months,
+                      f"{hours_note}; {note}; CPU {row.generation}", months,
                       confidence=_compute_confidence(row, term, catalog, usage))
     return comp, itype, caveats
 

@@ -151,3 +151,18 @@ def test_undated_rows_are_counted_not_skipped(catalog):
     assert catalog.compute("aws", "eu-west-1", "c6i.xlarge").source_date is None
     from scoring.cli_prices import snapshot_banner
     assert f"{sum(want.values())} price rows undated" in snapshot_banner(catalog)
+
+
+def test_the_tco_line_and_report_name_the_cpu_generation():
+    # the compute component's note (shown by `tco` and in the report's cost table) names the
+    # CPU and era the like-for-like rule compared
+    from bench.scenarios import load_campaign_file
+    from scoring.tco import estimate_campaign
+    from tests.conftest import REPO
+
+    costs = estimate_campaign(load_campaign_file(REPO / "scenarios" / "poc-web-db.yaml"))
+    notes = {s: next(c.note for c in cost.components if c.kind == "compute")
+             for s, cost in costs.items()}
+    assert "CPU Intel Xeon 4th gen (Sapphire Rapids), era 3 (2023)" in notes["aws"]
+    assert "Emerald Rapids), era 3 (2024)" in notes["azure"]
+    assert "Emerald Rapids), era 3 (2024)" in notes["gcp"]
