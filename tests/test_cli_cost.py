@@ -140,7 +140,7 @@ def test_prices_equivalents_database_follows_the_scenario_class():
     assert db.exit_code == 0, db.output
     out = " ".join(db.output.replace("│", " ").split())
     assert "aws us-east-1 db.m6i.large 2 8 0.36 price_override" in out
-    assert "azure eastus GP_Standard_D2ds_v5 2 8 0.406 price_override" in out
+    assert "azure eastus GP_Standard_D2ds_v5 2 8 0.356 price_override" in out
     # gcp: db-custom-2-8192 HA = 2 x 0.0826 + 8 x 0.014 = 0.1652 + 0.112 = 0.2772 $/h
     assert "gcp us-central1 db-custom-2-8192 2 8 0.2772 catalog" in out
     assert " none " not in out
