@@ -21,7 +21,7 @@ from scoring.catalog_rows import confidence_level
 DEFAULT_VOLUME = {"aws": "gp3", "gcp": "pd-balanced", "azure": "premium-ssd"}
 # Premium_ZRS bills at its own (higher) tier prices: priced only from premium-ssd-zrs rows.
 VOLUME_ALIASES = {"Premium_LRS": "premium-ssd", "premium_lrs": "premium-ssd",
-                  "Premium_ZRS": "premium-ssd-zrs"}
+                  "Premium_ZRS": "premium-ssd-zrs", "PremiumV2_LRS": "premium-ssd-v2"}
 RAW_TYPE = {"premium-ssd": "Premium_LRS", "premium-ssd-zrs": "Premium_ZRS"}
 # What a disk delivers and the size it needs: core/disk_rule.py, shared with the programs.
 # GCP sustained-use discount: share of the base rate per quarter of the month used.

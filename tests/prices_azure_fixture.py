@@ -89,6 +89,22 @@ DISKS = [
          service="Storage", unit="1/Month", primary=False),
 ]
 
+# Premium SSD v2: hourly meters, each tiered with a free first tier, in the layout of a
+# recorded UK West answer (tierMinimumUnits 0 at 0, then the rate from 3,000 IOPS / 125 MB/s).
+# The USD values are illustrative (no stored eastus copy): the test checks the arithmetic.
+V2 = [
+    item("Premium LRS Provisioned Capacity", 0.000112, product="Azure Premium SSD v2",
+         sku="Premium LRS", service="Storage", unit="1 GiB/Hour"),
+    item("Premium LRS Provisioned IOPS", 0.0, product="Azure Premium SSD v2",
+         sku="Premium LRS", service="Storage", unit="1/Hour", meter_id="v2-iops"),
+    item("Premium LRS Provisioned IOPS", 0.0000068, product="Azure Premium SSD v2",
+         sku="Premium LRS", service="Storage", unit="1/Hour", tier=3000, meter_id="v2-iops"),
+    item("Premium LRS Provisioned Throughput (MBps)", 0.0, product="Azure Premium SSD v2",
+         sku="Premium LRS", service="Storage", unit="1/Hour", meter_id="v2-mbps"),
+    item("Premium LRS Provisioned Throughput (MBps)", 0.000055, product="Azure Premium SSD v2",
+         sku="Premium LRS", service="Storage", unit="1/Hour", tier=125, meter_id="v2-mbps"),
+]
+
 PG = [
     item("vCore", 0.089, product="Azure Database for PostgreSQL Flexible Server General "
          "Purpose Ddsv5 Series Compute", sku="vCore", service="Azure Database for PostgreSQL"),
@@ -139,6 +155,8 @@ def strict_route(vms: dict[str, list[dict]] | None = None):
             if len(rows) > 4:  # the rest on a second page, as the API pages
                 return page(rows[:4], f"{base}/api/retail/prices/page2?sku={m[1]}")
             return page(rows, None)
+        if "Azure Premium SSD v2" in flt:
+            return page(V2, None)
         if "Premium SSD Managed Disks" in flt:
             return page(DISKS, None)
         if "PostgreSQL" in flt:

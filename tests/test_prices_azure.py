@@ -39,6 +39,12 @@ def test_azure_real_shapes_with_their_noise():
     tiers = {(t.volume_type, t.tier): t.usd_per_month for t in res.rows["disk_tiers"]}
     assert tiers == {("premium-ssd", "P10"): 19.71, ("premium-ssd-zrs", "P10"): 29.57,
                      ("premium-ssd", "P30"): 135.17}
+    # Premium SSD v2: the priced tiers, x 730 h: 0.000112 x 730 = 0.08176 per GiB-month;
+    # IOPS 0.0000068 x 730 = 0.004964 per IOPS-month above the 3,000 the tier starts at
+    (v2,) = res.rows["storage"]
+    assert v2.volume_type == "premium-ssd-v2" and v2.iops_included == 3000
+    assert v2.usd_per_gb_month == pytest.approx(0.08176)
+    assert v2.iops_usd_per_month == pytest.approx(0.004964)
     db = {(r.tier_or_instance, r.ha): r for r in res.rows["managed_db"]}
     assert db[("GP_Standard_D2ds_v5", False)].usd_per_hour == pytest.approx(2 * 0.089)
     assert db[("GP_Standard_D2ds_v5", True)].storage_usd_per_gb_month == pytest.approx(0.23)

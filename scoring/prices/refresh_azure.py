@@ -22,6 +22,7 @@ from scoring.catalog_rows import (
     DiskTierRow,
     EgressTier,
     ManagedDbRow,
+    StorageRow,
 )
 from scoring.prices.azure_items import (
     bandwidth_tiers,
@@ -30,7 +31,7 @@ from scoring.prices.azure_items import (
     primary_only,
     reservation_years,
 )
-from scoring.prices.common import HOURS_PER_YEAR, ProviderResult, now_iso
+from scoring.prices.common import HOURS_PER_MONTH, HOURS_PER_YEAR, ProviderResult, now_iso
 from scoring.prices.snapshot import RefreshError
 
 BASE_URL = "https://prices.azure.com/api/retail/prices"
@@ -43,7 +44,7 @@ SERIES = {"Fsv2": ("compute", 2), "Dsv5": ("general", 4), "Dpsv5": ("general", 4
           "Dlsv6": ("compute", 2), "Dalsv6": ("compute", 2), "Falsv6": ("compute", 2),
           "Dasv6": ("general", 4), "Fasv6": ("general", 4), "Dpsv6": ("general", 4),
           "Esv6": ("memory", 8), "Easv6": ("memory", 8)}
-EXPECTED_KINDS = ("compute", "commitments", "disk_tiers", "managed_db", "egress")
+EXPECTED_KINDS = ("compute", "commitments", "disk_tiers", "storage", "managed_db", "egress")
 # Premium SSD tier -> max GiB (Azure managed disk sizes)
 P_TIERS = {"P1": 4, "P2": 8, "P3": 16, "P4": 32, "P6": 64, "P10": 128, "P15": 256,
            "P20": 512, "P30": 1024, "P40": 2048, "P50": 4096, "P60": 8192, "P70": 16384,
@@ -155,6 +156,41 @@ def _disks(client: httpx.Client, base: str, region: str, res: ProviderResult,
             confidence=CONFIDENCE, notes="billed per disk at the tier its size rounds up to"))
 
 
+def _premium_v2(client: httpx.Client, base: str, region: str, res: ProviderResult,
+                when: str) -> None:
+    """Premium SSD v2: capacity per GiB-hour, IOPS and MB/s per hour, each tiered with a free
+    first tier (tierMinimumUnits 0 at price 0, then 3,000 IOPS / 125 MB/s at the rate): the
+    rate is the priced tier, and its start is what is included."""
+    items = query(client, base, f"serviceName eq 'Storage' and armRegionName eq '{region}' "
+                                "and productName eq 'Azure Premium SSD v2'",
+                  f"azure {region} premium ssd v2")
+    meters: dict[str, dict] = {}
+    for it in items:
+        if it.get("type") != "Consumption" or it.get("skuName") != "Premium LRS":
+            continue
+        name = it.get("meterName", "")
+        if it.get("retailPrice", 0) > 0 and (name not in meters or it.get(
+                "tierMinimumUnits", 0) < meters[name].get("tierMinimumUnits", 0)):
+            meters[name] = it  # the first priced tier
+    cap = meters.get("Premium LRS Provisioned Capacity")
+    iops = meters.get("Premium LRS Provisioned IOPS")
+    mbps = meters.get("Premium LRS Provisioned Throughput (MBps)")
+    if cap is None or iops is None:
+        return
+    free_iops = int(iops.get("tierMinimumUnits", 0))
+    res.add("storage", StorageRow(
+        provider="azure", region=region, volume_type="premium-ssd-v2",
+        usd_per_gb_month=round(cap["retailPrice"] * HOURS_PER_MONTH, 6),
+        iops_model="per_iops", iops_usd_per_month=round(iops["retailPrice"] * HOURS_PER_MONTH, 6),
+        iops_included=free_iops,
+        source=f"{API}: meterIds {cap['meterId']} (capacity), {iops['meterId']} (IOPS)",
+        source_date=when[:10], sku=cap.get("skuId"), retrieved_at=when, confidence=CONFIDENCE,
+        notes=f"hourly meters x {HOURS_PER_MONTH} h; first {free_iops} IOPS free"
+        + (f"; throughput above {mbps.get('tierMinimumUnits', 0):g} MB/s "
+           f"{mbps['retailPrice'] * HOURS_PER_MONTH:.6f}/MB/s-month (not priced by the TCO)"
+           if mbps else "")))
+
+
 def _postgres(client: httpx.Client, base: str, region: str, res: ProviderResult,
               when: str) -> None:
     items = query(client, base, f"serviceName eq 'Azure Database for PostgreSQL' and "
@@ -220,6 +256,7 @@ def fetch(regions: list[str], *, base_url: str | None = None,
             for region in regions:
                 _vms(c, base_url, region, res, when)
                 _disks(c, base_url, region, res, when)
+                _premium_v2(c, base_url, region, res, when)
                 _postgres(c, base_url, region, res, when)
                 _bandwidth(c, base_url, region, res, when)
     except httpx.HTTPError as e:
