@@ -220,6 +220,14 @@ MORE = [
     _doc_sku("P2", "N1 Predefined Instance Ram running in Americas", "OnDemand",
              [(0, 0.004237)], "RAM"),
     _doc_sku("P3", "Commitment v1: Cpu in Americas for 1 Year", "Commit1Yr", [(0, 0.019915)]),
+    # internet egress: one tiered SKU per destination group (GiB a month); only the one to the
+    # Americas is the priced route, China/Australia and inter-region SKUs are other charges
+    _doc_sku("G1", "Network Internet Data Transfer Out from Americas to Americas", "OnDemand",
+             [(0, 0.12), (1024, 0.11), (10240, 0.08)], "PremiumInternetEgress", "GiBy"),
+    _doc_sku("G2", "Network Internet Data Transfer Out from Americas to China", "OnDemand",
+             [(0, 0.23), (1024, 0.22), (10240, 0.20)], "PremiumInternetEgress", "GiBy"),
+    _doc_sku("G3", "Network Inter Region Data Transfer Out from Americas to EMEA", "OnDemand",
+             [(0, 0.05)], "InterregionEgress", "GiBy"),
 ]
 
 
@@ -244,6 +252,8 @@ def test_gcp_documented_skus_tiers_and_more_series():
     assert rows["n1-standard-4"].ondemand_usd_per_hour == pytest.approx(0.189999)
     assert rows["n1-standard-4"].memory_gib == 15
     assert "e2-standard-4" in rows
+    eg = [(t.tier_start_gb, t.tier_end_gb, t.usd_per_gb) for t in res.rows["egress"]]
+    assert eg == [(0, 1024, 0.12), (1024, 10240, 0.11), (10240, None, 0.08)]
     # N1 CUDs name no series: never attached to a series by guess
     assert not any(c.instance_type.startswith("n1-") for c in res.rows.get("commitments", []))
 

@@ -2,8 +2,9 @@
 
 Compute Engine publishes per-vCPU and per-GB-of-RAM SKUs per series and region; a machine
 type's price is vCPUs x core price + GB x RAM price, for on-demand, Spot and 1y/3y resource
-CUDs. Persistent disks and Cloud SQL for PostgreSQL (zonal and regional vCPU/RAM/storage) come
-from the same API. Internet egress is not fetched here (it is carried, and listed as such).
+CUDs. Persistent disks, Cloud SQL for PostgreSQL (zonal and regional vCPU/RAM/storage) and
+Premium-tier internet egress to the Americas (every tier of the 'Network Internet Data Transfer
+Out from <source> to Americas' SKU) come from the same API.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import os
 import re
 from typing import Any
 
-from scoring.catalog_rows import CommitmentRow, ComputeRow, ManagedDbRow, StorageRow
+from scoring.catalog_rows import CommitmentRow, ComputeRow, EgressTier, ManagedDbRow, StorageRow
 from scoring.prices.common import ProviderResult, family_of, now_iso
 from scoring.prices.snapshot import RefreshError
 
@@ -42,7 +43,8 @@ SHAPES: dict[tuple[str, str], dict[int, float]] = {
     ("n1", "highcpu"): {n: n * 0.9 for n in (2, 4, 8, 16)},
     ("n1", "highmem"): {n: n * 6.5 for n in (2, 4, 8, 16)},
 }
-EXPECTED_KINDS = ("compute", "commitments", "storage", "managed_db")
+EXPECTED_KINDS = ("compute", "commitments", "storage", "managed_db", "egress")
+_EGRESS = re.compile(r"^Network Internet Data Transfer Out from (?P<src>.+) to Americas$")
 _UNIT = re.compile(r"^(?:Spot Preemptible )?(?P<series>[A-Z][A-Z0-9]*) (?:AMD |Arm |Intel )?"
                    r"(?:Predefined )?Instance (?P<res>Core|Ram) running in ")
 _CUD = re.compile(r"^Commitment v1: (?P<series>[A-Z][A-Z0-9]*) (?:AMD |Arm |Intel )?"
@@ -135,6 +137,31 @@ def _disks(skus: list[Any], region: str, when: str, res: ProviderResult) -> None
                 notes="performance follows size"))
 
 
+def _egress(skus: list[Any], region: str, when: str, res: ProviderResult) -> None:
+    """Every tier of the region's internet egress SKU to the Americas (startUsageAmount in
+    GiB a month: 0, 1,024, 10,240 -> 0.12, 0.11, 0.08 for sources in the Americas)."""
+    for s in skus:
+        m = _EGRESS.match(s.description)
+        if not m or region not in s.service_regions or s.category.usage_type != "OnDemand":
+            continue
+        rates = sorted(s.pricing_info[0].pricing_expression.tiered_rates,
+                       key=lambda r: r.start_usage_amount)
+        for i, r in enumerate(rates):
+            if r.unit_price.currency_code not in ("", "USD"):
+                raise RefreshError(f"sku {s.sku_id}: price in {r.unit_price.currency_code}, "
+                                   "not USD; refusing it")
+            price = int(r.unit_price.units or 0) + r.unit_price.nanos / 1e9
+            start = float(r.start_usage_amount)
+            end = float(rates[i + 1].start_usage_amount) if i + 1 < len(rates) else None
+            res.add("egress", EgressTier(
+                provider="gcp", region_scope=region, tier_start_gb=start, tier_end_gb=end,
+                usd_per_gb=price, tier_as_published=f"{s.description}, from {start:g} GiB"
+                + (" (free)" if price == 0 else ""),
+                source=f"{API}: sku {s.sku_id}", source_url="https://cloudbilling.googleapis.com",
+                source_date=when[:10], sku=s.sku_id, retrieved_at=when, confidence=CONFIDENCE))
+        return  # one SKU per source region
+
+
 def _cloudsql(skus: list[Any], region: str, when: str, res: ProviderResult) -> None:
     units: dict[tuple[bool, str], tuple[float, str]] = {}
     for s in skus:
@@ -182,9 +209,10 @@ def fetch(regions: list[str], *, client: Any = None) -> ProviderResult:
     for region in regions:
         compose(_units(compute, region), region, when, res)
         _disks(compute, region, when, res)
+        _egress(compute, region, when, res)
         _cloudsql(sql, region, when, res)
-    res.notes.append("internet egress is not fetched from the Billing Catalog here; egress "
-                     "rows are carried from the base snapshot")
+    res.notes.append("internet egress: Premium tier to destinations in the Americas (other "
+                     "destinations are priced differently and not held)")
     return res
 
 
