@@ -3,9 +3,13 @@
 
 from __future__ import annotations
 
-import pytest
+import contextlib
 
-from scoring.prices import refresh_azure
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from scoring.prices import azure_items, refresh_azure
 from scoring.prices.snapshot import RefreshError
 from tests.prices_azure_fixture import VMS, item, strict_route, vm
 from tests.prices_support import json_server
@@ -85,3 +89,27 @@ def test_azure_unreachable_is_a_clear_refresh_error():
         pass  # server closed: its port now refuses connections
     with pytest.raises(RefreshError, match="cannot reach the Azure Retail Prices API"):
         refresh_azure.fetch(["eastus"], base_url=f"{base}{BASE}")
+
+
+_value = st.one_of(st.none(), st.booleans(), st.integers(-5, 5000), st.floats(allow_nan=True),
+                   st.text(max_size=12), st.sampled_from(
+                       ["USD", "EUR", "Consumption", "Reservation", "1 Year", "5 Years",
+                        "Rtn Preference: Internet", "Rtn Preference: MGN", "P10 LRS Disk"]))
+_items = st.lists(st.dictionaries(st.sampled_from(
+    ["currencyCode", "tierMinimumUnits", "retailPrice", "unitPrice", "meterId", "meterName",
+     "productName", "skuName", "type", "isPrimaryMeterRegion", "armSkuName",
+     "reservationTerm", "unitOfMeasure"]), _value, max_size=13), max_size=8)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_items)
+def test_hostile_items_are_refused_never_a_crash(items):
+    # what fetch() turns into a RefreshError (it maps KeyError/ValueError/TypeError); anything
+    # else escaping the item cleaners would be a traceback for the user
+    for step in (lambda: azure_items.check_currency(items, "x"),
+                 lambda: azure_items.primary_only(items),
+                 lambda: [azure_items.is_linux_vm(i) for i in items],
+                 lambda: azure_items.bandwidth_tiers(items, "eastus"),
+                 lambda: [azure_items.reservation_years(i) for i in items]):
+        with contextlib.suppress(RefreshError, KeyError, ValueError, TypeError):
+            step()
