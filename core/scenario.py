@@ -100,6 +100,15 @@ class SiteBase(Model):
     price_override: PriceOverride | None = None
 
 
+class LocalFunctionSpec(Model):
+    """A local function site (docs/serverless.md): instances started on demand."""
+
+    idle_s: float = Field(2.0, ge=0.1, le=600, description="an idle instance is stopped "
+                          "after this many seconds; the next request is a cold start")
+    max_instances: int = Field(8, ge=1, le=64, description="per function; beyond it: 429")
+    pool_size: int = Field(2, ge=1, le=20, description="PostgreSQL connections per instance")
+
+
 class LocalSite(SiteBase):
     """A CPU envelope on this machine. Its hourly price is whatever the user states."""
 
@@ -110,6 +119,15 @@ class LocalSite(SiteBase):
     region: str = "local"
     zones: list[str] = Field(default_factory=lambda: ["local-a", "local-b"], min_length=2,
                              max_length=2)
+    serverless: LocalFunctionSpec | None = Field(
+        None, description="also run the functions on demand (needs `database`)")
+
+    @model_validator(mode="after")
+    def _function_needs_db(self) -> LocalSite:
+        if self.serverless is not None and self.database is None:
+            raise ValueError("serverless: the checkout function needs the site's PostgreSQL; "
+                             "add `database: {}`")
+        return self
 
 
 class StaticSite(SiteBase):

@@ -23,6 +23,7 @@ from stacks import netns
 from stacks.contract import Capabilities, PlannedResource
 from stacks.executors.local import LocalExecutor
 from stacks.host_facts import cpu_model, machine_facts
+from stacks.local_function import LocalFunctionSite
 from stacks.local_postgres import LocalPostgres
 
 
@@ -33,6 +34,7 @@ class _Teardown:
     pair: netns.VethPair | None = None
     scratch: list[Path] = field(default_factory=list)
     postgres: Any = None
+    function: Any = None
 
 
 def _cpu_list(cpus: list[int]) -> str:
@@ -74,6 +76,9 @@ class LocalProvisioner:
                PlannedResource("network", site.name, mode)]
         if site.database:
             res.append(PlannedResource("postgresql", site.name, "temporary local server"))
+        if site.serverless:
+            res.append(PlannedResource("function-site", site.name, "checkout + hello on demand,"
+                                       f" idle {site.serverless.idle_s:g} s"))
         return res
 
     @staticmethod
@@ -126,6 +131,11 @@ class LocalProvisioner:
                 env.database = self._start_postgres(td, hosts["server"])
                 # its processes are the campaign's, not "other work" (bench.hostload)
                 env.notes["own_process_markers"] = [str(td.postgres.root)]
+            if site.serverless is not None:
+                td.function = LocalFunctionSite(
+                    hosts["server"], env.database, site.serverless.idle_s,
+                    site.serverless.max_instances, site.serverless.pool_size)
+                env.notes["function"] = td.function.start()
             return env
         except BaseException:
             self._undo(td)
@@ -141,6 +151,11 @@ class LocalProvisioner:
     @staticmethod
     def _undo(td: _Teardown) -> None:
         errors = []
+        if td.function is not None:
+            try:
+                td.function.stop()
+            except Exception as e:  # keep tearing down the rest
+                errors.append(f"function site: {e}")
         if td.postgres is not None:
             try:
                 td.postgres.stop()
