@@ -242,6 +242,9 @@ EXTRACTORS: dict[str, Extractor] = {
     "network_throughput": lambda s, c, i, site: _measured(s, c, site, "iperf3.throughput",
                                                           "Gbit/s"),
     "http_p99": lambda s, c, i, site: _http_p99(s, c, i, site),
+    "cold_start_p99": lambda s, c, i, site: _measured(s, c, site, "cold-start.cold_start_p99",
+                                                      "ms"),
+    "warm_p99": lambda s, c, i, site: _measured(s, c, site, "cold-start.warm_p99", "ms"),
     "sla": lambda s, c, i, site: _sla(i, site),
     "compliance": lambda s, c, i, site: _compliance(i, site),
 }
@@ -255,6 +258,8 @@ CRITERION_METRICS: dict[str, tuple[str, ...]] = {
     "network_latency": ("ping.rtt_avg",),
     "network_throughput": ("iperf3.throughput",),
     "http_p99": ("http-load.latency_p99",),
+    "cold_start_p99": ("cold-start.cold_start_p99",),
+    "warm_p99": ("cold-start.warm_p99",),
 }
 
 
@@ -270,7 +275,7 @@ def available_builtins(samples: pd.DataFrame, campaign: Campaign) -> list[str]:
     out = ["tco"]
     needs = {"price_performance": "sysbench-cpu", "cpu": "sysbench-cpu",
              "disk_iops": "fio", "network_latency": "ping", "network_throughput": "iperf3",
-             "http_p99": "http-load"}
+             "http_p99": "http-load", "cold_start_p99": "cold-start", "warm_p99": "cold-start"}
     for name, workload in needs.items():
         if workload in workloads:
             out.append(name)

@@ -17,7 +17,7 @@ import numpy as np
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from bench.show import busy_units
-from scoring import charts
+from scoring import charts, coldstart_chart
 from scoring.display import distinct_digits, fmt, fmt_value
 from scoring.hdr_stats import merged_percentile_stat
 from scoring.quantities import CRITERION_METRICS, per_repetition
@@ -112,6 +112,9 @@ def _charts(result: ScoreResult, meas: list[dict[str, Any]]) -> list[charts.Char
     if len(m.sites) > 1:
         out.append(charts.win_shares(result.sensitivity.mc_shares,
                                      result.sensitivity.mc_draws))
+    cold_warm = coldstart_chart.cold_vs_warm(result.samples, m.sites)
+    if cold_warm is not None:
+        out.append(cold_warm)
     for row in meas[:MAX_DISTRIBUTIONS]:
         key = "dist-" + row["metric"].replace(".", "-").replace("_", "-")
         out.append(charts.distribution(key, row["metric"], row["unit"],
@@ -207,6 +210,7 @@ def view_model(result: ScoreResult) -> dict[str, Any]:
         "cost_rows": _cost_rows(result), "cost_error": result.inputs.cost_error,
         "charts": chart_list,
         "chart_b64": {c.key: base64.b64encode(c.png).decode() for c in chart_list},
+        "coldstart_why": coldstart_chart.WHY,
         "sens": sens, "label": label, "excluded": result.excluded,
         "preemptions": sorted(Counter(e["site"] for e in result.excluded
                                       if e["status"] == "preempted").items()),

@@ -94,6 +94,9 @@ def measure(base: str, function: str, samples: int, warm: int, burst_n: int, mod
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--version", action="version",
+                   version=f"bakeoff cold-start probe, format {FORMAT}, Python "
+                           f"{sys.version.split()[0]}")
     p.add_argument("--url", required=True, help="the function site's base URL")
     p.add_argument("--function", action="append", required=True)
     p.add_argument("--samples", type=int, required=True)

@@ -14,6 +14,7 @@ The function measured is `function` (the realistic checkout by default); `baseli
 
 from __future__ import annotations
 
+import sys
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
@@ -28,7 +29,7 @@ from bench.workloads.http_load import loadgen_host
 from core.environment import Environment
 from core.errors import BakeoffError, ParseError
 
-TOOL = "bakeoff-coldstart-probe"
+TOOL = "bench.serverless.probe"  # bakeoff's own client, run as python -m
 PCTS = {"p50": 50.0, "p90": 90.0, "p99": 99.0}
 FUNCTIONS = ("checkout", "hello")
 
@@ -65,6 +66,7 @@ class ColdStart:
     name = "cold-start"
     tool = TOOL
     tool_host = "loadgen"
+    python_tool = True  # the runner asks the load host's interpreter for its version
     metrics: ClassVar[dict[str, str]] = {
         **{f"{prefix}{kind}_{p}": "ms" for prefix in ("", "baseline_")
            for kind in ("cold_start", "warm", "init") for p in PCTS},
@@ -130,7 +132,7 @@ class ColdStart:
                             "" if valid else "no successful cold request")
 
     def tool_version_argv(self) -> tuple[str, ...]:
-        return ("python3", "--version")
+        return (sys.executable, "-m", TOOL, "--version")
 
 
 def _rows(run: dict[str, Any], key: str) -> list[dict[str, Any]]:
