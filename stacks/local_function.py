@@ -49,6 +49,8 @@ class LocalFunctionSite:
                 "--port", str(port), "--idle-s", f"{self.idle_s:g}", "--max-instances",
                 str(self.max_instances), "--conninfo", self.database.conninfo,
                 "--pool-size", str(self.pool_size)]
+        if self.host.facts.get("scratch_dir"):
+            argv += ["--scratch", str(self.host.facts["scratch_dir"])]
         self.proc = self.host.executor.start(argv, env=env)
         deadline = time.monotonic() + ready_timeout_s
         while True:

@@ -215,10 +215,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-instances", type=int, required=True)
     p.add_argument("--conninfo", required=True, help="libpq conninfo, password in PGPASSFILE")
     p.add_argument("--pool-size", type=int, default=2)
+    p.add_argument("--scratch", default=None, help="where the instances' config is written "
+                   "(the site's scratch directory, removed at teardown)")
     args = p.parse_args(argv)
     downstream = ThreadingHTTPServer(("127.0.0.1", 0), Downstream)
     threading.Thread(target=downstream.serve_forever, daemon=True).start()
-    fd, config_path = tempfile.mkstemp(prefix="bakeoff-fn-", suffix=".json")
+    fd, config_path = tempfile.mkstemp(prefix="bakeoff-fn-", suffix=".json", dir=args.scratch)
     with os.fdopen(fd, "w") as fh:
         json.dump({"conninfo": args.conninfo, "pool_size": args.pool_size,
                    "downstream_url": f"http://127.0.0.1:{downstream.server_address[1]}"}, fh)
