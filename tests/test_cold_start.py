@@ -12,6 +12,8 @@ from pathlib import Path
 
 import psutil
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bench.orchestrator import Orchestrator
 from bench.scenarios import parse_campaign
@@ -203,3 +205,40 @@ def test_cold_start_end_to_end_on_the_local_function_site(tmp_path):
     assert (folder / "report" / "charts" / "cold-vs-warm.png").stat().st_size > 1000
     assert "Cold start vs warm latency" in (folder / "report" / "index.html").read_text()
     assert "## Cold start vs warm" in report and "opens a connection pool" in report
+
+
+def test_a_function_site_without_its_database_is_refused_by_name():
+    from core.errors import ScenarioError
+
+    with pytest.raises(ScenarioError) as info:
+        parse_campaign({"name": "x", "sites": [{"name": "fn", "provider": "local", "cpus": 1,
+                                                "hourly_usd": 0, "serverless": {}}]})
+    assert "sites[0]: serverless:" in str(info.value) and "database: {}" in str(info.value)
+
+
+def test_cold_start_on_a_site_without_functions_says_what_to_add():
+    from core.environment import Environment, Host
+    from core.errors import BakeoffError
+    from stacks.executors.local import LocalExecutor
+
+    host = Host("client", "a", "127.0.0.1", LocalExecutor())
+    env = Environment("vm", "local", "local", "local-1cpu", {"client": host, "server": host})
+    with pytest.raises(BakeoffError, match=r"needs a function site: add `serverless: \{\}`"):
+        WL.run(WL.Params(samples=1), env)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, database=None)
+@given(st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 700) | st.floats(allow_nan=False)
+    | st.text(max_size=8) | st.sampled_from(["cold-start", "idle", "checkout", "hello"]),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+        st.sampled_from(["workload", "format", "force", "idle_s", "functions", "function",
+                         "cold", "warm", "burst", "latency_ms", "status", "init_ms"]),
+        inner, max_size=6), max_leaves=30))
+def test_hostile_documents_give_a_parse_error_or_plausible_samples(doc):
+    try:
+        out = WL.parse(json.dumps(doc), None)
+    except ParseError:
+        return
+    for s in out.samples:
+        assert WL.metrics[s.metric] == s.unit and math.isfinite(s.value) and s.value >= 0

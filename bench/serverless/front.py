@@ -64,8 +64,10 @@ class Fleet:
     def acquire(self, name: str) -> tuple[Instance | None, bool]:
         """(instance, cold); (None, False) means throttled."""
         with self.lock:
+            # an idle instance that died (crashed, killed) is gone, not a slot held
+            self.instances = [i for i in self.instances if i.busy or i.proc.poll() is None]
             for inst in self.instances:
-                if inst.name == name and not inst.busy and inst.proc.poll() is None:
+                if inst.name == name and not inst.busy:
                     inst.busy = True
                     return inst, False
             if sum(i.name == name for i in self.instances) >= self.max_instances:
