@@ -216,6 +216,17 @@ def test_a_function_site_without_its_database_is_refused_by_name():
     assert "sites[0]: serverless:" in str(info.value) and "database: {}" in str(info.value)
 
 
+def test_plan_of_a_function_site_lists_the_front():
+    from stacks.local import LocalProvisioner
+
+    campaign = parse_campaign({"name": "x", "sites": [{
+        "name": "fn", "provider": "local", "cpus": 1, "hourly_usd": 0, "network": "loopback",
+        "database": {}, "serverless": {"idle_s": 5}}]})
+    planned = LocalProvisioner().plan(campaign.sites[0], campaign)
+    assert ("function-site", "fn", "checkout + hello on demand, idle 5 s") in [
+        (r.kind, r.name, r.detail) for r in planned]
+
+
 def test_cold_start_on_a_site_without_functions_says_what_to_add():
     from core.environment import Environment, Host
     from core.errors import BakeoffError
