@@ -62,24 +62,28 @@ def register(app: typer.Typer) -> None:
                                          help="smallest change in % that counts"),
         out: Path | None = typer.Option(None, "--out", help="write drift.{md,html,json} here"),
         show_all: bool = typer.Option(False, "--all", help="also list unchanged metrics"),
+        fmt: str = _format_option(),
+        quiet: bool = _quiet_option(),
     ) -> None:
         """Tell real change from noise between two campaigns: metrics, prices, decision.
 
-        Example: bakeoff compare quickstart-20260101T000000Z latest --fail-on p99:+10%
+        BASE and NEW are ids from `bakeoff list` (a unique prefix will do), folders, or
+        'latest'. Example: bakeoff compare BASE_ID latest --fail-on p99:+10%
         """
         from bench.storage import materialize
         from scoring.compare import compare
-        from scoring.compare_report import render_table, write_drift_report
-        from scoring.drift_rules import parse_rules, violations
+        from scoring.compare_report import write_drift_report
+        from scoring.drift_rules import parse_rules, resolve_rules, violations
 
+        _check_format(fmt)
         rules = parse_rules(fail_on)
         root = materialize(results)
         comparison = compare(base, new, root, min_change=min_change / 100.0)
+        rules, notes = resolve_rules(rules, comparison.available)
+        comparison.warnings[:0] = notes
         found = violations(comparison, rules)
-        render_table(comparison, Console(width=max(Console().width, 120)), found, show_all)
-        if out is not None:
-            for kind, path in write_drift_report(comparison, found, out).items():
-                typer.echo(f"drift {kind}: {path}")
+        paths = write_drift_report(comparison, found, out) if out is not None else {}
+        _print_comparison(comparison, found, paths, fmt, quiet, show_all)
         if found:
             raise typer.Exit(1)
 
@@ -97,6 +101,8 @@ def register(app: typer.Typer) -> None:
         no_refresh: bool = typer.Option(False, "--no-refresh",
                                         help="keep the price snapshot in use; do not ask "
                                              "the providers' price APIs"),
+        fmt: str = _format_option(),
+        quiet: bool = _quiet_option(),
     ) -> None:
         """Re-run (or re-score) a scenario, compare with a baseline, write a drift report.
 
@@ -109,18 +115,63 @@ def register(app: typer.Typer) -> None:
         from bakeoff.reevaluate import reevaluate
         from bench.scenarios import load_campaign_file
         from bench.storage import is_url
-        from scoring.compare_report import render_table
         from scoring.drift_rules import parse_rules
 
+        _check_format(fmt)
         if is_url(results):
             raise BakeoffError("reevaluate works on a local results folder; sync the remote "
                                "root first (e.g. with your object store's CLI)")
         rules = parse_rules(fail_on)
         outcome = reevaluate(load_campaign_file(scenario), baseline, Path(results), rules,
                              rescore_only=rescore_only, min_change=min_change / 100.0,
-                             refresh=not no_refresh)
-        render_table(outcome.comparison, Console(width=max(Console().width, 120)),
-                     outcome.violations)
-        for kind, path in outcome.report.items():
-            typer.echo(f"drift {kind}: {path}")
+                             refresh=not no_refresh, quiet=quiet or fmt != "table")
+        _print_comparison(outcome.comparison, outcome.violations, outcome.report, fmt, quiet)
         raise typer.Exit(outcome.exit_code)
+
+
+def _format_option() -> str:
+    return typer.Option("table", "--format", help="table | json | csv")
+
+
+def _quiet_option() -> bool:
+    return typer.Option(False, "--quiet", "-q",
+                        help="print only crossed --fail-on rules and the drift report paths "
+                             "(for cron and CI)")
+
+
+def _check_format(fmt: str) -> None:
+    if fmt not in ("table", "json", "csv"):
+        raise BakeoffError(f"--format {fmt!r}: expected table, json or csv")
+
+
+def _print_comparison(comparison, found: list[str], paths: dict, fmt: str, quiet: bool,
+                      show_all: bool = False) -> None:
+    """One output call for compare and reevaluate: table (or only the verdict lines with
+    --quiet), JSON (the drift report's content) or CSV (one row per metric)."""
+    import json
+
+    from scoring.compare_report import metric_rows, render_table
+
+    if fmt == "json":
+        doc = dict(comparison.to_json(), violations=found,
+                   drift_report={k: str(v) for k, v in paths.items()})
+        typer.echo(json.dumps(doc, indent=2, default=str))
+        return
+    if fmt == "csv":
+        import pandas as pd
+
+        rows = [{"site": m.site, "workload": m.workload, "metric": m.metric,
+                 "detail": m.detail, "unit": m.unit, "base": m.base, "new": m.new,
+                 "change": m.change, "relative": m.relative,
+                 "ci_low": None if m.ci is None else m.ci[0],
+                 "ci_high": None if m.ci is None else m.ci[1], "verdict": m.verdict,
+                 "busy": m.busy} for m in metric_rows(comparison, all_rows=True)]
+        typer.echo(pd.DataFrame(rows).to_csv(index=False), nl=False)
+        return
+    if quiet:
+        for v in found:
+            typer.echo(f"fail-on {v}")
+    else:
+        render_table(comparison, Console(), found, show_all)
+    for kind, path in paths.items():
+        typer.echo(f"drift {kind}: {path}")

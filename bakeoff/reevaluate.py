@@ -13,22 +13,17 @@ import datetime as dt
 import json
 import os
 import secrets
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-from bench.results import atomic_write, resolve_campaign_dir
+from bench.results import atomic_write, measured_dir, read_manifest, resolve_campaign_dir
 from core.errors import BakeoffError
 from core.scenario import Campaign
 from scoring.compare import DEFAULT_MIN_CHANGE, Comparison, compare
 from scoring.compare_report import write_drift_report
-from scoring.drift_rules import Rule, violations
-
-# What a re-score copies from the baseline: the measurements, never its scores or report.
-MEASUREMENT_FILES = ("manifest.json", "samples.parquet", "histograms.parquet")
-MEASUREMENT_DIRS = ("units", "raw")
+from scoring.drift_rules import Rule, resolve_rules, violations
 
 
 @dataclass
@@ -69,23 +64,24 @@ def refresh_prices(enabled: bool = True) -> str:
 
 
 def rescore_copy(baseline: Path, campaign: Campaign, root: Path) -> Path:
-    """A new campaign folder holding the baseline's measurements and today's scenario."""
+    """A new campaign entry re-scoring the baseline's measurements with today's scenario.
+
+    It holds the manifest (new id, `rescore_of` = the measured campaign) and the scenario,
+    never a copy of the samples: readers follow `rescore_of` (bench.results.measured_dir),
+    so SQL and history count every measurement once, under the campaign that measured it.
+    """
+    measured = measured_dir(baseline, read_manifest(baseline))
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     new_id = f"{campaign.name}-rescore-{stamp}-{secrets.token_hex(2)}"
     folder = root / new_id
     folder.mkdir(parents=True)
-    for name in MEASUREMENT_FILES:
-        if (baseline / name).is_file():
-            shutil.copy2(baseline / name, folder / name)
-    for name in MEASUREMENT_DIRS:
-        if (baseline / name).is_dir():
-            shutil.copytree(baseline / name, folder / name)
-    manifest = json.loads((folder / "manifest.json").read_text())
-    manifest.update(campaign_id=new_id, rescored_from=baseline.name,
+    manifest = read_manifest(measured)
+    manifest.update(campaign_id=new_id, rescore_of=measured.name,
+                    rescore_of_path=str(measured.resolve()),
                     rescored_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
-    atomic_write(folder / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True))
     atomic_write(folder / "scenario.yaml",
                  yaml.safe_dump(campaign.model_dump(mode="json"), sort_keys=False))
+    atomic_write(folder / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True))
     return folder
 
 
@@ -98,6 +94,9 @@ def reevaluate(campaign: Campaign, baseline_ref: str, root: Path, rules: list[Ru
     from scoring.decide import score_campaign_dir
 
     baseline = resolve_campaign_dir(baseline_ref, root)
+    # A gate that names nothing is refused before anything is measured (exit 2).
+    rules, notes = resolve_rules(rules, _measurable(baseline, campaign),
+                                 where="the baseline and this scenario's workloads")
     prices = refresh_prices(refresh)
     if rescore_only:
         folder = rescore_copy(baseline, campaign, root)
@@ -105,7 +104,21 @@ def reevaluate(campaign: Campaign, baseline_ref: str, root: Path, rules: list[Ru
         folder = Orchestrator(campaign, root, quiet=quiet).run()
     score_campaign_dir(folder, results_root=root)
     comparison = compare(baseline, folder, root, min_change=min_change)
-    comparison.warnings.insert(0, prices)
+    comparison.warnings[:0] = [prices, *notes]
     found = violations(comparison, rules)
     report = write_drift_report(comparison, found, folder / "drift")
     return Reevaluation(folder, comparison, found, prices, report)
+
+
+def _measurable(baseline: Path, campaign: Campaign) -> set[tuple[str, str]]:
+    """(workload, metric) pairs a rule may name: what the baseline measured, plus what the
+    scenario's workloads declare (the new campaign will measure those)."""
+    from bench.results import load_results
+    from bench.workloads import REGISTRY
+
+    samples = load_results(baseline).samples
+    pairs = set(zip(samples["workload"], samples["metric"], strict=True))
+    for spec in campaign.workloads:
+        workload = REGISTRY.get(spec.name)
+        pairs |= {(spec.name, m) for m in (workload.metrics if workload else {})}
+    return pairs

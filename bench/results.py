@@ -7,6 +7,8 @@ Layout of results/<campaign-id>/:
   raw/<site>/<workload>/<rep>.<ext>    untouched tool output
   samples.parquet, histograms.parquet  tidy tables assembled from the units
   scores/, report/     written by the scoring stage
+A re-score (`bakeoff reevaluate --rescore-only`) is its own folder with a manifest whose
+`rescore_of` names the measured campaign; it holds no samples: they are read from there.
 """
 
 from __future__ import annotations
@@ -225,14 +227,17 @@ class CampaignResults:
 
 
 def resolve_campaign_dir(ref: str | Path, root: str | Path | None = None) -> Path:
-    """Accept a folder path or a campaign id under the results root (bench.campaigns:
-    `root`, else $BAKEOFF_RESULTS, else ./results); 'latest' picks the newest there."""
+    """Accept a folder path, a campaign id or a unique prefix of one under the results root
+    (bench.campaigns: `root`, else $BAKEOFF_RESULTS, else ./results). 'latest' is the
+    campaign that measured most recently: a re-score (manifest `rescore_of`) measures
+    nothing, so it is never 'latest'; name it by its id."""
     p = Path(ref)
     if str(ref) != "latest" and (p / "manifest.json").is_file():
         return p
     base = results_root(root)
     if str(ref) == "latest":
-        found = sorted(base.glob("*/manifest.json"), key=lambda m: m.stat().st_mtime)
+        found = sorted((m for m in base.glob("*/manifest.json") if not _is_rescore(m.parent)),
+                       key=lambda m: m.stat().st_mtime)
         if found:
             return found[-1].parent
         raise BakeoffError(f"latest: no campaign in the results root {base}/ (set by --results, "
@@ -245,11 +250,41 @@ def resolve_campaign_dir(ref: str | Path, root: str | Path | None = None) -> Pat
         raise ResultsDamaged(f"{d}: manifest.json is missing; the unit journals under units/ "
                              "are there: `bakeoff verify` lists them, and a new campaign "
                              "re-measures what cannot be trusted")
-    known = sorted(m.parent.name for m in base.glob("*/manifest.json"))[-5:] \
-        if base.is_dir() else []
-    hint = f"; campaigns there: {', '.join(known)}" if known else ""
+    ids = sorted(m.parent.name for m in base.glob("*/manifest.json")) if base.is_dir() else []
+    prefixed = [i for i in ids if i.startswith(str(ref))] if "/" not in str(ref) else []
+    if len(prefixed) == 1:
+        return base / prefixed[0]
+    if len(prefixed) > 1:
+        raise BakeoffError(f"{ref}: the prefix matches {len(prefixed)} campaigns under {base}/ "
+                           f"({', '.join(prefixed[:5])}{' ...' if len(prefixed) > 5 else ''}); "
+                           "give more of the id")
+    hint = f"; campaigns there: {', '.join(ids[-5:])}" if ids else ""
     raise BakeoffError(f"{ref}: no campaign results there (expected a folder with "
-                       f"manifest.json, a campaign id under {base}/, or 'latest'){hint}")
+                       f"manifest.json, a campaign id or unique prefix under {base}/, or "
+                       f"'latest'){hint}")
+
+
+def _is_rescore(d: Path) -> bool:
+    try:
+        return bool(json.loads((d / "manifest.json").read_text()).get("rescore_of"))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def measured_dir(d: Path, manifest: dict[str, Any]) -> Path:
+    """Where a campaign's measurements are: its own folder, or for a re-score the measured
+    campaign it points to (a sibling under the same root), so no row is ever stored twice."""
+    of = manifest.get("rescore_of")
+    if not of:
+        return d
+    target = d.parent / str(of)
+    if not (target / "samples.parquet").is_file() and manifest.get("rescore_of_path"):
+        target = Path(str(manifest["rescore_of_path"]))
+    if not (target / "samples.parquet").is_file():
+        raise ResultsDamaged(f"{d}: a re-score of {of}, whose measurements are not at "
+                             f"{target}/samples.parquet (keep the measured campaign beside "
+                             "its re-scores)")
+    return target
 
 
 def read_manifest(d: Path) -> dict[str, Any]:
@@ -319,8 +354,9 @@ def load_results(ref: str | Path, root: str | Path = "results") -> CampaignResul
     d = resolve_campaign_dir(ref, root)
     manifest = read_manifest(d)
     campaign = read_scenario(d)
-    samples = read_table(d / "samples.parquet", REQUIRED_SAMPLE_COLUMNS)
-    hist_path = d / "histograms.parquet"
+    measured = measured_dir(d, manifest)
+    samples = read_table(measured / "samples.parquet", REQUIRED_SAMPLE_COLUMNS)
+    hist_path = measured / "histograms.parquet"
     histograms = (read_table(hist_path, HISTOGRAM_COLUMNS) if hist_path.exists()
                   else pd.DataFrame(columns=list(HISTOGRAM_COLUMNS)))
     return CampaignResults(d.name, d, campaign, manifest, samples, histograms)

@@ -19,18 +19,14 @@ import pandas as pd
 
 from bench import frames
 from bench.results import CampaignResults, load_results
+from scoring.directions import improved
 from scoring.stats import DEFAULT_SEED, MIN_REPETITIONS, interval, median_draws
 
 DEFAULT_MIN_CHANGE = 0.05
 RESAMPLES = 4000
 
-# Metrics where smaller is better; everything else measured is larger-is-better.
-_LOWER_IS_BETTER = ("latency", "rtt", "lat_", "_ms", "p50", "p90", "p95", "p99", "loss",
-                    "failed", "errors", "jitter", "retransmits", "duration")
-
-
-def lower_is_better(metric: str) -> bool:
-    return any(token in metric for token in _LOWER_IS_BETTER)
+# Decision verdicts (scoring.summary) under which the leader's lead is beyond the noise.
+FIRM_VERDICTS = ("beyond the noise", "no noise", "only site")
 
 
 @dataclass
@@ -47,7 +43,7 @@ class MetricChange:
     ci: tuple[float, float] | None
     n_base: int
     n_new: int
-    verdict: str  # "better" | "worse" | "no change" | "noise unknown"
+    verdict: str  # "better" | "worse" | "changed" (no better side) | "no change" | "noise unknown"
     busy: bool = False  # a repetition on either side ran while the host did other work
 
 
@@ -77,18 +73,38 @@ class Comparison:
     winner: tuple[str | None, str | None]
     requirement_flips: list[dict[str, Any]]
     warnings: list[str] = field(default_factory=list)
+    # Each side's decision verdict ("beyond the noise", "too close to call", ...).
+    winner_verdicts: tuple[str | None, str | None] = (None, None)
+    # (workload, metric) pairs measured in either campaign: what `--fail-on` may name.
+    available: list[tuple[str, str]] = field(default_factory=list)
+
+    def _firm(self, side: int) -> bool:
+        return self.winner[side] is not None and self.winner_verdicts[side] in FIRM_VERDICTS
 
     @property
     def winner_changed(self) -> bool:
-        return self.winner[0] != self.winner[1]
+        """Another leader, each beyond the noise of its own campaign; a tie on either side
+        is reported (winner_text) but is not a change."""
+        return self._firm(0) and self._firm(1) and self.winner[0] != self.winner[1]
+
+    @property
+    def winner_text(self) -> str:
+        """"a → b", with "tie" for a side whose lead is inside the noise (or unknown)."""
+        def side(i: int) -> str:
+            if self.winner[i] is None:
+                return "none"
+            return self.winner[i] if self._firm(i) else \
+                f"tie ({self.winner[i]} ahead, {self.winner_verdicts[i] or 'noise unknown'})"
+        return f"{side(0)} → {side(1)}"
 
     @property
     def significant(self) -> list[MetricChange]:
-        return [m for m in self.metrics if m.verdict in ("better", "worse")]
+        return [m for m in self.metrics if m.verdict in ("better", "worse", "changed")]
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
         out["winner_changed"] = self.winner_changed
+        out["winner_text"] = self.winner_text
         return out
 
 
@@ -132,8 +148,8 @@ def metric_change(key: tuple[str, str, str, str, str], base: list[float], new: l
         if inside_noise or small or change == 0:
             verdict = "no change"
         else:
-            improved = (change < 0) if lower_is_better(metric) else (change > 0)
-            verdict = "better" if improved else "worse"
+            better = improved(workload, metric, change)
+            verdict = "changed" if better is None else ("better" if better else "worse")
     return MetricChange(site, workload, metric, detail, unit, b, n, change, relative, ci,
                         len(base), len(new), verdict)
 
@@ -233,6 +249,20 @@ def compare(base_ref: str | Path, new_ref: str | Path, root: str | Path = "resul
         totals={s: (totals_b.get(s), totals_n.get(s)) for s in sites},
         ranks={s: (rank_b.index(s) + 1 if s in rank_b else None,
                    rank_n.index(s) + 1 if s in rank_n else None) for s in sites},
-        winner=(((sb or {}).get("decision") or {}).get("leader"),
-                ((sn or {}).get("decision") or {}).get("leader")),
-        requirement_flips=_requirement_flips(sb, sn), warnings=warn)
+        winner=(_decision(sb).get("leader"), _decision(sn).get("leader")),
+        winner_verdicts=(_verdict(_decision(sb)), _verdict(_decision(sn))),
+        requirement_flips=_requirement_flips(sb, sn), warnings=warn,
+        available=sorted({(k[1], k[2]) for k in (*gb, *gn)}))
+
+
+def _decision(scores: dict | None) -> dict[str, Any]:
+    return (scores or {}).get("decision") or {}
+
+
+def _verdict(decision: dict[str, Any]) -> str | None:
+    """The decision's verdict; scores written before verdicts existed say only `tie`."""
+    if decision.get("verdict"):
+        return str(decision["verdict"])
+    if decision.get("leader") is None:
+        return None
+    return "too close to call" if decision.get("tie") else "beyond the noise"

@@ -13,21 +13,37 @@ from rich.table import Table
 
 from bench.results import atomic_write
 from scoring.compare import Comparison, MetricChange
+from scoring.display import fmt_value
 
-_STYLE = {"better": "green", "worse": "red", "no change": "dim", "noise unknown": "yellow"}
+_STYLE = {"better": "green", "worse": "red", "changed": "cyan", "no change": "dim",
+          "noise unknown": "yellow"}
+NARROW = 100  # below this many columns the interval and n columns are left out
 
 
-def _fmt(x: float | None, spec: str = ".4g") -> str:
-    return "—" if x is None else format(x, spec)
+def _fmt(x: float | None, spec: str = "") -> str:
+    """Money with `spec`; measured values with 4 significant digits and thousands grouped
+    (33,760, never 3.376e+04)."""
+    if x is None:
+        return "—"
+    return format(x, spec) if spec else fmt_value(x)
+
+
+def signed(x: float) -> str:
+    return ("+" if x > 0 else "") + fmt_value(x)
 
 
 def _ci(m: MetricChange) -> str:
-    return "—" if m.ci is None else f"{m.ci[0]:+.4g} … {m.ci[1]:+.4g}"
+    return "—" if m.ci is None else f"{signed(m.ci[0])} … {signed(m.ci[1])}"
+
+
+def metric_name(m: MetricChange) -> str:
+    """workload.metric [endpoint=..., query=...]: the identity keys keep rows apart."""
+    return f"{m.workload}.{m.metric}" + (f" [{m.detail}]" if m.detail else "")
 
 
 def metric_rows(c: Comparison, all_rows: bool = False) -> list[MetricChange]:
     """Changes beyond the noise first; `all_rows` adds the unchanged ones."""
-    order = {"worse": 0, "better": 1, "noise unknown": 2, "no change": 3}
+    order = {"worse": 0, "better": 1, "changed": 2, "noise unknown": 3, "no change": 4}
     rows = c.metrics if all_rows else [m for m in c.metrics if m.verdict != "no change"]
     return sorted(rows, key=lambda m: (order[m.verdict], m.site, m.workload, m.metric))
 
@@ -37,16 +53,20 @@ def render_table(c: Comparison, console: Console, violations: list[str],
     console.print(f"[bold]{c.base_id}[/bold] → [bold]{c.new_id}[/bold]")
     for w in c.warnings:
         console.print(f"[yellow]note:[/yellow] {w}")
-    table = Table(title="measurements (difference of medians, 95% bootstrap interval)")
-    for col in ("site", "metric", "base", "new", "change", "interval", "n", "verdict"):
-        table.add_column(col, overflow="fold")
+    wide = console.width >= NARROW
+    table = Table(title="measurements (difference of medians"
+                  + (", 95% bootstrap interval)" if wide else "; intervals: --format json)"))
+    cols = ("site", "metric", "base", "new", "change", "interval", "n", "verdict") if wide \
+        else ("site", "metric", "base", "new", "change", "verdict")
+    for col in cols:
+        table.add_column(col, overflow="fold", no_wrap=col == "site")
     for m in metric_rows(c, all_rows):
-        name = f"{m.workload}.{m.metric}" + (f" [{m.detail}]" if m.detail else "")
         rel = "" if m.relative is None else f" ({m.relative:+.1%})"
-        table.add_row(m.site, name, f"{m.base:.4g} {m.unit}", f"{m.new:.4g}",
-                      f"{m.change:+.4g}{rel}", _ci(m), f"{m.n_base}/{m.n_new}",
-                      f"[{_STYLE[m.verdict]}]{m.verdict}[/]" + (" (busy host)" if m.busy
-                                                                else ""))
+        verdict = f"[{_STYLE[m.verdict]}]{m.verdict}[/]" + (" (busy host)" if m.busy else "")
+        cells = [m.site, metric_name(m), f"{fmt_value(m.base)} {m.unit}", fmt_value(m.new),
+                 f"{signed(m.change)}{rel}"]
+        cells += [_ci(m), f"{m.n_base}/{m.n_new}", verdict] if wide else [verdict]
+        table.add_row(*cells)
     unchanged = sum(1 for m in c.metrics if m.verdict == "no change")
     if table.row_count:
         console.print(table)
@@ -64,8 +84,8 @@ def render_table(c: Comparison, console: Console, violations: list[str],
         rb, rn = c.ranks[site]
         console.print(f"{site}: total {_fmt(b, '.1f')} → {_fmt(n, '.1f')}, "
                       f"rank {rb or '—'} → {rn or '—'}")
-    console.print(f"winner: {c.winner[0]} → {c.winner[1]}"
-                  + (" [red](changed)[/red]" if c.winner_changed else ""))
+    console.print(f"winner: {c.winner_text}"
+                  + (" [red](changed)[/red]" if c.winner_changed else ""), markup=True)
     for f in c.requirement_flips:
         console.print(f"requirement {f['requirement']} on {f['site']}: {f['base']} → {f['new']}")
     for v in violations:
@@ -75,7 +95,7 @@ def render_table(c: Comparison, console: Console, violations: list[str],
 def _chart(c: Comparison) -> str | None:
     """Relative change of every metric outside the noise, with its interval: base64 PNG."""
     rows = [m for m in metric_rows(c) if m.relative is not None and m.ci is not None
-            and m.verdict in ("better", "worse")]
+            and m.verdict in ("better", "worse", "changed")]
     if not rows:
         return None
     import matplotlib
@@ -84,12 +104,12 @@ def _chart(c: Comparison) -> str | None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8, 0.4 * len(rows) + 1.2))
-    labels = [f"{m.site} {m.workload}.{m.metric}" + (f" [{m.detail}]" if m.detail else "")
-              for m in rows]
+    labels = [f"{m.site} {metric_name(m)}" for m in rows]
     values = [100 * m.relative for m in rows]
     errors = [[100 * (m.change - m.ci[0]) / abs(m.base) for m in rows],
               [100 * (m.ci[1] - m.change) / abs(m.base) for m in rows]]
-    colors = ["#2e7d32" if m.verdict == "better" else "#c62828" for m in rows]
+    colors = ["#2e7d32" if m.verdict == "better" else "#c62828" if m.verdict == "worse"
+              else "#00838f" for m in rows]
     ax.barh(labels, values, xerr=errors, color=colors)
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_xlabel("change of the median, % of baseline (bars: 95% interval)")
@@ -110,12 +130,14 @@ def render_markdown(c: Comparison, violations: list[str]) -> str:
     env = _templates()
     env.autoescape = False
     return env.get_template("compare.md.j2").render(
-        c=c, rows=metric_rows(c), violations=violations, fmt=_fmt, ci=_ci)
+        c=c, rows=metric_rows(c), violations=violations, fmt=_fmt, ci=_ci,
+        signed=signed)
 
 
 def render_html(c: Comparison, violations: list[str]) -> str:
     return _templates().get_template("compare.html.j2").render(
-        c=c, rows=metric_rows(c), violations=violations, fmt=_fmt, ci=_ci, chart=_chart(c))
+        c=c, rows=metric_rows(c), violations=violations, fmt=_fmt, ci=_ci, chart=_chart(c),
+        signed=signed)
 
 
 def write_drift_report(c: Comparison, violations: list[str], out: Path) -> dict[str, Path]:

@@ -30,6 +30,7 @@ class Builtin:
     scale: Scale
     default_weight: int
     source: str
+    metric: tuple[str, str] | None = None  # (workload, metric) whose direction bounds follow
 
 
 BUILTINS: dict[str, Builtin] = {b.name: b for b in (
@@ -38,21 +39,23 @@ BUILTINS: dict[str, Builtin] = {b.name: b for b in (
     Builtin("price_performance", "price-performance", "events/s per $/h", (1_000.0, 1_000_000.0),
             "log", 3, "sysbench-cpu.events_per_second ÷ effective compute $/h"),
     Builtin("cpu", "CPU throughput", "events/s", (200.0, 50_000.0), "log", 3,
-            "sysbench-cpu.events_per_second"),
+            "sysbench-cpu.events_per_second", ("sysbench-cpu", "events_per_second")),
     Builtin("memory_bandwidth", "memory bandwidth", "MB/s", (1_000.0, 100_000.0), "log", 2,
-            "stream.read_bandwidth, else sysbench-memory.throughput × 1.048576"),
+            "stream.read_bandwidth, else sysbench-memory.throughput × 1.048576",
+            ("stream", "read_bandwidth")),
     Builtin("disk_iops", "disk IOPS", "IOPS", (100.0, 100_000.0), "log", 2,
-            "fio.read_iops + fio.write_iops per repetition"),
+            "fio.read_iops + fio.write_iops per repetition", ("fio", "read_iops")),
     Builtin("network_latency", "network latency", "ms", (5.0, 0.05), "log", 3,
-            "ping.rtt_avg between the zones"),
+            "ping.rtt_avg between the zones", ("ping", "rtt_avg")),
     Builtin("network_throughput", "network throughput", "Gbit/s", (0.1, 100.0), "log", 2,
-            "iperf3.throughput between the zones"),
+            "iperf3.throughput between the zones", ("iperf3", "throughput")),
     Builtin("http_p99", "HTTP p99 latency", "ms", (1_000.0, 5.0), "log", 4,
-            "http-load.latency_p99, endpoint 'all'"),
+            "http-load.latency_p99, endpoint 'all'", ("http-load", "latency_p99")),
     Builtin("cold_start_p99", "cold-start p99 latency", "ms", (5_000.0, 50.0), "log", 3,
-            "cold-start.cold_start_p99 (the function measured, not the baseline)"),
+            "cold-start.cold_start_p99 (the function measured, not the baseline)",
+            ("cold-start", "cold_start_p99")),
     Builtin("warm_p99", "warm request p99 latency", "ms", (1_000.0, 1.0), "log", 2,
-            "cold-start.warm_p99"),
+            "cold-start.warm_p99", ("cold-start", "warm_p99")),
     Builtin("sla", "SLA", "% availability", (99.0, 99.99), "nines", 3,
             "scoring.sla availability_pct of the provider's published SLA"),
     Builtin("compliance", "compliance", "attestations", (0.0, 10.0), "linear", 2,
@@ -121,10 +124,29 @@ def _resolve_one(i: int, c: Criterion, sites: list[str],
         problems.append(f"criteria[{i}].bounds: availability bounds must be in [0, 100); "
                         f"got {list(bounds)}")
         return None
+    wrong_way = _against_direction(b, bounds)
+    if wrong_way:
+        problems.append(f"criteria[{i}].bounds: {wrong_way}; got {list(bounds)}")
+        return None
     normalise = NORMALISE_ALIASES.get(c.normalise, c.normalise)
     return CriterionSpec(c.name, c.label or b.label, c.weight, "builtin", unit=b.unit,
                          bounds=(float(bounds[0]), float(bounds[1])), scale=b.scale,
                          normalise=normalise)  # type: ignore[arg-type]
+
+
+def _against_direction(b: Builtin, bounds: tuple[float, ...]) -> str:
+    """Bounds are (value scoring 1, value scoring 10): their order must follow the metric's
+    declared direction (scoring.directions), the one compare uses too."""
+    from scoring.directions import direction
+
+    d = direction(*b.metric) if b.metric else None
+    if d == "lower" and bounds[0] < bounds[1]:
+        return (f"{b.name} is better when lower ({'.'.join(b.metric or ())}), so the value "
+                "scoring 1 must be the larger one")
+    if d == "higher" and bounds[0] > bounds[1]:
+        return (f"{b.name} is better when higher ({'.'.join(b.metric or ())}), so the value "
+                "scoring 1 must be the smaller one")
+    return ""
 
 
 def active(specs: Sequence[CriterionSpec]) -> tuple[list[CriterionSpec], list[CriterionSpec]]:

@@ -59,7 +59,7 @@ def test_few_repetitions_claim_nothing():
     m = metric_change(("s", "w", "events_per_second", "", "ev/s"), [100.0, 101.0],
                       [300.0, 310.0, 305.0], min_change=0.05)
     assert m.verdict == "noise unknown" and m.ci is None
-    m = metric_change(("s", "w", "latency_p99", "", "ms"), [10.0, 10.5, 9.8],
+    m = metric_change(("s", "http-load", "latency_p99", "", "ms"), [10.0, 10.5, 9.8],
                       [20.0, 21.0, 19.5], min_change=0.05)
     assert m.verdict == "worse"  # latency went up: lower is better
     m = metric_change(("s", "w", "events_per_second", "", "ev/s"), [100.0, 101.0, 102.0],
@@ -88,6 +88,30 @@ def test_cli_compare_exit_codes_and_drift_report(campaign_history):
     assert quiet.returncode == 0, quiet.stderr
     bad = bakeoff("compare", base, bigger, "--results", root, "--fail-on", "p99")
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    # a typo is an error with a suggestion, never a gate that silently never fires
+    typo = bakeoff("compare", base, bigger, "--results", root, "--fail-on",
+                   "events_per_secnd:-5%")
+    assert typo.returncode == 2 and "did you mean events_per_second" in typo.stderr, typo.stderr
+    # a unique prefix of an id is accepted; JSON says what the comparison found
+    js = bakeoff("compare", base[:-3], bigger, "--results", root, "--format", "json")
+    assert js.returncode == 0, js.stderr
+    assert json.loads(js.stdout)["base_id"] == base
+
+
+def test_two_ties_never_fail_a_gate(campaign_history, tmp_path):
+    """Issue 23's false alarm: each campaign too close to call, the leaders swapped inside the
+    noise; `winner-changed` must report tie -> tie and exit 0."""
+    root = tmp_path / "results"
+    for key, leader in (("base", "one-cpu"), ("same", "two-cpu")):
+        folder = root / campaign_history[key].name
+        shutil.copytree(campaign_history[key], folder)
+        scores = json.loads((folder / "scores" / "scores.json").read_text())
+        scores["decision"].update(leader=leader, verdict="too close to call", tie=True)
+        (folder / "scores" / "scores.json").write_text(json.dumps(scores))
+    res = bakeoff("compare", campaign_history["base"].name, campaign_history["same"].name,
+                  "--results", str(root), "--fail-on", "winner-changed")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "winner: tie (one-cpu ahead" in res.stdout and "→ tie (two-cpu ahead" in res.stdout
 
 
 def test_history_over_three_campaign_history(campaign_history):
@@ -176,10 +200,22 @@ def test_reevaluate_rescore_only_finds_a_price_rise(campaign_history, tmp_path):
     assert "cost:+5%: box" in res.stdout
     (folder,) = [p for p in root.iterdir() if p.name != base]
     manifest = json.loads((folder / "manifest.json").read_text())
-    assert manifest["rescored_from"] == base and manifest["campaign_id"] == folder.name
+    assert manifest["rescore_of"] == base and manifest["campaign_id"] == folder.name
     drift = json.loads((folder / "drift" / "drift.json").read_text())
     assert {m["verdict"] for m in drift["metrics"]} == {"no change"}  # same measurements
     assert (folder / "drift" / "drift.html").is_file()
+    # History stays true: the measurements are stored once, under the campaign that took
+    # them (issue 23: the copy doubled them under the baseline's id), and the re-score
+    # has its own scores entry.
+    assert not (folder / "samples.parquet").exists()
+    n_base = len(load_results(campaign_history["base"]).samples)
+    counts = query("SELECT campaign_id, count(*) AS n FROM samples GROUP BY 1", root)
+    assert counts.to_dict("records") == [{"campaign_id": base, "n": n_base}]
+    scored = query("SELECT DISTINCT campaign_id FROM scores ORDER BY 1", root)
+    assert set(scored["campaign_id"]) == {base, folder.name}
+    assert len(load_results(folder.name, root).samples) == n_base  # read through rescore_of
+    # `latest` is the newest campaign that measured: the re-score is named by its id
+    assert load_results("latest", root).campaign_id == base
 
 
 def test_reevaluate_runs_again_and_exits_zero_without_drift(campaign_history, tmp_path):

@@ -1,0 +1,55 @@
+"""Which way is better for every metric bakeoff stores: the one declaration.
+
+Scoring (the built-in criteria's bounds, `scoring.criteria`) and compare (`better`/`worse`)
+both read it, so a metric cannot be "better" when rising in one and falling in the other.
+A metric is keyed by (workload, metric) because a name alone can mean two things.
+`neither` marks numbers that describe the load rather than the site (the target rate, the
+load generator's own CPU, a fixed run time): compare reports their change without a verdict.
+A test walks every workload's declared metrics and fails on one missing here.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Direction = Literal["lower", "higher", "neither"]
+
+_LATENCY = ("latency_p50", "latency_p95", "latency_p99", "latency_p999", "latency_mean")
+
+DIRECTIONS: dict[str, dict[str, Direction]] = {
+    "sysbench-cpu": {"events_per_second": "higher", "latency_avg": "lower",
+                     "latency_p95": "lower", "total_time": "neither"},
+    "sysbench-memory": {"throughput": "higher", "operations_per_second": "higher"},
+    "stream": {"read_bandwidth": "higher", "write_bandwidth": "higher"},
+    "fio": {f"{d}_{m}": v for d in ("read", "write")
+            for m, v in (("iops", "higher"), ("bandwidth", "higher"), ("clat_p50", "lower"),
+                         ("clat_p99", "lower"))},  # type: ignore[misc]
+    "iperf3": {"throughput": "higher", "retransmits": "lower"},
+    "ping": {"packet_loss": "lower", "rtt_min": "lower", "rtt_avg": "lower",
+             "rtt_max": "lower", "rtt_mdev": "lower", "rtt_p99": "lower"},
+    "http-load": {"requests": "neither", "rps": "higher", "error_rate": "lower",
+                  **dict.fromkeys(_LATENCY, "lower"),  # type: ignore[dict-item]
+                  "loadgen_cpu_peak": "neither", "loadgen_cpu_demand_peak": "neither",
+                  "target_rps": "neither", "late_sends": "lower", "late_send_pct": "lower",
+                  "server_db_query_count": "neither", "server_db_query_mean": "lower",
+                  "server_db_query_p50": "lower", "server_db_query_p99": "lower"},
+    "db-query": {"tps": "higher", "transactions": "neither", "failed_transactions": "lower",
+                 **dict.fromkeys(_LATENCY, "lower")},  # type: ignore[dict-item]
+    # Time to ready of a cloud site (bench.orchestrator's `provisioning` samples).
+    "provisioning": {"up_s": "lower", "ssh_ready_s": "lower", "cloud_init_s": "lower"},
+}
+
+
+def direction(workload: str, metric: str) -> Direction | None:
+    """The declared direction, or None for a metric nobody declared (an older campaign)."""
+    return DIRECTIONS.get(workload, {}).get(metric)
+
+
+def improved(workload: str, metric: str, change: float) -> bool | None:
+    """Whether a change of `change` is an improvement; None when there is no better side."""
+    d = direction(workload, metric)
+    if d == "lower":
+        return change < 0
+    if d == "higher":
+        return change > 0
+    return None
