@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -295,3 +296,54 @@ class HostLoadWatch:
                 hosts.append({"error": f"{type(exc).__name__}: {exc}"})
         reasons = [r for r in (_verdict(h) for h in hosts) if r]
         return {"hosts": hosts, "busy": bool(reasons), "busy_reason": "; ".join(reasons)}
+
+
+# The busy units of a campaign, said once (terminal: one line per site; report: a banner).
+
+
+@dataclass(frozen=True)
+class BusyUnits:
+    total: int  # measured units (site/workload/rep) in the manifest
+    busy: dict[str, Counter]  # site -> workload -> busy repetitions
+
+    @property
+    def count(self) -> int:
+        return sum(sum(c.values()) for c in self.busy.values())
+
+    def units_of(self, site: str) -> int:
+        return sum(self.busy.get(site, Counter()).values())
+
+
+def count_busy(manifest: dict[str, Any]) -> BusyUnits:
+    """Count the busy units per site and workload (provisioning timings excluded)."""
+    units = {k: u for k, u in (manifest.get("units") or {}).items()
+             if isinstance(u, dict) and k.count("/") == 2}
+    busy: dict[str, Counter] = {}
+    for key, unit in units.items():
+        if unit.get("busy"):
+            site, workload, _ = key.split("/")
+            busy.setdefault(site, Counter())[workload] += 1
+    return BusyUnits(len(units), busy)
+
+
+def site_lines(manifest: dict[str, Any]) -> list[str]:
+    """One line per site with busy units, for the terminal (`run`, `show`)."""
+    b = count_busy(manifest)
+    per_site = Counter(k.split("/")[0] for k in (manifest.get("units") or {}) if
+                       k.count("/") == 2)
+    out = []
+    for site in sorted(b.busy):
+        parts = ", ".join(f"{w} {n}" for w, n in sorted(b.busy[site].items()))
+        out.append(f"{site}: host busy during {b.units_of(site)} of {per_site[site]} units "
+                   f"({parts}); kept, their numbers may understate the site "
+                   "(`bakeoff show` lists the other work)")
+    return out
+
+
+def banner(manifest: dict[str, Any]) -> str:
+    """The report headline's banner, or '' on a quiet host."""
+    b = count_busy(manifest)
+    if not b.count:
+        return ""
+    return (f"Host busy during {b.count} of {b.total} units: other work ran on the machine "
+            "while they were measured, so their numbers may understate the sites.")

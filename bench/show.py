@@ -9,6 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
+from bench.hostload import site_lines
 from bench.preemption import preemptions_by_site
 
 
@@ -38,9 +39,8 @@ def busy_units(manifest: dict) -> list[dict]:
 
 def render_problems(manifest: dict, console: Console) -> None:
     """Invalid units (kept, excluded from scoring), failed units and units never run."""
-    for b in busy_units(manifest):
-        console.print(f"[yellow]BUSY[/yellow] {escape(b['key'])}: host busy with other work "
-                      f"while measured: {escape(str(b['reason']))}")
+    for line in site_lines(manifest):  # one line per site; `show --format json` has each unit
+        console.print(f"[yellow]BUSY[/yellow] {escape(line)}", soft_wrap=True)
     units = manifest.get("units", {})
     invalid = {k: u for k, u in units.items() if u.get("invalid_reason")}
     failed = {k: u for k, u in units.items() if u.get("status") == "failed"}

@@ -15,7 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from bench.hostload import banner, count_busy
 from core.errors import BakeoffError
+from scoring.busy import affected_criteria
 from scoring.display import distinct_digits, fmt, fmt_diff
 from scoring.requirements import meets_all
 from scoring.result import ScoreResult
@@ -45,7 +47,8 @@ def _unknown_text(m: Any, sites: list[str]) -> str:
 
 def _headline(result: ScoreResult) -> tuple[str, str]:
     """(headline, verdict) where verdict is one of: exact tie, only site, too close to call,
-    noise unknown, beyond the noise, no noise (nothing measured: stated and modelled values)."""
+    noise unknown, busy host (the lead rests on units measured beside other work), beyond
+    the noise, no noise (nothing measured: stated and modelled values)."""
     m = result.matrix
     leaders, ranked = m.leaders, m.qualifying_ranking
     lead = leaders[0]
@@ -78,6 +81,13 @@ def _headline(result: ScoreResult) -> tuple[str, str]:
     measured = any(c.noise == "known" for c in m.cells.values())
     if not measured:  # stated and modelled values only: there is no run-to-run noise to beat
         return f"{lead} wins with {a} against {b} for {second} (lead {margin}).", "no noise"
+    affected = affected_criteria(result, lead, second)
+    if affected:  # the interval says nothing about work that slowed one site's units
+        busy = count_busy(result.manifest)
+        return (f"{lead} leads with {a} against {b} for {second} (lead {margin}), but the host "
+                f"was busy during {busy.count} of {busy.total} units, and the lead rests on "
+                f"criteria measured then ({', '.join(affected)}): the lead is not "
+                "trustworthy; re-run on a quiet host."), "busy host"
     return (f"{lead} wins with {a} against {b} for {second} (lead {margin}), beyond the "
             f"run-to-run noise."), "beyond the noise"
 
@@ -144,7 +154,7 @@ def decision(result: ScoreResult) -> dict[str, Any]:
             "tied": tied, "verdict": verdict, "reasons": reasons,
             "failing_requirements": failing, "noise_unknown": m.noise_unknown,
             "uncertainty": uncertainty, "disqualified": m.disqualified,
-            "lead_breakdown": lead_breakdown(m, lead)}
+            "lead_breakdown": lead_breakdown(m, lead), "busy": banner(result.manifest)}
 
 
 def _disqualified_reasons(m: Any) -> list[str]:
@@ -198,6 +208,8 @@ def summary_lines(result: ScoreResult) -> list[str]:
     if d.get("leader"):
         lines += [f"  lead by criterion: {line}" for line in lead_lines(result.matrix,
                                                                         d["leader"])]
+    if d.get("busy"):
+        lines.append(f"  {d['busy']}")
     if d["uncertainty"]:
         lines.append(f"  {d['uncertainty']}")
     d_digits = distinct_digits(result.matrix.totals.values())

@@ -9,15 +9,9 @@ sysbench-cpu; the unit must carry the busy flag naming them, in the manifest, in
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 
-import psutil
 from typer.testing import CliRunner
 
 from bakeoff.cli import app
@@ -25,29 +19,12 @@ from bench.orchestrator import Orchestrator
 from bench.results import load_results
 from bench.scenarios import parse_campaign
 from tests.conftest import requires_tools
+from tests.hog_support import cpu_hogs as _cpu_hogs
 
-HOG = "import time\nend = time.monotonic() + 120\nwhile time.monotonic() < end: pass\n"
 
-
-@contextlib.contextmanager
-def cpu_hogs(cpu: int, count: int = 2, tag: str = "") -> Iterator[list[int]]:
-    """Busy loops pinned to `cpu`, orphaned (not our descendants), killed by pid after."""
-    script = " ".join(f"taskset -c {cpu} {sys.executable} -c '{HOG}' {tag} >/dev/null 2>&1 & "
-                      "echo $!;" for _ in range(count))
-    out = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=30)
-    pids = [int(p) for p in out.stdout.split()]
-    try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not all(
-                psutil.pid_exists(p) and psutil.Process(p).cpu_times().user > 0.1 for p in pids):
-            time.sleep(0.1)
-        yield pids
-    finally:
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        psutil.wait_procs([psutil.Process(p) for p in pids if psutil.pid_exists(p)],
-                          timeout=5)
+def cpu_hogs(cpu: int, count: int = 2, tag: str = ""):
+    """Busy loops pinned to `cpu` (tests/hog_support.py)."""
+    return _cpu_hogs([cpu] * count, tag)
 
 
 @requires_tools("taskset")
@@ -75,7 +52,7 @@ def test_unit_beside_a_cpu_hog_is_flagged_busy(tmp_path):
 
     show = CliRunner().invoke(app, ["show", str(folder)], env={"COLUMNS": "200"})
     assert show.exit_code == 0, show.output
-    assert "BUSY one/sysbench-cpu/0" in show.output
+    assert "BUSY one: host busy during 1 of 1 units (sysbench-cpu 1)" in show.output
 
     score_campaign_dir(folder)
     report = (folder / "report" / "report.md").read_text()

@@ -64,7 +64,8 @@ def test_sysbench_memory_rejects_bad_sizes():
 
 def test_stream_argv():
     argv = plan_for("stream").captured.argv
-    assert argv == ("stress-ng", "--stream", "3", "--metrics", "--timeout", "10s", "--stdout")
+    # time_s 10 of loop + 4 s (stream.SETUP_ALLOWANCE_S) for filling the arrays first
+    assert argv == ("stress-ng", "--stream", "3", "--metrics", "--timeout", "14s", "--stdout")
     argv = plan_for("stream", stressors=1, time_s=6, l3_size="4m").captured.argv
     assert argv[2] == "1" and argv[-2:] == ("--stream-l3-size", "4m")
 
