@@ -26,6 +26,23 @@ def results_root(root: str | Path | None = None) -> Path:
     return Path(os.environ.get(RESULTS_ENV) or DEFAULT_RESULTS)
 
 
+def reading_root(root: str | Path | None = None) -> Path:
+    """The results root for the loaders a notebook calls (`load_results`, `load_history`).
+
+    A Jupyter kernel runs in the notebook's folder, so a relative root (`results`, or
+    BAKEOFF_RESULTS=results) that is not found from the current folder is taken from the
+    folder the user started in ($PWD, inherited from the shell that launched Jupyter).
+    """
+    base = results_root(root)
+    if base.is_absolute():
+        return base
+    started = os.environ.get("PWD")
+    for folder in [Path.cwd()] + ([Path(started)] if started else []):
+        if (folder / base).is_dir():
+            return (folder / base).resolve()
+    return base
+
+
 def results_option() -> Any:
     """The `--results` option shared by every command (falls back to $BAKEOFF_RESULTS)."""
     return typer.Option(DEFAULT_RESULTS, "--results", envvar=RESULTS_ENV,

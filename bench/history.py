@@ -35,6 +35,7 @@ class History:
     costs: pd.DataFrame
     skipped: dict[str, str] = field(default_factory=dict)  # folder -> why it was not read
     intervals: pd.DataFrame = field(default_factory=pd.DataFrame)  # latency over time
+    root: str = ""  # the root that was read (a relative one resolved), to say so
 
     def __repr__(self) -> str:
         ids = list(self.campaigns["campaign_id"])
@@ -75,8 +76,13 @@ def campaign_folders(root: Path, scenario: str | None = None) -> tuple[list[Path
 
 
 def load_history(root: str | Path = "results", scenario: str | None = None) -> History:
-    """Tidy frames across every campaign under `root` (a folder or fsspec URL)."""
-    local = materialize(root)
+    """Tidy frames across every campaign under `root` (a folder or fsspec URL; a relative
+    folder is also looked up from where the user started, bench.campaigns.reading_root)."""
+    from bench.campaigns import reading_root
+    from bench.storage import is_url
+
+    where = str(root) if is_url(root) else str(reading_root(root))
+    local = materialize(where)
     folders, skipped = campaign_folders(local, scenario)
     campaigns, samples, latency, scores, costs, intervals = [], [], [], [], [], []
     for folder in folders:
@@ -117,7 +123,7 @@ def load_history(root: str | Path = "results", scenario: str | None = None) -> H
     return History(
         campaigns=pd.DataFrame(campaigns, columns=CAMPAIGN_COLUMNS),
         samples=_concat(samples), latency=_concat(latency), scores=_concat(scores),
-        costs=_concat(costs), skipped=skipped, intervals=_concat(intervals))
+        costs=_concat(costs), skipped=skipped, intervals=_concat(intervals), root=where)
 
 
 def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:

@@ -351,6 +351,10 @@ def load_results(ref: str | Path, root: str | Path = "results") -> CampaignResul
         ref, root = name, materialize(base, name)
     elif root is not None and is_url(root):
         root = materialize(root, None if str(ref) == "latest" else str(ref))
+    else:
+        from bench.campaigns import reading_root
+
+        root = reading_root(root)
     d = resolve_campaign_dir(ref, root)
     manifest = read_manifest(d)
     campaign = read_scenario(d)
