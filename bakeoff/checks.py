@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from bakeoff.endpoint_check import where_problems
 from bench.workloads import REGISTRY
 from core.errors import ScenarioError
 from core.scenario import Campaign, raw_entries, read_scenario_data, scenario_problems
@@ -152,6 +153,7 @@ def preflight(scenario: str | Path, weights: str | Path | None = None) -> Campai
         campaign, problems = scenario_problems(data, REGISTRY)
     if isinstance(data, dict):
         problems += criterion_problems(data) + requirement_problems(data) + cpu_problems(data)
+        problems += where_problems(data)
     files = {str(scenario): problems}
     if weights is not None:
         names = criterion_names(data, campaign) if isinstance(data, dict) else None
