@@ -161,15 +161,19 @@ def _run_into(campaign, scenario: Path, root: Path, results: str, quiet: bool,
         cid = orchestrator.campaign_id
         started = bool(cid) and (root / cid / "manifest.json").is_file()
         err.print("[yellow]interrupted[/yellow]; everything started was stopped. " + (
-            f"Resume with `{resume_command(scenario, results, cid)}`" if started
+            "Resume with:" if started
             else "The campaign had not started: nothing to resume."), highlight=False)
+        if started:  # on a line of its own, never wrapped, so a paste runs all of it
+            err.print(resume_command(scenario, results, cid), soft_wrap=True,
+                      highlight=False, markup=False)
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
     except OSError as e:
         where = f" ({e.filename})" if e.filename else ""
-        hint = (f"; teardown ran. Fix that, then resume with "
-                f"`{resume_command(scenario, results, orchestrator.campaign_id)}`"
-                if orchestrator.campaign_id else "")
+        hint = "; teardown ran. Fix that, then resume with:" if orchestrator.campaign_id else ""
         err.print(f"[red]error:[/red] {escape(e.strerror or str(e))}{escape(where)}{hint}")
+        if orchestrator.campaign_id:
+            err.print(resume_command(scenario, results, orchestrator.campaign_id),
+                      soft_wrap=True, highlight=False, markup=False)
         raise typer.Exit(int(ExitCode.ERROR)) from None
     except BakeoffError:
         folder = root / orchestrator.campaign_id

@@ -47,8 +47,15 @@ def register(app: typer.Typer) -> None:
         elif fmt == "json":
             typer.echo(frame.to_json(orient="records", date_format="iso"))
         elif fmt == "table":
-            Console(width=200).print(frame.to_string(index=False), markup=False,
-                                     highlight=False)
+            from bakeoff.tables import print_fitted
+            from scoring.display import fmt_value
+
+            def cell(v: object) -> str:
+                return fmt_value(v) if isinstance(v, float) else str(v)
+
+            print_fitted(Console(), [str(c) for c in frame.columns],
+                         [[cell(v) for v in row] for row in frame.itertuples(index=False)],
+                         whole=("campaign_id", "id"))
         else:
             raise BakeoffError(f"--format {fmt!r}: expected table, csv or json")
 

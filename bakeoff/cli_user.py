@@ -13,7 +13,6 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from bench.campaigns import list_campaigns, results_option
 
@@ -97,13 +96,14 @@ def list_cmd(
     if not rows:
         out.print(f"no campaigns in {results}/", highlight=False)
         return
-    table = Table(title=f"campaigns in {results}/", title_justify="left")
-    for col in ("id", "scenario", "started", "status", "sites", "units ok"):
-        table.add_column(col, overflow="fold")
-    for r in rows:
-        table.add_row(r["id"], r["scenario"], r["started"], r["status"], ", ".join(r["sites"]),
-                      f"{r['units_ok']}/{r['units_total']}")
-    out.print(table)
+    from bakeoff.tables import print_fitted
+
+    # the id begins with the scenario and its start time: those go first at 80 columns
+    print_fitted(out, ("id", "scenario", "started", "status", "sites", "units ok"),
+                 [(r["id"], r["scenario"], r["started"], r["status"], ", ".join(r["sites"]),
+                   f"{r['units_ok']}/{r['units_total']}") for r in rows],
+                 drop=("started", "scenario", "sites"), title=f"campaigns in {results}/",
+                 title_justify="left")
 
 
 def show(

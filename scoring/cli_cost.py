@@ -26,7 +26,7 @@ from scoring.cli_prices import short_source
 from scoring.sla import sla_risk
 from scoring.tco import TERMS, CostComponent, MissingPrices, SiteCost, estimate_site, term_rates
 
-_console = Console(width=160)
+_console = Console()  # the terminal's width: tables fold to fit
 Site = LocalSite | StaticSite | CloudSite
 
 
@@ -52,15 +52,15 @@ def _site_table(cost: SiteCost, catalog: Catalog, campaign: Campaign, site: Site
                 missing: list[str] | None = None) -> None:
     title = (f"{cost.site}: {cost.provider} {cost.region} {cost.instance_type or ''} "
              f"term {cost.term} [{cost.price_label}]")
-    t = Table(title=title, title_justify="left")
-    for col in ("component", "quantity", "unit", "unit $", "monthly $", "confidence",
-                "source"):
-        t.add_column(col, justify="right" if col in ("quantity", "unit $", "monthly $")
-                     else "left", overflow="fold")
-    for c in cost.components:
-        t.add_row(c.name, f"{c.quantity:,.6g}", c.unit, f"{c.unit_price_usd:g}",
-                  _money(c.monthly_usd), _conf(c), short_source(c.source))
-    _console.print(t)
+    from bakeoff.tables import print_fitted
+
+    print_fitted(_console, ("component", "quantity", "unit", "unit $", "monthly $",
+                            "confidence", "source"),
+                 [(c.name, f"{c.quantity:,.6g}", c.unit, f"{c.unit_price_usd:g}",
+                   _money(c.monthly_usd), _conf(c), short_source(c.source))
+                  for c in cost.components],
+                 drop=("confidence", "unit $", "quantity", "unit"), whole=(),
+                 right=("quantity", "unit $", "monthly $"), title=title, title_justify="left")
     totals = ", ".join(f"{m} month{'s' if m > 1 else ''}: ${_money(v)}"
                        for m, v in cost.horizons.items())
     word = "PARTIAL total (priced parts only)" if missing else "total"

@@ -149,7 +149,7 @@ def register(app: typer.Typer) -> None:
         from bench.scenarios import load_campaign_file
         from scoring.decide import score_campaign_dir, score_scenario, write_outputs
 
-        console = Console(width=max(Console().width, 120))
+        console = Console()  # the terminal's width: tables fold to fit (80 columns too)
         if scenario is not None:
             result = score_scenario(load_campaign_file(scenario), weights, source=str(scenario))
             if out is not None:

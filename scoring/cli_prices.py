@@ -19,7 +19,7 @@ from scoring.catalog import STALE_DAYS, Catalog, row_date
 from scoring.catalog_load import load_catalog
 from scoring.catalog_rows import CONFIDENCE_LABEL
 
-_console = Console(width=180)
+_console = Console()  # the terminal's width: tables fold to fit
 SNAPSHOT_OPTION = typer.Option(None, "--snapshot", help="a refreshed snapshot directory "
                                "(default: $BAKEOFF_PRICE_SNAPSHOT, else the shipped one)")
 
@@ -97,21 +97,27 @@ def prices_show(
         hint = "; ".join(bad) or ("each filter is valid alone but no row has them all; "
                                   "see `bakeoff prices regions`")
         raise BakeoffError(f"no compute price matches: {hint}")
-    table = Table(title=f"compute prices, USD per hour. {snapshot_banner(catalog)}")
-    for col in ("provider", "region", "instance type", "family", "arch", "vCPU", "GiB",
-                "on-demand", "spot", "1y", "3y", "confidence", "date (age)", "source"):
-        table.add_column(col, justify="right" if col in ("vCPU", "GiB") else "left",
-                         overflow="fold")
+    from bakeoff.tables import print_fitted
+
+    cols = ("provider", "region", "instance type", "family", "arch", "vCPU", "GiB",
+            "on-demand", "spot", "1y", "3y", "confidence", "date (age)", "source")
+    table_rows = []
     for r in rows:
         c1 = catalog.commitment(r.provider, r.region, r.instance_type, 1)
         c3 = catalog.commitment(r.provider, r.region, r.instance_type, 3)
-        table.add_row(r.provider, r.region, r.instance_type, r.family, r.arch, str(r.vcpus),
-                      f"{r.memory_gib:g}", f"{r.ondemand_usd_per_hour:g}",
-                      f"{r.spot_usd_per_hour:g}" if r.spot_usd_per_hour else "n/a",
-                      f"{c1.effective_usd_per_hour:g}" if c1 else "n/a",
-                      f"{c3.effective_usd_per_hour:g}" if c3 else "n/a",
-                      _confidence(r), age_text(catalog, row_date(r)), short_source(r.source))
-    _console.print(table)
+        table_rows.append((
+            r.provider, r.region, r.instance_type, r.family, r.arch, str(r.vcpus),
+            f"{r.memory_gib:g}", f"{r.ondemand_usd_per_hour:g}",
+            f"{r.spot_usd_per_hour:g}" if r.spot_usd_per_hour else "n/a",
+            f"{c1.effective_usd_per_hour:g}" if c1 else "n/a",
+            f"{c3.effective_usd_per_hour:g}" if c3 else "n/a",
+            _confidence(r), age_text(catalog, row_date(r)), short_source(r.source)))
+    # least important first when the terminal is narrow (80 columns keep the price)
+    print_fitted(_console, cols, table_rows,
+                 drop=("source", "date (age)", "family", "arch", "confidence", "3y", "1y",
+                       "spot", "GiB"),
+                 whole=("region", "instance type"), right=("vCPU", "GiB"),
+                 title=f"compute prices, USD per hour. {snapshot_banner(catalog)}")
     _console.print(f"{len(rows)} row(s). 'n/a' = not in the snapshot (never guessed); sources: "
                    "scoring/data/pricing/PROVENANCE.md", soft_wrap=True)
 

@@ -57,16 +57,20 @@ def render_table(c: Comparison, console: Console, violations: list[str],
     table = Table(title="measurements (difference of medians"
                   + (", 95% bootstrap interval)" if wide else "; intervals: --format json)"))
     cols = ("site", "metric", "base", "new", "change", "interval", "n", "verdict") if wide \
-        else ("site", "metric", "base", "new", "change", "verdict")
+        else ("site", "metric", "base → new", "change", "verdict")
     for col in cols:
         table.add_column(col, overflow="fold", no_wrap=col == "site")
     for m in metric_rows(c, all_rows):
         rel = "" if m.relative is None else f" ({m.relative:+.1%})"
         verdict = f"[{_STYLE[m.verdict]}]{m.verdict}[/]" + (" (busy host)" if m.busy else "")
-        cells = [m.site, metric_name(m), f"{fmt_value(m.base)} {m.unit}", fmt_value(m.new),
-                 f"{signed(m.change)}{rel}"]
-        cells += [_ci(m), f"{m.n_base}/{m.n_new}", verdict] if wide else [verdict]
-        table.add_row(*cells)
+        if wide:
+            table.add_row(m.site, metric_name(m), f"{fmt_value(m.base)} {m.unit}",
+                          fmt_value(m.new), f"{signed(m.change)}{rel}", _ci(m),
+                          f"{m.n_base}/{m.n_new}", verdict)
+        else:  # names break between workload, metric and endpoint, never inside a word
+            name = f"{m.workload}\n{m.metric}" + (f"\n[{m.detail}]" if m.detail else "")
+            table.add_row(m.site, name, f"{fmt_value(m.base)} → {fmt_value(m.new)} {m.unit}",
+                          f"{signed(m.change)}{rel}", verdict)
     unchanged = sum(1 for m in c.metrics if m.verdict == "no change")
     if table.row_count:
         console.print(table)

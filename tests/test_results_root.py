@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shlex
 import shutil
 import signal
@@ -119,7 +118,7 @@ def test_interrupt_then_follow_the_resume_hint_literally(tmp_path):
                           "threshold": 1e12}],
         "criteria": [{"name": "cpu", "weight": 3}]}))
     root = tmp_path / "my results"
-    env = {**os.environ, "BAKEOFF_RESULTS": str(root), "COLUMNS": "300"}
+    env = {**os.environ, "BAKEOFF_RESULTS": str(root), "COLUMNS": "80"}
     proc = subprocess.Popen([str(BAKEOFF), "run", str(scenario), "--quiet"], cwd=tmp_path,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -132,9 +131,13 @@ def test_interrupt_then_follow_the_resume_hint_literally(tmp_path):
             proc.kill()
             proc.wait()
     assert proc.returncode == 130, out + err
-    hint = re.search(r"Resume with\s+`([^`]+)`", " ".join(err.split()))
-    assert hint, err
-    argv = shlex.split(hint.group(1))
+    # at 80 columns the command is one line of its own, pasted as printed (issue 23: it
+    # broke after "bakeoff run ", so a paste ran the bare command)
+    lines = err.splitlines()
+    at = next((i for i, line in enumerate(lines) if line.rstrip().endswith("Resume with:")),
+              None)
+    assert at is not None and at + 1 < len(lines), err
+    argv = shlex.split(lines[at + 1])
     assert argv[:2] == ["bakeoff", "run"] and "--results" in argv
     env.pop("BAKEOFF_RESULTS")
     done = subprocess.run([str(BAKEOFF), *argv[1:]], cwd=tmp_path, env=env,
