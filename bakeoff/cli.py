@@ -58,7 +58,8 @@ def _root(debug: bool = typer.Option(False, "--debug",
 
 @app.command()
 def plan(scenario: Path = typer.Argument(..., help="scenario YAML"),
-         as_json: bool = typer.Option(False, "--json", help="cloud resources as JSON")) -> None:
+         as_json: bool = typer.Option(False, "--json", help="same as --format json"),
+         fmt: str = typer.Option("table", "--format", help="table | json")) -> None:
     """Show what a run would provision and execute, how long and what it costs; runs nothing.
 
     The scenario is checked first, exactly as by `validate`. Cloud programs run under Pulumi
@@ -68,9 +69,11 @@ def plan(scenario: Path = typer.Argument(..., help="scenario YAML"),
     """
     from bakeoff.checks import preflight
     from bakeoff.plan import plan_json, render_plan
+    from core.tables import check_format
 
+    check_format(fmt, ("table", "json"), "plan")  # nested: no csv (json has everything)
     campaign = preflight(scenario)
-    if as_json:
+    if as_json or fmt == "json":
         typer.echo(json.dumps(plan_json(campaign), indent=2, sort_keys=False))
         return
     render_plan(campaign, out)

@@ -47,7 +47,7 @@ def register(app: typer.Typer) -> None:
         elif fmt == "json":
             typer.echo(frame.to_json(orient="records", date_format="iso"))
         elif fmt == "table":
-            from bakeoff.tables import print_fitted
+            from core.tables import print_fitted
             from scoring.display import fmt_value
 
             def cell(v: object) -> str:
@@ -147,8 +147,9 @@ def _quiet_option() -> bool:
 
 
 def _check_format(fmt: str) -> None:
-    if fmt not in ("table", "json", "csv"):
-        raise BakeoffError(f"--format {fmt!r}: expected table, json or csv")
+    from core.tables import check_format
+
+    check_format(fmt)
 
 
 def _print_comparison(comparison, found: list[str], paths: dict, fmt: str, quiet: bool,

@@ -198,7 +198,8 @@ def _print_report(report: Any) -> None:
 
 def doctor(scenario: Path | None = typer.Argument(None, help="scenario YAML (for quotas)"),
            provider: list[str] = typer.Option(None, "--provider", "-p",
-                                              help="aws, azure, gcp (repeatable)")) -> None:
+                                              help="aws, azure, gcp (repeatable)"),
+           fmt: str = typer.Option("table", "--format", help="table | json | csv")) -> None:
     """Check what a cloud run needs: Pulumi CLI, SDKs, credentials, operator CIDR, quota."""
     from stacks.cloud.doctor_aws import check_aws
     from stacks.cloud.doctor_azgcp import CHECKERS as AZGCP
@@ -211,18 +212,27 @@ def doctor(scenario: Path | None = typer.Argument(None, help="scenario YAML (for
     if unknown:
         raise BakeoffError(f"--provider: expected one of {', '.join(CHECKERS)}, "
                            f"got {', '.join(unknown)}")
+    from core.tables import check_format, emit_records
+
+    check_format(fmt, command="doctor")
     table = Table(title="bakeoff doctor")
     for col in ("provider", "check", "", "detail", "fix"):
         table.add_column(col)
-    failed = 0
+    failed, records = 0, []
     for name in wanted:
         for c in CHECKERS[name]([s for s in specs if s.provider == name]):
             failed += not c.ok
+            records.append({"provider": c.provider, "check": c.name, "ok": c.ok,
+                            "detail": c.detail, "fix": c.fix})
             table.add_row(c.provider, c.name, "[green]ok[/green]" if c.ok else "[red]✗[/red]",
                           escape(c.detail), escape(c.fix))
-    out.print(table)
-    if failed:
+    if fmt == "table":
+        out.print(table)
+    else:
+        emit_records(records, fmt)
+    if failed and fmt == "table":
         out.print(f"{failed} problem(s): fix them before `bakeoff run`")
+    if failed:
         raise typer.Exit(2)
 
 

@@ -96,7 +96,7 @@ def list_cmd(
     if not rows:
         out.print(f"no campaigns in {results}/", highlight=False)
         return
-    from bakeoff.tables import print_fitted
+    from core.tables import print_fitted
 
     # the id begins with the scenario and its start time: those go first at 80 columns
     print_fitted(out, ("id", "scenario", "started", "status", "sites", "units ok"),

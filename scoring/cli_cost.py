@@ -52,7 +52,7 @@ def _site_table(cost: SiteCost, catalog: Catalog, campaign: Campaign, site: Site
                 missing: list[str] | None = None) -> None:
     title = (f"{cost.site}: {cost.provider} {cost.region} {cost.instance_type or ''} "
              f"term {cost.term} [{cost.price_label}]")
-    from bakeoff.tables import print_fitted
+    from core.tables import print_fitted
 
     print_fitted(_console, ("component", "quantity", "unit", "unit $", "monthly $",
                             "confidence", "source"),

@@ -12,6 +12,8 @@ followed by the decision. Scores and totals print without decimals when they are
 
 from __future__ import annotations
 
+import io
+import json
 from pathlib import Path
 
 import typer
@@ -136,6 +138,8 @@ def register(app: typer.Typer) -> None:
         no_fail: bool = typer.Option(False, "--no-fail-on-requirements",
                                      help="exit 0 even when a requirement fails or is not "
                                           "measured"),
+        fmt: str = typer.Option("table", "--format",
+                                help="table | json (scores.json) | csv (matrix.csv)"),
     ) -> None:
         """Score stored results (or a scenario) and print the decision matrix.
 
@@ -147,7 +151,10 @@ def register(app: typer.Typer) -> None:
         Example: bakeoff score latest --weights cost-first.yaml --out results/cost-first
         """
         from bench.scenarios import load_campaign_file
+        from core.tables import check_format
         from scoring.decide import score_campaign_dir, score_scenario, write_outputs
+
+        check_format(fmt, command="score")
 
         console = Console()  # the terminal's width: tables fold to fit (80 columns too)
         if scenario is not None:
@@ -156,9 +163,16 @@ def register(app: typer.Typer) -> None:
                 write_outputs(result, out)
         else:
             result = score_campaign_dir(campaign, weights, results_root=results, out=out)
-        print_result(result, console)
         from scoring import requirements_gate
 
+        if fmt == "table":
+            print_result(result, console)
+        else:  # the same documents score writes, on stdout; the exit code is unchanged
+            from scoring.summary import matrix_csv, result_json
+
+            typer.echo(json.dumps(result_json(result), indent=2, default=str) if fmt == "json"
+                       else matrix_csv(result), nl=fmt == "json")
+            console = Console(file=io.StringIO())  # the requirement summary: exit code only
         # a scenario alone measures nothing, but a hard requirement it fails (compliance)
         # still fails the gate
         failed = any(r.status == "fail" for r in result.requirements)

@@ -83,9 +83,12 @@ def prices_show(
     vcpus: int | None = typer.Option(None, help="exact vCPU count"),
     arch: str | None = typer.Option(None, help="x86_64 or arm64"),
     snapshot: Path | None = SNAPSHOT_OPTION,
+    fmt: str = typer.Option("table", "--format", help="table | json | csv"),
 ) -> None:
     """Compute prices in the snapshot with every term, each row's source, date and confidence."""
+    from core.tables import check_format
 
+    check_format(fmt, command="prices show")
     catalog = catalog_for(snapshot)
     rows = catalog.compute_rows(provider, region, family, vcpus, arch)
     if not rows:
@@ -97,7 +100,7 @@ def prices_show(
         hint = "; ".join(bad) or ("each filter is valid alone but no row has them all; "
                                   "see `bakeoff prices regions`")
         raise BakeoffError(f"no compute price matches: {hint}")
-    from bakeoff.tables import print_fitted
+    from core.tables import print_fitted
 
     cols = ("provider", "region", "instance type", "family", "arch", "vCPU", "GiB",
             "on-demand", "spot", "1y", "3y", "confidence", "date (age)", "source")
@@ -112,6 +115,11 @@ def prices_show(
             f"{c1.effective_usd_per_hour:g}" if c1 else "n/a",
             f"{c3.effective_usd_per_hour:g}" if c3 else "n/a",
             _confidence(r), age_text(catalog, row_date(r)), short_source(r.source)))
+    if fmt != "table":
+        from core.tables import emit_records
+
+        emit_records([dict(zip(cols, r, strict=True)) for r in table_rows], fmt)
+        return
     # least important first when the terminal is narrow (80 columns keep the price)
     print_fitted(_console, cols, table_rows,
                  drop=("source", "date (age)", "family", "arch", "confidence", "3y", "1y",

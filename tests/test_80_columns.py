@@ -57,3 +57,32 @@ def test_list_keeps_ids_whole_and_says_what_it_left_out(root):
     assert "left out to fit 80 columns: started" in " ".join(out.split())
     full = json.loads(run(root, "list", "--format", "json"))
     assert {r["id"] for r in full} == set(IDS) and all("started" in r for r in full)
+
+
+@pytest.mark.parametrize("args,kind", [
+    (("score", "latest"), "json"), (("score", "latest"), "csv"),
+    (("compare", IDS[0], IDS[1]), "json"), (("compare", IDS[0], IDS[1]), "csv"),
+    (("list",), "json"), (("show", "latest"), "csv"),
+    (("prices", "show", "--provider", "gcp", "--vcpus", "4"), "csv"),
+    (("plan", str(REPO / "scenarios" / "quickstart.yaml")), "json"),
+])
+def test_one_format_option_for_machine_output(root, args, kind):
+    """`--format table|json|csv` on every command that prints data (plan: table|json)."""
+    out = run(root, *args, "--format", kind)
+    if kind == "json":
+        json.loads(out)
+    else:
+        import csv
+        import io
+
+        rows = list(csv.reader(io.StringIO(out)))
+        assert len(rows) >= 2 and all(len(r) == len(rows[0]) for r in rows), out[:500]
+
+
+def test_an_unknown_format_is_invalid_input(root):
+    env = {**os.environ, "BAKEOFF_RESULTS": str(root)}
+    for args in (("plan", str(REPO / "scenarios" / "quickstart.yaml"), "--format", "csv"),
+                 ("score", "latest", "--format", "xml")):
+        res = subprocess.run([str(BAKEOFF), *args], capture_output=True, text=True,
+                             timeout=120, env=env, cwd=REPO)
+        assert res.returncode == 2 and "--format" in res.stderr, res.stderr

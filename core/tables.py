@@ -42,3 +42,40 @@ def print_fitted(console: Console, headers: Sequence[str], rows: Sequence[Sequen
     if dropped:
         console.print(f"(left out to fit {console.width} columns: {', '.join(dropped)}; "
                       "--format json or csv has every column)", highlight=False, markup=False)
+
+
+# One machine-output convention for every command that prints data: --format table|json|csv.
+FORMATS = ("table", "json", "csv")
+
+
+def format_option(default: str = "table", offered: Sequence[str] = FORMATS) -> object:
+    import typer
+
+    return typer.Option(default, "--format", help=" | ".join(offered))
+
+
+def check_format(fmt: str, offered: Sequence[str] = FORMATS, command: str = "") -> None:
+    """An unknown --format is invalid input (exit 2), like any other bad option value."""
+    from core.errors import BakeoffError
+
+    class FormatError(BakeoffError):
+        exit_code = 2
+
+    if fmt not in offered:
+        raise FormatError(f"{command + ' ' if command else ''}--format {fmt!r}: expected "
+                          f"{', '.join(offered)}")
+
+
+def emit_records(rows: Sequence[dict], fmt: str) -> None:
+    """Rows as a JSON array or CSV with a header (the table's columns, unformatted)."""
+    import csv
+    import json
+    import sys
+
+    if fmt == "json":
+        sys.stdout.write(json.dumps(list(rows), indent=2, default=str) + "\n")
+        return
+    fields = list(dict.fromkeys(k for r in rows for k in r))
+    writer = csv.DictWriter(sys.stdout, fieldnames=fields)
+    writer.writeheader()
+    writer.writerows(rows)
