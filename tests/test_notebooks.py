@@ -57,3 +57,28 @@ def test_trends_notebook_executes(campaign_history, monkeypatch):
     assert "History(3 campaign(s)" in text
     for key in ("base", "same", "bigger"):
         assert campaign_history[key].name in text
+
+
+def test_analysis_notebook_p99_is_the_reports(quickstart_run, monkeypatch):
+    """The notebook's HTTP p99 is the report's (issue 23: per-run medians over all endpoints
+    disagreed with the report's merged histogram), and every endpoint is a box of its own."""
+    import json
+    import re
+
+    folder, _ = quickstart_run
+    text = _execute("analysis.ipynb", {"BAKEOFF_CAMPAIGN": str(folder)}, monkeypatch)
+    shown = {m[1]: float(m[2]) for m in re.finditer(
+        r"report statistic http-load\.latency_p99 (\S+): ([0-9.e+-]+) ms", text)}
+    scores = json.loads((folder / "scores" / "scores.json").read_text())
+    cells = {c["site"]: c["value"] for c in scores["cells"] if c["criterion"] == "http_p99"}
+    assert cells and shown.keys() == cells.keys(), text[-3000:]
+    for site, value in cells.items():
+        assert shown[site] == pytest.approx(value, rel=1e-12)
+    drawn = int(re.search(r"(\d+) metric\(s\) drawn", text)[1])
+    assert drawn > 12  # no longer cut at 12 (the HTTP p99 was the 13th)
+
+
+def test_trends_notebook_names_an_absent_metric(campaign_history, monkeypatch):
+    text = _execute("trends.ipynb", {"BAKEOFF_RESULTS": str(campaign_history["root"]),
+                                     "BAKEOFF_METRIC": "latency_p99"}, monkeypatch)
+    assert "no valid samples of 'latency_p99'" in text and "events_per_second" in text
