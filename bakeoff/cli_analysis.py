@@ -41,6 +41,7 @@ def register(app: typer.Typer) -> None:
         """
         from bench.sql import query
 
+        _check_format(fmt)
         frame = query(statement, results)
         if fmt == "csv":
             typer.echo(frame.to_csv(index=False), nl=False)
