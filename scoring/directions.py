@@ -35,6 +35,16 @@ DIRECTIONS: dict[str, dict[str, Direction]] = {
                   "server_db_query_p50": "lower", "server_db_query_p99": "lower"},
     "db-query": {"tps": "higher", "transactions": "neither", "failed_transactions": "lower",
                  **dict.fromkeys(_LATENCY, "lower")},  # type: ignore[dict-item]
+    # The function measured and its `hello` baseline (prefix `baseline_`) alike: times are
+    # better short; fewer cold starts in a burst, failures and throttles are better; how
+    # many samples were taken describes the run.
+    "cold-start": {f"{prefix}{m}": v for prefix in ("", "baseline_") for m, v in (
+        *((f"{kind}_{p}", "lower") for kind in ("cold_start", "warm", "init")
+          for p in ("p50", "p90", "p99")),
+        ("cold_samples", "neither"), ("not_cold", "neither"), ("warm_samples", "neither"),
+        ("burst_requests", "neither"), ("burst_cold_starts", "lower"),
+        ("failures", "lower"), ("throttles", "lower"))}
+    | {"burst_p50": "lower", "burst_p99": "lower"},  # type: ignore[dict-item]
     # Time to ready of a cloud site (bench.orchestrator's `provisioning` samples).
     "provisioning": {"up_s": "lower", "ssh_ready_s": "lower", "cloud_init_s": "lower"},
 }

@@ -29,6 +29,12 @@ _BY_NAME = {
     ("http-load", "requests"): "neither", ("http-load", "loadgen_cpu_peak"): "neither",
     ("http-load", "loadgen_cpu_demand_peak"): "neither",
     ("http-load", "server_db_query_count"): "neither", ("db-query", "transactions"): "neither",
+    # cold-start counts (the function and its hello baseline): fewer cold starts in a burst,
+    # failures and throttles are better; sample counts describe the run
+    **{("cold-start", f"{b}{m}"): v for b in ("", "baseline_") for m, v in (
+        ("cold_samples", "neither"), ("not_cold", "neither"), ("warm_samples", "neither"),
+        ("burst_requests", "neither"), ("burst_cold_starts", "lower"),
+        ("failures", "lower"), ("throttles", "lower"))},
     # a rate the scenario sets, and sysbench's fixed run time
     ("http-load", "target_rps"): "neither", ("sysbench-cpu", "total_time"): "neither",
 }
