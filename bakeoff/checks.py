@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from bakeoff.endpoint_check import where_problems
+from bakeoff.file_roots import file_problems
 from bench.workloads import REGISTRY
 from core.errors import ScenarioError
 from core.scenario import Campaign, raw_entries, read_scenario_data, scenario_problems
+from scoring.criteria import criteria_problems
 from scoring.matrix import BUILTINS
 from scoring.weights import weights_problems
 
@@ -151,13 +153,20 @@ def preflight(scenario: str | Path, weights: str | Path | None = None) -> Campai
         data, campaign, problems = None, None, list(e.problems)
     else:
         campaign, problems = scenario_problems(data, REGISTRY)
-    if isinstance(data, dict):
-        problems += criterion_problems(data) + requirement_problems(data) + cpu_problems(data)
-        problems += where_problems(data)
-    files = {str(scenario): problems}
+    given: dict[str, int] | None = None
+    weight_problems: list[str] = []
     if weights is not None:
         names = criterion_names(data, campaign) if isinstance(data, dict) else None
-        files[str(weights)] = weights_problems(weights, names)[1]
+        given, weight_problems = weights_problems(weights, names)
+    if isinstance(data, dict):
+        problems += criterion_problems(data) + requirement_problems(data) + cpu_problems(data)
+        sites = [s["name"] for _, s in raw_entries(data, "sites") if isinstance(s.get("name"), str)]
+        problems += criteria_problems(raw_entries(data, "criteria"), sites, given)
+        problems += file_problems(data, Path(scenario))
+        problems += where_problems(data)
+    files = {str(scenario): list(dict.fromkeys(problems))}
+    if weights is not None:
+        files[str(weights)] = weight_problems
     if any(files.values()):
         raise CheckError(files)
     assert campaign is not None

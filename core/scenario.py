@@ -22,6 +22,7 @@ from pydantic import (
 
 from core.errors import BakeoffError, ScenarioError
 from core.scenario_messages import NAME_PATTERN, describe, short
+from core.strict_numbers import NoBoolNumbers
 from core.strict_yaml import StrictYamlError, read_yaml
 
 
@@ -34,10 +35,14 @@ class WorkloadEntry(Protocol):
 Workloads = Mapping[str, WorkloadEntry]
 
 WEIGHT_MIN, WEIGHT_MAX = 0, 5  # a criterion's weight (0 leaves it out); also weights files
+# A stated price per hour: the dearest cloud machines list at a few hundred $/h (e.g. AWS
+# u7in-32tb.224xlarge ~$400/h), so more is a typo; it keeps every TCO product finite.
+MAX_USD_PER_HOUR = 10_000.0
+MAX_USD_PER_UNIT = 1_000.0  # per GB-month, per IOPS-month, per GB of egress
 
 
-class Model(BaseModel):
-    """Unknown keys are errors; so are .inf and .nan where a number is expected."""
+class Model(NoBoolNumbers):
+    """Unknown keys are errors; so are .inf and .nan and booleans where a number is expected."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
@@ -76,17 +81,26 @@ class SizeSpec(Model):
 class PriceOverride(Model):
     """A price the user states where the catalog has none; reports label it 'override'."""
 
-    usd_per_hour: float | None = Field(None, ge=0)
-    db_usd_per_hour: float | None = Field(None, ge=0)
-    db_storage_usd_per_gb_month: float | None = Field(None, ge=0)
-    storage_usd_per_gb_month: float | None = Field(None, ge=0)
-    iops_usd_per_month: float | None = Field(None, ge=0)
-    egress_usd_per_gb: float | None = Field(None, ge=0)
+    usd_per_hour: float | None = Field(None, ge=0, le=MAX_USD_PER_HOUR)
+    db_usd_per_hour: float | None = Field(None, ge=0, le=MAX_USD_PER_HOUR)
+    db_storage_usd_per_gb_month: float | None = Field(None, ge=0, le=MAX_USD_PER_UNIT)
+    storage_usd_per_gb_month: float | None = Field(None, ge=0, le=MAX_USD_PER_UNIT)
+    iops_usd_per_month: float | None = Field(None, ge=0, le=MAX_USD_PER_UNIT)
+    egress_usd_per_gb: float | None = Field(None, ge=0, le=MAX_USD_PER_UNIT)
     terms: dict[Literal["on-demand", "1y", "3y", "spot"], float] | None = Field(
         None, description="compute $/h per term, e.g. an on-demand and a 3-year quote")
     services: dict[str, float] | None = Field(
         None, description="network/backup unit prices by item (see docs/pricing.md)")
     reason: str = Field(min_length=3)
+
+    @field_validator("terms", "services")
+    @classmethod
+    def _prices_in_range(cls, v: dict[str, float] | None) -> dict[str, float] | None:
+        for key, price in (v or {}).items():
+            if not 0 <= price <= MAX_USD_PER_HOUR:
+                raise ValueError(f"{key}: expected a price from 0 to {MAX_USD_PER_HOUR:g} USD, "
+                                 f"got {price}")
+        return v
 
     def compute_rate(self, term: str) -> float | None:
         """The quoted compute $/h for `term`: `terms` quotes per term, a bare
@@ -114,7 +128,8 @@ class LocalSite(SiteBase):
 
     provider: Literal["local"]
     cpus: int = Field(gt=0, le=1024)
-    hourly_usd: float = Field(ge=0, description="stated price; shown as 'stated'")
+    hourly_usd: float = Field(ge=0, le=MAX_USD_PER_HOUR,
+                              description="stated price; shown as 'stated'")
     network: Literal["auto", "netns", "loopback"] = "auto"
     region: str = "local"
     zones: list[str] = Field(default_factory=lambda: ["local-a", "local-b"], min_length=2,
@@ -138,7 +153,7 @@ class StaticSite(SiteBase):
     server: str = Field(description="user@host[:port] of the server host")
     ssh_key: str | None = None
     known_hosts: str | None = Field(None, description="known_hosts file; default ~/.ssh/")
-    hourly_usd: float = Field(ge=0)
+    hourly_usd: float = Field(ge=0, le=MAX_USD_PER_HOUR)
     region: str = "static"
     zones: list[str] = Field(default_factory=lambda: ["zone-a", "zone-b"], min_length=2,
                              max_length=2)
@@ -330,6 +345,14 @@ def cross_problems(data: dict[str, Any]) -> list[str]:
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         problems.append(f"sites: site names must be unique; repeated: {', '.join(dupes)}")
+    for i, s in raw_entries(data, "sites"):
+        zones = s.get("zones")
+        if isinstance(zones, list):
+            hashable = [z for z in zones if isinstance(z, str)]
+            repeated = sorted({z for z in hashable if hashable.count(z) > 1})
+            if repeated:
+                problems.append(f"sites[{i}].zones: expected distinct zones (a cross-zone "
+                                f"measurement needs two); repeated: {', '.join(repeated)}")
     for i, c in raw_entries(data, "criteria"):
         scores = c.get("scores")
         if not isinstance(scores, dict):

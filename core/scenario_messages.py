@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.strict_numbers import BoolGiven
+
 NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,39}$"  # campaign and site names; explained in describe()
 
 PROVIDER_TAGS = ("local", "static", "aws", "azure", "gcp")
@@ -50,6 +52,8 @@ def describe(err: dict[str, Any]) -> str:
     if kind == "union_tag_not_found":
         return f"{loc}.provider: required field is missing (local, static, aws, azure, gcp)"
     got = err.get("input")
+    if isinstance(got, BoolGiven):
+        return f"{loc}: expected a number, got the boolean {got} (true/false are not numbers)"
     got_s = "" if isinstance(got, (dict, list)) or got is None else f"; got {short(got)}"
     if kind == "string_pattern_mismatch" and (err.get("ctx") or {}).get("pattern") == NAME_PATTERN:
         msg = ("expected lowercase letters a-z, digits and '-', at most 40, starting with a "

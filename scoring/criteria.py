@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
+
+from pydantic import ValidationError
 
 from core.errors import ScenarioError
 from core.scenario import Campaign, Criterion
@@ -94,6 +96,36 @@ def resolve_criteria(campaign: Campaign, source: str = "<scenario>") -> list[Cri
     if problems:
         raise ScenarioError(source, problems)
     return specs
+
+
+def criteria_problems(entries: Sequence[tuple[int, dict[str, Any]]], sites: list[str],
+                      weights: dict[str, int] | None = None) -> list[str]:
+    """The checks `resolve_criteria` and `decide` make, on a scenario's raw criteria, so that
+    `validate` refuses what scoring would refuse an hour later: bounds that cannot map to
+    1-10, repeated names, and every weight 0 (after a weights file's overrides). Entries the
+    model refuses, unknown names and manual scores are reported by the scenario checks."""
+    problems: list[str] = []
+    names: list[str] = []
+    zero = bool(entries)
+    for i, raw in entries:
+        if isinstance(raw.get("name"), str):
+            names.append(raw["name"])
+        try:
+            c = Criterion.model_validate(raw)
+        except (ValidationError, RecursionError):
+            zero = False  # the model reports it; do not claim all weights are 0
+            continue
+        weight = (weights or {}).get(c.name, c.weight)
+        zero = zero and weight == 0
+        if c.scores is None and c.name in BUILTINS:
+            _resolve_one(i, c, sites, problems)
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        problems.append(f"criteria: names must be unique; repeated: {', '.join(dupes)}")
+    if zero:
+        problems.append("criteria: every criterion has weight 0, so there is nothing to score; "
+                        "expected at least one weight 1-5 (0 leaves a criterion out)")
+    return problems
 
 
 def _resolve_one(i: int, c: Criterion, sites: list[str],

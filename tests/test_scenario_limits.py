@@ -91,9 +91,9 @@ def test_validate_confines_fio_to_the_scratch_area(write_scenario):
 @requires_tools("fio")
 def test_fio_larger_than_free_space_fails_before_writing(tmp_path):
     wl = REGISTRY["fio"]
-    params = wl.Params(size="900T", numjobs=2, runtime_s=1, directory="d")
+    params = wl.Params(size="60T", numjobs=2, runtime_s=1, directory="d")
     plan = wl.plan(params, _env(tmp_path))
-    with pytest.raises(UnitFailed, match=r"needs 1800\.00 TiB|needs 1843200\.00 GiB"):
+    with pytest.raises(UnitFailed, match=r"needs 120\.00 TiB|needs 122880\.00 GiB"):
         execute_plan(plan, _env(tmp_path))
     assert list((tmp_path / "d").iterdir()) == []  # nothing laid out
 

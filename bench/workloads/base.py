@@ -12,16 +12,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from bench.samples import ParsedOutput
+from core.strict_numbers import NoBoolNumbers
 
 if TYPE_CHECKING:
     from core.environment import Environment
 
 
-class WorkloadParams(BaseModel):
-    """Base for every workload's params: unknown keys are errors."""
+class WorkloadParams(NoBoolNumbers):
+    """Base for every workload's params: unknown keys are errors, booleans are not numbers."""
 
     model_config = ConfigDict(extra="forbid")
 

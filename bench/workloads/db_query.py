@@ -12,6 +12,7 @@ part of http-load's raw output, because that is where the service runs under loa
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import tempfile
@@ -147,7 +148,9 @@ class DbQuery:
         finally:
             host.executor.run(["rm", "-rf", log_dir, f"{log_dir}.sql"], timeout=60)
         return json.dumps({
-            "workload": self.name, "format": 1, "sql_file": str(sql_path), "sql": sql,
+            "workload": self.name, "format": 1, "sql_file": str(sql_path),
+            # the script's checksum, never its text: results must not carry a file's content
+            "sql_sha256": hashlib.sha256(sql.encode()).hexdigest(),
             "clients": params.clients, "threads": threads, "duration_s": params.duration_s,
             "database": {"host": db.host, "port": db.port, "dbname": db.dbname, "kind": db.kind},
             "pgbench_stdout": res.stdout, "pgbench_stderr_tail": res.stderr[-2000:],

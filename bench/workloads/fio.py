@@ -20,7 +20,7 @@ import re
 from pathlib import PurePosixPath
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from bench.samples import ParsedOutput, Sample
 from bench.workloads import _json as J
@@ -34,6 +34,10 @@ MIB = 1024 * 1024
 SIZE_PATTERN = r"^\d+([kKmMgGtT]i?[bB]?)?$"
 PERCENTILES = {"clat_p50": 50.0, "clat_p99": 99.0}
 MAX_NOTES = 20  # lines printed before the JSON kept in metadata (each cut to 300 chars)
+# One job's file: at most the largest single cloud volume (64 TiB: EBS io2/gp3, Azure
+# Ultra/Premium v2, GCP Hyperdisk); the free space of the real scratch area is checked again
+# before the unit runs (DiskNeed). fio itself keeps sizes in 64 bits and wraps beyond.
+MAX_SIZE = 64 * 1024**4
 NS_SINCE = (2, 99)  # fio-2.99 (3.0-rc) reports latencies in ns (clat_ns); before: us (clat)
 
 
@@ -86,6 +90,23 @@ class Params(WorkloadParams):
     @classmethod
     def _in_scratch(cls, v: str | None) -> str | None:
         return None if v is None else _confined(v)
+
+    @field_validator("bs", "size")
+    @classmethod
+    def _physical(cls, v: str) -> str:
+        n = size_bytes(v)
+        if n <= 0:
+            raise ValueError("expected a size greater than 0")
+        if n > MAX_SIZE:
+            raise ValueError("expected at most 64T (the largest single cloud volume)")
+        return v
+
+    @model_validator(mode="after")
+    def _block_fits(self) -> Params:
+        if size_bytes(self.bs) > size_bytes(self.size):
+            raise ValueError(f"bs {self.bs!r} is larger than size {self.size!r}: expected a block "
+                             "size no larger than the file each job reads or writes")
+        return self
 
 
 def _first_json(text: str) -> tuple[dict[str, Any], list[str]]:

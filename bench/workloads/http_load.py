@@ -45,7 +45,7 @@ __all__ = ["HttpLoad", "Params", "RampShape", "RateStepsShape", "ShapeStep", "Sp
 
 class Params(WorkloadParams):
     users: int = Field(10, gt=0, le=100_000, description="concurrent simulated users")
-    spawn_rate: float = Field(10.0, gt=0, description="users started per second")
+    spawn_rate: float = Field(10.0, gt=0, le=100_000, description="users started per second")
     duration_s: int = Field(10, gt=0, le=3600, description="run time (closed/constant-rate)")
     processes: int | None = Field(None, gt=0, le=256,
                                   description="Locust processes per load host; default = its cores")
@@ -53,7 +53,8 @@ class Params(WorkloadParams):
     target_url: str | None = Field(None, description="your own service; no PoC is started")
     mode: Literal["closed", "constant-rate"] = Field(
         "closed", description="closed: users wait for replies; constant-rate: rate_rps arrivals")
-    rate_rps: float | None = Field(None, gt=0, description="constant-rate: intended sends/s")
+    rate_rps: float | None = Field(None, gt=0, le=1_000_000,
+                                   description="constant-rate: intended sends/s")
     late_threshold_ms: float = Field(5.0, gt=0, description="a send this late counts as late")
     shape: Shape | None = Field(
         None, description="steps [{users, spawn_rate, duration_s}], or {kind: ramp | spike} "

@@ -36,6 +36,9 @@ SETUP_ALLOWANCE_S = 4  # wall time for filling the arrays before the timed loop 
 # The one wording of the minimum (validation, parser, docs).
 MIN_RULE = (f"stress-ng reports a stream memory rate only from a loop of at least 4.5 s: "
             f"use time_s >= {MIN_TIME_S}")
+# stress-ng refuses an L3 size under 4 KiB ("out of range for stream-L3-size"); the largest
+# L3 shipped is 1.1 GiB (AMD EPYC 9684X) and each stressor allocates 4x it, hence 4G.
+L3_MIN, L3_MAX = 4 * 1024, 4 * 1024**3
 MIB_TO_MB = 1.048576  # stress-ng's MB (2**20 bytes) in decimal megabytes
 
 _RATE = re.compile(rf"stream: memory rate:{PAD}({NUM}) MB read/sec,{PAD}({NUM}) MB write/sec"
@@ -63,6 +66,17 @@ class Params(WorkloadParams):
     def _long_enough(cls, v: int) -> int:
         if v < MIN_TIME_S:
             raise ValueError(f"{v} s is too short: {MIN_RULE}")
+        return v
+
+    @field_validator("l3_size")
+    @classmethod
+    def _l3_range(cls, v: str | None) -> str | None:
+        if v is not None:
+            unit = v[-1].lower() if v[-1].isalpha() else "b"
+            n = int(v.rstrip("bkmgBKMG")) * 1024 ** "bkmg".index(unit)
+            if not L3_MIN <= n <= L3_MAX:
+                raise ValueError("expected 4k to 4g (stress-ng refuses less than 4 KiB; no "
+                                 "CPU has more)")
         return v
 
 

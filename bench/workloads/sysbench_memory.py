@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from bench.samples import ParsedOutput, Sample
 from bench.workloads import _sysbench as sb
@@ -21,6 +21,18 @@ from core.errors import ParseError
 
 TOOL = "sysbench"
 SIZE_PATTERN = r"^\d+[KMGT]?$"
+_POWERS = {"": 0, "K": 1, "M": 2, "G": 3, "T": 4}
+# sysbench refuses a block below 8 bytes or not a power of two ("Invalid value for
+# memory-block-size"); each thread allocates one block, so 1G bounds the buffer.
+BLOCK_MIN, BLOCK_MAX = 8, 1024**3
+# More than 1 TB/s moves in the longest run (3600 s); sysbench wraps larger totals modulo
+# 2^64 without a word (20 nines ran as 7406501418544 MiB).
+TOTAL_MAX = 4096 * 1024**4
+
+
+def size_bytes(size: str) -> int:
+    """sysbench's size strings (K, M, G, T are powers of 1024) in bytes."""
+    return int(size.rstrip("KMGT")) * 1024 ** _POWERS[size[len(size.rstrip("KMGT")):]]
 
 
 class Params(WorkloadParams):
@@ -32,6 +44,21 @@ class Params(WorkloadParams):
     operation: Literal["read", "write"] = Field("write", description="memory operation")
     access_mode: Literal["seq", "rnd"] = Field("seq", description="sequential or random access")
     time_s: int = Field(10, gt=0, le=3600, description="run time, seconds")
+
+    @field_validator("block_size")
+    @classmethod
+    def _block(cls, v: str) -> str:
+        n = size_bytes(v)
+        if not BLOCK_MIN <= n <= BLOCK_MAX or n & (n - 1):
+            raise ValueError("expected a power of two from 8 to 1G (what sysbench accepts)")
+        return v
+
+    @field_validator("total_size")
+    @classmethod
+    def _total(cls, v: str) -> str:
+        if size_bytes(v) > TOTAL_MAX:
+            raise ValueError("expected at most 4096T (0 = bounded by time_s)")
+        return v
 
 
 def _header(text: str, key: str) -> str | None:
