@@ -4,7 +4,10 @@ Checked: the manifest and the stored scenario are readable (and the scenario mat
 hash the manifest recorded); every unit the manifest calls ok has its journal and raw
 output, with the checksums recorded when it was measured; samples.parquet and
 histograms.parquet are readable, have the expected columns and hold exactly the rows of
-the ok units' journals. Each problem comes with how to recover.
+the ok units' journals. Beyond checksums and counts, values are recomputed
+(bench.verify_values): each journal from its raw output with the workload's parser, each
+table row from its journal, and manifest.json is checked against its schema
+(bench.manifest_schema). Each problem comes with how to recover.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.manifest_schema import manifest_problems
 from bench.results import (
     HISTOGRAM_COLUMNS,
     REQUIRED_SAMPLE_COLUMNS,
@@ -24,6 +28,15 @@ from bench.results import (
     read_table,
 )
 from bench.resume import scenario_hash
+from bench.verify_values import (
+    compare_rows,
+    hdr_problems,
+    journal_problems,
+    params_of,
+    reparse,
+    table_rows,
+    value_column_problem,
+)
 
 REMEASURE = "resume the campaign (`bakeoff run SCENARIO --resume {id}`) to re-measure it"
 REASSEMBLE = "rebuild the tables from the journals with `bakeoff assemble {dir}`"
@@ -49,6 +62,8 @@ def verify_campaign(d: Path) -> list[Problem]:
         return [Problem("manifest.json", str(e), "restore it from a backup; the journals "
                         "under units/ hold the measurements")]
     cid = manifest.get("campaign_id", d.name)
+    problems += [Problem("manifest.json", p, "restore it from a backup (it does not match "
+                         "the schema bakeoff writes)") for p in manifest_problems(manifest)]
     try:
         campaign = read_scenario(d)
         recorded = manifest.get("scenario_hash")
@@ -59,18 +74,21 @@ def verify_campaign(d: Path) -> list[Problem]:
     except ResultsDamaged as e:
         problems.append(Problem("scenario.yaml", str(e).splitlines()[0],
                                 "restore the scenario file the campaign was run with"))
-    if manifest.get("status") in (None, "running"):
+    if manifest.get("status") in (None, "running") and not (
+            manifest.get("status") == "running" and _nothing_started(manifest)):
         problems.append(Problem("manifest.json", f"status is {manifest.get('status')!r}, not "
                                 "final (the campaign was killed, or is running)",
                                 "`bakeoff gc --delete` marks a dead campaign's manifest "
                                 "interrupted; then resume it"))
     store = ResultStore(d.parent, d.name)
+    journals: dict[tuple[str, str, int], dict] = {}
     expected_rows: Counter[tuple[str, str, int]] = Counter()
     expected_hists: Counter[tuple[str, str, int]] = Counter()
     journals_ok = True
     for key, unit in sorted(manifest.get("units", {}).items()):
-        if unit.get("status") != "ok":
-            continue
+        if not isinstance(unit, dict) or unit.get("status") != "ok" or key.count("/") != 2 \
+                or not key.rsplit("/", 1)[1].isdigit():
+            continue  # reported by the schema check
         site, workload, rep = key.split("/")
         journal = store.dir / "units" / site / workload / f"{rep}.json"
         fix = REMEASURE.format(id=cid)
@@ -92,6 +110,13 @@ def verify_campaign(d: Path) -> list[Problem]:
             continue
         expected_rows[(site, workload, int(rep))] += len(payload["samples"])
         expected_hists[(site, workload, int(rep))] += len(payload["histograms"])
+        problems += [Problem(f"units/{key}.json", p, f"delete it and {fix}")
+                     for p in journal_problems(key, payload)]
+        for what in ("samples", "histograms"):
+            if isinstance(unit.get(what), int) and unit[what] != len(payload[what]):
+                problems.append(Problem(f"units/{key}.json", f"{len(payload[what])} {what}, "
+                                        f"the manifest counted {unit[what]}",
+                                        f"delete it and {fix}"))
         raw = unit.get("raw")
         if raw and not (d / raw).is_file():
             problems.append(Problem(raw, "raw output missing for an ok unit",
@@ -99,6 +124,9 @@ def verify_campaign(d: Path) -> list[Problem]:
         elif raw and unit.get("raw_sha256") and file_sha256(d / raw) != unit["raw_sha256"]:
             problems.append(Problem(raw, "raw output changed since it was measured "
                                     "(checksum mismatch)", f"delete units/{key}.json and {fix}"))
+        elif raw:
+            problems += _recomputed(d / raw, key, workload, payload, fix)
+        journals[(site, workload, int(rep))] = payload
     fix_tables = REASSEMBLE.format(dir=d)
     for name, required, expected in (("samples.parquet", REQUIRED_SAMPLE_COLUMNS, expected_rows),
                                      ("histograms.parquet", HISTOGRAM_COLUMNS, expected_hists)):
@@ -124,4 +152,56 @@ def verify_campaign(d: Path) -> list[Problem]:
                     "/".join(map(str, k)) for k in extra[:5]))
             problems.append(Problem(name, "; ".join(detail) or "does not match the journals",
                                     fix_tables))
+        problems += [Problem(name, p, fix_tables) for p in _table_values(name, frame, journals)]
     return problems
+
+
+def _nothing_started(manifest: dict) -> bool:
+    """Interrupted before its first unit: every unit still pending (nothing to verify)."""
+    units = manifest.get("units")
+    return isinstance(units, dict) and all(
+        isinstance(u, dict) and u.get("status") == "pending" for u in units.values())
+
+
+def _recomputed(raw: Path, key: str, workload: str, payload: dict, fix: str) -> list[Problem]:
+    """The journal against what the parser makes of the raw output now."""
+    try:
+        text = raw.read_text(errors="replace")
+    except OSError as e:
+        return [Problem(str(raw), f"raw output unreadable ({e.strerror})", fix)]
+    again = reparse(workload, text, params_of(payload))
+    where = f"units/{key}.json"
+    if isinstance(again, str):
+        return [Problem(where, f"cannot be recomputed: {again}", f"delete it and {fix}")]
+    samples, encoded = again
+    stored = [s for s in payload["samples"] if isinstance(s, dict)]
+    out = [Problem(where, p, f"delete it and {fix}")
+           for p in compare_rows(key, stored, samples, "the journal", "the raw output")]
+    stored_h = [h.get("encoded") if isinstance(h, dict) else h for h in payload["histograms"]]
+    if stored_h != encoded:
+        out.append(Problem(where, f"{key}: the journal's {len(stored_h)} histogram(s) differ "
+                           f"from the {len(encoded)} the raw output gives",
+                           f"delete it and {fix}"))
+    return out
+
+
+def _table_values(name: str, frame, journals: dict[tuple[str, str, int], dict]) -> list[str]:
+    """Values, types and histogram blobs of a table against the journals, unit by unit."""
+    if name == "samples.parquet":
+        bad = value_column_problem(frame)
+        if bad:
+            return [bad]
+        out: list[str] = []
+        for key, payload in sorted(journals.items()):
+            stored = [s for s in payload["samples"] if isinstance(s, dict)]
+            out += compare_rows("/".join(map(str, key)), table_rows(frame, key), stored,
+                                name, "the journal")
+        return out[:20]
+    out = hdr_problems(name, frame["encoded"].tolist())[:5]
+    for key, payload in sorted(journals.items()):
+        mask = ((frame["site"].astype(str) == key[0]) & (frame["workload"].astype(str) == key[1])
+                & (frame["repetition"].astype("int64") == key[2]))
+        stored = [h.get("encoded") for h in payload["histograms"] if isinstance(h, dict)]
+        if frame[mask]["encoded"].tolist() != stored:
+            out.append(f"{'/'.join(map(str, key))}: histograms differ from the journal's")
+    return out[:20]
