@@ -75,15 +75,37 @@ def list_campaigns(root: str | Path | None = None) -> list[dict[str, Any]]:
                          "units_total": 0})
             continue
         units = m.get("units") or {}
+        status = str(m.get("status", "?"))
+        if not isinstance(units, dict):
+            units, status = {}, f"damaged manifest (units is a {type(m['units']).__name__})"
         rows.append({
             "id": str(m.get("campaign_id") or folder.name), "scenario": str(m.get("scenario")),
-            "started": str(m.get("started_at", "?")), "status": str(m.get("status", "?")),
+            "started": str(m.get("started_at", "?")), "status": status,
             "sites": sorted(m.get("sites") or {}) or _sites_from_order(m),
             "units_ok": sum(1 for u in units.values()
                             if isinstance(u, dict) and u.get("status") == "ok"),
             "units_total": len(units),
         })
+    rows += _without_manifest(base)
     return sorted(rows, key=lambda r: (r["started"], r["id"]))
+
+
+def _without_manifest(base: Path) -> list[dict[str, Any]]:
+    """Folders holding journals or raw output but no manifest.json: a campaign whose manifest
+    was lost is still listed (as such), never hidden behind "no campaigns"."""
+    rows = []
+    for folder in sorted(p for p in base.glob("*/") if p.is_dir()):
+        if (folder / "manifest.json").exists():
+            continue
+        journals = len(list((folder / "units").glob("*/*/*.json")))
+        if journals or (folder / "raw").is_dir() or (folder / "samples.parquet").exists():
+            rows.append({"id": folder.name, "scenario": "?", "started": "?",
+                         "status": f"no manifest.json ({journals} unit journal(s); "
+                                   "`bakeoff verify` it)",
+                         "sites": sorted(p.name for p in (folder / "units").glob("*")
+                                         if p.is_dir()),
+                         "units_ok": 0, "units_total": 0})
+    return rows
 
 
 def _sites_from_order(manifest: dict[str, Any]) -> list[str]:

@@ -296,6 +296,13 @@ def read_manifest(d: Path) -> dict[str, Any]:
             "units/ (journals) and raw/; `bakeoff verify` says which are intact") from None
     if not isinstance(manifest, dict) or not isinstance(manifest.get("units", {}), dict):
         raise ResultsDamaged(f"{d / 'manifest.json'}: not a bakeoff manifest (no units map)")
+    bad = [k for k, u in manifest.get("units", {}).items()
+           if not isinstance(u, dict) or not isinstance(u.get("status"), str)]
+    if bad:
+        raise ResultsDamaged(f"{d / 'manifest.json'}: unit entr{'y' if len(bad) == 1 else 'ies'} "
+                             f"{', '.join(map(repr, bad[:5]))} {'is' if len(bad) == 1 else 'are'}"
+                             " not a mapping with a status; restore the manifest from a backup "
+                             "(`bakeoff verify` lists what else is damaged)")
     return manifest
 
 
@@ -303,7 +310,7 @@ def read_scenario(d: Path) -> Campaign:
     path = d / "scenario.yaml"
     try:
         data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as e:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
         raise ResultsDamaged(
             f"{path}: the stored scenario is missing or unreadable ({e.__class__.__name__}); "
             "copy the scenario file the campaign was run with to that path (its hash is in "
@@ -331,6 +338,12 @@ def read_table(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
     if missing:
         raise ResultsDamaged(f"{path}: wrong schema, missing column(s) {', '.join(missing)}; "
                              f"{rebuild}")
+    if "value" in required and not pd.api.types.is_numeric_dtype(frame["value"]):
+        raise ResultsDamaged(f"{path}: column 'value' holds {frame['value'].dtype} values, "
+                             f"expected numbers; {rebuild}")
+    if "value" in required and not frame.empty and not frame["value"].notna().all():
+        raise ResultsDamaged(f"{path}: {int(frame['value'].isna().sum())} value(s) are NaN, "
+                             f"which no measurement stores; {rebuild}")
     return frame
 
 

@@ -7,11 +7,14 @@ over time) come from the tidy history frames.
 
 from __future__ import annotations
 
+import sys
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow.parquet as pq
 
 from bench.history import load_history
 from bench.storage import materialize
@@ -31,12 +34,32 @@ def _quoted(paths: list[Path]) -> str:
     return "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths) + "]"
 
 
-def connect(root: str | Path = "results") -> duckdb.DuckDBPyConnection:
+def readable(files: list[Path], warn: Callable[[str], None]) -> list[Path]:
+    """The parquet files whose footer and schema read; each other one is skipped with a
+    warning naming it, so one damaged campaign does not fail the query over the root."""
+    ok = []
+    for path in files:
+        try:
+            pq.ParquetFile(path).schema_arrow  # noqa: B018 - reading it is the check
+        except Exception as e:  # pyarrow raises several unrelated types for a bad file
+            warn(f"warning: skipped {path}: not a readable parquet file "
+                 f"({e.__class__.__name__}); `bakeoff verify {path.parent}` says more")
+            continue
+        ok.append(path)
+    return ok
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def connect(root: str | Path = "results",
+            warn: Callable[[str], None] = _stderr) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with one view per table across all campaigns."""
     local = materialize(root)
     con = duckdb.connect()
     for table in ("samples", "histograms"):
-        files = sorted(local.glob(f"*/{table}.parquet"))
+        files = readable(sorted(local.glob(f"*/{table}.parquet")), warn)
         if files:
             con.execute(f"CREATE VIEW {table} AS SELECT * FROM "
                         f"read_parquet({_quoted(files)}, union_by_name = true)")

@@ -85,7 +85,7 @@ def test_every_value_times_ten_fails(copy, capsys):
 def test_every_value_nan_fails(copy, capsys):
     _rewrite(copy, "samples.parquet", lambda f: f.__setitem__("value", float("nan")))
     code, text = cli(capsys, "verify", str(copy))
-    assert code == ExitCode.DAMAGED and "says nan" in text, text
+    assert code == ExitCode.DAMAGED and "value(s) are NaN" in text, text
 
 
 def test_value_stored_as_text_fails(copy, capsys):
