@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench import pg_shm
 from bench.lock import CampaignClaim, is_live, read_owner
 from stacks import netns, tracking
 
@@ -149,6 +150,21 @@ def _remove_shm(shmid: int) -> None:
     subprocess.run(["ipcrm", "-m", str(shmid)], capture_output=True, check=False)
 
 
+def _initdb_shm(record: dict) -> list[Leftover]:
+    """Segments an interrupted initdb of this record left (bench/pg_shm.py)."""
+    since = record.get("since")
+    if not isinstance(since, (int, float)):
+        return []
+    until = since + pg_shm.INITDB_WINDOW_S
+    out = [Leftover("shm", f"{p} (PostgreSQL initdb {record['root']})",
+                    lambda p=p: p.unlink(missing_ok=True))
+           for p in pg_shm.orphan_posix_segments(since, until)]
+    out += [Leftover("shm", f"SysV segment {i} (PostgreSQL initdb {record['root']})",
+                     lambda i=i: _remove_shm(i))
+            for i in pg_shm.orphan_sysv_segments(since, until)]
+    return out
+
+
 # -- one campaign -----------------------------------------------------------------------
 
 def campaign_leftovers(campaign_id: str, state_dir: Path) -> list[Leftover]:
@@ -179,6 +195,7 @@ def campaign_leftovers(campaign_id: str, state_dir: Path) -> list[Leftover]:
         if shmid is not None and shmid in shm:
             out.append(Leftover("shm", f"SysV segment {shmid} (PostgreSQL {r['root']})",
                                 lambda s=shmid: _remove_shm(s)))
+        out += _initdb_shm(r)
     for ns in namespaces:
         out.append(Leftover("namespace", ns, lambda n=ns: netns.delete_namespace(n)))
     for r in resources:

@@ -20,6 +20,7 @@ import secrets
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 from core.environment import DatabaseEndpoint
@@ -27,6 +28,7 @@ from core.errors import BakeoffError, PrerequisiteError
 from core.executor import Executor
 from stacks import tracking
 from stacks.executors.ports import free_port
+from stacks.pg_initdb import private_shm_prefix, setting_args
 
 DB_USER = "bakeoff"
 DB_NAME = "bakeoff"
@@ -94,6 +96,19 @@ class LocalPostgres:
         return ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups",
                 "--reset-env", *base]
 
+    def _initdb(self) -> None:
+        """initdb with the server's shared-memory setting, or in a private /dev/shm and IPC
+        namespace (stacks/pg_initdb.py), so an interrupt leaves nothing outside root."""
+        argv = [str(self.bindir / "initdb"), "-D", str(self.datadir), "-U", "postgres",
+                "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8",
+                "--locale=C.UTF-8", "--no-sync", *setting_args(self.bindir)]
+        cmd = [*private_shm_prefix(self.bindir), *self._cmd(argv)]
+        res = self.executor.run(cmd, timeout=120)
+        if not res.ok:
+            detail = (res.stderr or res.stdout).strip()[-800:]
+            raise BakeoffError(f"local PostgreSQL: initdb failed (rc={res.rc}"
+                               f"{', timed out' if res.timed_out else ''}): {detail}")
+
     def _run(self, argv: list[str], what: str, timeout: float = 60.0,
              secret: str | None = None) -> str:
         res = self.executor.run(self._cmd(argv), timeout=timeout)
@@ -129,15 +144,14 @@ class LocalPostgres:
 
     def _start(self) -> DatabaseEndpoint:
         self.root = Path(tempfile.mkdtemp(prefix="bakeoff-pg-", dir=self._base_dir()))
-        tracking.record("postgres", root=str(self.root))  # before any server process exists
+        # before any server process exists; `since` bounds what gc may call this initdb's
+        tracking.record("postgres", root=str(self.root), since=time.time())
         self.sockdir = self._socket_dir()
         if self._as_postgres:
             pw = pwd.getpwnam("postgres")
             for p in (self.root, self.sockdir):
                 os.chown(p, pw.pw_uid, pw.pw_gid)
-        self._run([str(self.bindir / "initdb"), "-D", str(self.datadir), "-U", "postgres",
-                   "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8",
-                   "--locale=C.UTF-8", "--no-sync"], "initdb", timeout=120)
+        self._initdb()
         with open(self.datadir / "pg_hba.conf", "a") as hba:  # peers come from other netns
             hba.write("host all all 0.0.0.0/0 scram-sha-256\nhost all all ::/0 scram-sha-256\n")
         password = new_password()
