@@ -48,6 +48,19 @@ class ResultsDamaged(BakeoffError):
     exit_code = int(ExitCode.DAMAGED)
 
 
+class NothingMeasured(BakeoffError):
+    """A campaign stopped before its first unit: nothing to read, nothing damaged."""
+
+    exit_code = int(ExitCode.NOTHING_MEASURED)
+
+
+def not_started(manifest: dict[str, Any]) -> bool:
+    """No unit ever ran (each still pending, or none listed)."""
+    units = manifest.get("units")
+    return isinstance(units, dict) and all(
+        isinstance(u, dict) and u.get("status") == "pending" for u in units.values())
+
+
 def file_sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -372,6 +385,12 @@ def load_results(ref: str | Path, root: str | Path = "results") -> CampaignResul
     manifest = read_manifest(d)
     campaign = read_scenario(d)
     measured = measured_dir(d, manifest)
+    if not (measured / "samples.parquet").exists() and not_started(manifest):
+        raise NothingMeasured(
+            f"{d}: campaign {manifest.get('campaign_id', d.name)} was "
+            f"{manifest.get('status', 'stopped')} before its first unit, so nothing was "
+            "measured (the folder is not damaged); resume it with `bakeoff run SCENARIO "
+            f"--resume {manifest.get('campaign_id', d.name)}`")
     samples = read_table(measured / "samples.parquet", REQUIRED_SAMPLE_COLUMNS)
     hist_path = measured / "histograms.parquet"
     histograms = (read_table(hist_path, HISTOGRAM_COLUMNS) if hist_path.exists()

@@ -23,6 +23,7 @@ from bench.results import (
     ResultsDamaged,
     ResultStore,
     file_sha256,
+    not_started,
     read_manifest,
     read_scenario,
     read_table,
@@ -74,8 +75,7 @@ def verify_campaign(d: Path) -> list[Problem]:
     except ResultsDamaged as e:
         problems.append(Problem("scenario.yaml", str(e).splitlines()[0],
                                 "restore the scenario file the campaign was run with"))
-    if manifest.get("status") in (None, "running") and not (
-            manifest.get("status") == "running" and _nothing_started(manifest)):
+    if manifest.get("status") in (None, "running"):
         problems.append(Problem("manifest.json", f"status is {manifest.get('status')!r}, not "
                                 "final (the campaign was killed, or is running)",
                                 "`bakeoff gc --delete` marks a dead campaign's manifest "
@@ -130,8 +130,9 @@ def verify_campaign(d: Path) -> list[Problem]:
     fix_tables = REASSEMBLE.format(dir=d)
     for name, required, expected in (("samples.parquet", REQUIRED_SAMPLE_COLUMNS, expected_rows),
                                      ("histograms.parquet", HISTOGRAM_COLUMNS, expected_hists)):
-        if name == "histograms.parquet" and not (d / name).exists() and not expected:
-            continue
+        if not (d / name).exists() and not expected and (
+                name == "histograms.parquet" or not_started(manifest)):
+            continue  # nothing measured (stopped before its first unit): nothing to table
         try:
             frame = read_table(d / name, required)
         except ResultsDamaged as e:
@@ -154,13 +155,6 @@ def verify_campaign(d: Path) -> list[Problem]:
                                     fix_tables))
         problems += [Problem(name, p, fix_tables) for p in _table_values(name, frame, journals)]
     return problems
-
-
-def _nothing_started(manifest: dict) -> bool:
-    """Interrupted before its first unit: every unit still pending (nothing to verify)."""
-    units = manifest.get("units")
-    return isinstance(units, dict) and all(
-        isinstance(u, dict) and u.get("status") == "pending" for u in units.values())
 
 
 def _recomputed(raw: Path, key: str, workload: str, payload: dict, fix: str) -> list[Problem]:

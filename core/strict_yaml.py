@@ -62,6 +62,11 @@ class _StrictLoader(yaml.SafeLoader):
     def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, Any] = {}
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise StrictYamlError(
+                    f"a YAML merge key '<<:' at {_where(key_node.start_mark)} is not supported "
+                    "(it hides which keys a mapping really has); write the keys out, or use an "
+                    "alias (*name) for a whole value")
             key = self.construct_object(key_node, deep=True)
             try:
                 hash(key)
