@@ -22,7 +22,7 @@ from rich.table import Table
 
 from bench.results import CampaignResults, load_results, resolve_campaign_dir
 from bench.show import render_problems, render_sites
-from scoring.hdr_stats import MergedPercentile, merged_percentile_stat
+from scoring.hdr_stats import MergedPercentile, merged_percentile_stat, percentile_fallback
 from scoring.stats import MedianOf, Statistic, bootstrap_ci
 
 COLUMNS = ("workload", "metric", "series", "unit", "site", "statistic", "value", "ci_low",
@@ -61,7 +61,9 @@ def statistics(results: CampaignResults) -> pd.DataFrame:
                                                   f"{workload}.{metric}", where)
                            or MedianOf(tuple(float(v) for v in reps)))
         med, lo, hi = bootstrap_ci(stat)
-        statistic = "HDR merge" if isinstance(stat, MergedPercentile) else "median"
+        statistic = "HDR merge" if isinstance(stat, MergedPercentile) else (
+            "median (no HDR)" if percentile_fallback(f"{workload}.{metric}", results.histograms,
+                                                     site, where) else "median")
         out.append({"workload": workload, "metric": metric, "series": series, "unit": unit,
                     "site": site, "statistic": statistic, "value": med, "ci_low": lo,
                     "ci_high": hi, "n": stat.n})
@@ -83,7 +85,8 @@ def fmt_number(v: float) -> str:
 
 
 def _cell(row: pd.Series) -> str:
-    value = fmt_number(row["value"]) + ("*" if row["statistic"] == "HDR merge" else "")
+    value = fmt_number(row["value"]) + {"HDR merge": "*", "median (no HDR)": "†"}.get(
+        row["statistic"], "")
     if row["n"] < 2 or math.isnan(row["ci_low"]) or math.isnan(row["ci_high"]):
         return f"{value}\nn={row['n']}, noise unknown"
     return f"{value}\n[{fmt_number(row['ci_low'])}–{fmt_number(row['ci_high'])}] n={row['n']}"
@@ -116,6 +119,15 @@ def render_table(frame: pd.DataFrame, sites: list[str], title: str, console: Con
                   "n = repetitions (fewer than 3: noise unknown, no interval); * = percentile "
                   "of the exact merge of every valid repetition's HDR histogram (the value "
                   "scoring and requirements use)", highlight=False, markup=False)
+    if not frame.empty and (frame["statistic"] == "median (no HDR)").any():
+        console.print("† = the exact HDR merge is unavailable (no valid histograms in "
+                      "histograms.parquet): median of the repetitions' own percentiles instead; "
+                      "`bakeoff verify` says why", highlight=False, markup=False)
+    missing = [s for s in sites if frame.empty or s not in set(frame["site"])]
+    if missing:
+        console.print(f"no valid samples for site(s) {', '.join(missing)} in samples.parquet "
+                      "(— in every row); `bakeoff verify` says whether rows were lost",
+                      highlight=False, markup=False)
 
 
 def render_summary(folder: Path, console: Console) -> None:

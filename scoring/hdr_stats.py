@@ -53,6 +53,27 @@ def percentile_of(metric: str) -> float | None:
     return None
 
 
+# Workloads whose latency percentiles come with HDR histograms (the exact merge is the norm).
+HDR_WORKLOADS = ("http-load", "db-query")
+
+
+def percentile_fallback(metric: str, histograms: pd.DataFrame | None, site: str,
+                        where: Mapping[str, str] | None = None) -> str | None:
+    """What a latency percentile of an HDR workload is computed with when the exact merge is
+    unavailable (histograms.parquet missing, junked or without that site), said in words, so
+    no surface switches statistic silently; None when the merge is available or not expected."""
+    if "." not in metric:
+        return None
+    workload, name = metric.split(".", 1)
+    pct = percentile_of(name)
+    if workload not in HDR_WORKLOADS or pct is None:
+        return None
+    if merged_percentile_stat(histograms, site, metric, where) is not None:
+        return None
+    return (f"median of the repetitions' p{pct:g}: the exact HDR merge is unavailable "
+            "(no valid histograms for this site in histograms.parquet)")
+
+
 def merged_percentile_stat(histograms: pd.DataFrame | None, site: str, metric: str,
                            where: Mapping[str, str] | None = None) -> MergedPercentile | None:
     """The statistic for `workload.latency_pNN` at a site from its valid histograms, one

@@ -19,7 +19,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from core.scenario import Campaign
-from scoring.hdr_stats import merged_percentile_stat
+from scoring.hdr_stats import merged_percentile_stat, percentile_fallback
 from scoring.stats import MedianOf, Statistic, point
 
 Status = Literal["ok", "na", "missing"]
@@ -181,6 +181,8 @@ def _http_p99(samples: pd.DataFrame, campaign: Campaign, inputs: CostInputs,
         q.note = (f"p99 of the exact HDR merge of {stat.n} repetition(s); the interval "
                   f"resamples repetitions and re-merges their histograms")
         q.sources.append("histograms.parquet latency:all (HDR, merged)")
+    elif q.status == "ok":
+        q.note = percentile_fallback("http-load.latency_p99", inputs.histograms, site) or q.note
     return q
 
 

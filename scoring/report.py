@@ -19,7 +19,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from bench.show import busy_units
 from scoring import charts, coldstart_chart
 from scoring.display import distinct_digits, fmt, fmt_value
-from scoring.hdr_stats import merged_percentile_stat
+from scoring.hdr_stats import merged_percentile_stat, percentile_fallback
 from scoring.quantities import CRITERION_METRICS, per_repetition
 from scoring.result import ScoreResult
 from scoring.stats import MedianOf, Statistic, bootstrap_ci
@@ -69,7 +69,9 @@ def measurements(result: ScoreResult) -> list[dict[str, Any]]:
             per_site[site] = {"median": med, "lo": lo, "hi": hi, "n": stat.n, "unit": unit,
                               "values": [float(v) for v in reps],
                               "noise_known": not math.isnan(lo),
-                              "statistic": getattr(stat, "label", "median")}
+                              "statistic": percentile_fallback(
+                                  metric, result.inputs.histograms, site)
+                              or getattr(stat, "label", "median")}
         if per_site:
             rows.append({"metric": metric, "sites": per_site,
                          "unit": next(iter(per_site.values()))["unit"]})

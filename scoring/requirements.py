@@ -20,7 +20,7 @@ import pandas as pd
 
 from core.errors import ScenarioError
 from core.scenario import Campaign, Requirement
-from scoring.hdr_stats import merged_percentile_stat
+from scoring.hdr_stats import merged_percentile_stat, percentile_fallback
 from scoring.quantities import hdr_value, metric_rows, per_repetition
 from scoring.stats import MIN_REPETITIONS, MedianOf, Statistic, bootstrap_ci, noise_known
 
@@ -114,6 +114,9 @@ def evaluate_one(req: Requirement, samples: pd.DataFrame, site: str, unit: str =
     if merged is not None:
         value = merged
         base["statistic"] = "exact HDR merge"
+    elif req.statistic == "median" and (
+            fallback := percentile_fallback(req.metric, histograms, site, req.where)):
+        base["statistic"] = fallback
     ok = OPS[req.operator](value, req.threshold)
     result = RequirementResult(**base, status="pass" if ok else "fail", value=value,
                                repetitions=n)

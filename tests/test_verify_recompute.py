@@ -38,6 +38,15 @@ def cli(capsys, *args: str) -> tuple[int, str]:
 
 @pytest.fixture(scope="module")
 def measured(tmp_path_factory) -> Path:
+    """Its own machine lock and state root: it waits for nobody else's campaign."""
+    own = tmp_path_factory.mktemp("lock")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("BAKEOFF_MACHINE_LOCK", str(own / "machine.lock"))
+        mp.setenv("BAKEOFF_STATE_DIR", str(own / "state"))
+        return _measure(tmp_path_factory)
+
+
+def _measure(tmp_path_factory) -> Path:
     campaign = parse_campaign({
         "name": "tamper", "repetitions": 1,
         "sites": [{"name": "a", "provider": "local", "cpus": 1, "hourly_usd": 0.04,
@@ -45,6 +54,8 @@ def measured(tmp_path_factory) -> Path:
         "workloads": [{"name": "sysbench-cpu", "params": {"time_s": 1}},
                       {"name": "db-query", "params": {"duration_s": 1, "clients": 1}}],
         "criteria": [{"name": "cpu", "weight": 4}, {"name": "tco", "weight": 3}],
+        "requirements": [{"metric": "db-query.latency_p99", "operator": "<",
+                          "threshold": 60000}],
     })
     folder = Orchestrator(campaign, tmp_path_factory.mktemp("results"), quiet=True).run()
     assert json.loads((folder / "manifest.json").read_text())["status"] == "complete"
@@ -129,3 +140,34 @@ def test_journal_rewritten_with_its_checksum_is_caught_from_the_raw_output(copy,
     assert code == ExitCode.DAMAGED, text
     assert (f"a/sysbench-cpu/0 {first['metric']}: the journal says {original * 10:.10g}, "
             f"the raw output says {original:.10g}") in text
+
+
+# -- Build 3: no silent fallbacks ------------------------------------------------------------
+
+def test_without_histograms_every_surface_says_which_statistic(measured, copy, capsys):
+    """histograms.parquet gone: db-query's latency percentiles fall back to the median of the
+    repetitions' own percentiles, and show, the report and the matrix say so."""
+    (copy / "histograms.parquet").unlink()
+    code, text = cli(capsys, "show", str(copy))
+    assert code == 0, text
+    assert "†" in text and "the exact HDR merge is unavailable" in text
+    code, text = cli(capsys, "show", str(copy), "--format", "json")
+    assert '"statistic": "median (no HDR)"' in text
+    assert cli(capsys, "report", str(copy))[0] == 0
+    html = (copy / "report" / "index.html").read_text()
+    assert "median of the repetitions&#39; p99: the exact HDR merge is unavailable" in html \
+        or "median of the repetitions' p99: the exact HDR merge is unavailable" in html
+    # with the histograms back, no surface claims a fallback
+    shutil.copy(measured / "histograms.parquet", copy / "histograms.parquet")
+    code, text = cli(capsys, "show", str(copy))
+    assert code == 0 and "†" not in text and "HDR merge is unavailable" not in text, text
+
+
+def test_a_site_whose_rows_are_gone_is_reported(tiny_campaign, tmp_path, capsys):
+    folder = tmp_path / tiny_campaign.name
+    shutil.copytree(tiny_campaign, folder)
+    frame = pd.read_parquet(folder / "samples.parquet")
+    frame[frame["site"] != "large"].to_parquet(folder / "samples.parquet", index=False)
+    code, text = cli(capsys, "show", str(folder))
+    assert code == 0, text
+    assert "no valid samples for site(s) large in samples.parquet" in text
