@@ -28,6 +28,7 @@ from bench.poc.launcher import Passfile, host_python, run_checked
 from bench.samples import Histogram, ParsedOutput, Sample
 from bench.workloads import _json as J
 from bench.workloads._checks import checked_parse
+from bench.workloads._cross_checks import check_pgbench
 from bench.workloads._locust_parse import LATENCY_METRICS
 from bench.workloads._text import NUM, number
 from bench.workloads.base import RunContext, WorkloadParams
@@ -176,6 +177,7 @@ class DbQuery:
             raise ParseError(TOOL, f"log.hdr: {exc}") from None
         n = J.count(TOOL, log, "transactions")
         failed = J.count(TOOL, log, "failed", 0)
+        check_pgbench(n, failed, tps, _small_int(doc, "duration_s"), _small_int(doc, "clients"))
         if hist.get_total_count() > n:
             raise ParseError(TOOL, f"log.hdr holds {hist.get_total_count()} latencies but "
                                    f"log.transactions says {n}")

@@ -16,6 +16,7 @@ from pydantic import Field
 
 from bench.samples import ParsedOutput, Sample
 from bench.workloads._checks import checked_parse
+from bench.workloads._ping_checks import check_loss, check_replies, check_spread
 from bench.workloads._text import INT, NUM, PAD, integer, number, require_text
 from bench.workloads.base import Plan, Step, WorkloadParams
 from core.errors import ParseError
@@ -82,8 +83,9 @@ class Ping:
             raise ParseError(TOOL, f"{received} replies to {transmitted} packets sent "
                                    "(duplicates are counted apart; corrupted output?)")
         meta: dict[str, Any] = {"transmitted": transmitted, "received": received}
-        samples = [Sample("packet_loss", number(TOOL, stats.group(3), "packet loss"), "%",
-                          meta)]
+        loss = number(TOOL, stats.group(3), "packet loss")
+        check_loss(transmitted, received, loss, params.count if params else None)
+        samples = [Sample("packet_loss", loss, "%", meta)]
         if received == 0:
             return ParsedOutput(samples)
         rtt = _RTT.search(text)
@@ -102,6 +104,8 @@ class Ping:
         samples += [Sample(name, value, "ms", meta) for name, value in rtts.items()]
         replies = [number(TOOL, m.group(1), "reply time") for m in _REPLY.finditer(text)
                    if not m.group("dup")]
+        check_spread(rtts)
+        check_replies(replies, received, rtts)
         if replies:  # absent with -q; then there is no percentile to report
             samples.append(Sample("rtt_p99", nearest_rank(replies, 99.0), "ms",
                                   {**meta, "replies": len(replies)}))
