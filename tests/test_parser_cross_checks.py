@@ -64,3 +64,33 @@ def test_perfkit_ping_output_parses_and_agrees_with_its_replies():
     assert got["rtt_max"] == 0.602 == max(replies)
     assert abs(statistics.fmean(replies) - got["rtt_avg"]) < 0.001
     assert got["packet_loss"] == 0.0
+
+
+def test_perfkit_fio_five_different_jobs_yield_per_job_samples():
+    """PerfKit Benchmarker's fio 2.1.4 output runs five different jobs one after another;
+    the old parser summed their read IOPS (253 + 317 + 323 = 893), a number of no job. The
+    expected per-job values are the `iops` fields of each job entry, read here with json."""
+    import json
+
+    text = (GOLDEN / "fio" / "pkb-fio-2.1.4_five_jobs.json").read_text()
+    doc = json.loads(text)
+    expected = {(j["jobname"], f"{d}_iops"): float(j[d]["iops"])
+                for j in doc["jobs"] for d in ("read", "write") if j[d]["io_bytes"] > 0}
+    got = {(s.metadata["job"], s.metric): s.value
+           for s in REGISTRY["fio"].parse(text, None).samples if s.metric.endswith("_iops")}
+    assert got == expected
+    assert got[("sequential_read", "read_iops")] == 253.0
+    assert 893.0 not in got.values()
+
+
+def test_identical_fio_jobs_are_still_aggregated():
+    """numjobs clones without group reporting (same name, same options) are one job."""
+    import json
+
+    doc = json.loads((GOLDEN / "fio" / "pkb-fio-2.1.4_five_jobs.json").read_text())
+    clone = doc["jobs"][1]
+    doc["jobs"] = [clone, json.loads(json.dumps(clone))]
+    samples = REGISTRY["fio"].parse(json.dumps(doc), None).samples
+    iops = [s for s in samples if s.metric == "read_iops"]
+    assert [s.value for s in iops] == [2 * float(clone["read"]["iops"])]
+    assert "job" not in iops[0].metadata and iops[0].metadata["job_entries"] == 2

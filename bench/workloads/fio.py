@@ -3,9 +3,11 @@
 The plan always passes `--group_reporting`, so fio itself merges the `numjobs` clones
 into one report: IOPS and bandwidth summed, latency percentiles computed from the merged
 latency histogram (exact, not an average of percentiles). Output from runs without
-group reporting (several job entries) is still accepted: IOPS and bandwidth are summed
-over the entries and each clat percentile is the worst (largest) entry's, a
-conservative bound recorded in the samples' metadata as `clat_combined`.
+group reporting is still accepted: entries of one job (same name and options, the
+`numjobs` clones) have IOPS and bandwidth summed and each clat percentile the worst
+(largest) entry's, a conservative bound recorded as `clat_combined`; entries of
+different jobs (a job file's stonewalled sequence) each yield their own samples, with
+the job's name in the metadata (`job`), because their sum describes no job.
 
 Units follow the document's `fio version`: bandwidth is `bw_bytes` (B/s) where fio
 prints it (3.2 and later), else `bw`, which every fio prints in KiB/s; latency is
@@ -15,6 +17,7 @@ on captured output of fio 2.21, 3.1 and 3.33 (tests/golden/fio/README.md).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import PurePosixPath
@@ -174,6 +177,55 @@ def _bandwidth_mib(stats: dict[str, Any], where: str) -> float:
     raise ParseError(TOOL, f"{where}: neither bw_bytes nor bw")
 
 
+def _job_groups(jobs: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Job entries by job: clones of one job (same name and options, as `numjobs` makes
+    without group reporting) are aggregated; different jobs, such as the stonewalled
+    sequence of PerfKit Benchmarker's fio.job, each get their own samples."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    keys: dict[str, str] = {}
+    for job in jobs:
+        name = str(job.get("jobname", ""))[:80] or "job"
+        options = json.dumps(job.get("job options", {}), sort_keys=True, default=str)
+        label = name
+        while label in keys and keys[label] != options:
+            label += "'"  # same name, other options: still another job
+        keys[label] = options
+        groups.setdefault(label, []).append(job)
+    return groups
+
+
+def _meta(group: list[dict[str, Any]], version: tuple[int, int] | None,
+          notes: list[str]) -> dict[str, Any]:
+    options = J.obj(TOOL, group[0], "job options", {})
+    meta: dict[str, Any] = {
+        "job_entries": len(group),
+        "clat_combined": "fio-group-report" if len(group) == 1 else "max-over-jobs",
+        **{k: options[k] for k in ("rw", "bs", "iodepth", "numjobs", "ioengine", "direct")
+           if isinstance(options.get(k), str)},
+    }
+    if version:
+        meta["fio_version"] = f"{version[0]}.{version[1]}"
+    if notes:
+        meta["notes"] = notes
+    return meta
+
+
+def _samples(group: list[dict[str, Any]], version: tuple[int, int] | None,
+             meta: dict[str, Any]) -> list[Sample]:
+    samples: list[Sample] = []
+    for direction in ("read", "write"):
+        agg = _direction(group, direction, version)
+        if agg is None:
+            continue
+        samples += [
+            Sample(f"{direction}_iops", agg["iops"], "IOPS", meta),
+            Sample(f"{direction}_bandwidth", agg["bandwidth"], "MiB/s", meta),
+            Sample(f"{direction}_clat_p50", agg["clat_p50"], "ms", meta),
+            Sample(f"{direction}_clat_p99", agg["clat_p99"], "ms", meta),
+        ]
+    return samples
+
+
 def _direction(jobs: list[dict[str, Any]], direction: str, version: tuple[int, int] | None
                ) -> dict[str, float] | None:
     """Aggregated numbers for one direction, or None when no job did I/O in it."""
@@ -243,28 +295,13 @@ class Fio:
                 raise ParseError(TOOL, f"job {str(job.get('jobname'))[:60]!r} failed with "
                                        f"error {code} ({_strerror(code)})")
         version = fio_version(doc)
-        options = J.obj(TOOL, jobs[0], "job options", {})
-        meta: dict[str, Any] = {
-            "job_entries": len(jobs),
-            "clat_combined": "fio-group-report" if len(jobs) == 1 else "max-over-jobs",
-            **{k: options[k] for k in ("rw", "bs", "iodepth", "numjobs", "ioengine", "direct")
-               if isinstance(options.get(k), str)},
-        }
-        if version:
-            meta["fio_version"] = f"{version[0]}.{version[1]}"
-        if notes:
-            meta["notes"] = notes
+        groups = _job_groups(jobs)
         samples: list[Sample] = []
-        for direction in ("read", "write"):
-            agg = _direction(jobs, direction, version)
-            if agg is None:
-                continue
-            samples += [
-                Sample(f"{direction}_iops", agg["iops"], "IOPS", meta),
-                Sample(f"{direction}_bandwidth", agg["bandwidth"], "MiB/s", meta),
-                Sample(f"{direction}_clat_p50", agg["clat_p50"], "ms", meta),
-                Sample(f"{direction}_clat_p99", agg["clat_p99"], "ms", meta),
-            ]
+        for name, group in groups.items():
+            meta = _meta(group, version, notes)
+            if len(groups) > 1:  # different jobs stay apart: a sum would describe none
+                meta["job"] = name
+            samples += _samples(group, version, meta)
         if not samples:
             raise ParseError(TOOL, "no job did any read or write I/O")
         return ParsedOutput(samples)
