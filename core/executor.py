@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from core.errors import BakeoffError
+
 
 @dataclass(frozen=True)
 class CommandResult:
@@ -42,3 +44,15 @@ class Executor(Protocol):
     def put(self, local: Path, remote: str) -> None: ...
 
     def get(self, remote: str, local: Path) -> None: ...
+
+
+def stage_file(executor: Executor, local: Path, remote: str) -> str:
+    """Copy one file (a locustfile, a SQL file) to `remote` on the host; returns `remote`.
+
+    Beside `put` so a workload stages a file through the executor alone, never learning how
+    a provider ships files (issue 19: workloads imported it from stacks/payload)."""
+    try:
+        executor.put(Path(local), remote)
+    except OSError as e:
+        raise BakeoffError(f"could not copy {local} to the host: {e}") from None
+    return remote

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from core.errors import BakeoffError
 from core.executor import Executor
+from core.executor import stage_file as stage_file  # moved to core; kept importable
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("core", "bench", "stacks")
@@ -72,12 +73,3 @@ def install_payload(executor: Executor, scratch_dir: str, where: str) -> str:
         raise BakeoffError(f"{where}: could not unpack bakeoff's source into {root}: "
                            f"{(res.stderr or res.stdout).strip()[-300:]}")
     return root
-
-
-def stage_file(executor: Executor, local: Path, remote: str) -> str:
-    """Copy one file (a locustfile, a SQL file) to `remote` on the host; returns `remote`."""
-    try:
-        executor.put(Path(local), remote)
-    except OSError as e:
-        raise BakeoffError(f"could not copy {local} to the host: {e}") from None
-    return remote

@@ -24,9 +24,8 @@ from typing import Any
 from bench.poc.launcher import host_python
 from core.environment import Host
 from core.errors import BakeoffError
-from core.executor import BackgroundProcess, CommandResult
+from core.executor import BackgroundProcess, CommandResult, stage_file
 from stacks.executors import ports
-from stacks.payload import stage_file
 
 PLUGIN = Path(__file__).resolve().parent / "_locust_hdr.py"
 WORKERS_MAX_WAIT_S = 120  # remote workers connect within this, or the run fails

@@ -35,7 +35,7 @@ from bench.workloads.base import RunContext, WorkloadParams
 from bench.workloads.http_load import host_cores, loadgen_host
 from core.environment import DatabaseEndpoint, Environment, Host
 from core.errors import BakeoffError, ParseError
-from stacks.payload import stage_file
+from core.executor import stage_file
 
 TOOL = "pgbench"
 # pgbench 14+: "tps = X (without initial connection time)"; pgbench 13 and older print
