@@ -17,13 +17,14 @@ the count per site is a finding, because interruptions are part of what spot cos
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+from bench.manifest_reads import PREEMPTED as PREEMPTED
+from bench.manifest_reads import preemptions_by_site as preemptions_by_site
+from bench.manifest_reads import site_preempted as site_preempted
 from core.environment import Environment
 
-PREEMPTED = "preempted"
 PROBE_TIMEOUT_S = 20
 # Set in Environment.notes once a host of the site was reclaimed: later units fail at once.
 PREEMPTED_NOTE = "preempted_hosts"
@@ -54,15 +55,3 @@ def preempted_hosts(env: Environment) -> list[str]:
 def preempted_message(hosts: list[str], error: str = "") -> str:
     why = f" ({error})" if error else ""
     return f"{PREEMPTED}: the provider reclaimed spot host(s) {', '.join(hosts)}{why}"
-
-
-def site_preempted(manifest: dict[str, Any], site: str) -> bool:
-    return any(u.get("reason") == PREEMPTED and key.split("/", 1)[0] == site
-               for key, u in (manifest.get("units") or {}).items())
-
-
-def preemptions_by_site(manifest: dict[str, Any]) -> dict[str, int]:
-    """Units lost to spot interruptions, per site: a finding reported beside the scores."""
-    return dict(Counter(key.split("/", 1)[0]
-                        for key, u in (manifest.get("units") or {}).items()
-                        if isinstance(u, dict) and u.get("reason") == PREEMPTED))

@@ -10,7 +10,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from bench.hostload import site_lines
-from bench.preemption import preemptions_by_site
+from bench.manifest_reads import busy_units as busy_units  # kept importable here
+from bench.manifest_reads import preemptions_by_site
 
 
 def render_sites(results: Any, console: Console) -> None:
@@ -20,21 +21,6 @@ def render_sites(results: Any, console: Console) -> None:
         stated = f", stated price ${price[name]:.4f}/h" if price.get(name) is not None else ""
         console.print(f"  {name}: {info.get('instance_type')} network={info.get('network')}"
                       f"{stated}", highlight=False, markup=False)
-
-
-def busy_units(manifest: dict) -> list[dict]:
-    """Units measured while the host was busy with other work (see bench.hostload).
-
-    They stay in the results (the flag is information, not a verdict on the site), but
-    their numbers may be lower than the site can do: `show` and the report list them.
-    """
-    out = []
-    for key, unit in sorted((manifest.get("units") or {}).items()):
-        if unit.get("busy"):
-            site, workload, rep = [*key.split("/", 2), "", ""][:3]
-            out.append({"key": key, "site": site, "workload": workload, "repetition": rep,
-                        "reason": unit.get("busy_reason", "")})
-    return out
 
 
 def render_problems(manifest: dict, console: Console) -> None:

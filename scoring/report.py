@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from bench.show import busy_units
+from bench.manifest_reads import busy_units
 from scoring import charts, coldstart_chart
 from scoring.display import distinct_digits, fmt, fmt_value
 from scoring.hdr_stats import merged_percentile_stat, percentile_fallback
