@@ -226,6 +226,20 @@ def _samples(group: list[dict[str, Any]], version: tuple[int, int] | None,
     return samples
 
 
+def _check_iops(stats: dict[str, Any], iops: float, where: str) -> None:
+    """A job's IOPS is its I/O count over its runtime (fio 2.2+ print both: `total_ios`,
+    `runtime` in ms); a summary that disagrees with its own counts is refused."""
+    ios, runtime_ms = stats.get("total_ios"), stats.get("runtime")
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (ios, runtime_ms)):
+        return
+    if runtime_ms <= 0 or iops < 0:  # a negative rate is the plausibility gate's to name
+        return
+    expected = ios * 1000.0 / runtime_ms
+    if abs(iops - expected) > 0.01 * expected + 1:
+        raise ParseError(TOOL, f"{where}: iops {iops:g}, but total_ios {ios:g} in "
+                               f"{runtime_ms:g} ms is {expected:.6g}")
+
+
 def _direction(jobs: list[dict[str, Any]], direction: str, version: tuple[int, int] | None
                ) -> dict[str, float] | None:
     """Aggregated numbers for one direction, or None when no job did I/O in it."""
@@ -237,7 +251,9 @@ def _direction(jobs: list[dict[str, Any]], direction: str, version: tuple[int, i
     for j in active:
         where = f"job {str(j.get('jobname'))[:60]!r} {direction}"
         stats = J.obj(TOOL, j, direction)
-        out["iops"] += J.num(TOOL, stats, "iops")
+        iops = J.num(TOOL, stats, "iops")
+        _check_iops(stats, iops, where)
+        out["iops"] += iops
         out["bandwidth"] += _bandwidth_mib(stats, where)
         clat, to_ms = _clat(stats, version, where)
         for metric, pct in PERCENTILES.items():
