@@ -1,0 +1,202 @@
+"""Workload k8s-pod-scale, the measuring core: N replicas, per-pod condition latencies.
+
+PerfKit's kubernetes_scale, with every time taken from the API server's own stamps:
+pod creationTimestamp to the lastTransitionTime of PodScheduled, Initialized,
+ContainersReady and Ready (status True); node creationTimestamp to its Ready
+transition; the Deployment's creationTimestamp to the last pod Ready and the last
+new node Ready. The controller's clock is used only for the timeout; its offset to
+the API server (from the Date header) is recorded so a reader can tell. Stamps have
+one-second resolution, which the metadata says.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import urllib3
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from bench.k8s.watcher import KindWatcher
+from bench.samples import ParsedOutput, Sample
+
+POD_CONDITIONS = (("PodScheduled", "scheduled"), ("Initialized", "initialized"),
+                  ("ContainersReady", "containers_ready"), ("Ready", "ready"))
+PERCENTILES = (50.0, 90.0, 99.0, 100.0)
+
+
+@dataclass(frozen=True)
+class PodScaleParams:
+    replicas: int = 10
+    namespace: str = "default"
+    name: str = "bakeoff-pod-scale"
+    image: str = "registry.k8s.io/pause:3.9"
+    cpu_request: str = "250m"
+    memory_request: str = "64Mi"
+    expected_new_nodes: int = 0     # at least this many nodes must be created, and be Ready
+    timeout_s: float = 900.0        # controller seconds from create to give-up
+    read_timeout_s: float = 30.0    # client read timeout of one watch connection
+    cleanup: bool = True
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """Nearest-rank percentile (no interpolation: every value reported was observed)."""
+    ordered = sorted(values)
+    rank = max(1, math.ceil(pct / 100.0 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def measure_clock_offset(api: client.ApiClient) -> dict[str, float]:
+    """API server clock minus controller clock, from one request's Date header.
+
+    Date has one-second resolution (truncated), so the bound is +-(0.5 s + half the round trip)
+    around the midpoint estimate that adds 0.5 s for the truncation.
+    """
+    before = time.time()
+    _, _, headers = client.VersionApi(api).get_code_with_http_info(_request_timeout=30)
+    after = time.time()
+    server = parsedate_to_datetime(headers["Date"]).timestamp() + 0.5
+    return {"offset_s": server - (before + after) / 2,
+            "uncertainty_s": 0.5 + (after - before) / 2}
+
+
+def _deployment(p: PodScaleParams) -> client.V1Deployment:
+    labels = {"app": p.name}
+    container = client.V1Container(
+        name="pause", image=p.image,
+        resources=client.V1ResourceRequirements(
+            requests={"cpu": p.cpu_request, "memory": p.memory_request}))
+    return client.V1Deployment(
+        metadata=client.V1ObjectMeta(name=p.name, labels=labels),
+        spec=client.V1DeploymentSpec(
+            replicas=p.replicas, selector=client.V1LabelSelector(match_labels=labels),
+            template=client.V1PodTemplateSpec(metadata=client.V1ObjectMeta(labels=labels),
+                                              spec=client.V1PodSpec(containers=[container]))))
+
+
+def _true_at(conditions: list[Any] | None, ctype: str) -> datetime | None:
+    for c in conditions or []:
+        if c.type == ctype and c.status == "True":
+            return c.last_transition_time
+    return None
+
+
+def _all_ready(pods: dict[str, Any], nodes: dict[str, Any], p: PodScaleParams,
+               start: datetime) -> bool:
+    ready = [o for o in pods.values() if _true_at(o.status and o.status.conditions, "Ready")]
+    new = [n for n in nodes.values() if n.metadata.creation_timestamp >= start]
+    nodes_ok = len(new) >= p.expected_new_nodes and all(
+        _true_at(n.status and n.status.conditions, "Ready") for n in new)
+    return len(ready) >= p.replicas and nodes_ok
+
+
+def _timeout_reason(pods: dict[str, Any], nodes: dict[str, Any], p: PodScaleParams,
+                    start: datetime) -> str:
+    ready = sum(1 for o in pods.values() if _true_at(o.status and o.status.conditions, "Ready"))
+    new = sorted((n for n in nodes.values() if n.metadata.creation_timestamp >= start),
+                 key=lambda n: n.metadata.name)
+    parts = [f"timeout after {p.timeout_s:g} s: {ready}/{p.replicas} pods Ready"]
+    if len(new) < p.expected_new_nodes:
+        parts.append(f"expected at least {p.expected_new_nodes} new nodes, {len(new)} created")
+    for n in new:
+        if not _true_at(n.status and n.status.conditions, "Ready"):
+            cond = next((c for c in n.status.conditions or [] if c.type == "Ready"), None)
+            why = f" ({cond.reason}: {cond.message})" if cond and cond.reason else ""
+            parts.append(f"node {n.metadata.name} created "
+                         f"{n.metadata.creation_timestamp.isoformat()} never became Ready{why}")
+    return "; ".join(parts)
+
+
+def run_pod_scale(api: client.ApiClient, p: PodScaleParams) -> ParsedOutput:
+    """Create the Deployment, watch until all N pods (and expected nodes) are Ready or timeout."""
+    core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
+    changed = threading.Event()
+    selector = f"app={p.name}"
+    try:
+        clock = measure_clock_offset(api)
+        node_w = KindWatcher(core.list_node, on_change=changed.set, read_timeout_s=p.read_timeout_s)
+        pod_w = KindWatcher(core.list_namespaced_pod, on_change=changed.set,
+                            read_timeout_s=p.read_timeout_s, namespace=p.namespace,
+                            label_selector=selector)
+        node_w.start()
+        pod_w.start()
+    except (ApiException, urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
+        return ParsedOutput([], valid=False, invalid_reason=f"cluster not reachable: {exc}")
+    try:
+        try:
+            dep = apps.create_namespaced_deployment(p.namespace, _deployment(p),
+                                                    _request_timeout=30)
+        except (ApiException, urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
+            reason = f"{exc.status} {exc.reason}" if isinstance(exc, ApiException) else str(exc)
+            return ParsedOutput([], valid=False,
+                                invalid_reason=f"creating Deployment {p.name}: {reason}")
+        start = dep.metadata.creation_timestamp
+        deadline = time.monotonic() + p.timeout_s
+        done = False
+        while time.monotonic() < deadline:
+            changed.clear()
+            if _all_ready(pod_w.snapshot(), node_w.snapshot(), p, start):
+                done = True
+                break
+            changed.wait(min(1.0, max(0.0, deadline - time.monotonic())))
+        pods, nodes = pod_w.snapshot(), node_w.snapshot()
+    finally:
+        pod_w.stop()
+        node_w.stop()
+    meta = {"replicas": p.replicas, "cpu_request": p.cpu_request, "image": p.image,
+            "timestamp_resolution_s": 1.0, "clock_uncertainty_s": round(clock["uncertainty_s"], 3),
+            "watch": {k: vars(w.stats) | {"errors": w.stats.errors[:5]}
+                      for k, w in (("pods", pod_w), ("nodes", node_w))}}
+    cleanup_error = _cleanup(apps, p) if p.cleanup else ""
+    if cleanup_error:
+        meta["cleanup_error"] = cleanup_error
+    samples = _samples(pods, nodes, start, meta)
+    samples.append(Sample("clock_offset", clock["offset_s"], "s", dict(meta)))
+    if not done:
+        return ParsedOutput(samples, valid=False,
+                            invalid_reason=_timeout_reason(pods, nodes, p, start))
+    return ParsedOutput(samples)
+
+
+def _cleanup(apps: client.AppsV1Api, p: PodScaleParams) -> str:
+    try:
+        apps.delete_namespaced_deployment(p.name, p.namespace, propagation_policy="Foreground",
+                                          _request_timeout=30)
+    except (ApiException, urllib3.exceptions.HTTPError, OSError) as exc:
+        return f"deleting Deployment {p.name}: {exc}"
+    return ""
+
+
+def _samples(pods: dict[str, Any], nodes: dict[str, Any], start: datetime,
+             meta: dict[str, Any]) -> list[Sample]:
+    out: list[Sample] = []
+    for ctype, short in POD_CONDITIONS:
+        lat = [(t - o.metadata.creation_timestamp).total_seconds() for o in pods.values()
+               if o.status and (t := _true_at(o.status.conditions, ctype))]
+        for pct in PERCENTILES if lat else ():
+            out.append(Sample(f"pod_{short}_s", percentile(lat, pct), "s",
+                              dict(meta, percentile=pct, pods=len(lat))))
+    ready = [t for o in pods.values() if o.status and (t := _true_at(o.status.conditions, "Ready"))]
+    if ready:
+        out.append(Sample("time_to_all_pods_ready_s", (max(ready) - start).total_seconds(), "s",
+                          dict(meta, pods_ready=len(ready))))
+    new = [n for n in nodes.values() if n.metadata.creation_timestamp >= start]
+    node_ready = {n.metadata.name: t for n in new
+                  if n.status and (t := _true_at(n.status.conditions, "Ready"))}
+    for n in sorted(new, key=lambda n: n.metadata.name):
+        if n.metadata.name in node_ready:
+            out.append(Sample("node_ready_s", (node_ready[n.metadata.name]
+                                               - n.metadata.creation_timestamp).total_seconds(),
+                              "s", dict(meta, node=n.metadata.name)))
+    if node_ready:
+        out.append(Sample("time_to_last_node_ready_s",
+                          (max(node_ready.values()) - start).total_seconds(), "s",
+                          dict(meta, nodes_ready=len(node_ready))))
+    out.append(Sample("new_nodes", float(len(new)), "count", dict(meta)))
+    return out

@@ -1,0 +1,139 @@
+"""k8s-pod-scale against the local fake API server, through the real kubernetes client.
+
+Expected values are worked by hand from the ClusterScript below (virtual seconds):
+ReplicaSet 1 s after the Deployment; scheduler 2 s; Initialized 1 s after binding;
+image pull 4 s; Ready 1 s after ContainersReady; autoscaler adds nodes 10 s after the
+first failed scheduling; a node boots in 40 s. Two 2-CPU nodes exist; 6 pods of 1 CPU:
+4 fit at once, 2 wait for one new node.
+  fitting pod: scheduled 2, initialized 3, containers ready 7, ready 8 (from pod creation)
+  waiting pod: scale-up at 2+10 = 12, node Ready at 52, scheduled 54, init 55, cr 59, ready 60
+  node: created -> Ready 40; Deployment -> last node Ready 1+12+40 = 53;
+  Deployment -> last pod Ready 1+60 = 61.
+Nearest-rank percentiles of [2,2,2,2,54,54]: p50 = 3rd = 2; p90 = 6th = 54.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+client = pytest.importorskip("kubernetes.client")
+
+from bench.k8s.fake_api import FakeApiServer  # noqa: E402
+from bench.k8s.fake_cluster import ClusterScript, Faults  # noqa: E402
+from bench.k8s.pod_scale import PodScaleParams, percentile, run_pod_scale  # noqa: E402
+
+SCRIPT = dict(initial_nodes=2, node_cpu_m=2000, replicaset_delay=1, scheduler_delay=2,
+              init_delay=1, pull_delay=4, ready_delay=1, autoscaler_delay=10,
+              node_boot_delay=40, max_nodes=5)
+PARAMS = PodScaleParams(replicas=6, cpu_request="1", expected_new_nodes=1, timeout_s=15,
+                        read_timeout_s=2)
+EXPECTED = {
+    ("pod_scheduled_s", 50.0): 2, ("pod_scheduled_s", 90.0): 54, ("pod_scheduled_s", 100.0): 54,
+    ("pod_initialized_s", 50.0): 3, ("pod_initialized_s", 90.0): 55,
+    ("pod_containers_ready_s", 50.0): 7, ("pod_containers_ready_s", 90.0): 59,
+    ("pod_ready_s", 50.0): 8, ("pod_ready_s", 90.0): 60, ("pod_ready_s", 100.0): 60,
+    ("time_to_all_pods_ready_s", None): 61, ("time_to_last_node_ready_s", None): 53,
+    ("node_ready_s", None): 40, ("new_nodes", None): 1,
+}
+
+
+def _run(script: ClusterScript, params: PodScaleParams, **server_kw):
+    with FakeApiServer(script, scale=80, **server_kw) as srv:
+        cfg = client.Configuration()
+        cfg.host = srv.url
+        with client.ApiClient(cfg) as api:
+            out = run_pod_scale(api, params)
+        return out, srv
+
+
+def _values(out) -> dict:
+    return {(s.metric, s.metadata.get("percentile")): s.value for s in out.samples}
+
+
+def _assert_expected(out) -> None:
+    got = _values(out)
+    for key, want in EXPECTED.items():
+        assert got[key] == want, (key, got[key], want)
+
+
+def test_scripted_delays_come_out_as_measured() -> None:
+    out, srv = _run(ClusterScript(**SCRIPT), PARAMS)
+    assert out.valid, out.invalid_reason
+    _assert_expected(out)
+    # cleanup removed the Deployment and its pods from the cluster
+    with srv.cluster.store.cond:
+        kinds = {k for (k, _, _) in srv.cluster.store.objects}
+    assert "Deployment" not in kinds and "Pod" not in kinds
+
+
+def test_dropped_watches_and_410_gone_are_survived() -> None:
+    faults = Faults(drop_after=2, drops=2, compact_on_drop=True)
+    out, srv = _run(ClusterScript(**SCRIPT), PARAMS, faults=faults)
+    assert srv.drops == 2 and srv.gone >= 1          # the faults really happened
+    assert out.valid, out.invalid_reason
+    _assert_expected(out)
+    watch = out.samples[0].metadata["watch"]
+    assert watch["pods"]["relists"] + watch["nodes"]["relists"] >= 1
+
+
+def test_dropped_watch_resumes_from_resource_version_without_losing_events() -> None:
+    out, srv = _run(ClusterScript(**SCRIPT), PARAMS, faults=Faults(drop_after=2, drops=2))
+    assert srv.drops == 2 and srv.gone == 0
+    assert out.valid, out.invalid_reason
+    # every pod ADDED/MODIFIED the server emitted reached the watcher exactly once
+    emitted = sum(1 for _, t, k, _ in srv.cluster.store.history if k == "Pod" and t != "DELETED")
+    watch = out.samples[0].metadata["watch"]["pods"]
+    assert watch["relists"] == 0 and watch["events"] == emitted
+
+
+def test_node_that_never_becomes_ready_fails_with_that_reason_in_bounded_time() -> None:
+    script = ClusterScript(**dict(SCRIPT, never_ready_nodes=1))
+    params = PodScaleParams(replicas=6, cpu_request="1", expected_new_nodes=1, timeout_s=1.5,
+                            read_timeout_s=1)
+    t0 = time.monotonic()
+    out, _ = _run(script, params)
+    assert time.monotonic() - t0 < 1.5 + 10      # timeout plus watcher shutdown and cleanup
+    assert not out.valid
+    assert "4/6 pods Ready" in out.invalid_reason
+    assert "node node-2 created" in out.invalid_reason
+    assert "never became Ready (KubeletNotReady" in out.invalid_reason
+    # the pods that did run are still measured
+    assert _values(out)[("pod_ready_s", 100.0)] == 8
+
+
+def test_expected_nodes_not_created_is_the_reason() -> None:
+    script = ClusterScript(**dict(SCRIPT, max_nodes=2))      # autoscaler already at max
+    params = PodScaleParams(replicas=6, cpu_request="1", expected_new_nodes=1, timeout_s=1,
+                            read_timeout_s=1)
+    out, _ = _run(script, params)
+    assert not out.valid
+    assert "expected at least 1 new nodes, 0 created" in out.invalid_reason
+
+
+def test_clock_offset_is_the_api_servers_date_minus_ours() -> None:
+    skew = 3600.0
+    with FakeApiServer(ClusterScript(**SCRIPT), scale=1.0,
+                       clock_origin=time.time() + skew) as srv:
+        cfg = client.Configuration()
+        cfg.host = srv.url
+        with client.ApiClient(cfg) as api:
+            from bench.k8s.pod_scale import measure_clock_offset
+            got = measure_clock_offset(api)
+    assert abs(got["offset_s"] - skew) <= got["uncertainty_s"] + 0.05
+
+
+def test_unreachable_cluster_is_a_reason_not_a_traceback() -> None:
+    cfg = client.Configuration()
+    cfg.host = "http://127.0.0.1:9"          # discard port: nothing listens
+    cfg.retries = 0
+    with client.ApiClient(cfg) as api:
+        out = run_pod_scale(api, PodScaleParams(timeout_s=1))
+    assert not out.valid and out.invalid_reason.startswith("cluster not reachable")
+
+
+def test_nearest_rank_percentile_by_hand() -> None:
+    # 10 values 1..10: p50 -> rank 5 -> 5; p90 -> rank 9 -> 9; p99 -> rank 10 -> 10
+    vals = [float(v) for v in range(10, 0, -1)]
+    assert [percentile(vals, p) for p in (50, 90, 99, 100)] == [5, 9, 10, 10]
