@@ -71,7 +71,8 @@ def test_scripted_delays_come_out_as_measured() -> None:
 def test_dropped_watches_and_410_gone_are_survived() -> None:
     faults = Faults(drop_after=2, drops=2, compact_on_drop=True)
     out, srv = _run(ClusterScript(**SCRIPT), PARAMS, faults=faults)
-    assert srv.drops == 2 and srv.gone >= 1          # the faults really happened
+    # the faults really happened (which watch hits the 410 first depends on thread timing)
+    assert srv.drops >= 1 and srv.gone >= 1
     assert out.valid, out.invalid_reason
     _assert_expected(out)
     watch = out.samples[0].metadata["watch"]
@@ -80,11 +81,12 @@ def test_dropped_watches_and_410_gone_are_survived() -> None:
 
 def test_dropped_watch_resumes_from_resource_version_without_losing_events() -> None:
     out, srv = _run(ClusterScript(**SCRIPT), PARAMS, faults=Faults(drop_after=2, drops=2))
-    assert srv.drops == 2 and srv.gone == 0
+    assert srv.drops >= 1 and srv.gone == 0
     assert out.valid, out.invalid_reason
     # every pod ADDED/MODIFIED the server emitted reached the watcher exactly once
     emitted = sum(1 for _, t, k, _ in srv.cluster.store.history if k == "Pod" and t != "DELETED")
     watch = out.samples[0].metadata["watch"]["pods"]
+    assert watch["reconnects"] >= 1          # the pod watch is one of the first two: cut
     assert watch["relists"] == 0 and watch["events"] == emitted
 
 
@@ -104,11 +106,13 @@ def test_node_that_never_becomes_ready_fails_with_that_reason_in_bounded_time() 
 
 
 def test_expected_nodes_not_created_is_the_reason() -> None:
-    script = ClusterScript(**dict(SCRIPT, max_nodes=2))      # autoscaler already at max
-    params = PodScaleParams(replicas=6, cpu_request="1", expected_new_nodes=1, timeout_s=1,
+    # 4 pods of 1 CPU fit on the two 2-CPU nodes: all Ready, but no scale-up was measured
+    script = ClusterScript(**SCRIPT)
+    params = PodScaleParams(replicas=4, cpu_request="1", expected_new_nodes=1, timeout_s=1,
                             read_timeout_s=1)
     out, _ = _run(script, params)
     assert not out.valid
+    assert "4/4 pods Ready" in out.invalid_reason
     assert "expected at least 1 new nodes, 0 created" in out.invalid_reason
 
 
