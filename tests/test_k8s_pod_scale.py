@@ -62,6 +62,9 @@ def test_scripted_delays_come_out_as_measured() -> None:
     out, srv = _run(ClusterScript(**SCRIPT), PARAMS)
     assert out.valid, out.invalid_reason
     _assert_expected(out)
+    # events the script emits: 6 bindings, 2 failed first attempts, one scale-up, 6 starts
+    assert out.samples[0].metadata["events"] == {
+        "FailedScheduling": 2, "Scheduled": 6, "Started": 6, "TriggeredScaleUp": 1}
     # cleanup removed the Deployment and its pods from the cluster
     with srv.cluster.store.cond:
         kinds = {k for (k, _, _) in srv.cluster.store.objects}
@@ -141,3 +144,20 @@ def test_nearest_rank_percentile_by_hand() -> None:
     # 10 values 1..10: p50 -> rank 5 -> 5; p90 -> rank 9 -> 9; p99 -> rank 10 -> 10
     vals = [float(v) for v in range(10, 0, -1)]
     assert [percentile(vals, p) for p in (50, 90, 99, 100)] == [5, 9, 10, 10]
+
+
+def test_existing_deployment_is_a_reason_and_bad_params_name_the_field() -> None:
+    with FakeApiServer(ClusterScript(**SCRIPT), scale=80) as srv:
+        cfg = client.Configuration()
+        cfg.host = srv.url
+        with client.ApiClient(cfg) as api:
+            first = run_pod_scale(api, PodScaleParams(replicas=1, cpu_request="100m",
+                                                      timeout_s=10, cleanup=False))
+            second = run_pod_scale(api, PodScaleParams(replicas=1, timeout_s=10))
+    assert first.valid, first.invalid_reason
+    assert not second.valid
+    assert second.invalid_reason.startswith("creating Deployment bakeoff-pod-scale: 409")
+    with pytest.raises(ValueError, match="replicas must be at least 1, got 0"):
+        PodScaleParams(replicas=0)
+    with pytest.raises(ValueError, match="timeout_s must be positive"):
+        PodScaleParams(timeout_s=-1)

@@ -44,6 +44,15 @@ class PodScaleParams:
     read_timeout_s: float = 30.0    # client read timeout of one watch connection
     cleanup: bool = True
 
+    def __post_init__(self) -> None:
+        bad = [f"{name} must be {rule}, got {getattr(self, name)!r}" for name, rule, ok in (
+            ("replicas", "at least 1", self.replicas >= 1),
+            ("expected_new_nodes", "0 or more", self.expected_new_nodes >= 0),
+            ("timeout_s", "positive", self.timeout_s > 0),
+            ("read_timeout_s", "positive", self.read_timeout_s > 0)) if not ok]
+        if bad:
+            raise ValueError("k8s-pod-scale params: " + "; ".join(bad))
+
 
 def percentile(values: list[float], pct: float) -> float:
     """Nearest-rank percentile (no interpolation: every value reported was observed)."""
@@ -153,6 +162,7 @@ def run_pod_scale(api: client.ApiClient, p: PodScaleParams) -> ParsedOutput:
             "timestamp_resolution_s": 1.0, "clock_uncertainty_s": round(clock["uncertainty_s"], 3),
             "watch": {k: vars(w.stats) | {"errors": w.stats.errors[:5]}
                       for k, w in (("pods", pod_w), ("nodes", node_w))}}
+    meta["events"] = _event_reasons(core, p.namespace, set(pods))
     cleanup_error = _cleanup(apps, p) if p.cleanup else ""
     if cleanup_error:
         meta["cleanup_error"] = cleanup_error
@@ -162,6 +172,20 @@ def run_pod_scale(api: client.ApiClient, p: PodScaleParams) -> ParsedOutput:
         return ParsedOutput(samples, valid=False,
                             invalid_reason=_timeout_reason(pods, nodes, p, start))
     return ParsedOutput(samples)
+
+
+def _event_reasons(core: client.CoreV1Api, namespace: str, pods: set[str]) -> dict[str, int]:
+    """How often each event reason was recorded for these pods (Scheduled, FailedScheduling,
+    TriggeredScaleUp...): context for a slow run, never a measurement."""
+    try:
+        events = core.list_namespaced_event(namespace, _request_timeout=30).items
+    except (ApiException, urllib3.exceptions.HTTPError, OSError, ValueError):
+        return {}
+    counts: dict[str, int] = {}
+    for ev in events:
+        if ev.involved_object.kind == "Pod" and ev.involved_object.name in pods:
+            counts[ev.reason] = counts.get(ev.reason, 0) + (ev.count or 1)
+    return dict(sorted(counts.items()))
 
 
 def _cleanup(apps: client.AppsV1Api, p: PodScaleParams) -> str:
