@@ -40,7 +40,7 @@ EXPECTED = {
 
 
 def _run(script: ClusterScript, params: PodScaleParams, **server_kw):
-    with FakeApiServer(script, scale=80, **server_kw) as srv:
+    with FakeApiServer(script, scale=120, **server_kw) as srv:
         cfg = client.Configuration()
         cfg.host = srv.url
         with client.ApiClient(cfg) as api:
@@ -147,7 +147,7 @@ def test_nearest_rank_percentile_by_hand() -> None:
 
 
 def test_existing_deployment_is_a_reason_and_bad_params_name_the_field() -> None:
-    with FakeApiServer(ClusterScript(**SCRIPT), scale=80) as srv:
+    with FakeApiServer(ClusterScript(**SCRIPT), scale=120) as srv:
         cfg = client.Configuration()
         cfg.host = srv.url
         with client.ApiClient(cfg) as api:
@@ -161,3 +161,26 @@ def test_existing_deployment_is_a_reason_and_bad_params_name_the_field() -> None
         PodScaleParams(replicas=0)
     with pytest.raises(ValueError, match="timeout_s must be positive"):
         PodScaleParams(timeout_s=-1)
+
+
+def test_events_list_and_watch_with_bookmarks_through_the_real_client() -> None:
+    from kubernetes import watch
+    with FakeApiServer(ClusterScript(**SCRIPT), scale=120) as srv:
+        cfg = client.Configuration()
+        cfg.host = srv.url
+        with client.ApiClient(cfg) as api:
+            core = client.CoreV1Api(api)
+            rv = core.list_namespaced_event("default").metadata.resource_version
+            assert run_pod_scale(api, PARAMS).valid
+            seen: dict[tuple, int] = {}
+            for ev in watch.Watch().stream(core.list_namespaced_event, "default",
+                                           resource_version=rv, allow_watch_bookmarks=True,
+                                           timeout_seconds=1):
+                key = (ev["type"], getattr(ev["object"], "reason", None))
+                seen[key] = seen.get(key, 0) + 1
+    # by hand from SCRIPT: 6 bindings, 2 failed first attempts, 1 scale-up, 6 starts,
+    # 1 new node Ready; at least one bookmark in the idle second of the watch
+    assert seen.pop(("BOOKMARK", None)) >= 1
+    assert seen == {("ADDED", "Scheduled"): 6, ("ADDED", "FailedScheduling"): 2,
+                    ("ADDED", "Started"): 6, ("ADDED", "TriggeredScaleUp"): 1,
+                    ("ADDED", "NodeReady"): 1}
