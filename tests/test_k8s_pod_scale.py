@@ -184,3 +184,22 @@ def test_events_list_and_watch_with_bookmarks_through_the_real_client() -> None:
     assert seen == {("ADDED", "Scheduled"): 6, ("ADDED", "FailedScheduling"): 2,
                     ("ADDED", "Started"): 6, ("ADDED", "TriggeredScaleUp"): 1,
                     ("ADDED", "NodeReady"): 1}
+
+
+def test_stopping_an_idle_watch_does_not_wait_for_the_read_timeout() -> None:
+    # no bookmarks (interval 1000 s) and a 30 s read timeout: only closing the stream
+    # under the reading thread lets stop() return quickly
+    from bench.k8s.watcher import KindWatcher
+    with FakeApiServer(ClusterScript(**SCRIPT), scale=120, bookmark_interval=1000) as srv:
+        cfg = client.Configuration()
+        cfg.host = srv.url
+        with client.ApiClient(cfg) as api:
+            w = KindWatcher(client.CoreV1Api(api).list_node, on_change=lambda: None,
+                            read_timeout_s=30)
+            w.start()
+            time.sleep(0.3)                   # the watch is open and idle
+            t0 = time.monotonic()
+            w.stop()
+            took = time.monotonic() - t0
+    assert len(w.snapshot()) == 2
+    assert took < 10, took

@@ -10,6 +10,7 @@ measurement even when events in between were never seen.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ class KindWatcher:
         self.lock = threading.Lock()
         self.stats = WatchStats()
         self._stop = threading.Event()
+        self._watch: watch.Watch | None = None
         self._thread = threading.Thread(target=self._run, daemon=True,
                                         name=f"watch-{getattr(list_fn, '__name__', 'kind')}")
 
@@ -51,7 +53,17 @@ class KindWatcher:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop now, not at the next event: an idle watch on a real cluster may say nothing
+        for a minute, so the stream is cut under the reading thread (recent clients' Watch.stop
+        shuts the socket down; closing the response covers older ones)."""
         self._stop.set()
+        w = self._watch
+        resp = getattr(w, "_resp", None) if w else None
+        if w is not None:
+            w.stop()
+        if resp is not None:
+            with contextlib.suppress(Exception):   # closing a stream another thread reads
+                resp.close()
         self._thread.join(timeout=self.read_timeout_s + 5)
 
     def snapshot(self) -> dict[str, Any]:
@@ -71,7 +83,7 @@ class KindWatcher:
             try:
                 if rv is None:
                     rv = self._relist()
-                w = watch.Watch()
+                w = self._watch = watch.Watch()
                 for ev in w.stream(self.list_fn, resource_version=rv, allow_watch_bookmarks=True,
                                    timeout_seconds=self.server_timeout_s,
                                    _request_timeout=self.read_timeout_s, **self.kwargs):
