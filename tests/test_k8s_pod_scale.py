@@ -21,7 +21,7 @@ import pytest
 client = pytest.importorskip("kubernetes.client")
 
 from bench.k8s.fake_api import FakeApiServer  # noqa: E402
-from bench.k8s.fake_cluster import ClusterScript, Faults  # noqa: E402
+from bench.k8s.fake_cluster import ClusterScript, Faults, rfc3339  # noqa: E402
 from bench.k8s.pod_scale import PodScaleParams, percentile, run_pod_scale  # noqa: E402
 
 SCRIPT = dict(initial_nodes=2, node_cpu_m=2000, replicaset_delay=1, scheduler_delay=2,
@@ -203,3 +203,26 @@ def test_stopping_an_idle_watch_does_not_wait_for_the_read_timeout() -> None:
             took = time.monotonic() - t0
     assert len(w.snapshot()) == 2
     assert took < 10, took
+
+
+def test_a_previous_runs_pods_with_the_same_label_are_not_counted() -> None:
+    # a Ready pod labelled app=bakeoff-pod-scale, created an hour before, terminating:
+    # counted, it would make 6 "Ready" pods before the two slow ones are and end early
+    with FakeApiServer(ClusterScript(**SCRIPT), scale=120) as srv:
+        cluster = srv.cluster
+        old = cluster.clock.now() - 3600
+        for i in range(2):
+            cluster.store.put({
+                "apiVersion": "v1", "kind": "Pod",
+                "metadata": cluster._meta(f"old-{i}", old, "default",
+                                          labels={"app": "bakeoff-pod-scale"},
+                                          deletionTimestamp=rfc3339(old + 60)),
+                "spec": {"containers": [{"name": "pause", "image": "pause"}]},
+                "status": {"phase": "Running", "conditions": [
+                    {"type": "Ready", "status": "True", "lastTransitionTime": rfc3339(old)}]}})
+        cfg = client.Configuration()
+        cfg.host = srv.url
+        with client.ApiClient(cfg) as api:
+            out = run_pod_scale(api, PARAMS)
+    assert out.valid, out.invalid_reason
+    _assert_expected(out)

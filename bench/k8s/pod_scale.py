@@ -96,6 +96,13 @@ def _true_at(conditions: list[Any] | None, ctype: str) -> datetime | None:
     return None
 
 
+def _ours(pods: dict[str, Any], start: datetime) -> dict[str, Any]:
+    """Pods of this Deployment: created at or after it and not being deleted (a previous
+    run's terminating pods carry the same label)."""
+    return {k: o for k, o in pods.items()
+            if o.metadata.creation_timestamp >= start and not o.metadata.deletion_timestamp}
+
+
 def _all_ready(pods: dict[str, Any], nodes: dict[str, Any], p: PodScaleParams,
                start: datetime) -> bool:
     ready = [o for o in pods.values() if _true_at(o.status and o.status.conditions, "Ready")]
@@ -150,11 +157,11 @@ def run_pod_scale(api: client.ApiClient, p: PodScaleParams) -> ParsedOutput:
         done = False
         while time.monotonic() < deadline:
             changed.clear()
-            if _all_ready(pod_w.snapshot(), node_w.snapshot(), p, start):
+            if _all_ready(_ours(pod_w.snapshot(), start), node_w.snapshot(), p, start):
                 done = True
                 break
             changed.wait(min(1.0, max(0.0, deadline - time.monotonic())))
-        pods, nodes = pod_w.snapshot(), node_w.snapshot()
+        pods, nodes = _ours(pod_w.snapshot(), start), node_w.snapshot()
     finally:
         pod_w.stop()
         node_w.stop()
