@@ -226,3 +226,31 @@ def test_a_previous_runs_pods_with_the_same_label_are_not_counted() -> None:
             out = run_pod_scale(api, PARAMS)
     assert out.valid, out.invalid_reason
     _assert_expected(out)
+
+
+def test_an_object_the_client_cannot_read_is_named_in_the_reason() -> None:
+    # a pod condition without its required `status`: the client's model refuses it
+    with FakeApiServer(ClusterScript(**SCRIPT), scale=120) as srv:
+        cluster = srv.cluster
+        broken = {"apiVersion": "v1", "kind": "Pod",
+                  "metadata": cluster._meta("broken", cluster.clock.now() + 3600, "default",
+                                            labels={"app": "bakeoff-pod-scale"}),
+                  "spec": {"containers": [{"name": "pause", "image": "pause"}]},
+                  "status": {"conditions": [{"type": "Ready"}]}}
+        cfg = client.Configuration()
+        cfg.host = srv.url
+        with client.ApiClient(cfg) as api:
+            # in the first list: refused before anything is created
+            cluster.store.put(dict(broken))
+            first = run_pod_scale(api, PodScaleParams(replicas=1, timeout_s=1.5))
+            cluster.store.put(dict(broken), "DELETED")
+            # during the run (shown by the watch, then in every re-list): named at timeout
+            cluster.at(cluster.clock.now() + 10, lambda: cluster.store.put(dict(broken)))
+            # (a new node is expected and never comes, so the run lasts its whole timeout)
+            out = run_pod_scale(api, PodScaleParams(replicas=1, cpu_request="100m",
+                                                    expected_new_nodes=1, timeout_s=1.5,
+                                                    read_timeout_s=1))
+    assert not first.valid
+    assert first.invalid_reason.startswith("the client could not read the cluster's answer")
+    assert not out.valid
+    assert "the client could not read" in out.invalid_reason

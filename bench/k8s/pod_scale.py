@@ -142,8 +142,11 @@ def run_pod_scale(api: client.ApiClient, p: PodScaleParams) -> ParsedOutput:
                             label_selector=selector)
         node_w.start()
         pod_w.start()
-    except (ApiException, urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
+    except (ApiException, urllib3.exceptions.HTTPError, OSError) as exc:
         return ParsedOutput([], valid=False, invalid_reason=f"cluster not reachable: {exc}")
+    except ValueError as exc:
+        why = f"the client could not read the cluster's answer: {str(exc).splitlines()[0]}"
+        return ParsedOutput([], valid=False, invalid_reason=why)
     try:
         try:
             dep = apps.create_namespaced_deployment(p.namespace, _deployment(p),
@@ -177,7 +180,8 @@ def run_pod_scale(api: client.ApiClient, p: PodScaleParams) -> ParsedOutput:
     samples.append(Sample("clock_offset", clock["offset_s"], "s", dict(meta)))
     if not done:
         return ParsedOutput(samples, valid=False,
-                            invalid_reason=_timeout_reason(pods, nodes, p, start))
+                            invalid_reason=_timeout_reason(pods, nodes, p, start)
+                            + _bad_objects(pod_w, node_w))
     return ParsedOutput(samples)
 
 
@@ -193,6 +197,11 @@ def _event_reasons(core: client.CoreV1Api, namespace: str, pods: set[str]) -> di
         if ev.involved_object.kind == "Pod" and ev.involved_object.name in pods:
             counts[ev.reason] = counts.get(ev.reason, 0) + (ev.count or 1)
     return dict(sorted(counts.items()))
+
+
+def _bad_objects(*watchers: KindWatcher) -> str:
+    bad = [b for w in watchers for b in w.stats.bad_objects]
+    return f"; the client could not read {len(bad)} responses: {bad[0]}" if bad else ""
 
 
 def _cleanup(apps: client.AppsV1Api, p: PodScaleParams) -> str:

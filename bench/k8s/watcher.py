@@ -28,6 +28,7 @@ class WatchStats:
     reconnects: int = 0
     relists: int = 0
     errors: list[str] = field(default_factory=list)
+    bad_objects: list[str] = field(default_factory=list)
 
 
 class KindWatcher:
@@ -107,6 +108,10 @@ class KindWatcher:
                 if len(self.stats.errors) < 20:
                     self.stats.errors.append(type(exc).__name__)
                 self._stop.wait(0.05)
+            except ValueError as exc:                # an object the client cannot read
+                self.stats.bad_objects.append(str(exc).splitlines()[0][:200])
+                self._stop.wait(1.0)
+                rv = None
 
     def _apply(self, ev: dict[str, Any]) -> None:
         if ev["type"] == "BOOKMARK":
