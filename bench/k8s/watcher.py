@@ -50,7 +50,8 @@ class KindWatcher:
                                         name=f"watch-{getattr(list_fn, '__name__', 'kind')}")
 
     def start(self) -> None:
-        self._relist()
+        """List now (so the caller starts from a known picture), then watch from that list."""
+        self._first_rv: str | None = self._relist()
         self._thread.start()
 
     def stop(self) -> None:
@@ -79,7 +80,7 @@ class KindWatcher:
         return result.metadata.resource_version
 
     def _run(self) -> None:
-        rv = None
+        rv = self._first_rv
         while not self._stop.is_set():
             try:
                 if rv is None:
