@@ -100,7 +100,8 @@ def run(
 
     Ends with a pass/fail summary of the requirements. Exit codes: 0 complete, 5 partial
     (some units failed), 6 nothing measured, 9 a requirement failed, 10 a requirement could
-    not be measured, 130 interrupted, 2 invalid input, 3 prerequisite missing, 7 busy
+    not be measured, 13 teardown incomplete (the command that removes what is left is
+    printed), 130 interrupted, 2 invalid input, 3 prerequisite missing, 7 busy
     (docs/cli.md, docs/reliability.md).
 
     Example: bakeoff run scenarios/quickstart.yaml --results /data/bakeoff
@@ -120,6 +121,8 @@ def run(
                                          no_score, not no_wait, allow_changes, not no_fail)
     out.print(f"results: {results.rstrip('/')}/{folder.name}" if is_url(results)
               else f"results: {folder}")
+    if _say_left_behind(folder):  # paid resources still up: before any measured outcome
+        raise typer.Exit(int(ExitCode.LEFT_BEHIND))
     if code:  # the requirement verdict is what a CI job acts on
         raise typer.Exit(code)
     if status == "partial":
@@ -163,7 +166,9 @@ def _run_into(campaign, scenario: Path, root: Path, results: str, quiet: bool,
     except KeyboardInterrupt:
         cid = orchestrator.campaign_id
         started = bool(cid) and (root / cid / "manifest.json").is_file()
-        err.print("[yellow]interrupted[/yellow]; everything started was stopped. " + (
+        stopped = ("some of what was started is still there (below). " if started
+                   and _say_left_behind(root / cid) else "everything started was stopped. ")
+        err.print("[yellow]interrupted[/yellow]; " + stopped + (
             "Resume with:" if started
             else "The campaign had not started: nothing to resume."), highlight=False)
         if started:  # on a line of its own, never wrapped, so a paste runs all of it
@@ -180,6 +185,8 @@ def _run_into(campaign, scenario: Path, root: Path, results: str, quiet: bool,
         raise typer.Exit(int(ExitCode.ERROR)) from None
     except BakeoffError:
         folder = root / orchestrator.campaign_id
+        if orchestrator.campaign_id:
+            _say_left_behind(folder)
         if resume is None and orchestrator.campaign_id and discard_if_nothing_measured(folder):
             err.print(f"nothing was measured; the empty campaign folder {folder} was removed",
                       highlight=False)
@@ -193,7 +200,8 @@ def _run_into(campaign, scenario: Path, root: Path, results: str, quiet: bool,
     if status == "nothing-measured":
         err.print(f"[red]nothing measured[/red]: every unit failed (see `bakeoff show "
                   f"{folder}`); not scored. results: {folder}")
-        raise typer.Exit(int(ExitCode.NOTHING_MEASURED))
+        raise typer.Exit(int(ExitCode.LEFT_BEHIND if _say_left_behind(folder)
+                             else ExitCode.NOTHING_MEASURED))
     code = 0
     try:
         if not quiet:
@@ -218,6 +226,24 @@ def resume_command(scenario: Path, results: str | Path, campaign_id: str) -> str
     if not is_default_root(results):
         words += ["--results", str(results)]
     return shlex.join(words)
+
+
+def _say_left_behind(folder: Path) -> bool:
+    """Print what teardown left and the command that removes it; True when anything is."""
+    from bench.results import read_manifest
+
+    try:
+        behind = read_manifest(folder).get("left_behind")
+    except Exception:  # no manifest (or a damaged one): nothing recorded to report
+        return False
+    if not behind:
+        return False
+    # soft_wrap: names and the command stay on one line each, copyable as printed
+    err.print("[red]teardown incomplete[/red]: still there: "
+              + escape("; ".join(behind.get("items", []))), highlight=False, soft_wrap=True)
+    err.print(f"remove it with: {escape(behind.get('command', ''))}", highlight=False,
+              soft_wrap=True)
+    return True
 
 
 def _manifest_status(folder: Path) -> str:

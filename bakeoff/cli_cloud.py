@@ -246,7 +246,33 @@ def _site_specs(scenario: Path) -> list[Any]:
     return [plan_spec(s, campaign) for s in campaign.sites if isinstance(s, CloudSite)]
 
 
+def down(campaign: str = typer.Argument(..., help="campaign id (as printed by `run`)")
+         ) -> None:
+    """Destroy every cloud stack of a dead campaign now, and what it left on this machine.
+
+    Reads the campaign's journal (no scenario needed) and does not wait for tags to
+    expire. A campaign whose owner is alive is refused (exit 7); whatever could not be
+    removed is listed (exit 13: run it again).
+
+    Example: bakeoff down cloudy-20261127T160000Z-a1b2c3
+    """
+    from bakeoff.down import down_campaign
+    from core.exit_codes import ExitCode
+    from stacks.registry import provisioner_for
+
+    report = down_campaign(campaign, provisioner_for, say=lambda m: out.print(escape(m)))
+    out.print(f"campaign {campaign}: {len(report.destroyed)} stack(s) destroyed, "
+              f"{len(report.removed_here)} leftover(s) removed on this machine")
+    if report.problems:
+        for p in report.problems:
+            out.print(f"[red]not removed:[/red] {escape(p)}")
+        out.print(f"run `bakeoff down {campaign}` again once the cause is fixed")
+        raise typer.Exit(int(ExitCode.LEFT_BEHIND))
+
+
 def register(app: typer.Typer) -> None:
-    """Add `doctor` to the bakeoff app. `gc` (this machine and the clouds in one command)
-    is composed in bakeoff/cli_reliability.py, which calls `gc` here for the clouds."""
+    """Add `doctor` and `down` to the bakeoff app. `gc` (this machine and the clouds in one
+    command) is composed in bakeoff/cli_reliability.py, which calls `gc` here for the
+    clouds."""
     app.command("doctor")(doctor)
+    app.command("down")(down)

@@ -28,6 +28,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 import bench
 from bench import leftovers
+from bench.left_behind import journaled_sites, left_behind
 from bench.lifecycle import campaign_process_env, check_results_root
 from bench.lock import Busy, CampaignClaim, MachineLock, is_live
 from bench.measure import measure
@@ -170,6 +171,11 @@ class Orchestrator:
             self.console.print(f"[red]left on this machine:[/red] {'; '.join(remaining)}; "
                                f"`bakeoff gc --delete --campaign {store.campaign_id}` "
                                "removes them")
+        behind = left_behind(store.campaign_id, self._site_provisioners(), remaining)
+        if behind:
+            manifest["left_behind"] = behind
+            self._say(f"[red]teardown incomplete, left:[/red] {'; '.join(behind['items'])}. "
+                      f"`{behind['command']}` removes it.")
         manifest["finished_at"] = now()
         try:
             store.write_manifest(manifest)
@@ -380,10 +386,26 @@ class Orchestrator:
             for problem in env.notes.get("teardown_errors", []):
                 self._say(f"[yellow]teardown of {name}:[/yellow] {problem}")
 
-        for name, error in teardown_all(envs, down).items():
+        def down_journaled(name: str, _env: Any) -> None:
+            self._provisioner(provider_of[name]).down_site(self.campaign_id, name)
+            self._update(lambda m: m["sites"].setdefault(name, {}).__setitem__(
+                "torn_down_at", now()), write=False)
+
+        # sites this run did not provision may still have a journaled stack (a resume after
+        # a kill during teardown, a failed up whose own destroy failed): destroy those too
+        provider_of = {s.name: s.provider for s in self.campaign.sites}
+        errors = teardown_all(envs, down)
+        errors.update(teardown_all(journaled_sites(self._site_provisioners(), provider_of,
+                                                   self.campaign_id, envs), down_journaled))
+        for name, error in errors.items():
             self._update(lambda m, n=name, e=error: m["sites"].setdefault(n, {}).__setitem__(
                 "teardown_error", e), write=False)
             self._say(f"[red]teardown of {name} incomplete:[/red] {error}")
+
+    def _site_provisioners(self) -> dict[str, Any]:
+        """Site name -> its provisioner, for every site not on this machine."""
+        return {s.name: self._provisioner(s.provider) for s in self.campaign.sites
+                if s.provider not in SHARED_MACHINE}
 
     @contextlib.contextmanager
     def _progress(self) -> Iterator[Progress]:

@@ -22,6 +22,8 @@ class ExitCode(IntEnum):
     REQUIREMENT_NOT_MEASURED = 10  # run/score: a requirement could not be measured
     CATALOG_INVALID = 11  # a price catalog data file is malformed (file, line and field named)
     PRICE_REFRESH_FAILED = 12  # `prices refresh` could not complete; the old snapshot is kept
+    LEFT_BEHIND = 13  # teardown incomplete: what the campaign created is still there (paid
+    # cloud stacks first); the message names it and the command that removes it
     PARSE_REFUSED = 65  # `parse`: the tool output is not understood (EX_DATAERR)
     INTERNAL = 70  # a bug in bakeoff (EX_SOFTWARE): one line on screen, the traceback saved
     INTERRUPTED = 130  # SIGINT or SIGTERM: everything started was stopped; resume later

@@ -5,8 +5,10 @@ starts an OpenSSH server with the host key the spec hands over and the campaign'
 key authorised, so the provisioner's whole path runs for real: known host key, SSH
 readiness, host facts, workloads. Stacks live as JSON files in a directory, so another
 process (a "new process after a crash") sees them. Knobs make `up` slow, fail, or leave
-the stack locked, and `destroy` fail, per site; `preempt` reclaims one host as a
-provider reclaims a spot VM.
+the stack locked, and `destroy` slow or fail, per site; `refresh` forgets hosts that
+no longer run; `preempt` reclaims one host as a provider reclaims a spot VM. A lock names
+its holder's pid. tests/cloud_fake_engine.py runs the same stacks out of process, behind
+the real worker.
 """
 
 from __future__ import annotations
@@ -107,7 +109,8 @@ class FakeWorkspace:
 
     def __init__(self, root: Path, *, up_delay_s: float = 0.0, fail_up: set[str] = frozenset(),
                  fail_destroy: set[str] = frozenset(), lock_on_cancel: bool = False,
-                 start_hosts: bool = True, database: dict[str, Any] | None = None):
+                 start_hosts: bool = True, database: dict[str, Any] | None = None,
+                 destroy_delay_s: float = 0.0, cancel_delay_s: float = 0.0):
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.up_delay_s = up_delay_s
@@ -115,6 +118,8 @@ class FakeWorkspace:
         self.fail_destroy = set(fail_destroy)
         self.lock_on_cancel = lock_on_cancel
         self.start_hosts = start_hosts
+        self.destroy_delay_s = destroy_delay_s
+        self.cancel_delay_s = cancel_delay_s  # how long a cancelled update takes to stop
         # the "managed database" every stack with `spec.database` reports: a PostgreSQL
         # the test started ({host, port, user, password, dbname}); kind "rds"
         self.database = database
@@ -138,7 +143,7 @@ class FakeWorkspace:
             self.calls.append((op, stack, time.monotonic()))
 
     def stacks(self) -> list[str]:
-        return sorted(p.stem for p in self.root.glob("*.json"))
+        return sorted(p.stem for p in self.root.glob("*.json") if p.name != "knobs.json")
 
     def up(self, stack: str, spec_file: Path, passphrase_file: Path, on_output,
            cancel: threading.Event | None = None) -> dict[str, Any]:
@@ -150,16 +155,9 @@ class FakeWorkspace:
         try:
             spec = json.loads(spec_file.read_text())
             doc = self._read(stack) or {"hosts": {}, "pids": []}
-            doc["locked"] = True
+            doc["locked"] = os.getpid()  # the holder, as a file backend's lock names it
             self._write(stack, doc)
             on_output(f"+ pulumi:pulumi:Stack {stack} creating")
-            deadline = time.monotonic() + self.up_delay_s
-            while time.monotonic() < deadline:
-                if cancel is not None and cancel.wait(0.05):
-                    doc["locked"] = self.lock_on_cancel
-                    self._write(stack, doc)
-                    raise BakeoffError(f"pulumi up of stack {stack} failed: interrupted")
-                time.sleep(0.01)
             roles = ["server", "client",
                      *(f"loadgen-{i}" for i in range(spec["loadgen_count"]))]
             for role in roles:
@@ -173,6 +171,14 @@ class FakeWorkspace:
                                       "instance_type": spec["instance_type"],
                                       "ssh_port": port, "ssh_user": getpass.getuser()}
                 self._write(stack, doc)  # a crash from here on leaves a stack to destroy
+            deadline = time.monotonic() + self.up_delay_s  # the slow rest (a database...)
+            while time.monotonic() < deadline:
+                if cancel is not None and cancel.wait(0.05):
+                    time.sleep(self.cancel_delay_s)  # steps in flight finish first
+                    doc["locked"] = os.getpid() if self.lock_on_cancel else False
+                    self._write(stack, doc)
+                    raise BakeoffError(f"pulumi up of stack {stack} failed: interrupted")
+                time.sleep(0.01)
             if spec["site"] in self.fail_up:
                 doc["locked"] = False
                 self._write(stack, doc)
@@ -203,7 +209,8 @@ class FakeWorkspace:
         doc = self._read(stack)
         return None if doc is None else doc.get("outputs")
 
-    def destroy(self, stack: str, passphrase_file: Path, on_output) -> None:
+    def destroy(self, stack: str, passphrase_file: Path, on_output,
+                cancel: threading.Event | None = None) -> None:
         self._log("destroy", stack)
         doc = self._read(stack)
         if doc is None:
@@ -212,6 +219,15 @@ class FakeWorkspace:
             raise StackLocked(f"stack {stack} is locked (fake)")
         if any(stack.endswith(f"--{s}") for s in self.fail_destroy):
             raise RuntimeError(f"destroy of {stack} failed (fake)")
+        if self.destroy_delay_s:
+            doc["locked"] = os.getpid()
+            self._write(stack, doc)
+            on_output(f"- pulumi:pulumi:Stack {stack} deleting")
+            if cancel is not None and cancel.wait(self.destroy_delay_s):
+                doc["locked"] = False
+                self._write(stack, doc)
+                raise BakeoffError(f"pulumi destroy of stack {stack} failed: interrupted")
+            time.sleep(0 if cancel is not None else self.destroy_delay_s)
         for pid in doc.get("pids", []):
             stop_pid(pid)
         self._path(stack).unlink()
@@ -225,4 +241,21 @@ class FakeWorkspace:
             self._write(stack, doc)
 
     def refresh(self, stack: str, passphrase_file: Path, on_output) -> None:
+        """As `pulumi refresh`: the state forgets "VMs" that no longer run."""
         self._log("refresh", stack)
+        doc = self._read(stack)
+        if doc is None:
+            return
+        gone = [p for p in doc.get("pids", []) if not _running(p)]
+        if gone:
+            doc["pids"] = [p for p in doc["pids"] if p not in gone]
+            self._write(stack, doc)
+            on_output(f"~ {stack}: {len(gone)} host(s) gone")
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False

@@ -73,7 +73,8 @@ class CloudProvisioner:
     def __init__(self, provider: str, workspace: StackWorkspace | None = None,
                  state_root: Any = None, detect_ip: Callable[[], str | None] = detect_public_ip,
                  ssh_deadline_s: float = 900.0, on_output: Callable[[str, str], None] | None = None,
-                 connect_timeout_s: float = 15.0, host_python: str = HOST_PYTHON):
+                 connect_timeout_s: float = 15.0, host_python: str = HOST_PYTHON,
+                 holder_wait_s: float = 600.0):
         self.name = provider
         self.provider = provider
         self.capabilities = Capabilities(zones=True, managed_database=True, spot=True)
@@ -83,6 +84,7 @@ class CloudProvisioner:
         self.ssh_deadline_s = ssh_deadline_s
         self.connect_timeout_s = connect_timeout_s
         self.host_python = host_python  # cloud-init's venv; tests' "VMs" use their own
+        self.holder_wait_s = holder_wait_s
         self.on_output = on_output or _print_progress
         self.cancel = threading.Event()
         self.raw_dir: Any = None  # the campaign's raw output (set by the orchestrator)
@@ -205,6 +207,7 @@ class CloudProvisioner:
             try:
                 self.workspace.destroy(stack, state.passphrase_file, say)
             except StackLocked:
+                self._wait_for_lock_holder(stack, state, say)
                 say(f"stack {stack} is locked by an interrupted update: cancel, refresh")
                 self.workspace.cancel(stack, state.passphrase_file)
                 self.workspace.refresh(stack, state.passphrase_file, say)
@@ -216,6 +219,23 @@ class CloudProvisioner:
             raise BakeoffError(f"destroy of stack {stack} failed: {e}") from e
         state.record(site, status="destroyed")
         state.forget_secrets_if_done()
+
+    def _wait_for_lock_holder(self, stack: str, state: CampaignState, say: Any) -> None:
+        """A lock is cancelled only once its holder is dead: a live worker (its campaign
+        was killed and it is stopping its update) is given `holder_wait_s` to finish."""
+        holder = getattr(self.workspace, "lock_holder", lambda *_: None)
+        deadline = time.monotonic() + self.holder_wait_s
+        pid = holder(stack, state.passphrase_file)
+        if pid is not None:
+            say(f"stack {stack} is held by a live update (pid {pid}); waiting for it to stop")
+        while pid is not None and time.monotonic() < deadline:
+            time.sleep(0.5)
+            pid = holder(stack, state.passphrase_file)
+        if pid is not None:
+            raise BakeoffError(f"stack {stack} is still held by a live update (pid {pid}) "
+                               f"after {self.holder_wait_s:.0f} s; its lock is not cancelled "
+                               "under it. Run the same command again once that process "
+                               "has exited")
 
     def leftovers(self, campaign_id: str | None = None) -> list[str]:
         if campaign_id is None:

@@ -7,12 +7,22 @@ the Pulumi runtime's global state, so two stacks must never share a process. The
 lines are handed to `on_output` (progress); its last line carries the result.
 
 A stack left locked by an interrupted update raises `StackLocked`; the provisioner then
-cancels and refreshes it before destroying. Tests substitute a fake workspace with the
-same methods (no Pulumi CLI is needed for them).
+cancels and refreshes it before destroying, but only once the update's holder is dead:
+every worker is recorded (pid and start time, `workers/<stack>.json` beside the
+campaign's passphrase) while it runs, and `lock_holder` says whether it still lives.
+
+Workers belong to the campaign's cloud lifecycle, not to its machine: they do not inherit
+the campaign's marker (`BAKEOFF_CAMPAIGN`) nor its temp root, so a leftover sweep of this
+machine never kills a live update; they lead their own process group, which a stop
+reaches whole (SIGINT, as a terminal's Ctrl-C), and die with their parent (worker.py).
+Tests substitute a fake workspace with the same methods, or run this class with the fake
+engine's worker module (no Pulumi CLI is needed for them).
 """
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import json
 import os
 import shutil
@@ -27,6 +37,8 @@ from typing import Any, Protocol
 from core.errors import BakeoffError, PrerequisiteError
 
 RESULT_PREFIX = "BAKEOFF-RESULT "
+PARENT_ENV = "BAKEOFF_WORKER_PARENT"  # the pid the worker dies with
+CAMPAIGN_ENV = "BAKEOFF_CAMPAIGN"  # stacks.tracking's marker, never passed to a worker
 MIN_PULUMI_CLI = (3, 100, 0)
 OnOutput = Callable[[str], None]
 
@@ -50,6 +62,9 @@ class StackWorkspace(Protocol):
 
     def refresh(self, stack: str, passphrase_file: Path, on_output: OnOutput) -> None: ...
 
+    def lock_holder(self, stack: str, passphrase_file: Path) -> int | None:
+        """The pid of a live process of ours that may hold the stack's lock, else None."""
+
 
 def pulumi_cli_version() -> tuple[int, ...] | None:
     """The installed Pulumi CLI's version, or None when it is not on PATH."""
@@ -71,10 +86,11 @@ class AutomationWorkspace:
     """Real stacks: the Pulumi CLI drives the provider plugins; one child process per op."""
 
     def __init__(self, backend_url: str, project: str = "bakeoff",
-                 python: str = sys.executable):
+                 python: str = sys.executable, worker_module: str = "stacks.cloud.worker"):
         self.backend_url = backend_url
         self.project = project
         self.python = python
+        self.worker_module = worker_module  # tests run the fake engine's worker
 
     def check(self) -> list[str]:
         """Everything missing, as user-facing lines (empty when ready)."""
@@ -95,22 +111,27 @@ class AutomationWorkspace:
 
     def _run(self, op: str, stack: str, passphrase_file: Path, on_output: OnOutput,
              spec_file: Path | None = None, cancel: threading.Event | None = None) -> Any:
+        work = passphrase_file.parent / "workers"
+        work.mkdir(mode=0o700, exist_ok=True)
         env = {**os.environ, "PULUMI_BACKEND_URL": self.backend_url,
                "PULUMI_CONFIG_PASSPHRASE_FILE": str(passphrase_file),
-               "PULUMI_SKIP_UPDATE_CHECK": "true", "PYTHONUNBUFFERED": "1"}
+               "PULUMI_SKIP_UPDATE_CHECK": "true", "PYTHONUNBUFFERED": "1",
+               PARENT_ENV: str(os.getpid()), "TMPDIR": str(work)}
         env.pop("PULUMI_CONFIG_PASSPHRASE", None)
-        argv = [self.python, "-m", "stacks.cloud.worker", op, self.project, stack]
+        env.pop(CAMPAIGN_ENV, None)  # a sweep of this machine must never find a live worker
+        argv = [self.python, "-m", self.worker_module, op, self.project, stack]
         if spec_file is not None:
             argv.append(str(spec_file))
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, text=True, env=env,
                                 start_new_session=True)
+        record = _record_worker(work, stack, op, proc.pid)
         watcher = None
         if cancel is not None:
             def watch() -> None:
                 # Ctrl-C: the Pulumi engine finishes in-flight steps and stops cleanly on SIGINT.
                 if cancel.wait() and proc.poll() is None:
-                    proc.send_signal(signal.SIGINT)
+                    stop_group(proc.pid)
             watcher = threading.Thread(target=watch, daemon=True)
             watcher.start()
         result: Any = None
@@ -127,12 +148,16 @@ class AutomationWorkspace:
             proc.wait()
         except BaseException:
             if proc.poll() is None:
-                proc.send_signal(signal.SIGINT)  # let the engine stop cleanly
+                stop_group(proc.pid)  # let the engine stop cleanly
                 try:
                     proc.wait(timeout=120)
                 except subprocess.TimeoutExpired:
-                    proc.kill()
+                    with contextlib.suppress(OSError):
+                        os.killpg(proc.pid, signal.SIGKILL)
             raise
+        finally:
+            if proc.poll() is not None:
+                record.unlink(missing_ok=True)
         if result is None or not result.get("ok"):
             err = (result or {}).get("error") or "\n".join(tail[-10:])
             if (result or {}).get("kind") == "locked":
@@ -155,6 +180,66 @@ class AutomationWorkspace:
 
     def refresh(self, stack: str, passphrase_file: Path, on_output: OnOutput) -> None:
         self._run("refresh", stack, passphrase_file, on_output)
+
+    def lock_holder(self, stack: str, passphrase_file: Path) -> int | None:
+        return live_worker(passphrase_file.parent / "workers", stack)
+
+
+def stop_group(pgid: int) -> None:
+    """SIGINT to a worker's whole group: the Pulumi CLI and its plugins, as Ctrl-C does."""
+    with contextlib.suppress(OSError):
+        os.killpg(pgid, signal.SIGINT)
+
+
+def _start_ticks(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _record_worker(work: Path, stack: str, op: str, pid: int) -> Path:
+    """One record per worker (`<stack>.<pid>.json`): a destroy started while an older
+    update still runs must not hide that update's holder."""
+    path = work / f"{stack}.{pid}.json"
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps({"pid": pid, "start_ticks": _start_ticks(pid), "op": op}))
+    os.replace(tmp, path)
+    return path
+
+
+def live_worker(work: Path, stack: str) -> int | None:
+    """The pid of a recorded worker of `stack` (or of a process of its group) that still
+    runs; None when all are gone, so the stack's lock can be cancelled."""
+    for path in sorted(work.glob(f"{glob.escape(stack)}.*.json")):
+        try:
+            rec = json.loads(path.read_text())
+            pid = int(rec["pid"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            state = "gone"
+        if state not in ("Z", "gone") and _start_ticks(pid) == rec.get("start_ticks"):
+            return pid
+        member = _group_member(pid)
+        if member is not None:
+            return member
+        path.unlink(missing_ok=True)  # that worker and its group are gone for good
+    return None
+
+
+def _group_member(pgid: int) -> int | None:
+    """A live process of the worker's group (a Pulumi CLI that outlived its worker)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] != "Z":
+            return int(stat.parent.name)
+    return None
 
 
 def require_pulumi_sdk() -> None:
