@@ -43,6 +43,17 @@ def known_campaigns(journal_dir: Path | None = None) -> set[str]:
     return {p.name for p in d.iterdir() if p.is_dir()} if d.is_dir() else set()
 
 
+def live_campaigns() -> set[str]:
+    """Ids of the campaigns whose owner holds its claim on this machine right now: gc
+    keeps their resources whatever their tags say."""
+    from bench.lock import is_live
+    from stacks.tracking import state_root
+
+    root = state_root()
+    return {d.name for d in root.iterdir() if d.is_dir() and is_live(d)} \
+        if root.is_dir() else set()
+
+
 def _azure_inventory(opts: dict[str, Any]) -> Any:
     from stacks.cloud.doctor_azgcp import azure_subscription
     from stacks.cloud.gc_azure import AzureInventory
@@ -155,12 +166,13 @@ def gc(provider: list[str] = typer.Option(None, "--provider", "-p",
         raise BakeoffError(f"--provider: expected one of {', '.join(INVENTORIES)}, "
                            f"got {', '.join(unknown)}")
     known = known_campaigns(journal)
+    live = live_campaigns()
     opts = {"subscription": subscription, "project": project, "regions": region}
     failures = 0
     for name in wanted:
         try:
             report = collect(INVENTORIES[name](opts), known_campaigns=known, older_than=age,
-                             delete=delete)
+                             delete=delete, live_campaigns=live)
         except BakeoffError as e:
             out.print(f"[yellow]{name}: skipped[/yellow]: {escape(str(e))}")
             failures += 1

@@ -5,6 +5,8 @@ order they must be deleted) and deletes one. `collect` judges each with the same
 every cloud:
 
 - a resource without both `bakeoff-campaign` and `bakeoff-expires-at` is never touched;
+- one of a campaign whose owner is alive on this machine is kept, expired or not (the
+  campaign tears itself down);
 - one whose expiry has passed is deleted;
 - one whose campaign has no journal entry is deleted once it is older than `older_than`
   (and at least `UNKNOWN_MIN_AGE`, so a campaign starting elsewhere right now is safe);
@@ -12,13 +14,15 @@ every cloud:
 - everything else is kept, with the reason.
 
 Nothing is deleted unless `delete=True`. A deletion that fails is reported and the others
-go on.
+go on. Campaign ids are compared as the provider stores them: an inventory may define
+`campaign_key(id)` (GCP labels lowercase the id, whose stamp holds `T` and `Z`), applied
+to the resource's tag and to every id of the journal and of the live campaigns alike.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
@@ -88,12 +92,23 @@ def parse_expiry(value: str) -> datetime | None:
         return None
 
 
+def _same(campaign_id: str) -> str:
+    return campaign_id
+
+
 def judge(item: Leftover, now: datetime, known_campaigns: set[str] | None,
-          older_than: timedelta = timedelta(0)) -> Verdict:
-    """The one rule every provider applies (see the module docstring)."""
+          older_than: timedelta = timedelta(0), live_campaigns: Iterable[str] = (),
+          key: Callable[[str], str] = _same) -> Verdict:
+    """The one rule every provider applies (see the module docstring). `key` maps an id
+    to the provider's stored form; it is applied to both sides of every comparison."""
     campaign, raw_expiry = item.tags.get(TAG_CAMPAIGN), item.tags.get(TAG_EXPIRES)
     if not campaign or not raw_expiry:
         return Verdict(item, "keep", "not a bakeoff resource (bakeoff tags missing)")
+    if key(campaign) in {key(c) for c in live_campaigns}:
+        return Verdict(item, "keep", f"campaign {campaign} is running here (owner alive)")
+    if known_campaigns is not None:
+        known_campaigns = {key(c) for c in known_campaigns}
+        campaign = key(campaign)
     expiry = parse_expiry(raw_expiry)
     age = now - item.created_at if item.created_at else None
     if age is not None and age < older_than:
@@ -117,12 +132,14 @@ def clock() -> datetime:
 
 def collect(inventory: Inventory, *, now: datetime | None = None,
             known_campaigns: set[str] | None = None, older_than: timedelta = timedelta(0),
-            delete: bool = False) -> GcReport:
+            delete: bool = False, live_campaigns: Iterable[str] = ()) -> GcReport:
     """Judge every leftover; delete the condemned ones only when `delete` is set."""
     now = now or clock()
     report = GcReport(inventory.provider, dry_run=not delete)
+    key = getattr(inventory, "campaign_key", _same)
+    live = list(live_campaigns)
     for item in inventory.leftovers():
-        verdict = judge(item, now, known_campaigns, older_than)
+        verdict = judge(item, now, known_campaigns, older_than, live, key)
         report.verdicts.append(verdict)
         if verdict.action != "delete" or not delete:
             continue

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from stacks.cloud.gc_common import Leftover, tags_from_description
-from stacks.cloud.spec import TAG_CAMPAIGN
+from stacks.cloud.spec import TAG_CAMPAIGN, gcp_label_value
 
 LABEL_FILTER = f"labels.{TAG_CAMPAIGN}:*"
 SQL_API = "https://sqladmin.googleapis.com"
@@ -38,6 +38,12 @@ class GcpInventory:
     """Bakeoff resources of one project, in the order they can be deleted."""
 
     provider = "gcp"
+
+    @staticmethod
+    def campaign_key(campaign_id: str) -> str:
+        """As the labels store it (lowercase, 63 characters); descriptions keep the id as
+        written, and this maps both to the same key."""
+        return gcp_label_value(campaign_id)
 
     def __init__(self, project: str, credentials: Any = None,
                  client_options: dict[str, str] | None = None, sql_session: Any = None,

@@ -122,3 +122,24 @@ def test_doctor_without_credentials_exits_2_with_fixes(monkeypatch, tmp_path):
     assert "az login" in result.output
     assert "gcloud auth application-default login" in result.output
     assert "2 problem(s)" in result.output
+
+
+def test_gc_delete_never_touches_a_campaign_whose_owner_is_alive(accounts, monkeypatch,
+                                                                  tmp_path):
+    """c-old's resources are expired; while a process holds c-old's claim (its owner is
+    alive), gc --delete keeps every one of them and still removes the others."""
+    from bench.lock import CampaignClaim
+
+    _az, gcp, journal = accounts
+    monkeypatch.setenv("BAKEOFF_STATE_DIR", str(tmp_path / "state"))
+    claim = CampaignClaim("c-old").acquire()
+    try:
+        result = runner.invoke(app, ["gc", "-p", "gcp", "--delete", "--journal",
+                                     str(journal)], env=ENV)
+    finally:
+        claim.release(remove=True)
+    assert result.exit_code == 0, result.output
+    assert "c-old is running here (owner alive)" in result.output
+    deleted = [p for m, p, _ in gcp.requests if m == "DELETE"]
+    assert deleted and not [p for p in deleted if "bko-web" in p]  # c-old's are bko-web-*
+    assert [p for p in deleted if "bko-ghost" in p]

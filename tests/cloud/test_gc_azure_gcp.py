@@ -136,3 +136,56 @@ def test_judge_never_touches_what_is_not_fully_tagged():
                     created_at=NOW - timedelta(days=30))
     for item in (bare, half):
         assert judge(item, NOW, set(), timedelta(0)).action == "keep"
+
+
+# -- real-format campaign ids (name, UTC stamp with T and Z, random suffix) -------------
+
+REAL_LIVE = "poc-web-db-20261127T143000Z-3c4d5e"  # what new_campaign_id writes
+
+
+def _gcp_with_real_live_id() -> dict:
+    """gcp.json with c-live's resources as the GCP program tags a real id: labels in
+    GCP's lowercase label form, descriptions (networks, firewalls) with the id as written."""
+    import json
+
+    from stacks.cloud.spec import gcp_label_value
+
+    text = json.dumps(load("gcp.json"))
+    text = text.replace('"bakeoff-campaign": "c-live"',
+                        f'"bakeoff-campaign": "{gcp_label_value(REAL_LIVE)}"')
+    text = text.replace("bakeoff-campaign=c-live", f"bakeoff-campaign={REAL_LIVE}")
+    assert REAL_LIVE.lower() in text and REAL_LIVE in text
+    return json.loads(text)
+
+
+def test_gcp_journaled_campaign_with_a_real_id_is_never_deleted():
+    """Labels hold the id lowercased; the journal holds it as written (T, Z). An hour and a
+    half after creation, before its expiry, the live campaign's resources must be kept."""
+    later = datetime(2026, 11, 27, 16, 0, tzinfo=UTC)  # created 14:30 UTC, expires 18:00
+    with RecordedApi(_gcp_with_real_live_id()) as api:
+        inv = GcpInventory("bko-test", credentials=AnonymousCredentials(),
+                           client_options={"api_endpoint": api.url},
+                           sql_session=requests.Session(), sql_base_url=api.url)
+        report = collect(inv, now=later, known_campaigns={REAL_LIVE, "c-old"}, delete=True)
+        assert {"bko-live-server-3c4d", "bko-live-sql-3c4d", "bko-live-ssh-3c4d"} <= _names(
+            report, "keep")
+        assert not [p for m, p, _ in api.requests if m != "GET" and "live" in p]
+        assert "bko-ghost-server-5e6f" in _names(report)  # unjournaled and old: still goes
+
+
+def test_a_campaign_whose_owner_is_alive_is_kept_even_when_expired():
+    expired = {"bakeoff-campaign": gcp_form(REAL_LIVE),
+               "bakeoff-expires-at": "2026-11-27t14-00-00-00-00"}
+    item = Leftover("gcp", "disk", "d", "d", expired)
+    assert judge(item, NOW, {REAL_LIVE}).action == "delete"  # dead owner: expiry rules
+    kept = judge(item, NOW, {REAL_LIVE}, live_campaigns={REAL_LIVE},
+                 key=GcpInventory.campaign_key)
+    assert kept.action == "keep" and "owner alive" in kept.reason
+    aws = Leftover("aws", "instance", "i-1", "i-1", dict(expired, **{
+        "bakeoff-campaign": REAL_LIVE}))
+    assert judge(aws, NOW, set(), live_campaigns={REAL_LIVE}).action == "keep"
+
+
+def gcp_form(campaign_id: str) -> str:
+    """GCP's label rule written out by hand: lowercase; ':' and '+' are not allowed."""
+    return campaign_id.lower()
