@@ -62,7 +62,12 @@ def _azure_inventory(opts: dict[str, Any]) -> Any:
     if not sub:
         raise PrerequisiteError("azure: no subscription; pass --subscription or export "
                                 "AZURE_SUBSCRIPTION_ID")
-    return AzureInventory(sub)
+    credential = None
+    if "azure" not in opts.get("named", {"azure"}):  # no managed-identity (IMDS) probe
+        from azure.identity import DefaultAzureCredential
+
+        credential = DefaultAzureCredential(exclude_managed_identity_credential=True)
+    return AzureInventory(sub, credential=credential)
 
 
 def _gcp_inventory(opts: dict[str, Any]) -> Any:
@@ -148,12 +153,17 @@ def gc(provider: list[str] = typer.Option(None, "--provider", "-p",
        region: list[str] = typer.Option(None, "--region", help="AWS region(s) to sweep; "
                                         "default: AWS_REGION"),
        journal: Path | None = typer.Option(None, help="campaigns journal folder "
-                                                      "(default: the state directory)")
+                                                      "(default: the state directory)"),
+       provider_named: list[str] | None = None,
        ) -> None:
     """List (and with --delete remove) bakeoff leftovers: expired, or of unknown campaigns.
 
-    Resources without the bakeoff tags are never touched."""
+    Resources without the bakeoff tags are never touched. `provider_named`: the clouds
+    the user named (the others are swept without instance-metadata probes)."""
     from stacks.cloud.gc_common import collect
+
+    if provider_named is None:
+        provider_named = list(provider or [])
 
     age = parse_age(older_than)
     wanted = provider or default_providers(region, subscription, project, journal)
@@ -167,7 +177,11 @@ def gc(provider: list[str] = typer.Option(None, "--provider", "-p",
                            f"got {', '.join(unknown)}")
     known = known_campaigns(journal)
     live = live_campaigns()
-    opts = {"subscription": subscription, "project": project, "regions": region}
+    opts = {"subscription": subscription, "project": project, "regions": region,
+            "named": set(provider_named or ())}
+    from stacks.cloud.doctor_common import no_metadata_probes
+
+    no_metadata_probes(set(wanted) - opts["named"])  # swept by default: no IMDS probes
     failures = 0
     for name in wanted:
         try:
@@ -212,14 +226,27 @@ def doctor(scenario: Path | None = typer.Argument(None, help="scenario YAML (for
            provider: list[str] = typer.Option(None, "--provider", "-p",
                                               help="aws, azure, gcp (repeatable)"),
            fmt: str = typer.Option("table", "--format", help="table | json | csv")) -> None:
-    """Check what a cloud run needs: Pulumi CLI, SDKs, credentials, operator CIDR, quota."""
+    """Check what a cloud run needs, the same way on each cloud: Pulumi CLI, SDK extras,
+    credentials and identity, subscription/project as the provider reads it, APIs and
+    registrations, operator CIDR, on-demand and spot quotas.
+
+    Only the clouds the scenario or --provider names are asked (nothing else is
+    contacted, the instance metadata address included). Exit 3 when a prerequisite is
+    missing; "unknown" (a quota the API would not show) does not fail.
+
+    Example: bakeoff doctor scenarios/poc-web-db.yaml -p aws
+    """
+    from core.exit_codes import ExitCode
     from stacks.cloud.doctor_aws import check_aws
     from stacks.cloud.doctor_azgcp import CHECKERS as AZGCP
 
     CHECKERS = {"aws": check_aws, **AZGCP}
 
     specs = _site_specs(scenario) if scenario else []
-    wanted = provider or sorted({s.provider for s in specs} & set(CHECKERS)) or list(CHECKERS)
+    wanted = provider or sorted({s.provider for s in specs} & set(CHECKERS))
+    if not wanted:
+        raise BakeoffError("doctor: name the clouds to check: a scenario with cloud sites, "
+                           "or --provider aws|azure|gcp (repeatable)")
     unknown = sorted(set(wanted) - set(CHECKERS))
     if unknown:
         raise BakeoffError(f"--provider: expected one of {', '.join(CHECKERS)}, "
@@ -235,9 +262,10 @@ def doctor(scenario: Path | None = typer.Argument(None, help="scenario YAML (for
         for c in CHECKERS[name]([s for s in specs if s.provider == name]):
             failed += not c.ok
             records.append({"provider": c.provider, "check": c.name, "ok": c.ok,
-                            "detail": c.detail, "fix": c.fix})
-            table.add_row(c.provider, c.name, "[green]ok[/green]" if c.ok else "[red]✗[/red]",
-                          escape(c.detail), escape(c.fix))
+                            "unknown": c.unknown, "detail": c.detail, "fix": c.fix})
+            mark = ("[yellow]unknown[/yellow]" if c.unknown else "[green]ok[/green]"
+                    if c.ok else "[red]✗[/red]")
+            table.add_row(c.provider, c.name, mark, escape(c.detail), escape(c.fix))
     if fmt == "table":
         out.print(table)
     else:
@@ -245,7 +273,7 @@ def doctor(scenario: Path | None = typer.Argument(None, help="scenario YAML (for
     if failed and fmt == "table":
         out.print(f"{failed} problem(s): fix them before `bakeoff run`")
     if failed:
-        raise typer.Exit(2)
+        raise typer.Exit(int(ExitCode.PREREQUISITE))
 
 
 def _site_specs(scenario: Path) -> list[Any]:

@@ -63,7 +63,7 @@ def gc(delete: bool = typer.Option(False, "--delete", help="remove what is found
     if clouds:
         cli_cloud.gc(provider=clouds, older_than=older_than, delete=delete,
                      subscription=subscription, project=project, region=region,
-                     journal=journal)
+                     journal=journal, provider_named=list(provider or []))
 
 
 def _gc_local(delete: bool, campaign: str | None, untracked: bool) -> None:

@@ -41,10 +41,10 @@ def fake_cli(tmp_path, monkeypatch):
     return exe
 
 
-def test_without_cli_and_credentials_exit_2_with_the_fixes(no_aws, monkeypatch):
+def test_without_cli_and_credentials_exit_3_with_the_fixes(no_aws, monkeypatch):
     monkeypatch.setenv("PATH", "/usr/bin:/bin")
     res = runner.invoke(app, ["doctor", "--provider", "aws"], env={"COLUMNS": "250"})
-    assert res.exit_code == 2, res.output
+    assert res.exit_code == 3, res.output  # a prerequisite is missing (docs/cli.md)
     assert "Traceback" not in res.output
     assert "get.pulumi.com" in res.output
     assert "aws configure" in res.output
@@ -79,8 +79,8 @@ def test_with_moto_credentials_everything_passes(no_aws, fake_cli, monkeypatch):
         assert checks["credentials"].ok and "123456789012" in checks["credentials"].detail
         assert checks["operator CIDR"].ok
         quota = checks["vCPU quota us-east-1"]
-        assert quota.ok and ("needs 12 standard vCPUs" in quota.detail
-                             or "could not check" in quota.detail)
+        # moto answers GetServiceQuota or not, by version: a number, or "unknown"
+        assert quota.ok and ("needs 12 standard vCPUs" in quota.detail or quota.unknown)
         res = runner.invoke(app, ["doctor", "--provider", "aws"], env={"COLUMNS": "250"})
         assert res.exit_code == 0, res.output
     finally:

@@ -1,40 +1,33 @@
 """Preflight for AWS sites (and what every Pulumi run needs): each check says the fix.
 
 Checks: the Pulumi CLI and its version, the SDK extras, credentials (STS caller
-identity), the operator CIDR SSH will be opened to, and per region the On-Demand vCPU
-quota against the vCPUs the campaign's sites would start (Service Quotas, where the API
-answers; otherwise the check says it could not tell). Credentials failing stops the
+identity), the operator CIDR SSH will be opened to, and per region the On-Demand and the
+Spot vCPU quotas against the vCPUs the campaign's sites would start (Service Quotas; a
+quota the API does not answer is "unknown", never ok). Credentials failing stops the
 checks that need them.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from stacks.cloud.doctor_azgcp import Check, vcpus_needed
+from stacks.cloud.doctor_common import (
+    Check,
+    check_cidr,
+    check_pulumi_cli,
+    unknown,
+    vcpus_needed,
+)
 from stacks.cloud.spec import CloudSiteSpec
-from stacks.cloud.workspace import MIN_PULUMI_CLI, pulumi_cli_version
 
 AWS_SDK = ("pulumi", "pulumi_aws", "boto3", "asyncssh")
 # Service Quotas: "Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances" (vCPUs).
 STANDARD_QUOTA = ("ec2", "L-1216C47A")
+# "All Standard (A, C, D, H, I, M, R, T, Z) Spot Instance Requests" (vCPUs).
+SPOT_QUOTA = ("ec2", "L-34B43A08")
 STANDARD_FAMILIES = tuple("acdhimrtz")
-
-
-def check_pulumi_cli(provider: str = "pulumi") -> Check:
-    version = pulumi_cli_version()
-    want = ".".join(map(str, MIN_PULUMI_CLI))
-    if version is None:
-        return Check(provider, "Pulumi CLI", False, "not on PATH",
-                     "curl -fsSL https://get.pulumi.com | sh, then open a new shell")
-    got = ".".join(map(str, version))
-    if version < MIN_PULUMI_CLI:
-        return Check(provider, "Pulumi CLI", False, f"{got} (need >= {want})",
-                     "pulumi self-update")
-    return Check(provider, "Pulumi CLI", True, got)
 
 
 def _sdk_check() -> Check:
@@ -51,44 +44,35 @@ def _sdk_check() -> Check:
     return Check("aws", "SDK extras", True, ", ".join(AWS_SDK))
 
 
-def _cidr_check(sites: list[CloudSiteSpec], detect: Callable[[], str | None]) -> Check:
-    from stacks.cloud.resolve import CIDR_ENV
-
-    if os.environ.get(CIDR_ENV):
-        return Check("aws", "operator CIDR", True, f"{os.environ[CIDR_ENV]} (from {CIDR_ENV})")
-    ip = detect()
-    if ip:
-        return Check("aws", "operator CIDR", True, f"{ip}/32 (detected); SSH opens to it only")
-    return Check("aws", "operator CIDR", False, "could not detect this machine's public address",
-                 f"set ssh_cidr on the site or export {CIDR_ENV}=<your address>/32")
-
-
 def _family(instance_type: str) -> str:
     return instance_type.split(".", 1)[0].lower()
 
 
 def _quota_checks(session: Any, sites: list[CloudSiteSpec]) -> list[Check]:
     out = []
-    for region, types in sorted(vcpus_needed(sites).items()):
-        try:
-            ec2 = session.client("ec2", region_name=region)
-            info = ec2.describe_instance_types(InstanceTypes=sorted(types))["InstanceTypes"]
-            vcpus = {i["InstanceType"]: i["VCpuInfo"]["DefaultVCpus"] for i in info}
-            need = sum(vcpus.get(t, 0) * n for t, n in types.items()
-                       if _family(t)[0] in STANDARD_FAMILIES)
-            sq = session.client("service-quotas", region_name=region)
-            quota = sq.get_service_quota(ServiceCode=STANDARD_QUOTA[0],
-                                         QuotaCode=STANDARD_QUOTA[1])["Quota"]["Value"]
-        except Exception as e:  # the API may be unavailable to this identity
-            out.append(Check("aws", f"vCPU quota {region}", True,
-                             f"could not check ({type(e).__name__}); needs "
-                             f"{dict(types)}", ""))
-            continue
-        ok = need <= quota
-        out.append(Check("aws", f"vCPU quota {region}", ok,
-                         f"needs {need} standard vCPUs, quota {quota:g}",
-                         "" if ok else "request an increase in the Service Quotas console "
-                         f"(code {STANDARD_QUOTA[1]}) or use smaller types"))
+    for spot, (code, label) in ((False, (STANDARD_QUOTA, "vCPU quota")),
+                                (True, (SPOT_QUOTA, "spot vCPU quota"))):
+        for region, types in sorted(vcpus_needed(sites, spot=spot).items()):
+            name = f"{label} {region}"
+            try:
+                ec2 = session.client("ec2", region_name=region)
+                info = ec2.describe_instance_types(InstanceTypes=sorted(types))["InstanceTypes"]
+                vcpus = {i["InstanceType"]: i["VCpuInfo"]["DefaultVCpus"] for i in info}
+                need = sum(vcpus.get(t, 0) * n for t, n in types.items()
+                           if _family(t)[0] in STANDARD_FAMILIES)
+                sq = session.client("service-quotas", region_name=region)
+                quota = sq.get_service_quota(ServiceCode=code[0],
+                                             QuotaCode=code[1])["Quota"]["Value"]
+            except Exception as e:  # the API may be unavailable to this identity
+                out.append(unknown("aws", name, f"could not read ({type(e).__name__}); "
+                                   f"needs {dict(types)}",
+                                   "allow servicequotas:GetServiceQuota to check it"))
+                continue
+            ok = need <= quota
+            out.append(Check("aws", name, ok,
+                             f"needs {need} standard vCPUs, quota {quota:g}",
+                             "" if ok else "request an increase in the Service Quotas "
+                             f"console (code {code[1]}) or use smaller types"))
     return out
 
 
@@ -122,7 +106,7 @@ def check_aws(sites: list[CloudSiteSpec], session: Any = None,
         return checks
     checks.append(Check("aws", "credentials", True,
                         f"{ident['Arn']} (account {ident['Account']})"))
-    checks.append(_cidr_check(sites, detect or detect_public_ip))
+    checks.append(check_cidr("aws", sites, detect or detect_public_ip))
     checks.extend(_quota_checks(session, sites))
     return checks
 

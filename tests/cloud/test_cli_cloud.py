@@ -105,7 +105,7 @@ def test_gc_rejects_bad_age_and_provider():
     assert cli_cloud.parse_age("90m").total_seconds() == 5400
 
 
-def test_doctor_without_credentials_exits_2_with_fixes(monkeypatch, tmp_path):
+def test_doctor_without_credentials_exits_3_with_fixes(monkeypatch, tmp_path):
     for var in ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET",
                 "AZURE_SUBSCRIPTION_ID", "GOOGLE_APPLICATION_CREDENTIALS",
                 "GOOGLE_CLOUD_PROJECT"):
@@ -118,10 +118,10 @@ def test_doctor_without_credentials_exits_2_with_fixes(monkeypatch, tmp_path):
     monkeypatch.setattr(cli_cloud, "out", Console(width=300, force_terminal=False))
     result = runner.invoke(app, ["doctor", "scenarios/poc-web-db.yaml", "-p", "azure",
                                  "-p", "gcp"], env=env)
-    assert result.exit_code == 2, result.output
+    assert result.exit_code == 3, result.output  # prerequisite missing, as documented
     assert "az login" in result.output
     assert "gcloud auth application-default login" in result.output
-    assert "2 problem(s)" in result.output
+    assert "4 problem(s)" in result.output  # + the Pulumi CLI of each cloud
 
 
 def test_gc_delete_never_touches_a_campaign_whose_owner_is_alive(accounts, monkeypatch,
@@ -143,3 +143,79 @@ def test_gc_delete_never_touches_a_campaign_whose_owner_is_alive(accounts, monke
     deleted = [p for m, p, _ in gcp.requests if m == "DELETE"]
     assert deleted and not [p for p in deleted if "bko-web" in p]  # c-old's are bko-web-*
     assert [p for p in deleted if "bko-ghost" in p]
+
+
+METADATA = ("169.254.169.254", "fd00:ec2::254", "metadata.google.internal")
+
+
+@pytest.fixture
+def metadata_guard(monkeypatch, tmp_path):
+    """Every attempt to reach the instance metadata address is recorded and refused.
+    No cloud is configured or logged in; the SDKs' own metadata switches start unset
+    (and are restored afterwards)."""
+    import socket
+
+    from google.auth.compute_engine import _metadata
+
+    attempts: list[object] = []
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+    real_getaddrinfo = socket.getaddrinfo
+
+    def guard(address):
+        host = address[0] if isinstance(address, tuple) else address
+        if host in METADATA:
+            attempts.append(address)
+            raise OSError("metadata address blocked by the test")
+
+    def connect(self, address):
+        guard(address)
+        return real_connect(self, address)
+
+    def connect_ex(self, address):
+        guard(address)
+        return real_connect_ex(self, address)
+
+    def getaddrinfo(host, *a, **kw):
+        guard((host,))
+        return real_getaddrinfo(host, *a, **kw)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(_metadata, "_NO_GCE_CHECK", False)
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                "AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_EC2_METADATA_DISABLED", "NO_GCE_CHECK",
+                "AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET",
+                "AZURE_TOKEN_CREDENTIALS", "GOOGLE_APPLICATION_CREDENTIALS"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path / "gcloud"))
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    monkeypatch.setenv("BAKEOFF_STATE_DIR", str(tmp_path / "state"))
+    return attempts
+
+
+def test_plain_gc_and_doctor_never_reach_the_metadata_address(metadata_guard, monkeypatch,
+                                                              tmp_path):
+    """A machine that is not a cloud VM: `bakeoff gc` sweeps the clouds its journaled
+    campaigns used (all three here; regions, subscription and project are set, no
+    credentials) and makes no metadata connection, though each SDK's credential chain
+    would probe it by default (botocore's IMDS provider, google-auth's GCE check, Azure's
+    managed identity). Plain `bakeoff doctor` names what to check and contacts nothing."""
+    journal = tmp_path / "campaigns"
+    (journal / "c-old").mkdir(parents=True)
+    (journal / "c-old" / "journal.json").write_text(json.dumps({"sites": {
+        p: {"provider": p, "status": "destroyed"} for p in ("aws", "azure", "gcp")}}))
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AZURE_SUBSCRIPTION_ID", SUB)
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "bko-test")
+    result = runner.invoke(app, ["gc", "--journal", str(journal)], env=ENV)
+    assert "Traceback" not in result.output
+    for cloud in ("aws", "azure", "gcp"):
+        assert f"{cloud}: skipped" in result.output, result.output  # no credentials
+    assert metadata_guard == [], f"metadata address contacted: {metadata_guard}"
+    result = runner.invoke(app, ["doctor"], env=ENV)
+    assert result.exit_code != 0 and "--provider" in str(result.exception or result.output)
+    assert metadata_guard == []
