@@ -95,6 +95,9 @@ def run(
                                        "changes that touch no measured unit"),
     no_fail: bool = typer.Option(False, "--no-fail-on-requirements",
                                  help="exit 0 even when a requirement fails or is not measured"),
+    canary: bool = typer.Option(False, "--canary", help="only prove the cloud sites: each at "
+                                "its cheapest, up, SSH, cloud-init, ping, destroyed "
+                                "(docs/clouds.md)"),
 ) -> None:
     """Run a campaign: provision, benchmark, tear down, store results, score, report.
 
@@ -112,6 +115,13 @@ def run(
     from core.exit_codes import ExitCode
 
     campaign = preflight(scenario)
+    if canary:
+        from bakeoff.canary import canary_campaign, describe
+
+        if resume:
+            raise BakeoffError("--canary starts a new short campaign; it does not resume one")
+        campaign, no_score = canary_campaign(campaign), True
+        err.print("canary: " + "; ".join(describe(campaign)), highlight=False)
     if resume and is_url(results):
         raise BakeoffError("--resume needs the campaign's local folder: run with a local "
                            "--results folder to resume, then upload it")
@@ -125,6 +135,9 @@ def run(
         raise typer.Exit(int(ExitCode.LEFT_BEHIND))
     if code:  # the requirement verdict is what a CI job acts on
         raise typer.Exit(code)
+    if canary and status == "complete":
+        err.print("[green]canary passed[/green]: every cloud site came up, answered SSH, "
+                  "finished cloud-init, pinged, and was destroyed")
     if status == "partial":
         err.print("[yellow]partial[/yellow]: some units failed; scored on what was measured")
         raise typer.Exit(int(ExitCode.PARTIAL))

@@ -225,7 +225,10 @@ def _print_report(report: Any) -> None:
 def doctor(scenario: Path | None = typer.Argument(None, help="scenario YAML (for quotas)"),
            provider: list[str] = typer.Option(None, "--provider", "-p",
                                               help="aws, azure, gcp (repeatable)"),
-           fmt: str = typer.Option("table", "--format", help="table | json | csv")) -> None:
+           fmt: str = typer.Option("table", "--format", help="table | json | csv"),
+           canary: bool = typer.Option(False, "--canary", help="then, if every check "
+                                       "passed, run the scenario's canary (`run --canary`)")
+           ) -> None:
     """Check what a cloud run needs, the same way on each cloud: Pulumi CLI, SDK extras,
     credentials and identity, subscription/project as the provider reads it, APIs and
     registrations, operator CIDR, on-demand and spot quotas.
@@ -271,9 +274,19 @@ def doctor(scenario: Path | None = typer.Argument(None, help="scenario YAML (for
     else:
         emit_records(records, fmt)
     if failed and fmt == "table":
-        out.print(f"{failed} problem(s): fix them before `bakeoff run`")
+        out.print(f"{failed} problem(s): fix them before `bakeoff run`"
+                  + ("; the canary was not started" if canary else ""))
     if failed:
         raise typer.Exit(int(ExitCode.PREREQUISITE))
+    if canary:
+        if scenario is None:
+            raise BakeoffError("--canary needs the scenario whose cloud sites to try out")
+        from bakeoff.cli import run
+        from bench.campaigns import RESULTS_ENV
+
+        run(scenario=scenario, results=os.environ.get(RESULTS_ENV) or "results", quiet=False,
+            resume=None, no_score=True, no_wait=False, allow_changes=False, no_fail=True,
+            canary=True)
 
 
 def _site_specs(scenario: Path) -> list[Any]:
