@@ -136,7 +136,10 @@ class FakeWorkspace:
         return json.loads(p.read_text()) if p.exists() else None
 
     def _write(self, stack: str, doc: dict[str, Any]) -> None:
-        self._path(stack).write_text(json.dumps(doc))
+        """Atomically (temp file + rename), so another process never reads half a doc."""
+        tmp = self._path(stack).with_name(f".{stack}.{os.getpid()}.{threading.get_ident()}")
+        tmp.write_text(json.dumps(doc))
+        os.replace(tmp, self._path(stack))
 
     def _log(self, op: str, stack: str) -> None:
         with self._lock:
@@ -219,9 +222,9 @@ class FakeWorkspace:
             raise StackLocked(f"stack {stack} is locked (fake)")
         if any(stack.endswith(f"--{s}") for s in self.fail_destroy):
             raise RuntimeError(f"destroy of {stack} failed (fake)")
+        doc["locked"] = os.getpid()  # as Pulumi: a second update meanwhile is refused
+        self._write(stack, doc)
         if self.destroy_delay_s:
-            doc["locked"] = os.getpid()
-            self._write(stack, doc)
             on_output(f"- pulumi:pulumi:Stack {stack} deleting")
             if cancel is not None and cancel.wait(self.destroy_delay_s):
                 doc["locked"] = False

@@ -230,3 +230,37 @@ def test_two_cloud_sites_side_by_side_through_the_whole_campaign(tmp_path):
         ws.fail_destroy.clear()
         prov.down_site("c6", "b")
     assert ws.stacks() == []
+
+
+def test_sigint_reaches_the_whole_worker_group_out_of_process(tmp_path):
+    """The real worker and a fake Pulumi CLI under it (tests/cloud_fake_engine.py): Ctrl-C
+    must reach the CLI (it is in the worker's group), which cancels its 60 s update at
+    once and releases the lock; then the stack is destroyed and no process is left."""
+    from tests.cloud_cli import kill_strays
+    from tests.cloud_fake_engine import FakeAutomation
+
+    ws = FakeAutomation(tmp_path / "stacks", up_delay_s=60)
+    prov = CloudProvisioner("aws", workspace=ws, state_root=tmp_path / "state",
+                            detect_ip=lambda: None, ssh_deadline_s=30)
+    campaign = _campaign(_site("a"), workloads=[{"name": "sysbench-cpu",
+                                                 "params": {"time_s": 1}}])
+    orch = Orchestrator(campaign, tmp_path / "results", quiet=True, provisioners={"aws": prov})
+
+    def interrupt_once_the_vms_run() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not any(
+                json.loads(p.read_text()).get("pids") for p in ws.root.glob("c8--*.json")):
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=interrupt_once_the_vms_run, daemon=True).start()
+    start = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            orch.run(campaign_id="c8")
+        # the update was cancelled, not waited out (60 s), and nothing is left
+        assert time.monotonic() - start < 45
+        assert ws.stacks() == [] and ws.violations() == []
+        assert not list((tmp_path / "state" / "campaigns" / "c8" / "workers").glob("*.json"))
+    finally:
+        kill_strays(tmp_path)
