@@ -206,6 +206,12 @@ class Orchestrator:
             left = ["(could not be listed)"]
         self.console.print(f"[red]left on this machine:[/red] {'; '.join(left) or 'nothing'}. "
                            f"`bakeoff gc --delete --campaign {store.campaign_id}` removes it.")
+        with contextlib.suppress(Exception):  # the stacks a cut teardown may leave running
+            behind = left_behind(store.campaign_id, self._site_provisioners(), [])
+            if behind:
+                self.console.print(f"[red]stacks that may still run:[/red] "
+                                   f"{'; '.join(behind['items'])}. `{behind['command']}` "
+                                   "destroys them.", soft_wrap=True)
 
     def _resume_manifest(self, store: ResultStore, allow_changes: bool) -> dict[str, Any]:
         """The stored manifest, checked against the given scenario, with any new units."""
