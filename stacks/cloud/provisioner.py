@@ -207,11 +207,7 @@ class CloudProvisioner:
             try:
                 self.workspace.destroy(stack, state.passphrase_file, say)
             except StackLocked:
-                self._wait_for_lock_holder(stack, state, say)
-                say(f"stack {stack} is locked by an interrupted update: cancel, refresh")
-                self.workspace.cancel(stack, state.passphrase_file)
-                self.workspace.refresh(stack, state.passphrase_file, say)
-                self.workspace.destroy(stack, state.passphrase_file, say)
+                self._destroy_locked(stack, state, say)
         except BaseException as e:
             state.record(site, status="destroy-failed", error=f"{type(e).__name__}: {e}")
             if isinstance(e, BakeoffError):
@@ -220,13 +216,29 @@ class CloudProvisioner:
         state.record(site, status="destroyed")
         state.forget_secrets_if_done()
 
-    def _wait_for_lock_holder(self, stack: str, state: CampaignState, say: Any) -> None:
+    def _destroy_locked(self, stack: str, state: CampaignState, say: Any) -> None:
+        """Wait for a live holder; if it released the lock, destroy; else (a dead holder's
+        lock) cancel, refresh, destroy."""
+        if self._wait_for_lock_holder(stack, state, say):
+            try:  # it stopped cleanly and released its lock: nothing to cancel
+                self.workspace.destroy(stack, state.passphrase_file, say)
+                return
+            except StackLocked:
+                pass
+        say(f"stack {stack} is locked by an interrupted update: cancel, refresh")
+        self.workspace.cancel(stack, state.passphrase_file)
+        self.workspace.refresh(stack, state.passphrase_file, say)
+        self.workspace.destroy(stack, state.passphrase_file, say)
+
+    def _wait_for_lock_holder(self, stack: str, state: CampaignState, say: Any) -> bool:
         """A lock is cancelled only once its holder is dead: a live worker (its campaign
-        was killed and it is stopping its update) is given `holder_wait_s` to finish."""
+        was killed and it is stopping its update) is given `holder_wait_s` to finish.
+        True when there was one (and it has exited)."""
         holder = getattr(self.workspace, "lock_holder", lambda *_: None)
         deadline = time.monotonic() + self.holder_wait_s
         pid = holder(stack, state.passphrase_file)
-        if pid is not None:
+        waited = pid is not None
+        if waited:
             say(f"stack {stack} is held by a live update (pid {pid}); waiting for it to stop")
         while pid is not None and time.monotonic() < deadline:
             time.sleep(0.5)
@@ -236,6 +248,7 @@ class CloudProvisioner:
                                f"after {self.holder_wait_s:.0f} s; its lock is not cancelled "
                                "under it. Run the same command again once that process "
                                "has exited")
+        return waited
 
     def leftovers(self, campaign_id: str | None = None) -> list[str]:
         if campaign_id is None:

@@ -102,6 +102,7 @@ def test_down_waits_for_a_live_holder_and_refuses_a_live_campaign(tmp_path):
     done = run.bakeoff("down", cid)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "held by a live update" in done.stderr
+    assert "cancel, refresh" not in done.stderr  # it released its lock: nothing to cancel
     run.assert_nothing_left()
 
 
