@@ -111,6 +111,21 @@ class CloudRun:
                 out.append(int(entry))
         return out
 
+    def vms(self) -> list[int]:
+        """Every live sshd of this test's stacks, recorded or not (by its config path)."""
+        mark = str(self.stacks).encode()
+        out = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                cmd = Path(f"/proc/{entry}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"sshd" in cmd and mark in cmd and _running(int(entry)):
+                out.append(int(entry))
+        return out
+
     def wait_for(self, what: str, cond, timeout_s: float = 45) -> None:
         deadline = time.monotonic() + timeout_s
         while not cond():
@@ -128,12 +143,13 @@ class CloudRun:
 
     def assert_nothing_left(self, wait_s: float = 20) -> None:
         deadline = time.monotonic() + wait_s
-        while time.monotonic() < deadline and (self.workers() or any(
+        while time.monotonic() < deadline and (self.workers() or self.vms() or any(
                 _running(p) for p in self.sshds)):
             time.sleep(0.1)
         assert self.stack_docs() == {}, self.stack_docs()
         assert self.workers() == [], "a worker or fake Pulumi CLI outlived the campaign"
         assert not [p for p in self.sshds if _running(p)], "a VM (sshd) is still running"
+        assert self.vms() == [], "a VM (sshd) of these stacks is still running"
         assert not (self.stacks / "violations.log").exists(), \
             (self.stacks / "violations.log").read_text()
         assert {s: e["status"] for s, e in self.journal().items()} == {"a": "destroyed"}
