@@ -55,7 +55,7 @@ class CloudRun:
         self.scenario.write_text(scenario)
         self.env = dict(os.environ, BAKEOFF_STATE_DIR=str(tmp / "state"),
                         BAKEOFF_FAKE_STACKS=str(self.stacks),
-                        BAKEOFF_RESULTS=str(tmp / "results"), BAKEOFF_FAKE_HOLDER_WAIT="40")
+                        BAKEOFF_RESULTS=str(tmp / "results"), BAKEOFF_FAKE_HOLDER_WAIT="150")
         self.env.pop("BAKEOFF_CAMPAIGN", None)
         self.proc: subprocess.Popen | None = None
         self.sshds: set[int] = set()
@@ -68,7 +68,7 @@ class CloudRun:
                                       *args], cwd=REPO, env=self.env, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True)
 
-    def bakeoff(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    def bakeoff(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
         return subprocess.run([*CLI, *args], cwd=REPO, env=self.env, capture_output=True,
                               text=True, timeout=timeout)
 
