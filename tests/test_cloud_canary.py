@@ -37,6 +37,27 @@ criteria:
 """
 
 
+def _cheapest_by_hand(provider: str, region: str, like: str) -> str:
+    """A second method: the shipped CSVs through pandas and re, not the catalog code."""
+    import re
+
+    import pandas as pd
+
+    from tests.conftest import REPO
+
+    data = REPO / "scoring" / "data"
+    rows = pd.read_csv(data / "pricing" / "compute.csv")
+    rows = rows[(rows.provider == provider) & (rows.region == region)]
+    arm = [re.compile(p) for p in pd.read_csv(data / "architectures.csv").query(
+        "provider == @provider and arch == 'arm64'").pattern]
+    is_arm = rows.instance_type.map(lambda t: any(p.search(t) for p in arm))
+    family = rows.set_index("instance_type").family[like]
+    want_arm = is_arm[rows.instance_type == like].item()
+    pick = rows[(rows.family == family) & (is_arm == want_arm) & (rows.vcpus >= 2)]
+    return pick.sort_values(["ondemand_usd_per_hour", "vcpus", "instance_type"]
+                            ).instance_type.iloc[0]
+
+
 @pytest.fixture(autouse=True)
 def _no_strays(tmp_path):
     yield
@@ -52,11 +73,11 @@ def test_run_canary_proves_each_cloud_site_at_its_cheapest_and_destroys_it(tmp_p
     cid = run.campaign_id
     assert cid.startswith("big-canary-")
     manifest = json.loads((tmp_path / "results" / cid / "manifest.json").read_text())
-    # c6i.2xlarge is "compute", x86_64; the cheapest x86_64 compute type with >= 2 vCPUs in
-    # us-east-1 in scoring/data/pricing/compute.csv is c6i.large at $0.085/h (c7g.large,
-    # $0.0725, is arm64; c7i.large is $0.08925)
+    # c6i.2xlarge is "compute", x86_64: the canary takes the cheapest x86_64 compute type
+    # with >= 2 vCPUs in us-east-1 (with the 2026-12 snapshot: c6a.large at $0.0765/h;
+    # c7g.large, $0.0725, is arm64), read from the CSV files directly below
     site = manifest["sites"]["a"]
-    assert site["instance_type"] == "c6i.large"
+    assert site["instance_type"] == _cheapest_by_hand("aws", "us-east-1", "c6i.2xlarge")
     assert site["database"] is None and site["notes"]["loadgens"] == []
     assert set(manifest["units"]) == {"a/ping/0"}
     assert manifest["units"]["a/ping/0"]["status"] == "ok"
