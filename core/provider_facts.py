@@ -73,3 +73,26 @@ DB_STORAGE: dict[str, DbStorageRule] = {
 def provisioned_db_storage_gb(provider: str, requested: float) -> int:
     """The managed database storage a site gets for `database.storage_gb` on `provider`."""
     return DB_STORAGE[provider].provision(requested)
+
+
+# GCP machine series that attach only Hyperdisk, boot disk included (no pd-* volume), and
+# the Arm series (Compute Engine machine series pages; Arm on Compute Engine). The programs
+# choose boot disks and images from them, the provider rules refuse a pd-* disk on them, and
+# the like-for-like rule never picks such a series for a site whose disk type it cannot
+# attach, so the priced shape is always one the program can provision.
+GCP_HYPERDISK_ONLY = ("c4", "c4a", "c4d", "n4", "n4a", "n4d", "x4", "a4")
+GCP_ARM_SERIES = ("t2a", "c4a", "n4a")
+# The data disk a cloud site gets when it names no disk_type (programs and TCO alike).
+DEFAULT_DISK_TYPE = {"aws": "gp3", "azure": "Premium_LRS", "gcp": "pd-balanced"}
+
+
+def gcp_series(machine_type: str) -> str:
+    return machine_type.split("-", 1)[0]
+
+
+def attaches(provider: str, instance_type: str, disk_type: str | None) -> bool:
+    """Whether `instance_type` can attach a data disk of `disk_type` (None: any, unasked)."""
+    if provider != "gcp" or disk_type is None:
+        return True
+    return not (gcp_series(instance_type) in GCP_HYPERDISK_ONLY and disk_type.startswith("pd-"))
+

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 
 from core.errors import PriceNotFoundError
+from core.provider_facts import DEFAULT_DISK_TYPE, attaches
 from core.scenario import CloudSite, SizeSpec
 from scoring.catalog import Catalog, ComputeRow
 from scoring.catalog_load import load_catalog
@@ -37,8 +38,9 @@ def memory_matches(have: float, want: float) -> bool:
 
 
 def candidates(catalog: Catalog, provider: str, region: str | None,
-               size: SizeSpec) -> list[ComputeRow]:
-    """Rows of `provider` (in `region`, or any) that satisfy every matching rule but the era."""
+               size: SizeSpec, disk_type: str | None = None) -> list[ComputeRow]:
+    """Rows of `provider` (in `region`, or any) that satisfy every matching rule but the era,
+    and can attach the site's disk type (GCP Hyperdisk-only series take no pd-* disk)."""
     want_mem = target_memory(size.family, size.vcpus, size.memory_gib)
     vendor = getattr(size, "cpu_vendor", "any")
     burstable = getattr(size, "burstable", False)
@@ -46,7 +48,8 @@ def candidates(catalog: Catalog, provider: str, region: str | None,
                                             family=size.family, arch=size.arch)
             if r.vcpus == size.vcpus and memory_matches(r.memory_gib, want_mem)
             and r.burstable == burstable and r.era > 0
-            and (vendor == "any" or r.cpu_vendor == vendor)]
+            and (vendor == "any" or r.cpu_vendor == vendor)
+            and attaches(provider, r.instance_type, disk_type)]
 
 
 def common_era(size: SizeSpec, catalog: Catalog) -> int | None:
@@ -74,10 +77,10 @@ def rule_text(size: SizeSpec) -> str:
 
 
 def resolve_size(provider: str, region: str, size: SizeSpec,
-                 catalog: Catalog | None = None) -> ComputeRow:
+                 catalog: Catalog | None = None, disk_type: str | None = None) -> ComputeRow:
     """The row the like-for-like rule picks; a clear error listing what exists otherwise."""
     catalog = catalog or load_catalog()
-    matching = candidates(catalog, provider, region, size)
+    matching = candidates(catalog, provider, region, size, disk_type)
     if matching:
         return pick(matching, common_era(size, catalog))
     in_region = catalog.compute_rows(provider=provider, region=region)
@@ -98,7 +101,8 @@ def site_compute_row(site: CloudSite, catalog: Catalog | None = None) -> Compute
     if site.instance_type is not None:
         return catalog.compute(site.provider, site.region, site.instance_type)
     assert site.size is not None  # the scenario model guarantees one of the two
-    return resolve_size(site.provider, site.region, site.size, catalog)
+    return resolve_size(site.provider, site.region, site.size, catalog,
+                        site.disk_type or DEFAULT_DISK_TYPE[site.provider])
 
 
 @dataclass

@@ -36,14 +36,14 @@ def test_tco_table_shows_each_provider_with_sources():
     out = result.output.replace("\n", " ").replace("│", " ")
     out = " ".join(out.split())
     for header in ("aws: aws us-east-1 c7i.xlarge", "azure: azure eastus Standard_D4ls_v6",
-                   "gcp: gcp us-central1 n4-highcpu-4"):
+                   "gcp: gcp us-central1 c3-highcpu-4"):
         assert header in out
     assert "totals per site and term" in out                     # the side-by-side table
     assert "price_override (reason below)" in out and "override reason:" in out
     # aws 867.475 (main) + c7i.xlarge instead of c6i.xlarge: 2 x 730 x (0.1785 - 0.17) = 12.41
     assert "total per month $879.89" in out                      # aws, see test_tco
     assert "compute 1y: not available" in out                    # aws/azure lack commitments
-    assert "compute 3y: $0.068888/h" in out                      # gcp n4-highcpu-4 CUD
+    assert "compute 3y: $0.076548/h" in out                      # gcp c3-highcpu-4 CUD (commitments.csv)
     assert "SLA 99.97%" in out                                   # azure, LB included
     assert "SECONDARY" in out and "secondary sources" in out     # confidence is visible
     # Azure disk tier, per disk: 3,000 IOPS (as gp3's baseline) need P30 (core/disk_rule.py)
@@ -87,7 +87,7 @@ def test_tco_term_without_prices_reports_per_site_and_fails():
     result = runner.invoke(_app(), ["tco", SCENARIO, "--term", "1y"], env={"COLUMNS": "200"})
     assert isinstance(result.exception, PriceNotFoundError)
     out = " ".join(result.output.replace("│", " ").split())
-    assert "gcp: gcp us-central1 n4-highcpu-4 term 1y" in out
+    assert "gcp: gcp us-central1 c3-highcpu-4 term 1y" in out
     # every missing price listed with the partial total of what is priced
     assert "missing price: aws us-east-1 c7i.xlarge: no 1-year reservation" in out
     assert "PARTIAL total (priced parts only)" in out

@@ -18,7 +18,7 @@ def test_plan_resolves_sizes_and_prices_offline():
     res = runner.invoke(app, ["plan", str(REPO / "scenarios" / "poc-web-db.yaml")],
                         env={"COLUMNS": "200"})
     assert res.exit_code == 0, res.output
-    assert "n4-highcpu-4 (4 vCPU, 8 GiB) from size compute/4 vCPU" in res.output
+    assert "c3-highcpu-4 (4 vCPU, 8 GiB) from size compute/4 vCPU" in res.output
     assert "c7i.xlarge" in res.output and "$" in res.output
     assert "54 unit(s) of work" in res.output
 

@@ -165,4 +165,6 @@ def test_the_tco_line_and_report_name_the_cpu_generation():
              for s, cost in costs.items()}
     assert "CPU Intel Xeon 4th gen (Sapphire Rapids), era 3 (2023)" in notes["aws"]
     assert "Emerald Rapids), era 3 (2024)" in notes["azure"]
-    assert "Emerald Rapids), era 3 (2024)" in notes["gcp"]
+    # c3 (not n4): n4 attaches only Hyperdisk and the site asks for pd-ssd; C3 is Sapphire
+    # Rapids, GA 2023 (Compute Engine machine series page)
+    assert "Sapphire Rapids), era 3 (2023)" in notes["gcp"]

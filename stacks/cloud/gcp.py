@@ -17,6 +17,7 @@ import ipaddress
 import pulumi
 from pulumi_gcp import compute, servicenetworking, sql
 
+from core.provider_facts import GCP_ARM_SERIES, GCP_HYPERDISK_ONLY
 from stacks.cloud.datadisk import DATA_MOUNT
 from stacks.cloud.gc_common import tags_as_description
 from stacks.cloud.spec import SSH_USER, CloudSiteSpec, SiteSpecError
@@ -26,8 +27,7 @@ from stacks.cloud.userdata import user_data
 UBUNTU_FAMILY = "ubuntu-os-cloud/ubuntu-2404-lts-{arch}"
 # Arm machine series (https://cloud.google.com/compute/docs/instances/arm-on-compute) and
 # series that attach only Hyperdisk, boot disk included (machine series pages).
-ARM_SERIES = ("t2a", "c4a", "n4a")
-HYPERDISK_ONLY = ("c4", "c4a", "c4d", "n4", "n4a", "n4d", "x4", "a4")
+ARM_SERIES, HYPERDISK_ONLY = GCP_ARM_SERIES, GCP_HYPERDISK_ONLY
 # Disk types whose IOPS (and for hyperdisk, throughput) are provisioned apart from size.
 IOPS_TYPES = ("pd-extreme", "hyperdisk-extreme", "hyperdisk-balanced")
 THROUGHPUT_TYPES = ("hyperdisk-balanced", "hyperdisk-throughput")

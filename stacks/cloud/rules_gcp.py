@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from core.provider_facts import GCP_ARM_SERIES, GCP_HYPERDISK_ONLY
 from stacks.cloud.rules import Resource, Rule, Violation, tag_map, text
 from stacks.cloud.spec import CloudSiteSpec
 
@@ -25,9 +26,9 @@ SERVICES = {"gcp:compute/": "compute.googleapis.com", "gcp:sql/": "sqladmin.goog
             "gcp:servicenetworking/": "servicenetworking.googleapis.com"}
 
 # Machine series that attach only Hyperdisk (no pd-*), and series that need gVNIC.
-HYPERDISK_ONLY = ("c4", "c4a", "c4d", "n4", "n4a", "n4d", "x4", "a4")
+HYPERDISK_ONLY = GCP_HYPERDISK_ONLY
 GVNIC_ONLY = ("c3", "c3d", "c4", "c4a", "c4d", "n4", "n4a", "n4d", "h3", "a3", "x4")
-ARM_SERIES = ("t2a", "c4a", "n4a")
+ARM_SERIES = GCP_ARM_SERIES
 _LABEL_KEY = r"[a-z][a-z0-9_-]*"
 _LABEL_VALUE = r"[a-z0-9_-]*"
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from core.errors import BakeoffError
+from core.provider_facts import DEFAULT_DISK_TYPE as DEFAULT_DISK
 from core.provider_facts import ProviderLimitError, provisioned_db_storage_gb
 
 # Tags every taggable resource carries; GCP labels use the same keys (they are valid labels).
@@ -38,7 +39,7 @@ SSH_USER = "bakeoff"
 NAME_MAX = 55
 
 # Default data-disk type per provider when the scenario names none.
-DEFAULT_DISK_TYPE = {"aws": "gp3", "azure": "Premium_LRS", "gcp": "pd-balanced"}
+DEFAULT_DISK_TYPE = DEFAULT_DISK  # re-exported: the programs read it from here
 
 
 @dataclass(frozen=True)
