@@ -43,7 +43,7 @@ def test_tco_table_shows_each_provider_with_sources():
     # aws 867.475 (main) + c7i.xlarge instead of c6i.xlarge: 2 x 730 x (0.1785 - 0.17) = 12.41
     assert "total per month $879.89" in out                      # aws, see test_tco
     assert "compute 1y: not available" in out                    # aws/azure lack commitments
-    assert "compute 3y: $0.076548/h" in out                      # gcp c3-highcpu-4 CUD (commitments.csv)
+    assert "compute 3y: $0.076548/h" in out                      # gcp c3-highcpu-4 3y CUD row
     assert "SLA 99.97%" in out                                   # azure, LB included
     assert "SECONDARY" in out and "secondary sources" in out     # confidence is visible
     # Azure disk tier, per disk: 3,000 IOPS (as gp3's baseline) need P30 (core/disk_rule.py)
