@@ -61,6 +61,20 @@ MUTATIONS = [
     Mutation("compare-prefix", "scoring/compare.py", "any(token in metric for",
              "any(metric.startswith(token) for",
              f"{RULES}::test_compare_direction_by_token_anywhere_in_the_metric"),
+    Mutation("resume-raw-checksum", "bench/results.py",
+             'return not (raw and recorded.get("raw_sha256")',
+             'return True or not (raw and recorded.get("raw_sha256")',
+             f"{RUNS}::test_resume_remeasures_a_unit_whose_raw_output_was_altered"),
+    Mutation("gc-without-flock", "bench/lock.py",
+             "        if not _try_flock(fd):\n            os.close(fd)\n            return False",
+             "        if False:\n            os.close(fd)\n            return False",
+             f"{RUNS}::test_gc_does_not_collect_a_campaign_that_came_alive"),
+    Mutation("budget-never-refuses", "bakeoff/campaign_cost.py",
+             "if total > campaign.budget_usd:", "if False:",
+             f"{RUNS}::test_budget_estimate_refuses_over_and_passes_under "
+             f"{RUNS}::test_run_over_budget_is_refused_before_anything_is_created"),
+    Mutation("budget-never-stops", "bench/orchestrator.py", "if spent > budget:",
+             "if False:", f"{RUNS}::test_campaign_stops_when_its_spend_passes_the_budget"),
 ]
 
 
