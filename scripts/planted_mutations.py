@@ -75,6 +75,14 @@ MUTATIONS = [
              f"{RUNS}::test_run_over_budget_is_refused_before_anything_is_created"),
     Mutation("budget-never-stops", "bench/orchestrator.py", "if spent > budget:",
              "if False:", f"{RUNS}::test_campaign_stops_when_its_spend_passes_the_budget"),
+    Mutation("peers-public-address", "stacks/cloud/provisioner.py",
+             'Host(name, h["zone"], h["private_ip"], execs[role], facts)',
+             'Host(name, h["zone"], h["public_ip"], execs[role], facts)',
+             "tests/test_cloud_peer_addresses.py"),
+    Mutation("gcp-gc-no-wait", "stacks/cloud/gc_gcp.py",
+             "self.instances.delete(project=p, zone=loc, instance=name).result(WAIT_S)",
+             "self.instances.delete(project=p, zone=loc, instance=name)",
+             "tests/cloud/test_gc_gcp_pending.py"),
 ]
 
 
