@@ -148,7 +148,7 @@ def test_planted_password_never_leaks_from_a_campaign(tmp_path, monkeypatch):
         "workloads": [{"name": "http-load", "params": {"users": 2, "spawn_rate": 20,
                                                         "duration_s": 2, "processes": 1}},
                       {"name": "db-query", "params": {"clients": 2, "duration_s": 2}}],
-        "criteria": [{"name": "latency", "weight": 4}, {"name": "tco", "weight": 3}]})
+        "criteria": [{"name": "http_p99", "weight": 4}, {"name": "tco", "weight": 3}]})
     results = tmp_path / "results"
     try:
         with _Watcher(core, scratch_root) as watcher:
@@ -156,14 +156,19 @@ def test_planted_password_never_leaks_from_a_campaign(tmp_path, monkeypatch):
         r = load_results(folder)
         assert {k: u["status"] for k, u in r.manifest["units"].items()} == {
             "a/http-load/0": "ok", "a/db-query/0": "ok"}, r.manifest["units"]
-        try:
-            score_campaign_dir(folder)
-        except Exception as exc:  # scoring is not under test here; its files are
-            print(f"scoring skipped: {exc}")
+        # scoring must run: its files (scores, report) are scanned below, and a scoring
+        # error swallowed here would let the leak scan pass over files never written
+        scored = score_campaign_dir(folder)
+        for path in scored.written.values():
+            assert Path(path).is_file() and Path(path).stat().st_size > 0, path
+        assert (folder / "scores").is_dir() and (folder / "report").is_dir()
+        assert any(p.suffix == ".html" for p in (folder / "report").rglob("*"))
+        assert any(p.suffix == ".json" for p in (folder / "scores").rglob("*"))
         assert watcher.argv_checks > 100
         assert any("postgres" in f for f in watcher.files_seen)  # the watcher saw the run
         written = [p for p in results.rglob("*") if p.is_file()]
         assert any(p.suffix == ".json" and "raw" in p.parts for p in written)
+        assert {str(Path(p)) for p in scored.written.values()} <= {str(p) for p in written}
         leaks = list(watcher.leaks)
         leaks += [str(p) for p in written if core.encode() in p.read_bytes()]
         assert leaks == []

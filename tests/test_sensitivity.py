@@ -57,3 +57,26 @@ def test_topsis_agrees_on_a_dominant_site_and_skips_na_rows():
     t = topsis(scores, [3, 2, 5], ["A", "B", "C"])
     assert max(t, key=t.get) == "A"
     assert all(0 <= v <= 1 for v in t.values())
+
+
+def test_topsis_by_hand_where_no_site_dominates():
+    """Closeness worked by hand (vector normalisation per criterion, weights summed to 1,
+    benefit criteria): A leads c1, C leads c2, B sits between, so the result depends on
+    the weights and TOPSIS can disagree with the additive total."""
+    scores = np.array([[9.0, 5.0, 3.0], [2.0, 6.0, 8.0]])
+    # weights 1:1 -> 0.5 each. c1 norm sqrt(81+25+9) = 10.72381: weighted 0.419627,
+    # 0.233126, 0.139876; c2 norm sqrt(4+36+64) = 10.19804: 0.098058, 0.294174, 0.392232.
+    # ideal (0.419627, 0.392232), anti-ideal (0.139876, 0.098058).
+    # A: d+ 0.294174, d- 0.279751 -> 0.279751 / 0.573925 = 0.48743
+    # B: d+ sqrt(0.186501² + 0.098058²) = 0.210709, d- sqrt(0.093250² + 0.196116²)
+    #    = 0.217156 -> 0.50754
+    # C: d+ 0.279751, d- 0.294174 -> 0.51257
+    t = topsis(scores, [1, 1], ["A", "B", "C"])
+    assert t == pytest.approx({"A": 0.48743, "B": 0.50754, "C": 0.51257}, abs=2e-5)
+    # the additive total (A 11, B 11, C 11) ties; TOPSIS orders C > B > A
+    assert sorted(t, key=t.get, reverse=True) == ["C", "B", "A"]
+    # weights 3:1 -> 0.75, 0.25: ideal (0.629438, 0.196116), anti (0.209813, 0.049029);
+    # A: d+ 0.147087, d- 0.419625 -> 0.74046 (now A leads)
+    t = topsis(scores, [3, 1], ["A", "B", "C"])
+    assert t["A"] == pytest.approx(0.74046, abs=2e-5)
+    assert sorted(t, key=t.get, reverse=True) == ["A", "B", "C"]
