@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 from typer.testing import CliRunner
 
 from bakeoff.cli import app
 from tests.conftest import REPO
+from tests.golden_support import assert_json_golden
 
 pytest.importorskip("pulumi_aws")
 
@@ -24,10 +24,7 @@ def test_plan_json_matches_golden():
     res = runner.invoke(app, ["plan", str(GOLDEN / "aws-site.yaml"), "--json"], env=OFFLINE)
     assert res.exit_code == 0, res.output
     got = json.loads(res.output)
-    path = GOLDEN / "aws-site.json"
-    if os.environ.get("BAKEOFF_REGEN_GOLDEN"):
-        path.write_text(json.dumps(got, indent=2) + "\n")
-    assert got == json.loads(path.read_text())
+    assert_json_golden(GOLDEN / "aws-site.json", got)  # BAKEOFF_REGEN_GOLDEN: reviewed diff
     (site,) = got["sites"]  # the local site has no cloud program
     assert site["provider"] == "aws" and site["estimated_campaign_usd"] > 0
     types = {r["type"] for r in site["resources"]}

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 
 from typer.testing import CliRunner
 
 from bakeoff.cli import app
 from tests.conftest import REPO
+from tests.golden_support import assert_json_golden
 
 GOLDEN = REPO / "tests" / "golden" / "plan"
 runner = CliRunner()
@@ -21,10 +21,7 @@ def test_plan_json_azure_gcp_matches_golden():
                         env=OFFLINE)
     assert res.exit_code == 0, res.output
     got = json.loads(res.output)
-    path = GOLDEN / "azure-gcp-sites.json"
-    if os.environ.get("BAKEOFF_REGEN_GOLDEN"):
-        path.write_text(json.dumps(got, indent=2) + "\n")
-    assert got == json.loads(path.read_text())
+    assert_json_golden(GOLDEN / "azure-gcp-sites.json", got)  # BAKEOFF_REGEN_GOLDEN: reviewed diff
     sites = {s["site"]: s for s in got["sites"]}
     assert all(s["estimated_campaign_usd"] > 0 and "error" not in s for s in sites.values())
     az = {r["type"] for r in sites["azure"]["resources"]}
