@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # The cloud SDKs (Pulumi with the AWS, Azure and GCP providers, ~1 GB) only for tests.
 CLOUD_STAMP := $(VENV)/.installed-cloudtest
 
-.PHONY: setup setup-test run test test-slow lint clean
+.PHONY: setup setup-test run test test-slow mutants lint clean
 
 # System tools first: a fresh Debian needs python3-venv before the venv can exist.
 setup:
@@ -35,6 +35,14 @@ test: setup-test lint
 
 test-slow: setup-test
 	$(BIN)/pytest -q -ra -m slow
+
+# Mutation score of the rule modules ([tool.mutmut] in pyproject.toml, docs/testing.md):
+# long and CPU heavy, never part of `make test`. Bounded; the score is printed at the end.
+MUTANTS_TIMEOUT ?= 3600
+mutants: $(STAMP)
+	rm -rf mutants
+	timeout $(MUTANTS_TIMEOUT) $(BIN)/mutmut run --max-children 2 || true
+	$(BIN)/python scripts/mutation_score.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

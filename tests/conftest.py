@@ -53,8 +53,8 @@ def have(*tools: str) -> bool:
     return all(shutil.which(t) for t in tools)
 
 
-# A skip whose reason starts with this is a missing system tool: in CI (CI=true), where
-# `make test` installs every tool, such a skip is turned into a failure (see the hook).
+# The reason given for a missing system tool. In CI (CI=true) every skip, this one or any
+# other (privilege, library, CPUs, tmpfs), is turned into a failure (see the hooks below).
 MISSING_TOOL = "missing system tool"
 
 
@@ -73,20 +73,59 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    """In CI a skip for a missing system tool fails: it would hide a whole suite."""
-    outcome = yield
-    report = outcome.get_result()
+CI_SKIP_HELP = ("with CI=true every skip is a failure: CI installs every tool and library "
+                "(`make setup-test`: scripts/install-system-tools.sh test, the "
+                "[dev,ssh,cloudtest] extras) and runs as root on a machine with 2+ CPUs, so "
+                "a skip there would hide a suite")
+_CI_SKIPS = pytest.StashKey[list]()
+
+
+def _skip_reason(longrepr) -> str:
+    reason = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
+    return reason.removeprefix("Skipped: ")
+
+
+def _fail_skip_in_ci(report, config) -> None:
+    """Turn a skipped report (test or collected module) into a failure naming what is
+    missing; remember it for the end-of-session list."""
     if not (report.skipped and in_ci()) or hasattr(report, "wasxfail"):
         return
-    longrepr = report.longrepr
-    reason = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
-    if MISSING_TOOL in reason:
-        report.outcome = "failed"
-        report.longrepr = (f"{reason.removeprefix('Skipped: ')}: with CI=true a missing "
-                           "system tool is a failure, not a skip (`make setup-test` installs "
-                           "the tools: scripts/install-system-tools.sh test)")
+    reason = _skip_reason(report.longrepr)
+    report.outcome = "failed"
+    report.longrepr = f"skipped: {reason} ({CI_SKIP_HELP})"
+    config.stash.setdefault(_CI_SKIPS, []).append((report.nodeid, reason))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """In CI every skip fails (a skipif mark, pytest.skip in a test or a fixture)."""
+    outcome = yield
+    _fail_skip_in_ci(outcome.get_result(), item.config)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    """In CI a module skipped while collected (importorskip, allow_module_level) fails;
+    the other modules still run (a collection error would otherwise stop the session)."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and in_ci():
+        collector.config.option.continue_on_collection_errors = True
+    _fail_skip_in_ci(report, collector.config)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    """List, once, what the skips turned into failures were missing."""
+    skips = config.stash.get(_CI_SKIPS, [])
+    if not skips:
+        return
+    terminalreporter.section("skipped with CI=true (failures)")
+    by_reason: dict[str, list[str]] = {}
+    for nodeid, reason in skips:
+        by_reason.setdefault(reason, []).append(nodeid)
+    for reason, nodes in sorted(by_reason.items()):
+        terminalreporter.write_line(f"{reason}: {len(nodes)} ({nodes[0]}"
+                                    + (", ..." if len(nodes) > 1 else "") + ")")
 
 
 is_root = os.geteuid() == 0

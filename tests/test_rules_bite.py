@@ -221,3 +221,60 @@ def test_compare_direction_by_token_anywhere_in_the_metric(metric):
     better = metric_change(("s", "w", metric, "", "ms"), [20.0, 20.4, 19.8],
                            [10.0, 10.2, 9.9], min_change=0.05)
     assert better.verdict == "better", metric
+
+
+# -- resume: which scenario changes touch measured units ------------------------------------
+
+def _scenario(**changes):
+    data = {"name": "r", "repetitions": 3,
+            "sites": [{"name": "a", "provider": "local", "cpus": 1, "hourly_usd": 0.04},
+                      {"name": "b", "provider": "local", "cpus": 2, "hourly_usd": 0.08}],
+            "workloads": [{"name": "sysbench-cpu", "params": {"time_s": 1}}],
+            "criteria": [{"name": "cpu", "weight": 4}]}
+    data.update(changes)
+    return parse_campaign(data)
+
+
+MEASURED = {"a/sysbench-cpu/0", "a/sysbench-cpu/1"}  # site a, two repetitions done
+
+
+def _changes(new):
+    from bench.resume import scenario_changes
+
+    return [(c.what.split(" (")[0], c.touches_measured)
+            for c in scenario_changes(_scenario(), new, MEASURED)]
+
+
+def test_resume_changes_that_touch_measured_units():
+    from bench.resume import ScenarioChanged, check_resume
+
+    base = _scenario()
+    assert _changes(base) == []
+    sites = base.model_dump(mode="json")["sites"]
+    # site a was measured: changing it would mix two experiments; site b was not
+    changed_a = [dict(sites[0], cpus=2), sites[1]]
+    assert _changes(_scenario(sites=changed_a)) == [("site 'a' changed", True)]
+    changed_b = [sites[0], dict(sites[1], cpus=1)]
+    assert _changes(_scenario(sites=changed_b)) == [("site 'b' changed", False)]
+    assert _changes(_scenario(sites=sites[:1])) == [("site 'b' removed", False)]
+    assert _changes(_scenario(sites=sites[1:])) == [("site 'a' removed", True)]
+    # params of the measured workload
+    wl = [{"name": "sysbench-cpu", "params": {"time_s": 2}}]
+    assert _changes(_scenario(workloads=wl)) == [
+        ("workload 'sysbench-cpu' params changed", True)]
+    # repetitions: 2 were measured; 5 adds, 2 keeps them, 1 would drop one measured
+    assert _changes(_scenario(repetitions=5)) == [
+        ("workload 'sysbench-cpu' repetitions 3 -> 5", False)]
+    assert _changes(_scenario(repetitions=2)) == [
+        ("workload 'sysbench-cpu' repetitions 3 -> 2", False)]
+    assert _changes(_scenario(repetitions=1)) == [
+        ("workload 'sysbench-cpu' repetitions 3 -> 1", True)]
+    assert _changes(_scenario(criteria=[{"name": "cpu", "weight": 5}])) == [
+        ("'criteria' changed", False)]
+    # check_resume: untouched changes need --allow-changes; touching ones are refused
+    with pytest.raises(ScenarioChanged, match="pass --allow-changes"):
+        check_resume(base, _scenario(repetitions=5), MEASURED, False, "s.yaml")
+    assert len(check_resume(base, _scenario(repetitions=5), MEASURED, True, "s.yaml")) == 1
+    with pytest.raises(ScenarioChanged, match="touch units already measured"):
+        check_resume(base, _scenario(repetitions=1), MEASURED, True, "s.yaml")
+    assert check_resume(base, _scenario(), MEASURED, False, "s.yaml") == []
