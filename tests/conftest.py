@@ -15,6 +15,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 _OWN_ROOT = pytest.StashKey[str]()
+_SAVED_ENV = pytest.StashKey[tuple]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -24,6 +25,8 @@ def pytest_configure(config: pytest.Config) -> None:
     both through the environment; the root is removed when the session ends."""
     import tempfile
 
+    config.stash[_SAVED_ENV] = (tempfile.tempdir, {k: os.environ.get(k) for k in (
+        "TMPDIR", "BAKEOFF_STATE_DIR")})
     root = tempfile.mkdtemp(prefix="bakeoff-test-")
     os.chmod(root, 0o711)  # a test PostgreSQL runs as another user and must pass through
     os.environ["TMPDIR"] = tempfile.tempdir = root
@@ -32,9 +35,21 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove the root and put the temp settings back, so a second session in the same
+    process (mutmut runs pytest several times in one) gets a temp dir that exists."""
+    import tempfile
+
     root = config.stash.get(_OWN_ROOT, None)
     if root:
         shutil.rmtree(root, ignore_errors=True)
+    saved = config.stash.get(_SAVED_ENV, None)
+    if saved is not None:
+        tempfile.tempdir, env = saved
+        for key, value in env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 @pytest.fixture

@@ -278,3 +278,209 @@ def test_resume_changes_that_touch_measured_units():
     with pytest.raises(ScenarioChanged, match="touch units already measured"):
         check_resume(base, _scenario(repetitions=1), MEASURED, True, "s.yaml")
     assert check_resume(base, _scenario(), MEASURED, False, "s.yaml") == []
+
+
+def test_metric_change_fields_against_a_second_computation():
+    """Every field of one comparison, recomputed here: medians and relative change by hand,
+    the interval by resampling with np.median (the code works from multiplicities),
+    drawing `new` first and then `base` from one generator, as documented."""
+    base = [100.0, 104.0, 98.0, 101.0]  # median (100 + 101) / 2 = 100.5
+    new = [120.0, 118.0, 125.0]  # median 120
+    m = metric_change(("s1", "http-load", "rps", "endpoint=/x", "req/s"), base, new,
+                      min_change=0.05, seed=11)
+    assert (m.site, m.workload, m.metric, m.detail, m.unit) == (
+        "s1", "http-load", "rps", "endpoint=/x", "req/s")
+    assert (m.base, m.new, m.change) == (100.5, 120.0, 19.5)
+    assert m.relative == pytest.approx(19.5 / 100.5)
+    assert (m.n_base, m.n_new) == (4, 3)
+    rng = np.random.default_rng(11)
+    draws_new = _resampled_medians(new, 4000, rng)
+    draws_base = _resampled_medians(base, 4000, rng)
+    lo, hi = np.percentile(draws_new - draws_base, [2.5, 97.5])
+    assert m.ci == pytest.approx((lo, hi))
+    assert m.ci[0] > 0 and m.verdict == "better"  # rps is higher-is-better
+    # a change inside the interval is no change; one under min_change too
+    same = metric_change(("s", "w", "rps", "", "r"), base, [99.0, 103.0, 100.0], 0.05)
+    assert same.verdict == "no change" and same.ci[0] <= 0 <= same.ci[1]
+    small = metric_change(("s", "w", "rps", "", "r"), [100.0, 100.1, 100.2],
+                          [103.0, 103.1, 103.2], 0.05)  # +3 %: real but under 5 %
+    assert small.ci[0] > 0 and small.verdict == "no change"
+    bigger = metric_change(("s", "w", "rps", "", "r"), [100.0, 100.1, 100.2],
+                           [103.0, 103.1, 103.2], 0.02)  # the same +3 % over a 2 % bar
+    assert bigger.verdict == "better"
+    # a base of 0: no relative change to state
+    zero = metric_change(("s", "w", "rps", "", "r"), [0.0, 0.0, 0.0], [0.0, 0.0, 0.0], 0.05)
+    assert zero.relative is None and zero.change == 0 and zero.verdict == "no change"
+    # fewer than 3 repetitions on either side: no interval, no verdict
+    few = metric_change(("s", "w", "rps", "", "r"), base, new[:2], 0.05)
+    assert few.ci is None and few.verdict == "noise unknown" and few.n_new == 2
+
+
+def _resampled_medians(values: list[float], n: int, rng: np.random.Generator) -> np.ndarray:
+    idx = rng.integers(0, len(values), size=(n, len(values)))
+    return np.median(np.asarray(values)[idx], axis=1)
+
+
+# -- gc: one verdict rule for every cloud, at its boundaries --------------------------------
+
+def test_gc_judge_at_every_boundary():
+    from datetime import UTC, datetime, timedelta
+
+    from stacks.cloud.gc_common import UNKNOWN_MIN_AGE, Leftover, judge
+
+    now = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
+    hour = timedelta(hours=1)
+
+    def item(expires: str | None = "2026-11-27T16:00:00+00:00", campaign: str | None = "c1",
+             age: timedelta | None = 2 * hour) -> Leftover:
+        tags = {k: v for k, v in (("bakeoff-campaign", campaign),
+                                  ("bakeoff-expires-at", expires)) if v is not None}
+        return Leftover("aws", "instance", "i-1", "i-1", tags,
+                        created_at=None if age is None else now - age)
+
+    def verdict(it, known=None, older=timedelta(0)):
+        v = judge(it, now, known, older)
+        assert v.item is it
+        return v.action, v.reason
+
+    # bakeoff tags missing: never touched, however old or expired
+    assert verdict(item(campaign=None)) == (
+        "keep", "not a bakeoff resource (bakeoff tags missing)")
+    assert verdict(item(expires=None), known=set()) == (
+        "keep", "not a bakeoff resource (bakeoff tags missing)")
+    # expiry: reached at the very minute (<=), not a minute before
+    assert verdict(item("2026-11-27T15:00:00+00:00")) == ("delete",
+                                                          "expired at 2026-11-27 15:00 UTC")
+    assert verdict(item("2026-11-27t15-01-00-00-00")) == ("keep",
+                                                          "live until 2026-11-27 15:01 UTC")
+    # younger than --older-than: kept even when expired; exactly that old: judged
+    assert verdict(item("2026-11-27T14:00:00+00:00", age=hour), older=2 * hour) == (
+        "keep", "younger than 2:00:00")
+    assert verdict(item("2026-11-27T14:00:00+00:00", age=2 * hour), older=2 * hour)[0] == \
+        "delete"
+    # no journal entry: deleted once at least UNKNOWN_MIN_AGE (1 h) old, exactly included
+    assert verdict(item(age=UNKNOWN_MIN_AGE), known={"other"}) == (
+        "delete", "campaign c1 has no journal entry")
+    young = verdict(item(age=UNKNOWN_MIN_AGE - timedelta(seconds=1)), known={"other"})
+    assert young == ("keep", "campaign c1 has no journal entry, but it is recent or of "
+                             "unknown age: kept until its expiry")
+    assert verdict(item(age=None), known={"other"}) == young  # unknown age waits
+    # ... and older_than raises that bar
+    assert verdict(item(age=2 * hour), known={"other"}, older=3 * hour)[0] == "keep"
+    # journalled campaign, expiry unreadable: kept, saying so
+    assert verdict(item("someday"), known={"c1"}) == ("keep", "expiry 'someday' unreadable")
+    assert verdict(item(), known={"c1"}) == ("keep", "live until 2026-11-27 16:00 UTC")
+    # unknown age and no --older-than: judged on its expiry alone
+    assert verdict(item("2026-11-27T14:00:00+00:00", age=None))[0] == "delete"
+
+
+# -- stats: the bootstrap draws themselves, few repetitions, the total verdict --------------
+
+def test_bootstrap_draws_equal_textbook_resampling_draw_by_draw():
+    from scoring.stats import bootstrap, median_draws, multiplicity_draws
+
+    values = [3.0, 9.0, 1.0, 7.0, 5.0]
+    expected = _numpy_bootstrap_medians(values, 500, 5)
+    got = bootstrap(MedianOf(tuple(values)), 500, np.random.default_rng(5))
+    assert got.shape == (500,) and np.array_equal(got, expected)
+    assert np.array_equal(median_draws(values, 500, np.random.default_rng(5)), expected)
+    mult = multiplicity_draws(5, 500, np.random.default_rng(5))
+    assert mult.shape == (500, 5) and set(mult.sum(axis=1)) == {5}  # each draws n values
+    idx = np.random.default_rng(5).integers(0, 5, size=(500, 5))
+    assert np.array_equal(mult, np.stack([np.bincount(r, minlength=5) for r in idx]))
+    # the default generator is the documented fixed seed: reproducible reports
+    assert np.array_equal(median_draws(values, 300), _numpy_bootstrap_medians(
+        values, 300, 20240601))
+    assert np.isnan(bootstrap(MedianOf(()), 7)).all() and len(bootstrap(MedianOf(()), 7)) == 7
+    assert np.isnan(MedianOf(())(np.ones((4, 0)))).all()
+
+
+def test_bootstrap_ci_with_too_few_repetitions_and_a_seed():
+    from scoring.stats import bootstrap_ci, interval
+
+    nan3 = bootstrap_median_ci([])
+    assert len(nan3) == 3 and all(np.isnan(x) for x in nan3)
+    value, lo, hi = bootstrap_median_ci([4.0, 6.0])  # 2 < 3 repetitions: noise unknown
+    assert value == 5.0 and np.isnan(lo) and np.isnan(hi)
+    values = [10.0, 30.0, 20.0, 50.0, 40.0, 35.0, 12.0]
+    for seed in (1, 2):
+        medians = _numpy_bootstrap_medians(values, 1000, seed)
+        lo90, hi90 = np.percentile(medians, [5, 95])
+        got = bootstrap_ci(MedianOf(tuple(values)), 1000, seed, confidence=0.90)
+        assert got == pytest.approx((30.0, min(lo90, 30.0), max(hi90, 30.0)))
+    draws = np.array([1.0, 2.0, 3.0, 4.0, np.nan])
+    assert interval(draws, 0.5) == pytest.approx(tuple(np.nanpercentile(draws, [25, 75])))
+
+
+def test_total_verdict_ties_leads_and_unknowns():
+    from scoring.stats import total_verdict
+
+    rng = np.random.default_rng(3)
+    n = 1000
+    a = 10 + rng.normal(0, 0.1, n)  # the leader
+    b = a - 0.05 + rng.normal(0, 0.1, n)  # within the noise of a: tied
+    c = a - 5.0  # far behind: its lead interval is exactly [5, 5]
+    d = a - 3.0  # noise unknown
+    e = np.full(n, np.nan)  # nothing applies to e
+    f = a.copy()  # identical to the leader: lead interval [0, 0], a tie (<= 0)
+    draws = np.column_stack([a, b, c, d, e, f])
+    sites = ["a", "b", "c", "d", "e", "f"]
+    v = total_verdict("a", sites, draws, unknown={"d"})
+    assert v.leader == "a" and v.tied_with == ["b", "f"] and v.is_tie
+    assert v.unknown == ["d"] and v.noise_unknown
+    assert set(v.lead_ci) == {"b", "c", "f"}
+    assert v.lead_ci["c"] == pytest.approx((5.0, 5.0)) and v.lead_ci["f"] == (0.0, 0.0)
+    assert v.lead_ci["b"] == pytest.approx(tuple(np.percentile(a - b, [2.5, 97.5])))
+    assert set(v.total_ci) == {"a", "b", "c", "f"}  # not d (unknown), not e (all NaN)
+    assert v.total_ci["c"] == pytest.approx(tuple(np.percentile(c, [2.5, 97.5])))
+    narrow = total_verdict("a", sites, draws, confidence=0.5, unknown={"d"})
+    assert narrow.lead_ci["b"] == pytest.approx(tuple(np.percentile(a - b, [25, 75])))
+    # a leader whose own noise is unknown can be compared with nobody
+    v = total_verdict("d", sites, draws, unknown={"d"})
+    assert v.unknown == ["a", "b", "c", "e", "f"] and not v.lead_ci and not v.tied_with
+
+
+# -- HDR: every summary value, requirement metrics, invalid rows ----------------------------
+
+def test_hdr_summary_and_requirement_values_by_hand():
+    # 1..1000 ms in 1 ms steps (1,000 values): p50 is the 500th value, p95 the 950th,
+    # p99 the 990th, p99.9 the 999th; mean 500.5; min 1; max 1000 (HDR: 3 significant
+    # figures, so within 0.1 %)
+    values = [1000 * i for i in range(1, 1001)]
+    good = {"name": "latency:all", "encoded": _hist(values), "metadata": {}}
+    hist = hdr.merged_histogram([good], "latency:all")
+    s = hdr.summary_ms(hist)
+    expected = {"latency_p50": 500, "latency_p95": 950, "latency_p99": 990,
+                "latency_p999": 999, "latency_mean": 500.5, "latency_min": 1,
+                "latency_max": 1000}
+    assert set(s) == set(expected)
+    for k, v in expected.items():
+        assert s[k] == pytest.approx(v, rel=1e-3), k
+    assert hdr.summary_ms(hdr.new_histogram()) == {}
+    # a saturated run (valid: false, in the column or in its metadata) is left out unless
+    # asked for; it would pull every value to 50 s
+    bad = {"name": "latency:all", "encoded": _hist([50_000_000] * 1000),
+           "metadata": '{"valid": false}'}
+    bad_col = {"name": "latency:all", "encoded": _hist([50_000_000] * 1000), "valid": False}
+    rows = [good, bad, bad_col]
+    for metric, pct in (("latency_p99", 990), ("latency_p90", 900), ("latency_p75", 750),
+                        ("latency_p999", 999), ("latency_p9999", 1000)):
+        # latency_pNN is NN %, latency_pNNN is NN.N % (p999 = 99.9), p9999 = 99.99 %
+        assert hdr.requirement_value(rows, metric) == pytest.approx(pct, rel=1e-3), metric
+    assert hdr.requirement_value(rows, "latency_mean") == pytest.approx(500.5, rel=1e-3)
+    assert hdr.requirement_value(rows, "latency_mean", include_invalid=True) == \
+        pytest.approx((500.5 * 1000 + 50_000 * 2000) / 3000, rel=1e-3)
+    assert hdr.requirement_value(rows, "latency_p50", include_invalid=True) == \
+        pytest.approx(50_000, rel=1e-3)  # 2,000 of 3,000 values are the saturated ones
+    assert hdr.requirement_value(rows, "rps") is None
+    assert hdr.requirement_value(rows, "latency_pxx") is None
+    # an endpoint's own histogram
+    ep = {"name": "latency:/api", "encoded": _hist([7000] * 10)}
+    assert hdr.requirement_value([good, ep], "latency_p99", {"endpoint": "/api"}) == \
+        pytest.approx(7.0, rel=1e-3)
+    assert hdr.merged_percentile([good], "latency:all", 100) == pytest.approx(1000, rel=1e-3)
+    for bad_pct in (0, -1, 100.5):
+        with pytest.raises(ValueError, match="percentile must be in"):
+            hdr.merged_percentile([good], "latency:all", bad_pct)
+    with pytest.raises(ValueError, match="no valid histogram named 'latency:none'"):
+        hdr.merged_histogram([good], "latency:none")
