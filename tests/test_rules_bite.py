@@ -484,3 +484,170 @@ def test_hdr_summary_and_requirement_values_by_hand():
             hdr.merged_percentile([good], "latency:all", bad_pct)
     with pytest.raises(ValueError, match="no valid histogram named 'latency:none'"):
         hdr.merged_histogram([good], "latency:none")
+
+
+# -- SLA: which bill a credit applies to, and what the report must say ----------------------
+
+def _sla_campaign(site: dict, revenue: float, expected: float | None = None,
+                  instances: int = 2):
+    sla = {"revenue_per_minute_usd": revenue}
+    if expected is not None:
+        sla["expected_availability_pct"] = expected
+    return parse_campaign({"name": "t", "sites": [{"name": "s", **site}],
+                           "usage": {"hours_per_month": 730, "instances": instances},
+                           "sla": sla})
+
+
+NOT_STATED = ("expected credit 0: credits are paid only below the SLA and "
+              "sla.expected_availability_pct is not stated")
+PRODUCT = "availability is the product of the services' SLAs (all must be up)"
+NO_REVENUE = "sla.revenue_per_minute_usd is 0 in the scenario: money at risk is 0"
+
+
+def test_sla_credit_covers_the_whole_compute_bill_and_caveats_are_exact():
+    from scoring.tco import estimate_site
+
+    site = {"provider": "gcp", "region": "us-central1", "zones": ["a", "b"],
+            "instance_type": "c3-standard-4", "disk_gb": 200, "disk_type": "pd-ssd"}
+    campaign = _sla_campaign(site, 10, expected=99.5)
+    cost = estimate_site(campaign, campaign.sites[0])
+    by_kind: dict[str, float] = {}
+    for c in cost.components:
+        by_kind[c.kind] = by_kind.get(c.kind, 0.0) + c.monthly_usd
+    assert by_kind.get("storage", 0) > 0  # the disks are billed ...
+    bill = sum(v for k, v in by_kind.items() if k in ("compute", "storage", "iops"))
+    r = sla_risk(campaign, "s")
+    (comp,) = r.components
+    assert comp.monthly_bill_usd == pytest.approx(bill)  # ... and the credit covers them
+    assert comp.expected_credit_usd == pytest.approx(0.10 * bill)  # 99.5 %: first tier
+    assert (comp.service, comp.tier, comp.covered, comp.first_credit_pct) == (
+        "compute", "multi_zone", True, 10.0)
+    assert r.caveats == [] and r.uncovered == []
+    # 99.99 % -> 4.38 min x $10 = $43.80 at risk, minus the credit
+    assert r.money_at_risk_month_usd == pytest.approx(43.8)
+    assert r.net_risk_month_usd == pytest.approx(max(0.0, 43.8 - 0.10 * bill))
+    r = sla_risk(_sla_campaign(site, 10), "s")
+    assert r.caveats == [NOT_STATED] and r.expected_credit_month_usd == 0
+
+
+def test_sla_caveats_for_a_composite_site_without_revenue_and_without_sla():
+    aws = {"provider": "aws", "region": "us-east-1", "zones": ["a", "b"],
+           "instance_type": "c6i.xlarge",
+           "database": {"instance": "db.t3.large", "ha": False, "storage_gb": 100}}
+    r = sla_risk(_sla_campaign(aws, 0), "s")
+    assert r.caveats == [PRODUCT, NO_REVENUE, NOT_STATED]
+    assert r.money_at_risk_month_usd == 0 and r.net_risk_month_usd == 0
+    assert r.availability_pct == pytest.approx(99.99 * 0.995)
+    assert r.source == "; ".join(c.source for c in r.components) and ";" in r.source
+    assert [c.service for c in r.components] == ["compute", "managed_postgresql"]
+    gcp = {"provider": "gcp", "region": "us-central1", "zones": ["a", "b"],
+           "instance_type": "c3-standard-4",
+           "database": {"instance": "db-custom-2-7680", "ha": False}}
+    r = sla_risk(_sla_campaign(gcp, 5, expected=99.0), "s")
+    (db,) = [c for c in r.components if c.service == "managed_postgresql"]
+    assert not db.covered and db.first_credit_pct == 0 and db.expected_credit_usd == 0
+    assert r.caveats == [f"managed_postgresql ({db.applies_when}) has no SLA: the site as a "
+                         "whole has no SLA (scored worst)"]
+    assert (r.availability_pct, r.downtime_min_month, r.downtime_min_year) == (None,) * 3
+    assert r.money_at_risk_month_usd == 0 and r.net_risk_month_usd == 0
+    assert r.expected_credit_month_usd > 0  # the compute SLA still pays below 99.99 %
+    assert r.source == "; ".join(c.source for c in r.components)
+    assert sla_risk(_sla_campaign(gcp, 5), parse_campaign({
+        "name": "l", "sites": [{"name": "x", "provider": "local", "cpus": 1,
+                                "hourly_usd": 0.01}]}).sites[0]) is None
+
+
+def test_resume_change_texts_name_what_changed():
+    from bench.resume import ScenarioChanged, check_resume, scenario_changes
+
+    base = _scenario()
+    sites = base.model_dump(mode="json")["sites"]
+    new = _scenario(sites=[dict(sites[0], cpus=2, hourly_usd=0.05), sites[1]],
+                    workloads=[{"name": "sysbench-cpu", "params": {"time_s": 2}}],
+                    repetitions=1)
+    texts = [str(c) for c in scenario_changes(base, new, MEASURED)]
+    assert texts[0] == ("site 'a' changed (cpus: 1 -> 2, hourly_usd: 0.04 -> 0.05) "
+                        "[touches measured units]")
+    assert texts[1].startswith("workload 'sysbench-cpu' params changed (")
+    assert "time_s: 1 -> 2" in texts[1] and texts[1].endswith("[touches measured units]")
+    assert texts[2] == "workload 'sysbench-cpu' repetitions 3 -> 1 [touches measured units]"
+    with pytest.raises(ScenarioChanged) as err:
+        check_resume(base, new, MEASURED, True, "s.yaml")
+    msg = str(err.value)
+    assert msg.startswith("s.yaml: the scenario differs from the one this campaign was "
+                          "measured with, in ways that touch units already measured:\n")
+    assert "\n  - site 'a' changed (cpus: 1 -> 2" in msg
+    assert "Undo these changes to resume, or start a new campaign." in msg
+    assert err.value.exit_code == 2  # invalid input
+    added = _scenario(sites=[*sites, dict(sites[1], name="c")])
+    assert [str(c) for c in scenario_changes(base, added, MEASURED)] == ["site 'c' added"]
+    with pytest.raises(ScenarioChanged) as err:
+        check_resume(base, added, MEASURED, False, "s.yaml")
+    assert str(err.value) == (
+        "s.yaml: the scenario differs from the one this campaign was measured with:\n"
+        "  - site 'c' added\nNone of these touches a measured unit; pass --allow-changes to "
+        "resume with them (they are recorded in the manifest).")
+
+
+# -- ping plan and nearest rank; the HDR statistic built from histogram rows ----------------
+
+def test_ping_plan_argv_and_timeout_and_low_ranks():
+    from types import SimpleNamespace
+
+    from bench.workloads.ping import Params, nearest_rank
+
+    env = SimpleNamespace(server=SimpleNamespace(address="10.0.0.5"))
+    (step,) = Ping().plan(Params(count=40, interval_s=0.25, size_bytes=1000, wait_s=3),
+                          env).steps
+    assert step.argv == ("ping", "-n", "-c", "40", "-i", "0.25", "-s", "1000", "-W", "3",
+                         "10.0.0.5")
+    assert step.timeout_s == 40 * 0.25 + 3 + 30  # 43 s: the sends, the last wait, slack
+    assert Ping().tool_version_argv() == ("ping", "-V")
+    ten = [float(v) for v in range(10, 0, -1)]
+    # nearest rank: ceil(p/100 x n), at least 1
+    assert [nearest_rank(ten, p) for p in (1, 10, 11, 50, 100)] == [1.0, 1.0, 2.0, 5.0, 10.0]
+
+
+def test_merged_percentile_stat_from_histogram_rows():
+    import pandas as pd
+
+    from scoring.hdr_stats import merged_percentile_stat, percentile_of
+
+    def row(site, rep, values, name="latency:all", valid=True, workload="http-load"):
+        return {"site": site, "workload": workload, "repetition": rep, "name": name,
+                "encoded": _hist(values), "valid": valid, "metadata": "{}"}
+
+    fast = [1000 + i for i in range(100)]  # 1.000 .. 1.099 ms
+    slow = [5000 + 10 * i for i in range(100)]  # 5.00 .. 5.99 ms
+    frame = pd.DataFrame([
+        row("a", 2, slow), row("a", 0, fast), row("a", 1, fast, valid=None),  # NaN: valid
+        row("a", 3, [90_000] * 100, valid=False),  # invalid: left out
+        row("a", 4, [], ),  # an empty histogram: no repetition
+        row("a", 0, [7000] * 100, name="latency:/cart"),
+        row("b", 0, [50_000] * 100),  # another site
+        row("a", 0, [60_000] * 100, workload="db-query"),  # another workload
+    ])
+    stat = merged_percentile_stat(frame, "a", "http-load.latency_p99")
+    assert stat.n == 3 and stat.repetitions == (0, 1, 2)  # sorted, as ints
+    assert stat.label == "p99 of the merged HDR histograms" and stat.percentile == 99.0
+    # p99 over fast + fast + slow (300 values): target int(0.99 x 300 + 0.5) = 297 ->
+    # the 97th slow value, 5.96 ms; over fast twice (weights 1, 1, 0): the 198th of 200
+    # -> 1.098 ms (each fast value twice)
+    assert point(stat) == pytest.approx(5.96, rel=2e-3)
+    assert stat(np.array([[1, 1, 0]]))[0] == pytest.approx(1.098, rel=2e-3)
+    assert np.isnan(stat(np.array([[0, 0, 0]]))[0])  # nothing drawn: no value
+    assert stat(np.array([[0, 0, 1]]))[0] == pytest.approx(5.98, rel=2e-3)  # target 99
+    cart = merged_percentile_stat(frame, "a", "http-load.latency_p50", {"endpoint": "/cart"})
+    assert cart.n == 1 and point(cart) == pytest.approx(7.0, rel=1e-3)
+    assert merged_percentile_stat(frame, "a", "http-load.rps") is None
+    assert merged_percentile_stat(frame, "a", "latency_p99") is None  # no workload part
+    assert merged_percentile_stat(frame, "c", "http-load.latency_p99") is None
+    assert merged_percentile_stat(None, "a", "http-load.latency_p99") is None
+    assert merged_percentile_stat(frame.iloc[0:0], "a", "http-load.latency_p99") is None
+    assert [percentile_of(m) for m in ("latency_p50", "latency_p999", "latency_p90",
+                                       "latency_p9999", "latency_mean", "rps")] == [
+        50.0, 99.9, 90.0, 99.99, None, None]
+    # one value in one bucket: even a low percentile has a target of at least 1
+    one = merged_percentile_stat(pd.DataFrame([row("a", 0, [3000])]), "a",
+                                 "http-load.latency_p1")
+    assert point(one) == pytest.approx(3.0, rel=1e-3)
