@@ -118,3 +118,17 @@ def test_azure_gcp_plan_golden_against_its_scenario_and_prices():
     hourly = 3 * _vm("gcp", "us-central1", machine, spot=True) + \
         _db("gcp", "us-central1", gcps["database"]["instance"], ha=False)
     assert gcp["estimated_campaign_usd"] == round(_hours(scenario, True) * hourly, 2)
+
+
+def test_http_load_golden_histograms_agree_with_locusts_own_counters():
+    """checkout.json is bakeoff's own document; its per-endpoint HDR histograms (our
+    plugin) and Locust's own request counters were recorded apart in the same run, so
+    each must account for the other: every request is in its endpoint's histogram."""
+    from bench.hdr import decode
+
+    doc = json.loads((REPO / "tests" / "golden" / "http-load" / "checkout.json").read_text())
+    endpoints = doc["locust"]["endpoints"]
+    assert len(endpoints) == 2
+    for name, ep in endpoints.items():
+        assert ep["failures"] == 0, name
+        assert decode(ep["hdr"]).get_total_count() == ep["requests"] > 0, name
