@@ -522,12 +522,16 @@ def test_sla_credit_covers_the_whole_compute_bill_and_caveats_are_exact():
     assert comp.expected_credit_usd == pytest.approx(0.10 * bill)  # 99.5 %: first tier
     assert (comp.service, comp.tier, comp.covered, comp.first_credit_pct) == (
         "compute", "multi_zone", True, 10.0)
-    assert r.caveats == [] and r.uncovered == []
-    # 99.99 % -> 4.38 min x $10 = $43.80 at risk, minus the credit
-    assert r.money_at_risk_month_usd == pytest.approx(43.8)
-    assert r.net_risk_month_usd == pytest.approx(max(0.0, 43.8 - 0.10 * bill))
+    assert r.caveats == ["money at risk follows the expected availability 99.5%, below "
+                         "the 99.99% SLA"] and r.uncovered == []
+    # expected 99.5 % (below the SLA): 0.005 x 43,800 = 219 min x $10 = $2,190 at risk,
+    # minus the credit
+    assert r.money_at_risk_month_usd == pytest.approx(2190.0)
+    assert r.net_risk_month_usd == pytest.approx(max(0.0, 2190.0 - 0.10 * bill))
     r = sla_risk(_sla_campaign(site, 10), "s")
     assert r.caveats == [NOT_STATED] and r.expected_credit_month_usd == 0
+    # nothing expected: the SLA itself, 99.99 % -> 4.38 min x $10 = $43.80
+    assert r.money_at_risk_month_usd == pytest.approx(43.8)
 
 
 def test_sla_caveats_for_a_composite_site_without_revenue_and_without_sla():
@@ -549,7 +553,8 @@ def test_sla_caveats_for_a_composite_site_without_revenue_and_without_sla():
     assert r.caveats == [f"managed_postgresql ({db.applies_when}) has no SLA: the site as a "
                          "whole has no SLA (scored worst)"]
     assert (r.availability_pct, r.downtime_min_month, r.downtime_min_year) == (None,) * 3
-    assert r.money_at_risk_month_usd == 0 and r.net_risk_month_usd == 0
+    # no SLA is the worst case, never $0 at risk
+    assert r.money_at_risk_month_usd is None and r.net_risk_month_usd is None
     assert r.expected_credit_month_usd > 0  # the compute SLA still pays below 99.99 %
     assert r.source == "; ".join(c.source for c in r.components)
     assert sla_risk(_sla_campaign(gcp, 5), parse_campaign({
