@@ -358,9 +358,11 @@ class Orchestrator:
         with self._writer.lock if self._writer else contextlib.nullcontext():
             recorded = dict(manifest["units"].get(unit.key, {}))
         done = store.unit_done(unit.site, unit.workload.name, unit.repetition)
-        if done and store.unit_intact(unit.site, unit.workload.name, unit.repetition, recorded):
-            recorded["status"] = "ok"
-            self._update(lambda m: m["units"].__setitem__(unit.key, recorded), write=False)
+        adopted = done and store.adopted(unit.site, unit.workload.name, unit.repetition,
+                                         recorded)
+        if adopted:
+            self._update(lambda m: m["units"].__setitem__(unit.key, adopted),
+                         write="raw" not in recorded)
             return
         if done:
             self._say(f"[yellow]re-measuring[/yellow] {unit.key}: its journal or "

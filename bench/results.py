@@ -155,6 +155,35 @@ class ResultStore:
         return not (raw and recorded.get("raw_sha256")
                     and file_sha256(self.dir / raw) != recorded["raw_sha256"])
 
+    def unrecorded_raw(self, site: str, workload: str, repetition: int) -> Path | None:
+        """The raw output of a journal the manifest never recorded (a kill or a full disk
+        between the journal and the manifest write), or None when there is none to adopt."""
+        folder = self.raw_path(site, workload, repetition, "x").parent
+        found = [p for p in sorted(folder.glob(f"{repetition}.*"))
+                 if not p.name.endswith((".failed.txt", ".traceback.txt"))]
+        return found[0] if len(found) == 1 else None
+
+    def adopted(self, site: str, workload: str, repetition: int,
+                recorded: dict[str, Any]) -> dict[str, Any] | None:
+        """The manifest entry for a journal found on resume, or None to measure it again.
+
+        A recorded entry is kept when its checksums still match; an entry the manifest never
+        got is rebuilt from the files (raw path and both checksums), so a resumed campaign's
+        manifest is as complete as one measured in one go. Without its raw output a journal
+        cannot be verified, so the unit is measured again."""
+        if not self.unit_intact(site, workload, repetition, recorded):
+            return None
+        entry = {**recorded, "status": "ok"}
+        if not recorded.get("raw"):
+            raw = self.unrecorded_raw(site, workload, repetition)
+            if raw is None:
+                return None
+            entry.update(raw=str(raw.relative_to(self.dir)), raw_sha256=file_sha256(raw),
+                         journal_sha256=file_sha256(
+                             self._unit_path(site, workload, repetition)))
+            entry.pop("error", None)
+        return entry
+
     def read_journal(self, path: Path) -> dict[str, Any]:
         try:
             payload = json.loads(path.read_text())
