@@ -25,6 +25,20 @@ from bench.k8s.fake_api import FakeApiServer  # noqa: E402
 from bench.k8s.fake_cluster import ClusterScript, Faults, rfc3339  # noqa: E402
 from bench.k8s.pod_scale import PodScaleParams, percentile, run_pod_scale  # noqa: E402
 
+
+@pytest.fixture(autouse=True)
+def no_watch_left_running():
+    """Every run stops its watch threads, on every path: a watch left reading a socket at
+    interpreter exit aborted the whole pytest process (exit 134) after all tests passed."""
+    import threading
+
+    yield
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(
+            t.name.startswith("watch-") for t in threading.enumerate()):
+        time.sleep(0.05)
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("watch-")]
+
 SCRIPT = dict(initial_nodes=2, node_cpu_m=2000, replicaset_delay=1, scheduler_delay=2,
               init_delay=1, pull_delay=4, ready_delay=1, autoscaler_delay=10,
               node_boot_delay=40, max_nodes=5)

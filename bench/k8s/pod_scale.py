@@ -134,19 +134,21 @@ def run_pod_scale(api: client.ApiClient, p: PodScaleParams) -> ParsedOutput:
     core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
     changed = threading.Event()
     selector = f"app={p.name}"
+    node_w = KindWatcher(core.list_node, on_change=changed.set, read_timeout_s=p.read_timeout_s)
+    pod_w = KindWatcher(core.list_namespaced_pod, on_change=changed.set,
+                        read_timeout_s=p.read_timeout_s, namespace=p.namespace,
+                        label_selector=selector)
     try:
         clock = measure_clock_offset(api)
-        node_w = KindWatcher(core.list_node, on_change=changed.set, read_timeout_s=p.read_timeout_s)
-        pod_w = KindWatcher(core.list_namespaced_pod, on_change=changed.set,
-                            read_timeout_s=p.read_timeout_s, namespace=p.namespace,
-                            label_selector=selector)
         node_w.start()
         pod_w.start()
-    except (ApiException, urllib3.exceptions.HTTPError, OSError) as exc:
+    except (ApiException, urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
+        node_w.stop()  # the node watch may already run when listing pods fails: never leak it
+        pod_w.stop()
+        if isinstance(exc, ValueError):
+            why = f"the client could not read the cluster's answer: {str(exc).splitlines()[0]}"
+            return ParsedOutput([], valid=False, invalid_reason=why)
         return ParsedOutput([], valid=False, invalid_reason=f"cluster not reachable: {exc}")
-    except ValueError as exc:
-        why = f"the client could not read the cluster's answer: {str(exc).splitlines()[0]}"
-        return ParsedOutput([], valid=False, invalid_reason=why)
     try:
         try:
             dep = apps.create_namespaced_deployment(p.namespace, _deployment(p),

@@ -66,7 +66,8 @@ class KindWatcher:
         if resp is not None:
             with contextlib.suppress(Exception):   # closing a stream another thread reads
                 resp.close()
-        self._thread.join(timeout=self.read_timeout_s + 5)
+        if self._thread.is_alive():  # a watcher whose first list failed never started
+            self._thread.join(timeout=self.read_timeout_s + 5)
 
     def snapshot(self) -> dict[str, Any]:
         with self.lock:
