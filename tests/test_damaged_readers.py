@@ -7,30 +7,17 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
 from bench.results import ResultsDamaged, load_results
 from core.exit_codes import ExitCode
+from tests.test_reliability import cli  # the in-process CLI runner
 
 pytestmark = pytest.mark.integration
 
 
-def cli(capsys, *args: str) -> tuple[int, str]:
-    from bakeoff.cli import main
-
-    saved, sys.argv = sys.argv, ["bakeoff", *args]
-    try:
-        main()
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    finally:
-        sys.argv = saved
-    out = capsys.readouterr()
-    return code, (out.out + out.err).replace("\n", "")
 
 
 def _manifest(folder: Path, change) -> None:

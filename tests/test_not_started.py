@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 
 import pytest
 from typer.testing import CliRunner
@@ -13,21 +12,7 @@ from typer.testing import CliRunner
 from bakeoff.cli import app
 from core.errors import BakeoffError
 from core.exit_codes import ExitCode
-
-
-def cli(capsys, *args: str) -> tuple[int, str]:
-    from bakeoff.cli import main
-
-    saved, sys.argv = sys.argv, ["bakeoff", *args]
-    try:
-        main()
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    finally:
-        sys.argv = saved
-    out = capsys.readouterr()
-    return code, (out.out + out.err).replace("\n", "")
+from tests.test_reliability import cli  # the in-process CLI runner
 
 
 @pytest.mark.integration

@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -17,23 +16,11 @@ from bench.orchestrator import Orchestrator
 from bench.scenarios import parse_campaign
 from core.exit_codes import ExitCode
 from tests.conftest import requires_tools
+from tests.test_reliability import cli  # the in-process CLI runner
 
 pytestmark = [pytest.mark.integration, requires_tools("sysbench", "initdb", "pgbench")]
 
 
-def cli(capsys, *args: str) -> tuple[int, str]:
-    from bakeoff.cli import main
-
-    saved, sys.argv = sys.argv, ["bakeoff", *args]
-    try:
-        main()
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    finally:
-        sys.argv = saved
-    out = capsys.readouterr()
-    return code, (out.out + out.err).replace("\n", "")
 
 
 @pytest.fixture(scope="module")
