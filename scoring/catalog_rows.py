@@ -303,6 +303,22 @@ class CpuPlatformRule(Row):
         return _compiles(v)
 
 
+def parse_pairs(v: object, shape: str) -> object:
+    """A CSV cell of 'a:b;c:d' pairs -> ((a, b), (c, d)); empty -> (); non-text untouched.
+    `shape` names the pair in the error ('floor:percent', 'from_usd:percent')."""
+    if v is None or v == "":
+        return ()
+    if not isinstance(v, str):
+        return v
+    out = []
+    for part in v.split(";"):
+        first, sep, second = part.partition(":")
+        if not sep:
+            raise ValueError(f"expected '{shape}' pairs separated by ';', got {part!r}")
+        out.append((float(first), float(second)))
+    return tuple(out)
+
+
 class SlaRow(Row):
     provider: Provider
     service: Literal["compute", "managed_postgresql", "load_balancer"]
@@ -320,17 +336,7 @@ class SlaRow(Row):
     @classmethod
     def _parse_tiers(cls, v: object) -> object:
         """'99.0:10;95.0:30;0:100' -> ((99.0, 10.0), (95.0, 30.0), (0.0, 100.0))."""
-        if v is None or v == "":
-            return ()
-        if not isinstance(v, str):
-            return v
-        out = []
-        for part in v.split(";"):
-            floor, sep, pct = part.partition(":")
-            if not sep:
-                raise ValueError(f"expected 'floor:percent' pairs separated by ';', got {part!r}")
-            out.append((float(floor), float(pct)))
-        return tuple(out)
+        return parse_pairs(v, "floor:percent")
 
     @model_validator(mode="after")
     def _complete(self) -> SlaRow:

@@ -18,7 +18,7 @@ from core.errors import PriceNotFoundError
 from core.scenario import CloudSite, Usage
 from scoring.catalog import Catalog
 from scoring.catalog_load import DATA_DIR
-from scoring.catalog_rows import ConfidentPriceRow, Provider, read_rows
+from scoring.catalog_rows import ConfidentPriceRow, Provider, parse_pairs, read_rows
 
 FILE = "support_plans.csv"
 
@@ -35,20 +35,11 @@ class SupportPlanRow(ConfidentPriceRow):
     @field_validator("bands", mode="before")
     @classmethod
     def _parse(cls, v: object) -> object:
-        if v is None or v == "":
-            return ()
-        if not isinstance(v, str):
-            return v
-        out = []
-        for part in v.split(";"):
-            start, sep, pct = part.partition(":")
-            if not sep:
-                raise ValueError(f"expected 'from_usd:percent' pairs separated by ';', "
-                                 f"got {part!r}")
-            out.append((float(start), float(pct)))
-        if [s for s, _ in out] != sorted(s for s, _ in out) or out[0][0] != 0:
+        out = parse_pairs(v, "from_usd:percent")
+        if isinstance(v, str) and out and (
+                [s for s, _ in out] != sorted(s for s, _ in out) or out[0][0] != 0):
             raise ValueError("bands must start at 0 and ascend")
-        return tuple(out)
+        return out
 
 
 @lru_cache(maxsize=8)
