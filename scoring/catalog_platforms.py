@@ -11,7 +11,8 @@ from pydantic import Field, model_validator
 from scoring.catalog_rows import ConfidentPriceRow, Provider
 
 PlatformService = Literal["eks", "aks", "gke", "lambda", "azure_functions", "cloud_run"]
-PlatformItem = Literal["cluster_hour", "requests", "gb_second", "vcpu_second", "gib_second"]
+PlatformItem = Literal["cluster_hour", "requests", "gb_second", "vcpu_second", "gib_second",
+                       "vcpu_hour", "gib_hour"]  # the last two: GKE Autopilot Pod requests
 
 
 class PlatformRow(ConfidentPriceRow):

@@ -19,6 +19,21 @@ from scoring.catalog import Catalog, CommitmentRow, ComputeRow
 
 HOURS_PER_YEAR = 8760  # 12 x the snapshot's 730-hour month
 
+# How each provider lets an instrument be paid, so a payment it does not offer is reported
+# as such rather than as a price the snapshot happens to lack. Sources: AWS EC2 Reserved
+# Instances and Savings Plans (no, partial, all upfront); Azure reservations and savings
+# plans (paid upfront or monthly at the same total: `no_upfront` here); GCP resource-based
+# CUDs (billed monthly over the term; GCP sells no savings plan, and its spend-based
+# flexible CUDs are not modelled).
+OFFERED: dict[tuple[str, str], tuple[str, ...]] = {
+    ("aws", "reservation"): ("no_upfront", "partial_upfront", "all_upfront"),
+    ("aws", "savings_plan"): ("no_upfront", "partial_upfront", "all_upfront"),
+    ("azure", "reservation"): ("no_upfront", "all_upfront"),
+    ("azure", "savings_plan"): ("no_upfront", "all_upfront"),
+    ("gcp", "reservation"): ("no_upfront",),
+    ("gcp", "savings_plan"): (),
+}
+
 
 @dataclass(frozen=True)
 class Commitment:
@@ -44,10 +59,23 @@ def find(catalog: Catalog, row: ComputeRow, years: int, instrument: str = "reser
         raise PriceNotFoundError(
             f"{what}: no {years}-year {instrument.replace('_', ' ')} price paid "
             f"{payment.replace('_', ' ')} in the snapshot (commitments.csv has for it: "
-            f"{other or 'nothing'}); set usage.commitment / usage.commitment_payment to one "
-            f"it has, use term on-demand, or give price_override.terms.{years}y with a reason")
+            f"{other or 'nothing'}){_not_offered(row.provider, instrument, payment)}; set "
+            "usage.commitment / usage.commitment_payment to one it has, use term on-demand, "
+            f"or give price_override.terms.{years}y with a reason")
     c = match[0]
     return Commitment(c, c.effective_usd_per_hour, _note(c))
+
+
+def _not_offered(provider: str, instrument: str, payment: str) -> str:
+    """' (not offered: ...)' when the provider sells no such payment, else ''."""
+    offered = OFFERED.get((provider, instrument))
+    if offered is None or payment in offered:
+        return ""
+    kind = instrument.replace("_", " ")
+    if not offered:
+        return f" (not offered: {provider} sells no {kind})"
+    how = " or ".join(p.replace("_", " ") for p in offered)
+    return f" (not offered: {provider} {kind}s are paid {how})"
 
 
 def _note(c: CommitmentRow) -> str:

@@ -19,6 +19,7 @@ from core.errors import PriceNotFoundError
 from scoring.catalog import Catalog, DbPrice
 from scoring.catalog_load import DATA_DIR
 from scoring.catalog_rows import ConfidentPriceRow, Provider, read_rows
+from scoring.commitments import OFFERED
 
 FILE = "db_commitments.csv"
 
@@ -77,7 +78,12 @@ def committed(catalog: Catalog, provider: str, region: str, price: DbPrice, term
                 f"{r.discount_pct:g}%) = {rate:.6f}/h ({price.note}); {r.notes or ''}"
                 .strip("; "), r.confidence)
     ha = "HA" if price.ha else "single zone"
+    # RDS RIs are paid no/partial/all upfront, Azure reserved capacity upfront or monthly,
+    # Cloud SQL CUDs monthly: the same choices as the provider's compute reservations
+    offered = OFFERED.get((provider, "reservation"), ())
+    why = ("" if payment in offered else f" (not offered: {provider} database commitments "
+           f"are paid {' or '.join(p.replace('_', ' ') for p in offered)})")
     raise PriceNotFoundError(
         f"{provider} {region}: no {years}-year {payment.replace('_', ' ')} commitment price "
-        f"for managed PostgreSQL {price.instance} ({ha}) in {FILE}; use term on-demand, or "
-        "give price_override.db_usd_per_hour with a reason that states the term")
+        f"for managed PostgreSQL {price.instance} ({ha}) in {FILE}{why}; use term on-demand, "
+        "or give price_override.db_usd_per_hour with a reason that states the term")

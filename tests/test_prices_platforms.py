@@ -46,8 +46,32 @@ def test_control_planes_and_serverless_are_priced(catalog):
 
 
 def test_a_missing_platform_price_is_named(catalog):
-    with pytest.raises(PriceNotFoundError, match="no aks premium cluster_hour price"):
-        catalog.platform("azure", "eastus", "aks", "premium", "cluster_hour")
+    # Flex Consumption's per-execution price: no stored source gave it (docs/pricing.md)
+    with pytest.raises(PriceNotFoundError,
+                       match="no azure_functions flex-on-demand requests price"):
+        catalog.platform("azure", "eastus", "azure_functions", "flex-on-demand", "requests")
+
+
+def test_aks_premium_and_gke_autopilot_rows(catalog):
+    """Rows added for the cluster-cost helper, recomputed from their published figures."""
+    std = catalog.platform("azure", "eastus", "aks", "standard", "cluster_hour")
+    prem = catalog.platform("azure", "eastus", "aks", "premium", "cluster_hour")
+    # Retail Prices API: 'Standard Long Term Support' 0.6 per 1 Hour; a 730 h month = 438.00,
+    # billed instead of the Standard 0.10 (73.00), not on top of it (0.70 would be 7 x 0.10)
+    assert 730 * prem.usd_per_unit == pytest.approx(438.0)
+    assert prem.usd_per_unit / std.usd_per_unit == pytest.approx(6.0)
+    assert prem.level == "secondary" and "cross-region" in prem.confidence
+    cpu = catalog.platform("gcp", "us-central1", "gke", "autopilot", "vcpu_hour")
+    mem = catalog.platform("gcp", "us-central1", "gke", "autopilot", "gib_hour")
+    fee = catalog.platform("gcp", "us-central1", "gke", "autopilot", "cluster_hour")
+    # two Pods of 0.5 vCPU / 1 GiB all month: 1 vCPU x 730 x 0.0445 = 32.485;
+    # 2 GiB x 730 x 0.0049225 = 7.18685; plus one cluster fee 730 x 0.10 = 73.00 before the
+    # $74.40 credit
+    assert 1 * 730 * cpu.usd_per_unit == pytest.approx(32.485)
+    assert 2 * 730 * mem.usd_per_unit == pytest.approx(7.18685)
+    assert 730 * fee.usd_per_unit == pytest.approx(73.0)
+    assert cpu.free_units_per_month is None and mem.free_units_per_month is None
+    assert (cpu.unit, mem.unit) == ("vCPU-hour", "GiB-hour")
 
 
 def test_platform_rows_are_validated(tmp_path):
