@@ -151,9 +151,13 @@ def test_aws_price_list_items_become_rows():
     assert (vm.instance_type, vm.ondemand_usd_per_hour, vm.vcpus, vm.memory_gib) == (
         "c6i.xlarge", 0.17, 4, 8.0)
     assert vm.sku == "SKU1" and vm.spot_usd_per_hour == 0.07  # median of three AZs
-    ri = {(c.term_years, c.payment): c.effective_usd_per_hour for c in res.rows["commitments"]}
-    # convertible and partial-upfront offers are dropped; all-upfront spread over 3 x 8760 h
-    assert ri == {(1, "no_upfront"): 0.107, (3, "all_upfront"): round(1927 / 26280, 6)}
+    ri = {(c.term_years, c.payment): (c.effective_usd_per_hour, c.upfront_usd)
+          for c in res.rows["commitments"]}
+    # convertible offers are dropped; an upfront fee is spread over the term's hours and kept:
+    # all upfront 1927 / (3 x 8760 h) = 0.073326; partial upfront 0.05 + 450 / 8760 = 0.101370
+    assert ri == {(1, "no_upfront"): (0.107, None),
+                  (3, "all_upfront"): (round(1927 / 26280, 6), 1927.0),
+                  (1, "partial_upfront"): (round(0.05 + 450 / 8760, 6), 450.0)}
     db = {(r.tier_or_instance, r.ha): r for r in res.rows["managed_db"]}
     assert set(db) == {("db.m6i.large", True), ("db.t4g.medium", False)}
     assert db[("db.m6i.large", True)].storage_usd_per_gb_month == 0.23

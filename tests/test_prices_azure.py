@@ -33,10 +33,14 @@ def test_azure_real_shapes_with_their_noise():
     assert (f4.ondemand_usd_per_hour, f4.spot_usd_per_hour) == (0.169, 0.0421)
     assert (f4.vcpus, f4.memory_gib, f4.family) == (4, 8, "compute")
     assert vms["Standard_D4ls_v6"].family == "compute"   # Dlsv6: 2 GiB per vCPU
-    # reservations: 1 and 3 years as term price / term hours; 5 years skipped and said
-    terms = {c.term_years: c.effective_usd_per_hour for c in res.rows["commitments"]}
-    assert terms == {1: pytest.approx(876 / 8760, abs=1e-6),
-                     3: pytest.approx(1752 / 26280, abs=1e-6)}
+    # reservations: 1 and 3 years as term price / term hours, paid upfront (the fee kept)
+    # and monthly at the same total; 5 years skipped and said
+    terms = {(c.term_years, c.payment): (c.effective_usd_per_hour, c.upfront_usd)
+             for c in res.rows["commitments"]}
+    assert terms == {(1, "all_upfront"): (pytest.approx(876 / 8760, abs=1e-6), 876.0),
+                     (1, "no_upfront"): (pytest.approx(876 / 8760, abs=1e-6), None),
+                     (3, "all_upfront"): (pytest.approx(1752 / 26280, abs=1e-6), 1752.0),
+                     (3, "no_upfront"): (pytest.approx(1752 / 26280, abs=1e-6), None)}
     assert any("5-year reservation" in n for n in res.notes)
     # disks: P10 is 19.71 (the per-month "Disk Mount" meter is not a second P10), ZRS apart,
     # the P30 reservation and the non-primary duplicate dropped
@@ -56,6 +60,29 @@ def test_azure_real_shapes_with_their_noise():
     eg = [(t.tier_start_gb, t.tier_end_gb, t.usd_per_gb) for t in res.rows["egress"]]
     assert eg == [(0, 100, 0.0), (100, 10240, 0.087), (10240, 51200, 0.083),
                   (51200, 153600, 0.07), (153600, None, 0.05)]
+
+
+def test_azure_savings_plans_from_the_consumption_item():
+    """api-version 2023-01-01-preview adds a savingsPlan array to a Consumption item (the
+    documented shape: unitPrice, retailPrice, term): its 1- and 3-year hourly rates become
+    savings_plan rows; 5 years is skipped and said; sizes without the array get none."""
+    plans = [{"unitPrice": 0.1183, "retailPrice": 0.1183, "term": "1 Year"},
+             {"unitPrice": 0.0826, "retailPrice": 0.0826, "term": "3 Years"},
+             {"unitPrice": 0.0611, "retailPrice": 0.0611, "term": "5 Years"}]
+    vms = dict(VMS)
+    vms["Standard_F4s_v2"] = [dict(i, savingsPlan=plans) if i["type"] == "Consumption" and
+                              i["skuName"] == "F4s v2" and "Windows" not in i["productName"]
+                              and "RHEL" not in i["productName"] else i
+                              for i in VMS["Standard_F4s_v2"]]
+    res, _ = _fetch(strict_route(vms))
+    sp = {(c.instance_type, c.term_years): c for c in res.rows["commitments"]
+          if c.instrument == "savings_plan"}
+    assert set(sp) == {("Standard_F4s_v2", 1), ("Standard_F4s_v2", 3)}
+    assert sp[("Standard_F4s_v2", 1)].effective_usd_per_hour == 0.1183
+    assert sp[("Standard_F4s_v2", 3)].effective_usd_per_hour == 0.0826
+    assert sp[("Standard_F4s_v2", 1)].payment == "no_upfront"
+    assert sp[("Standard_F4s_v2", 1)].ondemand_usd_per_hour == 0.169
+    assert any("5-year reservation or savings-plan" in n for n in res.notes)
 
 
 def test_every_vm_query_names_the_sku_and_the_region():

@@ -1,6 +1,7 @@
 """AWS prices from the public Price List Query API (boto3 `pricing.get_products`).
 
-EC2 Linux shared-tenancy on-demand and Standard Reserved 1y/3y (no upfront, all upfront); RDS
+EC2 Linux shared-tenancy on-demand and Standard Reserved 1y/3y (no, partial and all upfront,
+the upfront fee kept so the TCO shows it; Savings Plans are another API, not read); RDS
 for PostgreSQL single/multi-AZ instances and storage; EBS gp3/io2 (GB, IOPS, throughput);
 internet egress tiers and intra-region (cross-AZ) transfer. Spot comes from
 `ec2.describe_spot_price_history` only when credentials exist; otherwise it is left empty.
@@ -37,7 +38,8 @@ EXPECTED_KINDS = ("compute", "commitments", "managed_db", "storage", "egress", "
 FREE_EGRESS_GB = 100.0
 FREE_EGRESS_URL = "https://aws.amazon.com/ec2/pricing/on-demand/#Data_Transfer"
 SIZES = ("large", "xlarge", "2xlarge", "4xlarge")
-PAYMENT = {"No Upfront": "no_upfront", "All Upfront": "all_upfront"}
+PAYMENT = {"No Upfront": "no_upfront", "Partial Upfront": "partial_upfront",
+           "All Upfront": "all_upfront"}
 YEARS = {"1yr": 1, "3yr": 3}
 CONFIDENCE = "provider_api"
 
@@ -78,8 +80,9 @@ def ondemand(item: dict) -> tuple[float, str] | None:
     return None
 
 
-def reserved(item: dict) -> list[tuple[int, str, float]]:
-    """(years, payment, effective $/h) for Standard RIs: upfront spread over the term's hours."""
+def reserved(item: dict) -> list[tuple[int, str, float, float | None]]:
+    """(years, payment, effective $/h, upfront $) for Standard RIs: the upfront fee (a
+    "Quantity" dimension) spread over the term's hours plus the hourly one."""
     out = []
     for offer in item.get("terms", {}).get("Reserved", {}).values():
         ta = offer.get("termAttributes", {})
@@ -93,7 +96,7 @@ def reserved(item: dict) -> list[tuple[int, str, float]]:
                 upfront += _usd(d)
             else:
                 hourly += _usd(d)
-        out.append((years, pay, hourly + upfront / (years * HOURS_PER_YEAR)))
+        out.append((years, pay, hourly + upfront / (years * HOURS_PER_YEAR), upfront or None))
     return out
 
 
@@ -122,10 +125,11 @@ def _ec2(client: Any, region: str, series: tuple[str, ...], res: ProviderResult,
             ondemand_usd_per_hour=od[0], source=src, source_date=when[:10], sku=sku,
             retrieved_at=when, confidence=CONFIDENCE))
         types.append(itype)
-        for years, pay, eff in reserved(it):
+        for years, pay, eff, upfront in reserved(it):
             res.add("commitments", CommitmentRow(
                 provider="aws", region=region, instance_type=itype, term_years=years,
-                payment=pay, effective_usd_per_hour=round(eff, 6),
+                payment=pay, effective_usd_per_hour=round(eff, 6), upfront_usd=upfront,
+                instrument="reservation",
                 ondemand_usd_per_hour=od[0], source=src, source_date=when[:10], sku=sku,
                 retrieved_at=when, confidence=CONFIDENCE,
                 notes="Standard Reserved Instance; upfront fee spread over the term's hours"))

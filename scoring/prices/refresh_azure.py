@@ -1,8 +1,9 @@
 """Azure prices from the public Retail Prices API (no credentials, paginated by NextPageLink).
 
 Virtual machines, one query per size (armSkuName filter, so no region answer grows past the
-page cap): Linux pay-as-you-go, Spot, and 1y/3y reservations (Windows/RHEL/SUSE, Low Priority
-and DevTest meters dropped, 5-year reservations listed as skipped); Premium SSD managed disks
+page cap): Linux pay-as-you-go, Spot, 1y/3y reservations (paid upfront, and monthly at the same
+total) and savings plans (Windows/RHEL/SUSE, Low Priority and DevTest meters dropped, 5-year
+terms listed as skipped); Premium SSD managed disks
 per tier, LRS and ZRS apart (the "Disk Mount" meter is another charge); Azure Database for
 PostgreSQL Flexible Server vCore compute and storage; internet bandwidth tiers of the default
 routing. Non-USD answers are refused; non-primary meter-region duplicates dropped
@@ -25,6 +26,7 @@ from scoring.catalog_rows import (
     StorageRow,
 )
 from scoring.prices.azure_items import (
+    TERM_YEARS,
     bandwidth_tiers,
     check_currency,
     is_linux_vm,
@@ -123,17 +125,51 @@ def _vms(client: httpx.Client, base: str, region: str, res: ProviderResult, when
         if years is None:
             skipped += 1
             continue
+        _reservation_rows(res, region, name, it, od[name]["retailPrice"], years, when)
+    for name, it in sorted(od.items()):
+        skipped += _savings_plan_rows(res, region, name, it, when)
+    if skipped:
+        res.notes.append(f"{region}: {skipped} 5-year reservation or savings-plan price(s) "
+                         "skipped (the catalog holds 1- and 3-year terms)")
+
+
+def _reservation_rows(res: ProviderResult, region: str, name: str, it: dict, od: float,
+                      years: int, when: str) -> None:
+    """A reservation's term price paid upfront (the fee kept, so the TCO shows it) and the
+    same total paid monthly (Azure's monthly billing adds no charge)."""
+    total, hours = it["retailPrice"], years * HOURS_PER_YEAR
+    common = dict(provider="azure", region=region, instance_type=name, term_years=years,
+                  effective_usd_per_hour=round(total / hours, 6), ondemand_usd_per_hour=od,
+                  instrument="reservation",
+                  source=f"{API}: meterId {it['meterId']} reservation {it['reservationTerm']}",
+                  source_date=when[:10], sku=it.get("skuId"), retrieved_at=when,
+                  confidence=CONFIDENCE)
+    res.add("commitments", CommitmentRow(**common, payment="all_upfront", upfront_usd=total,
+                                         notes=f"term price {total} / {hours} h"))
+    res.add("commitments", CommitmentRow(
+        **common, payment="no_upfront", notes=f"the same reservation paid in {12 * years} "
+        f"monthly instalments (same total); {total} / {hours} h"))
+
+
+def _savings_plan_rows(res: ProviderResult, region: str, name: str, od: dict,
+                       when: str) -> int:
+    """The savings-plan hourly rates of a size's Consumption item (its `savingsPlan` array,
+    present with api-version 2023-01-01-preview). Returns the 5-year terms skipped."""
+    skipped = 0
+    for sp in od.get("savingsPlan") or []:
+        years = TERM_YEARS.get(sp.get("term", ""))
+        price = sp.get("unitPrice", sp.get("retailPrice"))
+        if years is None or not price:
+            skipped += 1
+            continue
         res.add("commitments", CommitmentRow(
             provider="azure", region=region, instance_type=name, term_years=years,
-            payment="all_upfront",
-            effective_usd_per_hour=round(it["retailPrice"] / (years * HOURS_PER_YEAR), 6),
-            ondemand_usd_per_hour=od[name]["retailPrice"],
-            source=f"{API}: meterId {it['meterId']} reservation {it['reservationTerm']}",
-            source_date=when[:10], sku=it.get("skuId"), retrieved_at=when,
-            confidence=CONFIDENCE, notes=f"term price {it['retailPrice']} / term hours"))
-    if skipped:
-        res.notes.append(f"{region}: {skipped} 5-year reservation price(s) skipped (the "
-                         "catalog holds 1- and 3-year terms)")
+            payment="no_upfront", instrument="savings_plan", effective_usd_per_hour=price,
+            ondemand_usd_per_hour=od["retailPrice"],
+            source=f"{API}: meterId {od['meterId']} savingsPlan {sp.get('term')}",
+            source_date=when[:10], sku=od.get("skuId"), retrieved_at=when,
+            confidence=CONFIDENCE, notes="savings plan for compute, hourly rate of this size"))
+    return skipped
 
 
 def _disks(client: httpx.Client, base: str, region: str, res: ProviderResult,
