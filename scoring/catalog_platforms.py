@@ -12,7 +12,8 @@ from scoring.catalog_rows import ConfidentPriceRow, Provider
 
 PlatformService = Literal["eks", "aks", "gke", "lambda", "azure_functions", "cloud_run"]
 PlatformItem = Literal["cluster_hour", "requests", "gb_second", "vcpu_second", "gib_second",
-                       "vcpu_hour", "gib_hour"]  # the last two: GKE Autopilot Pod requests
+                       "vcpu_hour", "gib_hour",  # GKE Autopilot Pod requests
+                       "baseline_gb_second"]  # Flex Consumption always-ready instances
 
 
 class PlatformRow(ConfidentPriceRow):

@@ -46,10 +46,28 @@ def test_control_planes_and_serverless_are_priced(catalog):
 
 
 def test_a_missing_platform_price_is_named(catalog):
-    # Flex Consumption's per-execution price: no stored source gave it (docs/pricing.md)
+    # Flex Consumption's always-ready execution time: no stored USD source (docs/pricing.md)
     with pytest.raises(PriceNotFoundError,
-                       match="no azure_functions flex-on-demand requests price"):
-        catalog.platform("azure", "eastus", "azure_functions", "flex-on-demand", "requests")
+                       match="no azure_functions flex-always-ready gb_second price"):
+        catalog.platform("azure", "eastus", "azure_functions", "flex-always-ready", "gb_second")
+
+
+def test_flex_consumption_rows(catalog):
+    """Flex Consumption on demand (executions and GB-s, with the monthly free grant) and the
+    always-ready baseline, recomputed from the published meters."""
+    ex = catalog.platform("azure", "eastus", "azure_functions", "flex-on-demand", "requests")
+    gbs = catalog.platform("azure", "eastus", "azure_functions", "flex-on-demand", "gb_second")
+    base = catalog.platform("azure", "eastus", "azure_functions", "flex-always-ready",
+                            "baseline_gb_second")
+    # 3M executions of 1 s on 2 GB instances, on demand: 6,000,000 GB-s;
+    # (6,000,000 - 100,000) x 0.000026 = 153.40; the meter is $0.000004 per 10 executions:
+    # (3,000,000 - 250,000) / 10 x 0.000004 = 1.10
+    assert (6_000_000 - gbs.free_units_per_month) * gbs.usd_per_unit == pytest.approx(153.40)
+    assert (3_000_000 - ex.free_units_per_month) * ex.usd_per_unit == pytest.approx(1.10)
+    # one always-ready 2 GB instance all month: 2 x 730 x 3,600 = 5,256,000 GB-s x 0.000004
+    # = 21.024, with no free grant
+    assert 2 * 730 * 3600 * base.usd_per_unit == pytest.approx(21.024)
+    assert base.free_units_per_month is None and ex.free_scope and gbs.free_scope
 
 
 def test_aks_premium_and_gke_autopilot_rows(catalog):
