@@ -14,6 +14,7 @@ import math
 from core.errors import ParseError
 
 TOOL = "ping"
+RTT_SLACK_MS = 0.002  # min/avg/max are printed rounded to 3 decimals
 
 
 def rounding(ms: float) -> float:
@@ -30,6 +31,9 @@ def rounding(ms: float) -> float:
 
 def check_loss(transmitted: int, received: int, loss_pct: float, count: int | None) -> None:
     """Loss printed = (sent - received) / sent; busybox truncates to an integer percent."""
+    if received > transmitted:
+        raise ParseError(TOOL, f"{received} replies to {transmitted} packets sent "
+                               "(duplicates are counted apart; corrupted output?)")
     if count is not None and transmitted > count:
         raise ParseError(TOOL, f"{transmitted} packets transmitted, but the run sent at most "
                                f"{count} (-c {count})")
@@ -37,6 +41,13 @@ def check_loss(transmitted: int, received: int, loss_pct: float, count: int | No
     if not expected - 1.0 < loss_pct <= expected + 0.01:
         raise ParseError(TOOL, f"{loss_pct:g}% packet loss printed, but {received} of "
                                f"{transmitted} received is {expected:.4g}% loss")
+
+
+def check_order(rtts: dict[str, float]) -> None:
+    """min <= avg <= max, each printed rounded to 3 decimals."""
+    low, mid, high = rtts["rtt_min"], rtts["rtt_avg"], rtts["rtt_max"]
+    if low > mid + RTT_SLACK_MS or mid > high + RTT_SLACK_MS:
+        raise ParseError(TOOL, f"rtt min/avg/max {low:g}/{mid:g}/{high:g} ms are out of order")
 
 
 def check_replies(replies: list[float], received: int, rtts: dict[str, float]) -> None:

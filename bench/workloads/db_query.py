@@ -30,6 +30,7 @@ from bench.workloads import _json as J
 from bench.workloads._checks import checked_parse
 from bench.workloads._cross_checks import check_pgbench
 from bench.workloads._locust_parse import LATENCY_METRICS
+from bench.workloads._pgbench_checks import check_context, check_counts, check_rates
 from bench.workloads._text import NUM, number
 from bench.workloads.base import RunContext, WorkloadParams
 from bench.workloads.http_load import host_cores, loadgen_host
@@ -178,6 +179,9 @@ class DbQuery:
         n = J.count(TOOL, log, "transactions")
         failed = J.count(TOOL, log, "failed", 0)
         check_pgbench(n, failed, tps, _small_int(doc, "duration_s"), _small_int(doc, "clients"))
+        check_counts(stdout, n, failed)
+        check_context(stdout, doc)
+        check_rates(stdout, doc, n, failed, tps)
         if hist.get_total_count() > n:
             raise ParseError(TOOL, f"log.hdr holds {hist.get_total_count()} latencies but "
                                    f"log.transactions says {n}")

@@ -28,6 +28,13 @@ from pydantic import Field, field_validator, model_validator
 from bench.samples import ParsedOutput, Sample
 from bench.workloads import _json as J
 from bench.workloads._checks import checked_parse
+from bench.workloads._fio_checks import (
+    check_bandwidth,
+    check_block_size,
+    check_iops,
+    check_job,
+    check_latency,
+)
 from bench.workloads._text import require_text
 from bench.workloads.base import DiskNeed, Plan, Step, WorkloadParams
 from core.errors import ParseError, PrerequisiteError
@@ -226,20 +233,6 @@ def _samples(group: list[dict[str, Any]], version: tuple[int, int] | None,
     return samples
 
 
-def _check_iops(stats: dict[str, Any], iops: float, where: str) -> None:
-    """A job's IOPS is its I/O count over its runtime (fio 2.2+ print both: `total_ios`,
-    `runtime` in ms); a summary that disagrees with its own counts is refused."""
-    ios, runtime_ms = stats.get("total_ios"), stats.get("runtime")
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (ios, runtime_ms)):
-        return
-    if runtime_ms <= 0 or iops < 0:  # a negative rate is the plausibility gate's to name
-        return
-    expected = ios * 1000.0 / runtime_ms
-    if abs(iops - expected) > 0.01 * expected + 1:
-        raise ParseError(TOOL, f"{where}: iops {iops:g}, but total_ios {ios:g} in "
-                               f"{runtime_ms:g} ms is {expected:.6g}")
-
-
 def _direction(jobs: list[dict[str, Any]], direction: str, version: tuple[int, int] | None
                ) -> dict[str, float] | None:
     """Aggregated numbers for one direction, or None when no job did I/O in it."""
@@ -252,10 +245,13 @@ def _direction(jobs: list[dict[str, Any]], direction: str, version: tuple[int, i
         where = f"job {str(j.get('jobname'))[:60]!r} {direction}"
         stats = J.obj(TOOL, j, direction)
         iops = J.num(TOOL, stats, "iops")
-        _check_iops(stats, iops, where)
+        check_iops(stats, iops, where)
+        check_bandwidth(stats, version, where)
+        check_block_size(stats, j.get("job options"), iops, where)
         out["iops"] += iops
         out["bandwidth"] += _bandwidth_mib(stats, where)
         clat, to_ms = _clat(stats, version, where)
+        check_latency(stats, clat, to_ms == 1e-6, where, j.get("job options"))
         for metric, pct in PERCENTILES.items():
             worst[metric] = max(worst[metric], _percentile(clat, pct, where) * to_ms)
     return {**out, **worst}
@@ -310,6 +306,7 @@ class Fio:
             if code:
                 raise ParseError(TOOL, f"job {str(job.get('jobname'))[:60]!r} failed with "
                                        f"error {code} ({_strerror(code)})")
+            check_job(job, f"job {str(job.get('jobname'))[:60]!r}")
         version = fio_version(doc)
         groups = _job_groups(jobs)
         samples: list[Sample] = []

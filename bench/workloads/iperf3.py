@@ -19,6 +19,7 @@ from bench.samples import ParsedOutput, Sample
 from bench.workloads import _json as J
 from bench.workloads._checks import checked_parse
 from bench.workloads._cross_checks import check_iperf3
+from bench.workloads._iperf3_checks import check_duration, check_intervals, check_streams
 from bench.workloads._text import require_text
 from bench.workloads.base import Plan, Step, WorkloadParams
 from core.errors import ParseError
@@ -99,6 +100,9 @@ class Iperf3:
             meta["iperf3_version"] = version[:60]
         retransmits = J.count(TOOL, sent, "retransmits", None)
         check_iperf3(sent, doc.get("intervals"), retransmits)
+        check_duration(doc)
+        check_streams(doc)
+        check_intervals(doc)
         if retransmits is None:
             meta["retransmits"] = "not reported by the sender's kernel; metric omitted"
         samples = [Sample("throughput", bits_per_second / 1e9, "Gbit/s", meta)]
