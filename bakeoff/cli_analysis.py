@@ -80,7 +80,7 @@ def register(app: typer.Typer) -> None:
         """
         from bench.storage import materialize
         from scoring.compare import compare
-        from scoring.compare_report import write_drift_report
+        from scoring.compare_report import add_statistic_notes, write_drift_report
         from scoring.drift_rules import parse_rules, resolve_rules, violations
 
         _check_format(fmt)
@@ -89,6 +89,7 @@ def register(app: typer.Typer) -> None:
         comparison = compare(base, new, root, min_change=min_change / 100.0)
         rules, notes = resolve_rules(rules, comparison.available)
         comparison.warnings[:0] = notes
+        add_statistic_notes(comparison)  # which statistic an HDR percentile is compared by
         found = violations(comparison, rules)
         paths = write_drift_report(comparison, found, out) if out is not None else {}
         _print_comparison(comparison, found, paths, fmt, quiet, show_all)
@@ -159,7 +160,7 @@ def _print_comparison(comparison, found: list[str], paths: dict, fmt: str, quiet
     --quiet), JSON (the drift report's content) or CSV (one row per metric)."""
     import json
 
-    from scoring.compare_report import metric_rows, render_table
+    from scoring.compare_report import metric_rows, render_table, statistic
 
     if fmt == "json":
         doc = dict(comparison.to_json(), violations=found,
@@ -174,7 +175,8 @@ def _print_comparison(comparison, found: list[str], paths: dict, fmt: str, quiet
                  "change": m.change, "relative": m.relative,
                  "ci_low": None if m.ci is None else m.ci[0],
                  "ci_high": None if m.ci is None else m.ci[1], "verdict": m.verdict,
-                 "busy": m.busy} for m in metric_rows(comparison, all_rows=True)]
+                 "busy": m.busy, "statistic": statistic(m)}
+                for m in metric_rows(comparison, all_rows=True)]
         typer.echo(pd.DataFrame(rows).to_csv(index=False), nl=False)
         return
     if quiet:

@@ -47,12 +47,73 @@ def tidy_samples(samples: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+# Workloads whose latency percentiles come with HDR histograms; the same tuple as
+# scoring.hdr_stats.HDR_WORKLOADS (bench does not import scoring; a test keeps them equal).
+HDR_WORKLOADS = ("http-load", "db-query")
+
+
+def hdr_percentile(workload: str, metric: str) -> float | None:
+    """`latency_p99` of an HDR workload -> 99.0 (`latency_p999` -> 99.9); None otherwise."""
+    if workload not in HDR_WORKLOADS:
+        return None
+    if metric in hdr.REPORTED_PERCENTILES:
+        return hdr.REPORTED_PERCENTILES[metric]
+    digits = metric[9:] if metric.startswith("latency_p") else ""
+    if not digits.isdigit():
+        return None
+    return float(digits) if len(digits) <= 2 else float(digits[:2] + "." + digits[2:])
+
+
+def median_label(workload: str, metric: str) -> str:
+    """What a median over repetitions of this metric is, in words: for a latency percentile
+    of an HDR workload it is not the exact merge that show, score and report use."""
+    pct = hdr_percentile(workload, metric)
+    if pct is None:
+        return "median of the repetitions"
+    return f"median of repetitions' p{pct:g} (no exact HDR merge)"  # fits a pandas cell
+
+
+def _mergeable(group: pd.DataFrame) -> bool:
+    try:
+        return hdr.merge(group["encoded"]).get_total_count() > 0
+    except (ValueError, TypeError):  # HdrDecodeError is a ValueError
+        return False
+
+
+def hdr_fallbacks(samples: pd.DataFrame, histograms: pd.DataFrame) -> list[str]:
+    """One line per site and HDR workload whose latency percentiles have valid samples but
+    no valid, decodable histogram to merge (histograms.parquet missing, junked or without
+    that site): the statistic then falls back to the median of the repetitions' own
+    percentiles, and a notebook must say so rather than switch silently. Same words as
+    the report's (scoring.hdr_stats.percentile_fallback)."""
+    if samples is None or samples.empty:
+        return []
+    valid = samples[samples["valid"].astype(bool)]
+    wanted = sorted({(r.site, r.workload, r.metric) for r in valid.itertuples()
+                     if hdr_percentile(r.workload, r.metric) is not None})
+    usable: set[tuple[str, str]] = set()
+    if histograms is not None and not histograms.empty:
+        rows = histograms[histograms["valid"].astype(bool)]
+        if "interval" in rows.columns:
+            rows = rows[rows["interval"].isna()]
+        usable = {(site, workload) for (site, workload), group
+                  in rows.groupby(["site", "workload"], sort=True) if _mergeable(group)}
+    lines = []
+    for site, workload in sorted({(s, w) for s, w, _ in wanted} - usable):
+        metrics = ", ".join(m for s, w, m in wanted if (s, w) == (site, workload))
+        lines.append(f"{workload} at {site}: the exact HDR merge is unavailable (no valid "
+                     f"histograms for this site in histograms.parquet); {metrics} are the "
+                     "median of the repetitions' own percentiles")
+    return lines
+
+
 def latency_table(histograms: pd.DataFrame,
                   percentiles: Sequence[float] = DEFAULT_PERCENTILES) -> pd.DataFrame:
     """Per site, workload and histogram (endpoint): count and percentiles in ms.
 
     Percentiles come from the merged HDR histogram of the valid repetitions, the same
-    statistic the report scores, not from averaging per-repetition percentiles.
+    statistic the report scores, not from averaging per-repetition percentiles. Groups
+    whose histograms do not decode are left out; `hdr_fallbacks` says which.
     """
     columns = ["site", "workload", "name", "unit", "repetitions", "count",
                *(f"p{p:g}" for p in percentiles)]
@@ -63,7 +124,10 @@ def latency_table(histograms: pd.DataFrame,
         valid = valid[valid["interval"].isna()]
     rows = []
     for (site, workload, name), group in valid.groupby(["site", "workload", "name"], sort=True):
-        merged = hdr.merge(group["encoded"])
+        try:
+            merged = hdr.merge(group["encoded"])
+        except (ValueError, TypeError):  # junk blobs: hdr_fallbacks names site and workload
+            continue
         row: dict[str, Any] = {"site": site, "workload": workload, "name": name,
                                "unit": "ms", "repetitions": int(group["repetition"].nunique()),
                                "count": int(merged.get_total_count())}

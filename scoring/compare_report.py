@@ -11,6 +11,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from rich.console import Console
 from rich.table import Table
 
+from bench.frames import hdr_percentile, median_label
 from bench.results import atomic_write
 from scoring.compare import Comparison, MetricChange
 from scoring.display import fmt_value
@@ -41,6 +42,30 @@ def metric_name(m: MetricChange) -> str:
     return f"{m.workload}.{m.metric}" + (f" [{m.detail}]" if m.detail else "")
 
 
+def statistic(m: MetricChange) -> str:
+    """The statistic a row compares. compare reads samples only, so a latency percentile of
+    an HDR workload is the median of the repetitions' own percentiles, never the exact HDR
+    merge show, score and report use when histograms exist; every surface says so."""
+    return median_label(m.workload, m.metric)
+
+
+def statistic_notes(c: Comparison) -> list[str]:
+    """One note naming the HDR latency percentiles compared without the exact merge."""
+    names = sorted({f"{m.workload}.{m.metric}" for m in c.metrics
+                    if hdr_percentile(m.workload, m.metric) is not None})
+    if not names:
+        return []
+    return [f"{', '.join(names)}: compared as the median of the repetitions' own "
+            "percentiles, not the exact HDR merge of their histograms (compare reads "
+            "samples.parquet only; show and report use the merge where histograms exist)"]
+
+
+def add_statistic_notes(c: Comparison) -> Comparison:
+    """Add `statistic_notes` to the comparison's warnings once (every renderer calls it)."""
+    c.warnings.extend(n for n in statistic_notes(c) if n not in c.warnings)
+    return c
+
+
 def metric_rows(c: Comparison, all_rows: bool = False) -> list[MetricChange]:
     """Changes beyond the noise first; `all_rows` adds the unchanged ones."""
     order = {"worse": 0, "better": 1, "changed": 2, "noise unknown": 3, "no change": 4}
@@ -51,7 +76,7 @@ def metric_rows(c: Comparison, all_rows: bool = False) -> list[MetricChange]:
 def render_table(c: Comparison, console: Console, violations: list[str],
                  all_rows: bool = False) -> None:
     console.print(f"[bold]{c.base_id}[/bold] → [bold]{c.new_id}[/bold]")
-    for w in c.warnings:
+    for w in add_statistic_notes(c).warnings:
         console.print(f"[yellow]note:[/yellow] {w}")
     wide = console.width >= NARROW
     table = Table(title="measurements (difference of medians"
@@ -134,19 +159,20 @@ def render_markdown(c: Comparison, violations: list[str]) -> str:
     env = _templates()
     env.autoescape = False
     return env.get_template("compare.md.j2").render(
-        c=c, rows=metric_rows(c), violations=violations, fmt=_fmt, ci=_ci,
+        c=add_statistic_notes(c), rows=metric_rows(c), violations=violations, fmt=_fmt, ci=_ci,
         signed=signed)
 
 
 def render_html(c: Comparison, violations: list[str]) -> str:
     return _templates().get_template("compare.html.j2").render(
-        c=c, rows=metric_rows(c), violations=violations, fmt=_fmt, ci=_ci, chart=_chart(c),
-        signed=signed)
+        c=add_statistic_notes(c), rows=metric_rows(c), violations=violations, fmt=_fmt,
+        ci=_ci, chart=_chart(c), signed=signed)
 
 
 def write_drift_report(c: Comparison, violations: list[str], out: Path) -> dict[str, Path]:
     """drift.json, drift.md and drift.html in `out` (each written atomically)."""
     paths = {"json": out / "drift.json", "md": out / "drift.md", "html": out / "drift.html"}
+    add_statistic_notes(c)
     atomic_write(paths["json"], json.dumps(dict(c.to_json(), violations=violations),
                                            indent=2, default=str))
     atomic_write(paths["md"], render_markdown(c, violations))
