@@ -13,11 +13,19 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperOption
 
-from bakeoff import cli_analysis, cli_cloud, cli_load, cli_reliability, cli_user, crash
+from bakeoff import (
+    cli_analysis,
+    cli_cloud,
+    cli_cost,
+    cli_decide,
+    cli_load,
+    cli_reliability,
+    cli_user,
+    crash,
+)
 from bench.campaigns import RESULTS_ENV
 from core.errors import BakeoffError
 from core.scenario import CloudSite
-from scoring import cli_cost, cli_decide
 
 _type_label = TyperOption.display_type_rich
 

@@ -45,8 +45,8 @@ def refresh_prices(enabled: bool = True) -> str:
     A refreshed snapshot is used for the rest of this process (BAKEOFF_PRICE_SNAPSHOT); a
     failed refresh changes nothing and its reason goes into the drift report.
     """
+    from bakeoff.cli_prices import default_refresh_dir
     from scoring.catalog_load import SNAPSHOT_ENV, load_catalog
-    from scoring.cli_prices import default_refresh_dir
     from scoring.prices.refresh import refresh
 
     current = load_catalog()

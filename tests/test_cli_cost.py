@@ -11,8 +11,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from bakeoff.cli_cost import register, short_source
 from core.errors import PriceNotFoundError
-from scoring.cli_cost import register, short_source
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = str(ROOT / "scenarios" / "poc-web-db.yaml")

@@ -10,9 +10,9 @@ import typer
 import yaml
 from typer.testing import CliRunner
 
+from bakeoff.cli_decide import register
 from bench.samples import SAMPLE_COLUMNS
 from bench.scenarios import parse_campaign
-from scoring.cli_decide import register
 from scoring.decide import score, score_scenario, write_outputs
 from scoring.summary import contributions, decision, lead_breakdown
 

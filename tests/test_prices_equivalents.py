@@ -149,7 +149,7 @@ def test_undated_rows_are_counted_not_skipped(catalog):
     # the AWS us-east-1 compute rows are dated (Karpenter list, 2026-07-20); eu-west-1 not
     assert catalog.compute("aws", "us-east-1", "c6i.xlarge").source_date == "2026-07-20"
     assert catalog.compute("aws", "eu-west-1", "c6i.xlarge").source_date is None
-    from scoring.cli_prices import snapshot_banner
+    from bakeoff.cli_prices import snapshot_banner
     assert f"{sum(want.values())} price rows undated" in snapshot_banner(catalog)
 
 

@@ -20,7 +20,7 @@ RANK = {
     "sensitivity": 6,  # stage 4
     "result": 7,
     "summary": 8, "charts": 8, "report": 9,  # stage 5
-    "decide": 10, "cli_decide": 11,
+    "decide": 10,
 }
 # The stages proper, in order: each reads what the previous one produced, nothing later.
 STAGES = ["quantities", "utilities", "matrix", "sensitivity", "report"]
@@ -84,3 +84,14 @@ def test_stages_import_only_earlier_stages():
     # the matrix and sensitivity stages read only their predecessor's output
     assert not g["matrix"] & {"quantities", "requirements", "sensitivity"}
     assert not g["sensitivity"] & {"quantities", "utilities", "stats"}
+
+
+def test_scoring_holds_no_command():
+    """The CLI commands live in bakeoff/ (issue 19, Build 7): no scoring module imports
+    typer, the CLI framework, so deciding stays a library any surface can call."""
+    commands = sorted(p.stem for p in SCORING.glob("*.py")
+                      if any(isinstance(n, (ast.Import, ast.ImportFrom))
+                             and "typer" in ([a.name for a in n.names]
+                                             if isinstance(n, ast.Import) else [n.module])
+                             for n in ast.walk(ast.parse(p.read_text()))))
+    assert commands == []

@@ -165,7 +165,7 @@ def prices_equivalents(
 ) -> None:
     """The matching instance type (and database class) per provider, the CPU generations
     compared, and what still differs."""
-    from scoring.equivalents_cli import equivalents_tables
+    from bakeoff.equivalents_cli import equivalents_tables
 
     for table in equivalents_tables(catalog_for(snapshot), family, vcpus, memory, arch,
                                     cpu_vendor, region, database, db_vcpus, db_memory, ha,

@@ -17,12 +17,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from bakeoff.cli_prices import short_source
 from bench.scenarios import load_campaign_file
 from core.errors import PriceNotFoundError
 from core.scenario import Campaign, CloudSite, LocalSite, StaticSite
 from scoring.catalog import Catalog
 from scoring.catalog_rows import CONFIDENCE_LABEL, confidence_level
-from scoring.cli_prices import short_source
 from scoring.sla import sla_risk
 from scoring.tco import TERMS, CostComponent, MissingPrices, SiteCost, estimate_site, term_rates
 
@@ -216,7 +216,7 @@ def tco(
 
     Example: bakeoff tco scenarios/poc-web-db.yaml --term 1y --format csv
     """
-    from scoring.cli_prices import catalog_for, snapshot_banner
+    from bakeoff.cli_prices import catalog_for, snapshot_banner
 
     if term is not None and term not in TERMS:
         raise typer.BadParameter(f"expected one of {', '.join(TERMS)}", param_hint="--term")
@@ -285,7 +285,7 @@ def tco(
 
 def register(app: typer.Typer) -> None:
     """Add `prices ...` and `tco` to the bakeoff app."""
-    from scoring import cli_prices
+    from bakeoff import cli_prices
 
     prices = typer.Typer(help="Browse, refresh and compare price snapshots.",
                          no_args_is_help=True)
