@@ -151,7 +151,7 @@ def _chart(c: Comparison) -> str | None:
 
 def _templates() -> Environment:
     return Environment(loader=PackageLoader("scoring", "templates"),
-                       autoescape=select_autoescape(["html"]), trim_blocks=True,
+                       autoescape=select_autoescape(["html", "html.j2"]), trim_blocks=True,
                        lstrip_blocks=True)
 
 
