@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from core.k8s_spec import ClusterField
 from core.scenario_messages import NAME_PATTERN
 from core.strict_numbers import NoBoolNumbers
 
@@ -159,6 +160,7 @@ class CloudSite(SiteBase):
         None, description="who may SSH in; default: this machine's public address/32. "
         "0.0.0.0/0 only when written here (a warning is printed)")
     spot: bool = False
+    kubernetes: ClusterField = Field(None, description="a managed cluster (docs/kubernetes.md)")
 
     @field_validator("ssh_cidr")
     @classmethod

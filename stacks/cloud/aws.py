@@ -41,8 +41,9 @@ def _subnet_cidrs(network_cidr: str) -> tuple[str, str]:
     return str(next(subnets)), str(next(subnets))
 
 
-def program(spec: CloudSiteSpec) -> None:
-    """Declare the site; exports hosts, database, network and region (see spec.py)."""
+def program(spec: CloudSiteSpec) -> dict:
+    """Declare the site; exports hosts, database, network and region (see spec.py).
+    Returns the network parts a cluster program (k8s_aws.py) builds beside."""
     tags = spec.tags()
     provider = aws.Provider(spec.resource_name("aws"), region=spec.region)
     opts = pulumi.ResourceOptions(provider=provider)
@@ -147,6 +148,7 @@ def program(spec: CloudSiteSpec) -> None:
     pulumi.export("network", {"vpc_id": vpc.id, "cidr": spec.network_cidr,
                               "subnets": {z: s.id for z, s in subnets.items()}})
     pulumi.export("region", spec.region)
+    return {"provider": provider, "vpc": vpc, "igw": igw, "subnets": subnets, "sg": sg}
 
 
 def _rds(spec: CloudSiteSpec, named, opts: pulumi.ResourceOptions, vpc: aws.ec2.Vpc,

@@ -168,7 +168,8 @@ def subnet_cidr(spec: CloudSiteSpec) -> str:
 
 
 def _database(spec: CloudSiteSpec, rg: resources.ResourceGroup, vnet: network.VirtualNetwork,
-              vm_subnet: network.Subnet, tags: dict[str, str]) -> dict[str, pulumi.Input]:
+              vm_subnet: network.Subnet, tags: dict[str, str]
+              ) -> tuple[dict[str, pulumi.Input], network.Subnet]:
     db = spec.database
     assert db is not None
     # Subnets of one VNet one after the other: concurrent subnet writes on a VNet are
@@ -203,11 +204,13 @@ def _database(spec: CloudSiteSpec, rg: resources.ResourceGroup, vnet: network.Vi
                              server_name=server.name, database_name=db.dbname)
     return {"host": server.fully_qualified_domain_name, "port": 5432, "user": db.username,
             "dbname": db.dbname, "kind": "azure-flexible", "password": password,
-            "zone": server.availability_zone, "id": server.id}
+            "zone": server.availability_zone, "id": server.id}, db_subnet
 
 
-def program(spec: CloudSiteSpec) -> None:
-    """Declare the site and export hosts, database, network and region."""
+def program(spec: CloudSiteSpec) -> dict:
+    """Declare the site and export hosts, database, network and region. Returns the
+    network parts a cluster program (k8s_azure.py) builds beside (`last_subnet`: a new
+    subnet of the VNet is declared after it, see _database)."""
     tags = spec.tags()
     rg = resources.ResourceGroup(spec.resource_name("rg"), location=spec.region, tags=tags)
     nsg = network.NetworkSecurityGroup(
@@ -235,7 +238,9 @@ def program(spec: CloudSiteSpec) -> None:
         network_security_group={"id": nsg.id})
     hosts = {role: _vm(spec, role, i, rg, subnet, tags) for i, role in enumerate(spec.roles)}
     pulumi.export("hosts", hosts)
-    pulumi.export("database", _database(spec, rg, vnet, subnet, tags) if spec.database else None)
+    database, last = _database(spec, rg, vnet, subnet, tags) if spec.database else (None, subnet)
+    pulumi.export("database", database)
     pulumi.export("network", {"cidr": spec.network_cidr, "vnet": vnet.name,
                               "resource_group": rg.name})
     pulumi.export("region", spec.region)
+    return {"rg": rg, "vnet": vnet, "subnet": subnet, "last_subnet": last}

@@ -104,7 +104,8 @@ def check_azure(sites: list[CloudSiteSpec], credential: Any = None,
 
     rm = ResourceManagementClient(credential, sub, **client_kwargs)
     wanted = [*AZURE_PROVIDERS, *([AZURE_DB_PROVIDER] if any(s.database for s in sites)
-                                  else [])]
+                                  else []),
+              *(["Microsoft.ContainerService"] if any(s.kubernetes for s in sites) else [])]
     try:
         states = {ns: rm.providers.get(ns).registration_state for ns in wanted}
     except Exception as e:

@@ -92,7 +92,9 @@ def check_gcp(sites: list[CloudSiteSpec], credentials: Any = None,
 
         session = AuthorizedSession(credentials)
     out.append(_apis(session, service_usage_url, project,
-                     [*APIS, *(DB_APIS if any(s.database for s in sites) else ())]))
+                     [*APIS, *(DB_APIS if any(s.database for s in sites) else ()),
+                      *(("container.googleapis.com",) if any(s.kubernetes for s in sites)
+                        else ())]))
     from google.cloud import compute_v1
 
     kw = {"credentials": credentials, "client_options": client_options}

@@ -154,8 +154,9 @@ def _database(spec: CloudSiteSpec, net: compute.Network,
             "id": instance.name}
 
 
-def program(spec: CloudSiteSpec) -> None:
-    """Declare the site and export hosts, database, network and region."""
+def program(spec: CloudSiteSpec) -> dict:
+    """Declare the site and export hosts, database, network and region. Returns the
+    network parts a cluster program (k8s_gcp.py) builds beside."""
     for zone in spec.zones:
         if region_of_zone(zone) != spec.region:
             raise SiteSpecError(f"site {spec.site}: zone {zone} is not in region {spec.region}")
@@ -181,3 +182,4 @@ def program(spec: CloudSiteSpec) -> None:
     pulumi.export("database", _database(spec, net, labels) if spec.database else None)
     pulumi.export("network", {"cidr": spec.network_cidr, "vpc": net.name})
     pulumi.export("region", spec.region)
+    return {"net": net, "subnet": subnet, "labels": labels, "described": described}

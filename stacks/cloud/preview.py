@@ -13,13 +13,23 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from stacks.cloud.spec import CloudSiteSpec, program_for
+from stacks.cloud.spec import CloudSiteSpec, program_of
 
 # Computed attributes a program reads from resources it declared, with placeholder values.
 _COMPUTED = {
     "privateIp": "10.42.{n}.10", "publicIp": "198.51.100.{n}", "address": "db.{name}.internal",
     "port": 5432, "keyName": "{name}", "arn": "arn:preview:{name}", "name": "{name}",
     "fqdn": "{name}.preview", "ipAddress": "198.51.100.{n}",
+}
+# Computed attributes of cluster resources (stacks/cloud/k8s_*.py), by type token.
+_CLUSTER_CA = "LS0tLS1CRUdJTi1wcmV2aWV3LWNhLS0tLS0="  # base64 '-----BEGIN-preview-ca-----'
+_TYPED: dict[str, dict[str, Any]] = {
+    "aws:eks/cluster:Cluster": {
+        "endpoint": "https://preview.eks.amazonaws.com",
+        "certificateAuthority": {"data": _CLUSTER_CA},
+        "identities": [{"oidcs": [{"issuer": "https://oidc.eks.preview/id/PREVIEW"}]}]},
+    "gcp:container/cluster:Cluster": {
+        "endpoint": "203.0.113.10", "masterAuth": {"clusterCaCertificate": _CLUSTER_CA}},
 }
 _lock = threading.Lock()  # the Pulumi runtime keeps global state: one program at a time
 
@@ -48,7 +58,7 @@ def _mocks_class() -> type:
         def new_resource(self, args: Any) -> tuple[str, dict]:
             n = len(self.resources) + 1
             self.resources.append(DeclaredResource(args.typ, args.name, dict(args.inputs)))
-            state = dict(args.inputs)
+            state = {**_TYPED.get(args.typ, {}), **dict(args.inputs)}
             for key, value in _COMPUTED.items():
                 if key not in state:
                     state[key] = (value.format(n=n, name=args.name)
@@ -61,6 +71,11 @@ def _mocks_class() -> type:
                 arch = "arm64" if "arm64" in str(args.args) else "x86_64"
                 return {"id": f"ami-preview-{arch}", "architecture": arch,
                         "name": "ubuntu-noble-24.04 (looked up at run time)"}, []
+            if args.token.endswith("listManagedClusterUserCredentials"):
+                import base64
+
+                value = base64.b64encode(b"<kubeconfig issued by AKS at run time>").decode()
+                return {"kubeconfigs": [{"name": "clusterUser", "value": value}]}, []
             return {"id": f"{args.token}-preview"}, []
 
     return RecordingMocks
@@ -74,7 +89,7 @@ def preview_program(spec: CloudSiteSpec, program: Any | None = None) -> Preview:
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
 
-    program = program or program_for(spec.provider)
+    program = program or program_of(spec)
     with _lock:
         try:  # the provisioner checks sites from their own threads, which have no loop
             asyncio.get_event_loop()

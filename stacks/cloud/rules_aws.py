@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from stacks.cloud import rules_k8s as k8s
 from stacks.cloud.aws import arch_of
 from stacks.cloud.rules import (
     Resource,
@@ -141,6 +142,9 @@ RULES = [
          "https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/"
          "API_CreateDBSubnetGroup.html"),
 ]
+
+RULES += k8s.AWS_RULES  # cluster sites (stacks/cloud/rules_k8s.py)
+NAME_PROPERTY.update(k8s.AWS_NAMES)
 
 
 def site_rules(spec: CloudSiteSpec, resources: list[Resource]) -> list[Violation]:

@@ -10,6 +10,7 @@ import base64
 import re
 from typing import Any
 
+from stacks.cloud import rules_k8s as k8s
 from stacks.cloud.rules import Resource, Rule, Violation, password_classes, tag_map, text
 from stacks.cloud.spec import CloudSiteSpec
 
@@ -134,6 +135,10 @@ RULES = [
          text(r"[A-Za-z_][A-Za-z0-9_]*", 63), "database name: 1..63 letters, digits, _",
          PG_SRC),
 ]
+
+RULES += k8s.AZURE_RULES  # cluster sites (stacks/cloud/rules_k8s.py)
+NAME_PROPERTY.update(k8s.AZURE_NAMES)
+SERVICES.update(k8s.AZURE_SERVICES)
 
 
 def size_features(size: str) -> str:

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from core.provider_facts import GCP_ARM_SERIES, GCP_HYPERDISK_ONLY
+from stacks.cloud import rules_k8s as k8s
 from stacks.cloud.rules import Resource, Rule, Violation, tag_map, text
 from stacks.cloud.spec import CloudSiteSpec
 
@@ -57,7 +58,7 @@ _LABEL_TEXT = ("labels: at most 64; keys 1..63 of a-z 0-9 _ - starting with a le
 
 NAMED = (*(f"gcp:compute/{t}" for t in (
     "network:Network", "subnetwork:Subnetwork", "firewall:Firewall", "address:Address",
-    "globalAddress:GlobalAddress", "disk:Disk", "instance:Instance")), SQL)
+    "globalAddress:GlobalAddress", "disk:Disk", "instance:Instance")), SQL, *k8s.GCP_NAMED)
 
 RULES = [
     Rule(NAMED, "@name", text(r"[a-z]([-a-z0-9]*[a-z0-9])?", 63),
@@ -78,6 +79,10 @@ RULES = [
     Rule(("gcp:sql/user:User",), "@name", text(r"[A-Za-z_][A-Za-z0-9_]*", 63),
          "PostgreSQL user: 1..63 letters, digits, _", SQL_SRC),
 ]
+
+RULES += k8s.GCP_RULES  # cluster sites (stacks/cloud/rules_k8s.py)
+NAME_PROPERTY.update(k8s.GCP_NAMES)
+SERVICES.update(k8s.GCP_SERVICES)
 
 
 def site_rules(spec: CloudSiteSpec, resources: list[Resource]) -> list[Violation]:

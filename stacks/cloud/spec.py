@@ -16,6 +16,7 @@ from typing import Any, Literal
 from core.errors import BakeoffError
 from core.provider_facts import DEFAULT_DISK_TYPE as DEFAULT_DISK
 from core.provider_facts import ProviderLimitError, provisioned_db_storage_gb
+from stacks.cloud.k8s_common import ClusterSpec
 
 # Tags every taggable resource carries; GCP labels use the same keys (they are valid labels).
 TAG_CAMPAIGN = "bakeoff-campaign"
@@ -96,6 +97,7 @@ class CloudSiteSpec:
     image: str | None = None  # None: the provider's current Ubuntu LTS, looked up
     cloud_init: dict[str, str] = field(default_factory=dict)  # role -> user-data
     network_cidr: str = "10.42.0.0/16"
+    kubernetes: ClusterSpec | None = None  # a cluster site (stacks/cloud/k8s_common.py)
 
     @property
     def roles(self) -> list[str]:
@@ -193,6 +195,12 @@ def program_for(provider: str) -> Any:
         raise ModuleNotFoundError(f"no Pulumi program for provider '{provider}' "
                                   f"(stacks/cloud/{provider}.py) or its SDK: {e}") from e
     return module.program
+
+
+def program_of(spec: CloudSiteSpec) -> Any:
+    """The program that declares `spec`: a cluster site's is k8s_<provider>.py (which
+    calls the VM program for the network and the VMs), else the VM program."""
+    return program_for(f"k8s_{spec.provider}" if spec.kubernetes else spec.provider)
 
 
 class SiteSpecError(BakeoffError, ValueError):

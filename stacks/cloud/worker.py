@@ -92,13 +92,14 @@ class ParentGuard:
 
 
 def spec_from_json(text: str):
-    from stacks.cloud.spec import CloudSiteSpec, DatabaseSpec, DiskSpec, HostKey
+    from stacks.cloud.spec import CloudSiteSpec, ClusterSpec, DatabaseSpec, DiskSpec, HostKey
 
     d = json.loads(text)
     d["zones"] = tuple(d["zones"])
     d["disk"] = DiskSpec(**d["disk"])
     d["database"] = DatabaseSpec(**d["database"]) if d.get("database") else None
     d["host_keys"] = {k: HostKey(**v) for k, v in d["host_keys"].items()}
+    d["kubernetes"] = ClusterSpec(**d["kubernetes"]) if d.get("kubernetes") else None
     return CloudSiteSpec(**d)
 
 
@@ -131,10 +132,10 @@ class PulumiEngine:
             raise Locked(str(e)[-2000:]) from None
 
     def up(self, stack: str, spec_file: Path, say: Any) -> dict[str, Any]:
-        from stacks.cloud.spec import program_for
+        from stacks.cloud.spec import program_of
 
         spec = spec_from_json(spec_file.read_text())
-        program = program_for(spec.provider)
+        program = program_of(spec)
         st = self.auto.create_or_select_stack(stack_name=stack, project_name=self.project,
                                               program=lambda: program(spec), opts=self.opts)
         res = self._locked(lambda: st.up(on_output=say, color="never"))
