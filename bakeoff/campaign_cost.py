@@ -9,7 +9,9 @@ and destroy the site (longer with a managed database). The site's cost is
 with every price from the catalog snapshot (or the scenario's labelled override). A VM's
 price is its market's: on-demand, or for a `spot: true` site the catalog's spot rate for
 every VM (load generators too), labelled with the spot caveat. Disks and egress are left
-out: for a few hours they are cents, and the report says so. A missing price (a spot
+out: for a few hours they are cents, and the report says so. A cluster site (`kubernetes:`)
+adds its control plane, nodes, load balancer and NAT (bakeoff/cluster_cost.py) and half
+an hour of creation and deletion. A missing price (a spot
 site's missing spot price included) is an error, never $0 and never another market's.
 """
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from bakeoff.cluster_cost import CLUSTER_OVERHEAD_H, cluster_parts
 from core.errors import BakeoffError, PriceNotFoundError
 from core.scenario import Campaign, CloudSite, WorkloadSpec
 
@@ -54,6 +57,7 @@ def campaign_hours(campaign: Campaign, site: CloudSite) -> float:
     units = sum(unit_seconds(w) * (w.repetitions or campaign.repetitions)
                 for w in campaign.workloads)
     overhead = PROVISION_OVERHEAD_H + (DATABASE_OVERHEAD_H if site.database else 0.0)
+    overhead += CLUSTER_OVERHEAD_H if site.kubernetes is not None else 0.0
     return overhead + units / 3600.0
 
 
@@ -83,8 +87,10 @@ def site_campaign_cost(campaign: Campaign, site: CloudSite) -> CampaignCost:
                        site.loadgen * rate, source))
     if site.database is not None:
         parts.append(_database_part(site, catalog))
-    hourly = sum(p[1] for p in parts)
     hours = campaign_hours(campaign, site)
+    if site.kubernetes is not None:  # control plane, nodes, LB, NAT (bakeoff/cluster_cost.py)
+        parts += cluster_parts(campaign, site, catalog, itype, hours)
+    hourly = sum(p[1] for p in parts)
     return CampaignCost(site.name, round(hours, 3), hourly, round(hours * hourly, 2), parts)
 
 

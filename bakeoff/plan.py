@@ -99,6 +99,10 @@ def render_plan(campaign: Campaign, console: Console) -> None:
             resources = "2 hosts in zones " + ", ".join(site.zones)
             if site.database:
                 resources += "; managed PostgreSQL" + (" (HA)" if site.database.ha else "")
+            if site.kubernetes:  # a cluster site (docs/kubernetes.md)
+                k = site.kubernetes
+                resources += (f"; {dict(aws='EKS', azure='AKS', gcp='GKE')[site.provider]} "
+                              f"{k.version}, {k.min_nodes}..{k.max_nodes} nodes ({k.autoscaler})")
         table.add_row(site.name, site.provider, site.region, _shape(site), resources,
                       _monthly(campaign, site))
     console.print(table)

@@ -21,6 +21,7 @@ from scoring.catalog_load import load_catalog
 from scoring.catalog_rows import CatalogError
 from scoring.equivalents import db_shape, site_compute_row
 from scoring.support import support_component
+from scoring.tco_cluster import cluster_parts
 from scoring.tco_database import database_parts
 from scoring.tco_parts import disk_parts, sud_multiplier
 from scoring.tco_services import service_parts
@@ -333,6 +334,9 @@ def _cloud_components(site: CloudSite, usage: Usage, term: str, catalog: Catalog
         missing.append(str(e))
     services, miss = service_parts(site, usage, catalog, _component)
     components += services
+    missing += miss
+    cluster, miss = cluster_parts(site, usage, catalog, _component)  # scoring/tco_cluster.py
+    components += cluster
     missing += miss
     if site.provider in usage.support:
         try:

@@ -35,6 +35,9 @@ from stacks.cloud.k8s_common import (
 from stacks.cloud.spec import CloudSiteSpec
 
 NODE_POOL = "bko-nodes"
+# Series whose only NIC is gVNIC (stacks/cloud/rules_gcp.py GVNIC_ONLY; a node pool must
+# enable it: https://cloud.google.com/kubernetes-engine/docs/how-to/using-gvnic).
+GVNIC_ONLY = ("c3", "c3d", "c4", "c4a", "c4d", "n4", "n4a", "n4d", "h3", "a3", "x4")
 SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
 
 
@@ -55,6 +58,7 @@ def program(spec: CloudSiteSpec) -> None:
                       nat_ip_allocate_option="AUTO_ONLY",
                       source_subnetwork_ip_ranges_to_nat="ALL_SUBNETWORKS_ALL_IP_RANGES")
     autopilot = k8s.autoscaler == "autopilot"
+    series = spec.instance_type.split("-", 1)[0]
     common = {
         "name": name, "location": spec.region, "network": net["net"].id,
         "subnetwork": subnet.id, "resource_labels": labels, "deletion_protection": False,
@@ -82,7 +86,10 @@ def program(spec: CloudSiteSpec) -> None:
                          "location_policy": "BALANCED"},
             node_config={"machine_type": spec.instance_type, "resource_labels": labels,
                          "labels": {"bakeoff-site": labels["bakeoff-site"]},
-                         "oauth_scopes": SCOPES, "tags": ["bakeoff"]},
+                         "oauth_scopes": SCOPES, "tags": ["bakeoff"],
+                         # the series' boot disk (Hyperdisk-only series) and NIC (gVNIC)
+                         "disk_type": vm_site.boot_disk_type(spec.instance_type),
+                         "gvnic": {"enabled": series in GVNIC_ONLY}},
             opts=pulumi.ResourceOptions(ignore_changes=["initialNodeCount"]))
     text = pulumi.Output.all(cluster.endpoint, cluster.master_auth).apply(
         lambda a: kubeconfig(name, f"https://{a[0]}", _ca(a[1]), exec_user(

@@ -27,6 +27,7 @@ from core.scenario import Campaign, CloudSite
 from stacks.cloud import resolve
 from stacks.cloud.cloudinit import HOST_PYTHON, tools_cloud_init
 from stacks.cloud.datadisk import data_scratch
+from stacks.cloud.k8s_site import cluster_notes, release_cloud_objects
 from stacks.cloud.ready import wait_for_cloud_init, wait_for_ssh
 from stacks.cloud.spec import (
     SSH_USER,
@@ -204,6 +205,7 @@ class CloudProvisioner:
         say = lambda line: self.on_output(site, line)  # noqa: E731
         state.record(site, status="destroying")
         try:
+            release_cloud_objects(state, site, say)  # a cluster's LBs and volumes first
             try:
                 self.workspace.destroy(stack, state.passphrase_file, say)
             except StackLocked:
@@ -340,6 +342,7 @@ class CloudProvisioner:
                    "network": outputs.get("network"), "provisioning": dict(timings),
                    "provenance": provenance(outputs),  # ids, images, zones, market
                    "loadgens": [r for r in hosts_out if r.startswith("loadgen")],
+                   **cluster_notes(state, site.name, outputs),  # kubeconfig, cluster
                    # spot VMs: a failed unit asks whether a host was reclaimed (bench.preemption)
                    "spot": bool(site.spot)})
 
