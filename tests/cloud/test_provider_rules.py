@@ -86,10 +86,33 @@ CASES = [
      "db-custom-2-8192"),
     (G, "gcp:sql/database:Database", "@name", "bake-off", "bakeoff"),
     (G, "gcp:sql/user:User", "@name", "bake off", "bakeoff"),
+    # cluster sites (stacks/cloud/rules_k8s.py; values from the pages cited there)
+    (A, "aws:eks/cluster:Cluster", "@name", "bko.eks", "bko-eks_1"),
+    (A, "aws:eks/cluster:Cluster", "version", "1.31.2", "1.31"),
+    (A, "aws:eks/nodeGroup:NodeGroup", "@name", "-nodes", "bko-nodes"),
+    (A, "aws:iam/role:Role", "@name", "bko-" + "r" * 60, "bko-eks-role"),  # + 8: 72 > 64
+    (Z, "azure-native:containerservice:ManagedCluster", "@name", "bko-aks-", "bko-aks"),
+    (Z, "azure-native:containerservice:ManagedCluster", "dnsPrefix", "bko.aks", "bko-aks"),
+    (Z, "azure-native:containerservice:ManagedCluster", "agentPoolProfiles[].name", "System",
+     "system"),
+    (Z, "azure-native:containerservice:AgentPool", "@name", "userpool0001x", "user"),
+    (Z, "azure-native:containerservice:ManagedCluster", "kubernetesVersion", "v1.31", "1.31"),
+    (Z, "azure-native:containerservice:ManagedCluster", "nodeResourceGroup", "bko nodes",
+     "bko-aks-nodes"),
+    (G, "gcp:container/cluster:Cluster", "@name", "bko-" + "g" * 37, "bko-gke"),  # 41 > 40
+    (G, "gcp:container/nodePool:NodePool", "@name", "Bko-nodes", "bko-nodes"),
+    (G, "gcp:container/cluster:Cluster", "minMasterVersion", "v1.31", "1.31"),
+    (G, "gcp:container/cluster:Cluster", "resourceLabels", {"Owner": "x"}, {"owner": "x"}),
+    (G, "gcp:container/nodePool:NodePool", "nodeConfig.resourceLabels", {"Owner": "x"},
+     {"owner": "x"}),
 ]
 
 
-EXPLICIT_NAME = {"gcp:sql/database:Database": "name", "gcp:sql/user:User": "name"}
+EXPLICIT_NAME = {"gcp:sql/database:Database": "name", "gcp:sql/user:User": "name",
+                 "aws:eks/cluster:Cluster": "name", "aws:eks/nodeGroup:NodeGroup": "nodeGroupName",
+                 "azure-native:containerservice:ManagedCluster": "resourceName",
+                 "azure-native:containerservice:AgentPool": "agentPoolName",
+                 "gcp:container/cluster:Cluster": "name", "gcp:container/nodePool:NodePool": "name"}
 
 
 def _resource(rtype: str, path: str, value):
@@ -305,10 +328,14 @@ def test_preflight_refuses_before_any_stack_is_created(tmp_path, write_scenario)
     assert ws.calls == [] and ws.stacks() == []
 
 
-SHIPPED = sorted((REPO / "scenarios").rglob("*.yaml"))
+SHIPPED = [pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="workloads land from "
+                                                   "wt-20b")) if p.name == "kubernetes.yaml"
+           else p for p in sorted((REPO / "scenarios").rglob("*.yaml"))]
 
 
-@pytest.mark.parametrize("path", SHIPPED, ids=[p.name for p in SHIPPED])
+@pytest.mark.parametrize("path", SHIPPED,
+                         ids=[p.values[0].name if hasattr(p, "values") else p.name
+                              for p in SHIPPED])
 def test_every_shipped_scenario_passes_the_rules(path):
     from bakeoff.cloudsites import preview_sites
     from bench.workloads import REGISTRY
