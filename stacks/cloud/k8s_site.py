@@ -33,6 +33,32 @@ REQUEST_TIMEOUT_S = 15
 SKIP_ENV = "BAKEOFF_K8S_SKIP_RELEASE"  # the API server is gone for good: destroy anyway
 
 
+# The credential plugin each kubeconfig calls (stacks/cloud/k8s_{aws,gcp}.py; AKS issues a
+# client certificate), and how to get it.
+AUTH_PLUGIN = {"aws": ("aws", "install the AWS CLI v2 (it provides `aws eks get-token`)"),
+               "gcp": ("gke-gcloud-auth-plugin",
+                       "gcloud components install gke-gcloud-auth-plugin")}
+
+
+def cluster_problems(site: Any) -> list[str]:
+    """What a cluster site needs on the controller before `up`: without the kubernetes
+    client or the credential plugin, the release before destroy could not run, and the
+    cluster could not be torn down cleanly."""
+    import importlib.util
+    import shutil
+
+    if getattr(site, "kubernetes", None) is None:
+        return []
+    out = []
+    if importlib.util.find_spec("kubernetes") is None:
+        out.append("the kubernetes client is not installed: pip install 'cloud-bakeoff[k8s]'")
+    plugin = AUTH_PLUGIN.get(site.provider)
+    if plugin and shutil.which(plugin[0]) is None:
+        out.append(f"the kubeconfig's credential plugin `{plugin[0]}` is not on PATH: "
+                   f"{plugin[1]}")
+    return out
+
+
 def kubeconfig_path(state: Any, site: str) -> Path:
     return state.site_dir(site) / KUBECONFIG
 

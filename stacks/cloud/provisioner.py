@@ -27,7 +27,7 @@ from core.scenario import Campaign, CloudSite
 from stacks.cloud import resolve
 from stacks.cloud.cloudinit import HOST_PYTHON, tools_cloud_init
 from stacks.cloud.datadisk import data_scratch
-from stacks.cloud.k8s_site import cluster_notes, release_cloud_objects
+from stacks.cloud.k8s_site import cluster_notes, cluster_problems, release_cloud_objects
 from stacks.cloud.ready import wait_for_cloud_init, wait_for_ssh
 from stacks.cloud.spec import (
     SSH_USER,
@@ -120,7 +120,7 @@ class CloudProvisioner:
             resolve.instance_type_of(site)
         except PrerequisiteError as e:
             out.append(str(e))
-        return out
+        return out + cluster_problems(site)  # kubernetes client, credential plugin
 
     def check(self, site: CloudSite) -> None:
         problems = self.problems(site)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import stat
 
 import pytest
-import yaml
 
 from core.errors import BakeoffError
 from core.scenario import Campaign
@@ -286,5 +285,17 @@ def test_down_site_releases_before_destroy_and_keeps_the_stack_on_failure(tmp_pa
         assert state.site_entry("eks")["status"] == "destroy-failed"
 
 
-def test_shipped_like_yaml_parses(tmp_path):
-    assert yaml.safe_load("kubernetes: {min_nodes: 1}")["kubernetes"]["min_nodes"] == 1
+def test_a_cluster_site_needs_its_credential_plugin_on_path(tmp_path, monkeypatch):
+    from stacks.cloud.k8s_site import cluster_problems
+
+    camp = campaign({}, provider="all")
+    monkeypatch.setenv("PATH", str(tmp_path))  # an empty directory: no plugin anywhere
+    probs = {s.provider: cluster_problems(s) for s in camp.sites}
+    assert any("`aws` is not on PATH" in p for p in probs["aws"])
+    assert any("gke-gcloud-auth-plugin" in p for p in probs["gcp"])
+    assert probs["azure"] == []  # AKS hands out a client certificate
+    (tmp_path / "aws").write_text("#!/bin/sh\n")
+    (tmp_path / "aws").chmod(0o755)
+    assert cluster_problems(camp.sites[0]) == []
+    vm = camp.sites[0].model_copy(update={"kubernetes": None})
+    assert cluster_problems(vm) == []
