@@ -299,3 +299,22 @@ def test_a_cluster_site_needs_its_credential_plugin_on_path(tmp_path, monkeypatc
     assert cluster_problems(camp.sites[0]) == []
     vm = camp.sites[0].model_copy(update={"kubernetes": None})
     assert cluster_problems(vm) == []
+
+
+def test_the_worker_reads_back_a_cluster_spec_as_written():
+    """`up` runs in a worker process from spec.json (stacks/cloud/worker.py): the cluster
+    part must survive the round trip, or the worker would declare a VM site."""
+    from stacks.cloud.k8s_common import ClusterSpec
+    from stacks.cloud.provisioner import spec_to_json
+    from stacks.cloud.spec import program_of
+    from stacks.cloud.worker import spec_from_json
+
+    camp = campaign({"min_nodes": 3, "max_nodes": 7, "autoscaler": "karpenter"},
+                    provider="aws")
+    spec = sample_spec(camp.sites[0], camp)
+    back = spec_from_json(spec_to_json(spec))
+    assert back == spec
+    assert back.kubernetes == ClusterSpec("1.31", 3, 7, "karpenter")
+    assert program_of(back).__module__ == "stacks.cloud.k8s_aws"
+    vm = sample_spec(camp.sites[0].model_copy(update={"kubernetes": None}), camp)
+    assert program_of(spec_from_json(spec_to_json(vm))).__module__ == "stacks.cloud.aws"
