@@ -27,7 +27,12 @@ from core.scenario import Campaign, CloudSite
 from stacks.cloud import resolve
 from stacks.cloud.cloudinit import HOST_PYTHON, tools_cloud_init
 from stacks.cloud.datadisk import data_scratch
-from stacks.cloud.k8s_site import cluster_notes, cluster_problems, release_cloud_objects
+from stacks.cloud.k8s_site import (
+    cluster_notes,
+    cluster_problems,
+    kubeconfig_path,
+    release_cloud_objects,
+)
 from stacks.cloud.ready import wait_for_cloud_init, wait_for_ssh
 from stacks.cloud.spec import (
     SSH_USER,
@@ -216,6 +221,7 @@ class CloudProvisioner:
                 raise
             raise BakeoffError(f"destroy of stack {stack} failed: {e}") from e
         state.record(site, status="destroyed")
+        kubeconfig_path(state, site).unlink(missing_ok=True)  # its cluster is gone
         state.forget_secrets_if_done()
 
     def _destroy_locked(self, stack: str, state: CampaignState, say: Any) -> None:

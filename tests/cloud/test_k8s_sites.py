@@ -271,6 +271,7 @@ def test_down_site_releases_before_destroy_and_keeps_the_stack_on_failure(tmp_pa
         assert "DELETE /api/v1/namespaces/default/services/web" in api.calls
         assert order == [("destroy", "camp-2--eks")]
         assert state.site_entry("eks")["status"] == "destroyed"
+        assert not kubeconfig_path(state, "eks").exists()  # a credential of a gone cluster
     with ReleaseApi([("default", "web", "LoadBalancer")], [], stuck=("web",)) as api:
         state = CampaignState("camp-3", tmp_path)
         path = kubeconfig_path(state, "eks")
@@ -283,6 +284,7 @@ def test_down_site_releases_before_destroy_and_keeps_the_stack_on_failure(tmp_pa
             prov.down_site("camp-3", "eks")
         assert order == []  # the cluster was not destroyed under its load balancer
         assert state.site_entry("eks")["status"] == "destroy-failed"
+        assert kubeconfig_path(state, "eks").exists()  # kept for the next attempt
 
 
 def test_a_cluster_site_needs_its_credential_plugin_on_path(tmp_path, monkeypatch):
