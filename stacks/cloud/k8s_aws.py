@@ -99,6 +99,12 @@ def program(spec: CloudSiteSpec) -> None:
     # the AWS cloud provider and Karpenter find the subnets (EKS VPC requirements page)
     discovery = {f"kubernetes.io/cluster/{name}": "shared", "kubernetes.io/role/internal-elb": "1",
                  **({"karpenter.sh/discovery": name} if k8s.autoscaler == "karpenter" else {})}
+    # public subnets (the VM site's) for internet-facing load balancers of Services
+    for i, subnet in enumerate(public):
+        for j, (key, value) in enumerate(((f"kubernetes.io/cluster/{name}", "shared"),
+                                          ("kubernetes.io/role/elb", "1"))):
+            aws.ec2.Tag(spec.resource_name(f"elb-tag-{i}-{j}"),
+                        resource_id=subnet.id, key=key, value=value, opts=opts)
     private = []
     for i, (zone, cidr) in enumerate(zip(spec.zones, NODE_SUBNETS, strict=True)):
         subnet = aws.ec2.Subnet(spec.resource_name(f"nodes-{i}"), vpc_id=net["vpc"].id,

@@ -78,6 +78,8 @@ def test_eks_program_declares_roles_nodes_oidc_and_private_subnets():
     assert {r.properties["availabilityZone"] for r in nodes} == set(spec.zones)
     assert not any(r.properties["mapPublicIpOnLaunch"] for r in nodes)
     assert of(p, "aws:ec2/natGateway:NatGateway")
+    elb = {(r.properties["key"], r.properties["value"]) for r in of(p, "aws:ec2/tag:Tag")}
+    assert ("kubernetes.io/role/elb", "1") in elb  # public subnets for Service LBs
     # the load generators are the VM site's: 2 fixed roles + 1 load generator
     assert len(of(p, "aws:ec2/instance:Instance")) == 3
     assert p.outputs["kubernetes"]["cluster"] == name
