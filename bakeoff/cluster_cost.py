@@ -15,8 +15,8 @@ Parts, each `(what, usd per hour over the site's campaign hours, source)`:
   Standard Load Balancer, which also carries the nodes' outbound traffic), whole campaign;
 - NAT: AWS's NAT gateway hour; GCP Cloud NAT per VM-hour for the nodes at most.
 
-GKE Autopilot bills pods' requested vCPU and memory, which the snapshot does not hold:
-that is a missing price (an error), never $0.
+GKE Autopilot bills the pods' requested vCPU and memory; without the pods' requests
+(not built) that is a missing price (an error), never $0.
 """
 
 from __future__ import annotations
@@ -51,9 +51,10 @@ def cluster_parts(campaign: Campaign, site: CloudSite, catalog, itype: str,
     svc = SERVICE[site.provider]
     if k8s.autoscaler == "autopilot":
         raise PriceNotFoundError(
-            f"site {site.name}: GKE Autopilot bills pods' vCPU and memory hours; the "
-            "snapshot has no Autopilot pod prices (platforms.csv holds its cluster fee "
-            "only); use autoscaler: cluster-autoscaler to price nodes")
+            f"site {site.name}: GKE Autopilot bills the pods' requested vCPU and memory by "
+            "the hour; the campaign estimate does not know the pods' requests yet (not "
+            "built), so it cannot price them; use autoscaler: cluster-autoscaler to "
+            "price nodes")
     service, plan = PLAN[site.provider]
     cp = catalog.platform(site.provider, site.region, service, plan, "cluster_hour")
     parts = [(f"{svc} control plane ({plan})", cp.usd_per_unit, cp.provenance)]

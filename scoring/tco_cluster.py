@@ -4,8 +4,8 @@ The nodes are the site's compute component (`usage.instances` nodes of its insta
 the production profile, not the bake-off's min..max); a cluster adds its control plane
 (platforms.csv cluster-hour, `usage.hours_per_month` hours) and, on AKS, the system pool's
 node. Load balancer and NAT are the usage block's `load_balancer` / `nat_gateway`
-(scoring/tco_services.py). GKE Autopilot bills pods, whose prices the snapshot lacks: a
-missing price, never $0.
+(scoring/tco_services.py). GKE Autopilot bills pods' requests, which the usage profile
+does not state (not built): a missing price, never $0.
 """
 
 from __future__ import annotations
@@ -29,8 +29,9 @@ def cluster_parts(site: CloudSite, usage: Usage, catalog, make: Callable[..., ob
         return [], []
     svc = SERVICE[site.provider]
     if k8s.autoscaler == "autopilot":
-        return [], [f"{site.provider} {site.region}: GKE Autopilot pod vCPU/memory prices are "
-                    "not in the snapshot (platforms.csv holds the cluster fee only)"]
+        return [], [f"{site.provider} {site.region}: GKE Autopilot bills the pods' requested "
+                    "vCPU and memory; the TCO has no pod-request profile to price them with "
+                    "(not built)"]
     out, missing = [], []
     service, plan = PLAN[site.provider]
     try:
