@@ -21,6 +21,7 @@ from pydantic import (
 
 from core.errors import BakeoffError, ScenarioError
 from core.scenario_messages import NAME_PATTERN, describe, short
+from core.serverless_spec import FunctionUsage
 from core.site_models import (  # noqa: F401  (re-exported: the scenario's public names)
     MAX_USD_PER_HOUR,
     MAX_USD_PER_UNIT,
@@ -106,6 +107,7 @@ class Usage(Model):
         default_factory=dict, description="support plan per provider, priced with its "
         "monthly minimum, e.g. {aws: business, azure: standard, gcp: standard}")
     sustained_use_discount: bool = True
+    functions: FunctionUsage = Field(default_factory=FunctionUsage)  # serverless sites
 
 
 class Criterion(Model):

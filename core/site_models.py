@@ -12,6 +12,7 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from core.k8s_spec import ClusterField
 from core.scenario_messages import NAME_PATTERN
+from core.serverless_spec import CloudServerless
 from core.strict_numbers import NoBoolNumbers
 
 WEIGHT_MIN, WEIGHT_MAX = 0, 5  # a criterion's weight (0 leaves it out); also weights files
@@ -161,6 +162,7 @@ class CloudSite(SiteBase):
         "0.0.0.0/0 only when written here (a warning is printed)")
     spot: bool = False
     kubernetes: ClusterField = Field(None, description="a managed cluster (docs/kubernetes.md)")
+    serverless: CloudServerless = Field(None, description="a function: docs/serverless.md")
 
     @field_validator("ssh_cidr")
     @classmethod
@@ -178,6 +180,9 @@ class CloudSite(SiteBase):
     def _one_shape(self) -> CloudSite:
         if (self.instance_type is None) == (self.size is None):
             raise ValueError("give exactly one of 'instance_type' or 'size'")
+        if self.kubernetes is not None and self.serverless is not None:
+            raise ValueError("a site is a cluster or a function, not both: give one of "
+                             "'kubernetes' or 'serverless' (or two sites)")
         return self
 
 

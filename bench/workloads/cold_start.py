@@ -43,9 +43,10 @@ class Params(WorkloadParams):
     warm: int = Field(3, ge=1, le=100, description="warm requests after each cold one")
     burst: int = Field(4, ge=0, le=64, description="concurrent requests to a cold function; "
                        "0: no burst")
-    force: Literal["idle", "recycle"] = Field(
+    force: Literal["idle", "recycle", "version"] = Field(
         "idle", description="idle: wait beyond the site's idle timeout (genuine); recycle: "
-        "ask the site to stop its idle instances (faster)")
+        "ask the site to stop its idle instances (faster); version: publish a new "
+        "configuration version (cloud function sites, bench/serverless/cold_force.py)")
     timeout_s: float = Field(60.0, gt=0, le=600, description="per request")
 
     @model_validator(mode="after")

@@ -43,7 +43,8 @@ def _subnet_cidrs(network_cidr: str) -> tuple[str, str]:
 
 def program(spec: CloudSiteSpec) -> dict:
     """Declare the site; exports hosts, database, network and region (see spec.py).
-    Returns the network parts a cluster program (k8s_aws.py) builds beside."""
+    Returns the parts a cluster program (k8s_aws.py) or a function program (fn_aws.py)
+    builds on."""
     tags = spec.tags()
     provider = aws.Provider(spec.resource_name("aws"), region=spec.region)
     opts = pulumi.ResourceOptions(provider=provider)
@@ -148,7 +149,8 @@ def program(spec: CloudSiteSpec) -> dict:
     pulumi.export("network", {"vpc_id": vpc.id, "cidr": spec.network_cidr,
                               "subnets": {z: s.id for z, s in subnets.items()}})
     pulumi.export("region", spec.region)
-    return {"provider": provider, "vpc": vpc, "igw": igw, "subnets": subnets, "sg": sg}
+    return {"provider": provider, "vpc": vpc, "igw": igw, "subnets": subnets, "sg": sg,
+            "hosts": hosts, "database": database}
 
 
 def _rds(spec: CloudSiteSpec, named, opts: pulumi.ResourceOptions, vpc: aws.ec2.Vpc,

@@ -209,7 +209,8 @@ def _database(spec: CloudSiteSpec, rg: resources.ResourceGroup, vnet: network.Vi
 
 def program(spec: CloudSiteSpec) -> dict:
     """Declare the site and export hosts, database, network and region. Returns the
-    network parts a cluster program (k8s_azure.py) builds beside (`last_subnet`: a new
+    network parts a cluster program (k8s_azure.py) or a function
+    program (fn_azure.py) builds on (`last_subnet`: a new
     subnet of the VNet is declared after it, see _database)."""
     tags = spec.tags()
     rg = resources.ResourceGroup(spec.resource_name("rg"), location=spec.region, tags=tags)
@@ -243,4 +244,5 @@ def program(spec: CloudSiteSpec) -> dict:
     pulumi.export("network", {"cidr": spec.network_cidr, "vnet": vnet.name,
                               "resource_group": rg.name})
     pulumi.export("region", spec.region)
-    return {"rg": rg, "vnet": vnet, "subnet": subnet, "last_subnet": last}
+    return {"rg": rg, "vnet": vnet, "subnet": subnet, "last_subnet": last, "hosts": hosts,
+            "database": database}

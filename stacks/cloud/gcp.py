@@ -156,7 +156,8 @@ def _database(spec: CloudSiteSpec, net: compute.Network,
 
 def program(spec: CloudSiteSpec) -> dict:
     """Declare the site and export hosts, database, network and region. Returns the
-    network parts a cluster program (k8s_gcp.py) builds beside."""
+    network parts a cluster program (k8s_gcp.py) or a function program
+    (fn_gcp.py) builds on."""
     for zone in spec.zones:
         if region_of_zone(zone) != spec.region:
             raise SiteSpecError(f"site {spec.site}: zone {zone} is not in region {spec.region}")
@@ -179,7 +180,9 @@ def program(spec: CloudSiteSpec) -> dict:
     hosts = {role: _instance(spec, role, i, subnet, labels)
              for i, role in enumerate(spec.roles)}
     pulumi.export("hosts", hosts)
-    pulumi.export("database", _database(spec, net, labels) if spec.database else None)
+    database = _database(spec, net, labels) if spec.database else None
+    pulumi.export("database", database)
     pulumi.export("network", {"cidr": spec.network_cidr, "vpc": net.name})
     pulumi.export("region", spec.region)
-    return {"net": net, "subnet": subnet, "labels": labels, "described": described}
+    return {"net": net, "subnet": subnet, "labels": labels, "described": described,
+            "hosts": hosts, "database": database}

@@ -17,6 +17,7 @@ import os
 from core.disk_rule import plan_disk
 from core.errors import PrerequisiteError
 from core.scenario import Campaign, CloudSite
+from stacks.cloud.fn_common import function_deploy
 from stacks.cloud.k8s_common import ClusterSpec
 from stacks.cloud.spec import (
     DEFAULT_DISK_TYPE,
@@ -95,7 +96,8 @@ def build_spec(site: CloudSite, campaign: Campaign, campaign_id: str, *, cidr: s
         operator_cidr=cidr, ssh_public_key=ssh_public_key, host_keys=host_keys,
         expires_at=expires, owner=os.environ.get(OWNER_ENV) or getpass.getuser(),
         database=db, spot=site.spot, image=site.image, cloud_init=cloud_init or {},
-        kubernetes=ClusterSpec.from_site(site.kubernetes))
+        kubernetes=ClusterSpec.from_site(site.kubernetes),
+        function=function_deploy(site, campaign_id))
 
 
 def stack_name(campaign_id: str, site: str) -> str:

@@ -98,6 +98,7 @@ class CloudSiteSpec:
     cloud_init: dict[str, str] = field(default_factory=dict)  # role -> user-data
     network_cidr: str = "10.42.0.0/16"
     kubernetes: ClusterSpec | None = None  # a cluster site (stacks/cloud/k8s_common.py)
+    function: dict[str, Any] | None = None  # serverless: stacks/cloud/fn_common.py FunctionDeploy
 
     @property
     def roles(self) -> list[str]:
@@ -198,9 +199,16 @@ def program_for(provider: str) -> Any:
 
 
 def program_of(spec: CloudSiteSpec) -> Any:
-    """The program that declares `spec`: a cluster site's is k8s_<provider>.py (which
-    calls the VM program for the network and the VMs), else the VM program."""
-    return program_for(f"k8s_{spec.provider}" if spec.kubernetes else spec.provider)
+    """The program that declares `spec`: a cluster site's is k8s_<provider>.py and a
+    function site's fn_<provider>.py (each calls the VM program for the network and the
+    VMs), else the VM program."""
+    if spec.kubernetes:
+        return program_for(f"k8s_{spec.provider}")
+    if spec.function:
+        from stacks.cloud.fn_common import with_function
+
+        return with_function(spec.provider, program_for(spec.provider))
+    return program_for(spec.provider)
 
 
 class SiteSpecError(BakeoffError, ValueError):

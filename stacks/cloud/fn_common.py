@@ -1,0 +1,140 @@
+"""What the three function programs share: the deploy spec, names, package, environment.
+
+A cloud site with `serverless:` is the VM site (network, VMs, managed database: the
+provider's own program, not repeated here) plus one function on the provider's serverless
+platform, declared by stacks/cloud/fn_<provider>.py on the parts the VM program returns.
+`program_of` (stacks/cloud/spec.py) routes a spec that carries `function` here.
+
+The function's environment is the same on every platform (bench/serverless/entry/
+adapter.py reads it): which function, the database's conninfo (a Pulumi secret), the
+downstream API on the server VM's private address, the pool size.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from core.scenario import CloudSite
+from stacks.cloud.spec import CloudSiteSpec
+
+DOWNSTREAM_PORT = 8099  # the site's downstream API on the server VM (docs/serverless.md)
+PYTHON_RUNTIME = "3.12"
+WHEELS_ENV = "BAKEOFF_FN_WHEELS"  # manylinux wheels to vendor into a Lambda zip
+_PACKAGES: dict[tuple[str, str], Any] = {}  # one build per process and (provider, function)
+
+
+@dataclass(frozen=True)
+class FunctionDeploy:
+    """The function block of a CloudSiteSpec (kept as a plain dict in the spec, so the
+    spec's JSON round trip through the worker needs no new type)."""
+
+    function: str
+    runtime: str
+    memory_mb: int
+    vpc: bool
+    timeout_s: int
+    max_instances: int
+    unique: str  # 8 hex digits of (campaign id, site): globally unique names (Azure, GCS)
+    pool_size: int = 2
+
+
+def function_deploy(site: CloudSite, campaign_id: str) -> dict[str, Any] | None:
+    fn = site.serverless
+    if fn is None:
+        return None
+    unique = hashlib.sha256(f"{campaign_id}/{site.name}".encode()).hexdigest()[:8]
+    return asdict(FunctionDeploy(fn.function, fn.runtime, fn.memory_for(site.provider), fn.vpc,
+                                 fn.timeout_s, fn.max_instances, unique))
+
+
+def deploy_of(spec: CloudSiteSpec) -> FunctionDeploy:
+    assert spec.function is not None
+    return FunctionDeploy(**spec.function)
+
+
+def with_function(provider: str, vm_program: Callable[[CloudSiteSpec], Any]) -> Callable:
+    """The program for a spec: the VM program alone, or fn_<provider>.program on top of it."""
+
+    def program(spec: CloudSiteSpec) -> Any:
+        if not spec.function:
+            return vm_program(spec)
+        import importlib
+
+        return importlib.import_module(f"stacks.cloud.fn_{provider}").program(spec, vm_program)
+
+    return program
+
+
+def short_name(spec: CloudSiteSpec, suffix: str, limit: int) -> str:
+    """'bko-<site>-<suffix>' in at most `limit` characters, lowercase; a long site name is
+    cut and 6 hex digits of it added (so different sites keep different names)."""
+    name = f"bko-{spec.site_label}-{suffix}"
+    if len(name) <= limit:
+        return name
+    digest = hashlib.sha256(spec.site.encode()).hexdigest()[:6]
+    keep = limit - len(f"bko--{digest}-{suffix}")
+    return f"bko-{spec.site_label[:max(keep, 1)].rstrip('-')}-{digest}-{suffix}"
+
+
+def unique_name(spec: CloudSiteSpec, suffix: str, limit: int) -> str:
+    """A globally unique DNS-style name: short_name with the campaign's 8 hex digits."""
+    return short_name(spec, f"{suffix}-{deploy_of(spec).unique}", limit)
+
+
+def storage_account_name(spec: CloudSiteSpec) -> str:
+    """Azure storage accounts: 3..24 lowercase letters and digits, globally unique."""
+    label = re.sub(r"[^a-z0-9]", "", spec.site_label)[:12]
+    return f"bko{label}{deploy_of(spec).unique}"[:24]
+
+
+def package_for(spec: CloudSiteSpec) -> Any:
+    """The function's package (bench/serverless/package.py), built once per process into
+    a private temporary directory; vendored for Lambda when $BAKEOFF_FN_WHEELS is set."""
+    import os
+
+    from bench.serverless.package import build
+
+    fn = deploy_of(spec)
+    key = (spec.provider, fn.function)
+    if key not in _PACKAGES:
+        wheels = os.environ.get(WHEELS_ENV)
+        out = Path(tempfile.mkdtemp(prefix="bakeoff-fn-"))
+        _PACKAGES[key] = build(spec.provider, fn.function, out,
+                               Path(wheels) if wheels else None)
+    return _PACKAGES[key]
+
+
+def function_env(spec: CloudSiteSpec, database: Any, server_ip: Any) -> Any:
+    """The adapter's environment as an Output (the conninfo inside it is secret)."""
+    import pulumi
+
+    fn = deploy_of(spec)
+    base = {"BAKEOFF_FUNCTION": fn.function, "BAKEOFF_POOL_SIZE": str(fn.pool_size)}
+    if database is None:
+        return pulumi.Output.all(server_ip).apply(
+            lambda a: {**base, "BAKEOFF_DOWNSTREAM_URL": f"http://{a[0]}:{DOWNSTREAM_PORT}"})
+    return pulumi.Output.all(database["host"], database["port"], database["user"],
+                             database["password"], database["dbname"], server_ip).apply(
+        lambda a: {**base, "BAKEOFF_CONNINFO": f"host={a[0]} port={a[1]} user={a[2]} "
+                   f"password={a[3]} dbname={a[4]} sslmode=require",
+                   "BAKEOFF_DOWNSTREAM_URL": f"http://{a[5]}:{DOWNSTREAM_PORT}"})
+
+
+def function_output(spec: CloudSiteSpec, url: Any, name: Any, cold_force: dict[str, Any],
+                    package: Any) -> dict[str, Any]:
+    """The `function` stack output: what env.notes["function"] gets (the local function
+    site's keys, plus provider and what forcing a cold start needs)."""
+    fn = deploy_of(spec)
+    return {"kind": "cloud-function", "provider": spec.provider, "url": url, "name": name,
+            "functions": [fn.function], "runtime": f"python{PYTHON_RUNTIME}",
+            "memory_mb": fn.memory_mb, "vpc": fn.vpc, "max_instances": fn.max_instances,
+            "pool_size": fn.pool_size, "idle_s": None, "cold_force": cold_force,
+            "package_sha256": package.sha256, "package_vendored": package.vendored,
+            "label": f"{spec.provider} function (cold starts forced by a new configuration "
+                     "version)"}
