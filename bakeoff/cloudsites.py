@@ -52,6 +52,7 @@ def plan_spec(site: CloudSite, campaign: Campaign):
 def preview_sites(campaign: Campaign) -> list[dict[str, Any]]:
     """The `bakeoff plan --json` entries: one per cloud site, resources sorted by type, name."""
     from bakeoff.campaign_cost import CampaignCost, campaign_costs
+    from bakeoff.plan_functions import function_cost
     from stacks.cloud.preview import preview_program
 
     resolved = resolve_campaign(campaign)
@@ -67,6 +68,7 @@ def preview_sites(campaign: Campaign) -> list[dict[str, Any]]:
             "resources": []}
         if not isinstance(cost, CampaignCost):
             entry["cost_error"] = cost
+        entry.update(function_cost(resolved, site))  # serverless: per-request cost
         try:
             preview = preview_program(plan_spec(site, resolved))
         except ModuleNotFoundError as e:

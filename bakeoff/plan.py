@@ -125,6 +125,7 @@ def render_cloud_preview(campaign: Campaign, console: Console) -> None:
     """The resources each cloud program declares (under mocks) and the campaign's cost."""
     from bakeoff.campaign_cost import CampaignCost, campaign_costs
     from bakeoff.cloudsites import preview_sites, resolve_campaign
+    from bakeoff.plan_functions import render_function_cost
 
     costs = campaign_costs(resolve_campaign(campaign))
     total, unpriced = 0.0, 0
@@ -138,6 +139,7 @@ def render_cloud_preview(campaign: Campaign, console: Console) -> None:
                 counts[r["type"]] = counts.get(r["type"], 0) + 1
             console.print(f"{head}: {len(entry['resources'])} resource(s): "
                           + ", ".join(f"{t} x{n}" for t, n in sorted(counts.items())))
+        render_function_cost(entry, console)  # bakeoff/plan_functions.py
         usd = entry["estimated_campaign_usd"]
         if usd is None:
             unpriced += 1

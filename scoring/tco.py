@@ -23,12 +23,13 @@ from scoring.equivalents import db_shape, site_compute_row
 from scoring.support import support_component
 from scoring.tco_cluster import cluster_parts
 from scoring.tco_database import database_parts
+from scoring.tco_functions import function_parts
 from scoring.tco_parts import disk_parts, sud_multiplier
 from scoring.tco_services import service_parts
 
 Label = Literal["catalog", "stated", "override"]
 Kind = Literal["compute", "storage", "iops", "database", "database_storage", "egress", "network",
-               "discount", "support"]
+               "discount", "support", "function"]
 Site = LocalSite | StaticSite | CloudSite
 
 TERMS = ("on-demand", "1y", "3y", "spot")
@@ -338,6 +339,8 @@ def _cloud_components(site: CloudSite, usage: Usage, term: str, catalog: Catalog
     cluster, miss = cluster_parts(site, usage, catalog, _component)  # scoring/tco_cluster.py
     components += cluster
     missing += miss
+    functions, miss, fn_caveats = function_parts(site, usage, catalog, _component)
+    components, missing, caveats = components + functions, missing + miss, caveats + fn_caveats
     if site.provider in usage.support:
         try:
             components.append(support_component(site, usage, catalog, _component,

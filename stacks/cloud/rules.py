@@ -223,8 +223,10 @@ def violations(spec: CloudSiteSpec, resources: Iterable[Resource]) -> list[Viola
 
     table = importlib.import_module(f"stacks.cloud.rules_{spec.provider}")
     resources = [Resource(r.type, r.name, unwrap_secrets(r.properties)) for r in resources]
+    from stacks.cloud import rules_fn  # function sites' resources (stacks/cloud/fn_*.py)
+
     return [*apply(table.RULES, resources, table.NAME_PROPERTY),
-            *table.site_rules(spec, resources)]
+            *table.site_rules(spec, resources), *rules_fn.violations(spec.provider, resources)]
 
 
 def required_services(provider: str, resources: Iterable[Any]) -> list[str]:
@@ -232,9 +234,12 @@ def required_services(provider: str, resources: Iterable[Any]) -> list[str]:
     for these resources; AWS needs none enabled. For `plan` and doctor."""
     import importlib
 
+    from stacks.cloud.rules_fn import function_services
+
     table = importlib.import_module(f"stacks.cloud.rules_{provider}")
+    resources = list(resources)
     return sorted({svc for r in resources for prefix, svc in table.SERVICES.items()
-                   if r.type.startswith(prefix)})
+                   if r.type.startswith(prefix)} | set(function_services(provider, resources)))
 
 
 def check_site(spec: CloudSiteSpec) -> list[Violation]:
