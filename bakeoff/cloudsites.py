@@ -7,6 +7,7 @@ site's program under Pulumi mocks (stacks/cloud/preview.py) with placeholder sec
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from core.errors import BakeoffError
@@ -118,4 +119,6 @@ def _plain(value: Any) -> Any:
         return int(value)
     if value is None or isinstance(value, str | int | float | bool):
         return value
+    if type(value).__module__ == "pulumi.asset" and getattr(value, "path", None):
+        return {type(value).__name__: Path(value.path).name}  # a package: its file name
     return str(value)

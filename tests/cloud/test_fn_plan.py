@@ -1,0 +1,59 @@
+"""`bakeoff plan` of the shipped three-cloud serverless scenario, offline: Lambda, Flex
+Consumption and Cloud Run with VPC access to each site's database, passing the provider
+rules, with the per-request cost (docs/serverless.md; tests/test_fn_cost.py works the
+numbers by hand)."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from bakeoff.cli import app
+from tests.conftest import REPO
+
+SCENARIO = REPO / "scenarios" / "serverless.yaml"
+OFFLINE = {"BAKEOFF_OWNER": "plan-owner", "PATH": "/usr/bin:/bin", "COLUMNS": "200",
+           "AZURE_SUBSCRIPTION_ID": "", "GOOGLE_CLOUD_PROJECT": ""}
+runner = CliRunner()
+
+
+def test_plan_previews_three_function_sites_with_per_request_cost():
+    res = runner.invoke(app, ["plan", str(SCENARIO), "--json"], env=OFFLINE)
+    assert res.exit_code == 0, res.output
+    sites = {s["site"]: s for s in json.loads(res.output)["sites"]}
+    assert set(sites) == {"lambda", "functions", "cloud-run"}
+    for s in sites.values():
+        assert "error" not in s and s["rule_violations"] == [], s.get("error")
+    types = {name: {r["type"] for r in s["resources"]} for name, s in sites.items()}
+    assert {"aws:lambda/function:Function", "aws:lambda/functionUrl:FunctionUrl",
+            "aws:rds/instance:Instance"} <= types["lambda"]
+    assert {"azure-native:web:WebApp", "azure-native:web:AppServicePlan",
+            "azure-native:dbforpostgresql:Server"} <= types["functions"]
+    assert {"gcp:cloudrunv2/service:Service",
+            "gcp:sql/databaseInstance:DatabaseInstance"} <= types["cloud-run"]
+    # VPC access to each database, as each platform declares it
+    lam = next(r for r in sites["lambda"]["resources"]
+               if r["type"] == "aws:lambda/function:Function")
+    assert len(lam["properties"]["vpcConfig"]["subnetIds"]) == 2
+    assert lam["properties"]["code"] == {"FileArchive": "aws-checkout.zip"}
+    webapp = next(r for r in sites["functions"]["resources"]
+                  if r["type"] == "azure-native:web:WebApp")
+    assert webapp["properties"]["virtualNetworkSubnetId"]
+    assert "run.googleapis.com" in sites["cloud-run"]["requires"]
+    assert "Microsoft.Web" in sites["functions"]["requires"]
+    # per-request cost: by hand in tests/test_fn_cost.py
+    assert sites["lambda"]["function_cost"]["monthly_usd"] == round(0.80 + 3.33334, 4)
+    assert sites["cloud-run"]["function_cost"]["monthly_usd"] == round(1.20 + 19.68 + 1.60, 4)
+    flex = sites["functions"]["function_cost"]
+    assert flex["monthly_usd"] is None and "price not found" in flex["missing"][0]
+
+
+def test_plan_table_shows_the_function_cost_lines():
+    res = runner.invoke(app, ["plan", str(SCENARIO)], env=OFFLINE)
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    assert "function cost per usage profile (5,000,000 requests/month x 120 ms at 1024 MB" \
+        in text
+    assert "$4.13/month" in text and "$22.48/month" in text
+    assert "incomplete: price not found" in text
