@@ -49,7 +49,7 @@ def test_function_programs_pass_the_provider_rules(provider, name):
 
 
 def test_lambda_in_the_sites_private_subnets_with_its_own_group():
-    spec, p = _declare("aws", LONG)
+    _spec, p = _declare("aws", LONG)
     fn = _one(p, "aws:lambda/function:Function")
     props = fn.properties
     # rule by hand: Lambda names 1..64 of [a-zA-Z0-9-_]
@@ -80,7 +80,7 @@ def test_hello_without_vpc_declares_no_function_subnets():
 
 
 def test_flex_consumption_app_with_vnet_integration():
-    spec, p = _declare("azure", LONG)
+    _spec, p = _declare("azure", LONG)
     app = _one(p, "azure-native:web:WebApp")
     cfg = app.properties["functionAppConfig"]
     assert cfg["scaleAndConcurrency"]["instanceMemoryMB"] == 2048
@@ -99,7 +99,7 @@ def test_flex_consumption_app_with_vnet_integration():
 
 
 def test_cloud_run_scales_to_zero_with_direct_vpc_egress():
-    spec, p = _declare("gcp", LONG)
+    _spec, p = _declare("gcp", LONG)
     svc = _one(p, "gcp:cloudrunv2/service:Service")
     t = rules.unwrap_secrets(svc.properties["template"])  # the env (conninfo) is a secret
     assert t["scaling"]["minInstanceCount"] == 0
