@@ -91,3 +91,21 @@ def test_oversize_unzipped_package_is_refused(tmp_path):
 def test_the_same_oversize_is_not_a_lambda_limit_elsewhere(tmp_path):
     p = pkg.build("gcp", "hello", tmp_path, extra={"zeros.bin": bytes(251 * 1024 * 1024)})
     assert p.unzipped_bytes > pkg.LAMBDA_UNZIPPED_MAX and "none" in p.limits
+
+
+def test_the_request_path_picks_the_function(tmp_path):
+    """Both functions are packed; /fn/hello is served by hello even where the app's default
+    is checkout (whose init would need a database): one deployment serves the baseline."""
+    p = pkg.build("aws", "checkout", tmp_path)
+    root = tmp_path / "unpacked"
+    zipfile.ZipFile(p.path).extractall(root)
+    code = ("import json, lambda_function as f\n"
+            "print(json.dumps([f.handler({'rawPath': '/fn/hello', 'body': '{}'}, None),\n"
+            "                  f.handler({'rawPath': '/fn/nope', 'body': '{}'}, None)]))\n")
+    res = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True,
+                         text=True, timeout=60, check=True,
+                         env={"PATH": os.environ.get("PATH", ""),
+                              "BAKEOFF_FUNCTION": "checkout"})
+    hello, unknown = json.loads(res.stdout)
+    assert hello["statusCode"] == 200 and json.loads(hello["body"]) == {"message": "hello"}
+    assert unknown["statusCode"] == 404

@@ -51,8 +51,13 @@ def invoke(url: str, timeout_s: float) -> dict[str, Any]:
     return out
 
 
-def force_cold(base: str, mode: str, idle_s: float, timeout_s: float) -> None:
-    if mode == "recycle":
+def force_cold(base: str, mode: str, idle_s: float, timeout_s: float,
+               forcer: Any = None, target: Any = None, log: list | None = None) -> None:
+    if mode == "version":  # a cloud function: a new configuration version (cold_force.py)
+        done = forcer.force(target, f"{time.time_ns():x}")
+        if log is not None:
+            log.append(done)
+    elif mode == "recycle":
         req = urllib.request.Request(f"{base}/_admin/recycle", data=b"", method="POST")
         with _OPENER.open(req, timeout=timeout_s) as resp:
             resp.read()
@@ -77,19 +82,24 @@ def burst(url: str, n: int, timeout_s: float) -> list[dict[str, Any]]:
 
 
 def measure(base: str, function: str, samples: int, warm: int, burst_n: int, mode: str,
-            idle_s: float, timeout_s: float) -> dict[str, Any]:
+            idle_s: float, timeout_s: float, forcer: Any = None,
+            target: Any = None) -> dict[str, Any]:
     url = f"{base}/fn/{function}"
     cold: list[dict[str, Any]] = []
     warm_rows: list[dict[str, Any]] = []
+    forced: list[dict[str, Any]] = []
     for _ in range(samples):
-        force_cold(base, mode, idle_s, timeout_s)
+        force_cold(base, mode, idle_s, timeout_s, forcer, target, forced)
         cold.append(invoke(url, timeout_s))
         warm_rows += [invoke(url, timeout_s) for _ in range(warm)]
     burst_rows: list[dict[str, Any]] = []
     if burst_n:
-        force_cold(base, mode, idle_s, timeout_s)
+        force_cold(base, mode, idle_s, timeout_s, forcer, target, forced)
         burst_rows = burst(url, burst_n, timeout_s)
-    return {"function": function, "cold": cold, "warm": warm_rows, "burst": burst_rows}
+    out = {"function": function, "cold": cold, "warm": warm_rows, "burst": burst_rows}
+    if forced:  # what each forced cold start did on the platform (method, version, revision)
+        out["forced"] = forced
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -102,12 +112,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--samples", type=int, required=True)
     p.add_argument("--warm", type=int, required=True, help="warm requests after each cold one")
     p.add_argument("--burst", type=int, required=True)
-    p.add_argument("--force", choices=("idle", "recycle"), required=True)
+    p.add_argument("--force", choices=("idle", "recycle", "version"), required=True)
+    p.add_argument("--cold-force", help="version: the site's cold_force JSON (provider "
+                   "method and target; bench/serverless/cold_force.py)")
     p.add_argument("--idle-s", type=float, required=True)
     p.add_argument("--timeout-s", type=float, default=60.0)
     a = p.parse_args(argv)
-    runs = [measure(a.url, f, a.samples, a.warm, a.burst, a.force, a.idle_s, a.timeout_s)
-            for f in a.function]
+    forcer = target = None
+    if a.force == "version":
+        from bench.serverless.cold_force import forcer_for
+
+        target = json.loads(a.cold_force or "{}")
+        forcer = forcer_for(target)
+    runs = [measure(a.url, f, a.samples, a.warm, a.burst, a.force, a.idle_s, a.timeout_s,
+                    forcer, target) for f in a.function]
     print(json.dumps({"workload": "cold-start", "format": FORMAT, "force": a.force,
                       "idle_s": a.idle_s, "functions": runs}, indent=1))
     return 0

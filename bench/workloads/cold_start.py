@@ -14,6 +14,7 @@ The function measured is `function` (the realistic checkout by default); `baseli
 
 from __future__ import annotations
 
+import json
 import sys
 from typing import Any, ClassVar, Literal
 
@@ -89,19 +90,29 @@ class ColdStart:
         if not isinstance(site, dict) or "url" not in site:
             raise BakeoffError(f"cold-start on site {env.site!r} needs a function site: add "
                                "`serverless: {}` (with `database: {}`) to a local site")
-        host = loadgen_host(env)
-        python, py_env = host_python(host)
+        if (params.force == "version") != bool(site.get("cold_force")):
+            raise BakeoffError(f"cold-start on site {env.site!r}: force {params.force!r} does "
+                               "not fit this site (version: cloud function sites; idle or "
+                               "recycle: local function sites)")
         functions = [params.function] + ([params.baseline] if params.baseline else [])
-        argv = [python, "-m", "bench.serverless.probe", "--url", site["url"],
+        idle_s = float(site.get("idle_s") or 0.0)
+        argv = ["-m", "bench.serverless.probe", "--url", site["url"],
                 "--samples", str(params.samples), "--warm", str(params.warm),
                 "--burst", str(params.burst), "--force", params.force,
-                "--idle-s", f"{site['idle_s']:g}", "--timeout-s", f"{params.timeout_s:g}"]
+                "--idle-s", f"{idle_s:g}", "--timeout-s", f"{params.timeout_s:g}"]
         for f in functions:
             argv += ["--function", f]
-        per_sample = site["idle_s"] * 1.2 + 0.3 if params.force == "idle" else 0.0
+        per_sample = idle_s * 1.2 + 0.3 if params.force == "idle" else 0.0
+        if params.force == "version":  # a new configuration per sample: up to minutes
+            per_sample = 300.0
         budget = (len(functions) * (params.samples + 1) * (per_sample + params.timeout_s)
                   + 60)
-        res = host.executor.run(argv, timeout=budget, env=py_env)
+        if params.force == "version":
+            return _run_on_controller([*argv, "--cold-force", json.dumps(site["cold_force"])],
+                                      budget)
+        host = loadgen_host(env)
+        python, py_env = host_python(host)
+        res = host.executor.run([python, *argv], timeout=budget, env=py_env)
         if not res.ok:
             raise BakeoffError(f"cold-start: the probe failed (rc={res.rc}"
                                f"{', timed out' if res.timed_out else ''}): "
@@ -114,8 +125,9 @@ class ColdStart:
         if not isinstance(doc, dict) or doc.get("workload") != "cold-start":
             raise ParseError(TOOL, "raw output is not a cold-start JSON document")
         force = J.text(TOOL, doc, "force")
-        if force not in ("idle", "recycle"):
-            raise ParseError(TOOL, f"'force' must be idle or recycle, got {force[:40]!r}")
+        if force not in ("idle", "recycle", "version"):
+            raise ParseError(TOOL, f"'force' must be idle, recycle or version, got "
+                             f"{force[:40]!r}")
         runs = J.array(TOOL, doc, "functions")
         if not runs:
             raise ParseError(TOOL, "'functions' is empty")
@@ -134,6 +146,24 @@ class ColdStart:
 
     def tool_version_argv(self) -> tuple[str, ...]:
         return (sys.executable, "-m", TOOL, "--version")
+
+
+def _run_on_controller(argv: list[str], budget: float) -> str:
+    """Cloud function sites: the probe runs where the site was provisioned from, which holds
+    the provider credentials a new configuration version needs (the function URL is
+    public); its latency includes the controller's path to the region (docs/serverless.md)."""
+    import subprocess
+
+    try:
+        res = subprocess.run([sys.executable, *argv], capture_output=True, text=True,
+                             timeout=budget, check=False)
+    except subprocess.TimeoutExpired:
+        raise BakeoffError(f"cold-start: the probe did not finish within {budget:.0f} s") \
+            from None
+    if res.returncode != 0:
+        raise BakeoffError(f"cold-start: the probe failed (rc={res.returncode}): "
+                           f"{(res.stderr or res.stdout).strip()[-800:]}")
+    return res.stdout
 
 
 def _rows(run: dict[str, Any], key: str) -> list[dict[str, Any]]:
@@ -162,6 +192,9 @@ def _fold(run: dict[str, Any], prefix: str, force: str,
         raise ParseError(TOOL, f"unknown function {function[:40]!r}")
     cold_rows, warm_rows, burst_rows = (_rows(run, k) for k in ("cold", "warm", "burst"))
     meta = {"function": function, "force": force, "idle_s": idle_s}
+    forced = run.get("forced")
+    if isinstance(forced, list) and forced and isinstance(forced[0], dict):
+        meta["force_method"] = str(forced[0].get("method", ""))[:60]  # e.g. lambda-update-...
     everything = cold_rows + warm_rows + burst_rows
     throttles = sum(r["status"] == 429 for r in everything)
     failures = sum(not _ok(r) and r["status"] != 429 for r in everything)

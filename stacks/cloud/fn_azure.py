@@ -107,8 +107,9 @@ def program(spec: CloudSiteSpec, vm_program: Callable[[CloudSiteSpec], Any]) -> 
         principal_id=app.identity.apply(lambda i: i.principal_id if i else ""),
         role_definition_id=pulumi.Output.concat(
             "/providers/Microsoft.Authorization/roleDefinitions/", BLOB_OWNER_ROLE))
+    client = authorization.get_client_config_output()
     cold = {"method": "functions-app-setting", "resource_group": rg.name, "app_name": name,
-            "setting": "BAKEOFF_COLD_VERSION"}
+            "setting": "BAKEOFF_COLD_VERSION", "subscription": client.subscription_id}
     pulumi.export("function", function_output(
         spec, app.default_host_name.apply(lambda h: f"https://{h}/api" if h else None), name,
         cold, package))

@@ -77,5 +77,5 @@ def program(spec: CloudSiteSpec, vm_program: Callable[[CloudSiteSpec], Any]) -> 
                                 location=spec.region, role="roles/run.invoker",
                                 member="allUsers")
     cold = {"method": "cloud-run-new-revision", "region": spec.region, "service": name,
-            "env": "BAKEOFF_COLD_VERSION"}
+            "env": "BAKEOFF_COLD_VERSION", "project": gcp_config.project}
     pulumi.export("function", function_output(spec, service.uri, name, cold, package))

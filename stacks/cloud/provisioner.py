@@ -350,7 +350,9 @@ class CloudProvisioner:
                    "loadgens": [r for r in hosts_out if r.startswith("loadgen")],
                    **cluster_notes(state, site.name, outputs),  # kubeconfig, cluster
                    # spot VMs: a failed unit asks whether a host was reclaimed (bench.preemption)
-                   "spot": bool(site.spot)})
+                   "spot": bool(site.spot),
+                   # a function site (stacks/cloud/fn_*.py): what cold-start needs
+                   **({"function": outputs["function"]} if outputs.get("function") else {})})
 
 
 def _print_progress(site: str, line: str) -> None:

@@ -42,7 +42,7 @@ def test_function_programs_pass_the_provider_rules(provider, name):
     spec, preview = _declare(provider, name)
     assert rules.violations(spec, preview.resources) == []
     out = preview.outputs["function"]
-    assert out["provider"] == provider and out["functions"] == ["checkout"]
+    assert out["provider"] == provider and out["functions"] == ["checkout", "hello"]
     assert out["cold_force"]["method"] and len(out["package_sha256"]) == 64
     # the VM site is still all there (the function builds on it, never instead of it)
     assert {"hosts", "database", "network", "region"} <= set(preview.outputs)

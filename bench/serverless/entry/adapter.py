@@ -17,9 +17,8 @@ from typing import Any
 
 from bakeoff_fn.functions import FUNCTIONS
 
-_instance: Any = None
-_init_ms = 0.0
-_served = 0
+_instances: dict[str, Any] = {}  # per function: both are packed, the path picks one
+_init_ms: dict[str, float] = {}
 
 
 def config() -> dict[str, Any]:
@@ -28,21 +27,31 @@ def config() -> dict[str, Any]:
             "pool_size": int(os.environ.get("BAKEOFF_POOL_SIZE", "2"))}
 
 
-def call(body_text: str | bytes | None) -> tuple[int, dict[str, Any], dict[str, str]]:
+def function_of(path: str | None) -> str:
+    """'/fn/hello' -> 'hello'; otherwise the app's BAKEOFF_FUNCTION."""
+    tail = (path or "").rstrip("/").rsplit("/fn/", 1)
+    return tail[1] if len(tail) == 2 and tail[1] else os.environ.get("BAKEOFF_FUNCTION",
+                                                                     "hello")
+
+
+def call(body_text: str | bytes | None,
+         path: str | None = None) -> tuple[int, dict[str, Any], dict[str, str]]:
     """(status, body, headers) for one request; initialises the function on first use."""
-    global _instance, _init_ms, _served
-    cold = _instance is None
+    name = function_of(path)
+    if name not in FUNCTIONS:
+        return 404, {"error": f"no function {name!r}"}, {}
+    cold = name not in _instances
     if cold:
         start = time.perf_counter()
-        _instance = FUNCTIONS[os.environ.get("BAKEOFF_FUNCTION", "hello")](config())
-        _init_ms = round((time.perf_counter() - start) * 1000.0, 3)
-    _served += 1
+        _instances[name] = FUNCTIONS[name](config())
+        _init_ms[name] = round((time.perf_counter() - start) * 1000.0, 3)
+    instance = _instances[name]
     try:
         body = json.loads(body_text or "{}")
     except ValueError:
         return 400, {"error": "body is not JSON"}, {}
-    status, answer = _instance.handle(body if isinstance(body, dict) else {})
+    status, answer = instance.handle(body if isinstance(body, dict) else {})
     headers = {"X-Bakeoff-Cold": "1" if cold else "0",
-               "X-Bakeoff-Init-Ms": f"{_init_ms if cold else 0:g}",
-               "X-Bakeoff-Init-Parts": json.dumps(_instance.parts if cold else {})}
+               "X-Bakeoff-Init-Ms": f"{_init_ms[name] if cold else 0:g}",
+               "X-Bakeoff-Init-Parts": json.dumps(instance.parts if cold else {})}
     return status, answer, headers

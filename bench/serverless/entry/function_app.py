@@ -1,7 +1,7 @@
 """Azure Functions entry point (Python v2 programming model): one HTTP trigger, POST /fn/{name}.
 
-The route carries the function's name only for the probe's URL shape; which function the
-app runs is BAKEOFF_FUNCTION (one function per app, as on the other platforms).
+Both functions are packed; the route's name picks one (checkout, or the hello baseline),
+as on the local function site and the other platforms.
 """
 
 from __future__ import annotations
@@ -16,6 +16,6 @@ app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
 @app.route(route="fn/{name}", methods=["POST"])
 def invoke(req: func.HttpRequest) -> func.HttpResponse:
-    status, answer, headers = call(req.get_body())
+    status, answer, headers = call(req.get_body(), f"/fn/{req.route_params.get('name', '')}")
     return func.HttpResponse(json.dumps(answer), status_code=status, headers=headers,
                              mimetype="application/json")

@@ -17,6 +17,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     body = event.get("body") or ""
     if event.get("isBase64Encoded"):
         body = base64.b64decode(body).decode()
-    status, answer, headers = call(body)
+    status, answer, headers = call(body, event.get("rawPath"))
     return {"statusCode": status, "headers": {"Content-Type": "application/json", **headers},
             "body": json.dumps(answer)}

@@ -19,7 +19,7 @@ class Handler(BaseHTTPRequestHandler):
             self.send_error(404)
             return
         length = int(self.headers.get("Content-Length") or 0)
-        status, answer, headers = call(self.rfile.read(length))
+        status, answer, headers = call(self.rfile.read(length), self.path)
         data = json.dumps(answer).encode()
         self.send_response(status)
         for key, value in {"Content-Type": "application/json", **headers}.items():
