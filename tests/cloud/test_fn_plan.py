@@ -57,3 +57,18 @@ def test_plan_table_shows_the_function_cost_lines():
         in text
     assert "$4.13/month" in text and "$22.48/month" in text
     assert "incomplete: price not found" in text
+
+
+def test_bad_serverless_values_are_named_without_a_traceback(tmp_path):
+    text = SCENARIO.read_text().replace(
+        "serverless: {function: checkout, memory_mb: 2048, vpc: true}",
+        "serverless: {function: checkout, memory_mb: 1536, vpc: false}")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text)
+    res = runner.invoke(app, ["validate", str(bad)], env=OFFLINE)
+    assert res.exit_code == 1, res.output  # validate: problems found (CheckError)
+    out = " ".join((res.output + str(res.exception)).split())
+    assert "bad.yaml" in out and "serverless" in out and "Traceback" not in res.output
+    assert "serverless.memory_mb: Azure Flex Consumption instance memory is one of 512, " \
+           "2048, 4096 MB, got 1536" in out
+    assert "serverless.vpc: checkout needs vpc: true" in out
