@@ -139,3 +139,26 @@ def function_output(spec: CloudSiteSpec, url: Any, name: Any, cold_force: dict[s
             "package_sha256": package.sha256, "package_vendored": package.vendored,
             "label": f"{spec.provider} function (cold starts forced by a new configuration "
                      "version)"}
+
+
+def run_problems(site: CloudSite, campaign: Any) -> list[str]:
+    """What stops a real run of this function site (preflight, before any `up`): the parts
+    not built yet, named, instead of a campaign whose every checkout request fails."""
+    import os
+
+    if site.serverless is None:
+        return []
+    calls_checkout = site.serverless.function == "checkout" or any(
+        w.name == "cold-start" and "checkout" in (
+            (w.params or {}).get("function", "checkout"), (w.params or {}).get("baseline"))
+        for w in campaign.workloads)
+    if not calls_checkout:
+        return []
+    out = [f"site '{site.name}': not built: the checkout function calls the site's "
+           f"downstream API on the server VM (port {DOWNSTREAM_PORT}), which cloud sites do "
+           "not start yet (docs/serverless.md); measure function: hello with baseline: null"]
+    if site.provider == "aws" and not os.environ.get(WHEELS_ENV):
+        out.append(f"site '{site.name}': the checkout Lambda needs psycopg vendored into its "
+                   f"zip: set {WHEELS_ENV}=DIR with manylinux2014_x86_64 wheels of "
+                   "psycopg[binary] and psycopg-pool (docs/serverless.md)")
+    return out

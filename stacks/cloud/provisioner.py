@@ -136,14 +136,15 @@ class CloudProvisioner:
     def rule_problems(self, site: CloudSite, campaign: Campaign) -> list[str]:
         """The provider rules (stacks/cloud/rules.py) over the site as a run declares it;
         preflight asks before any site is provisioned."""
+        from stacks.cloud.fn_common import run_problems  # function sites: parts not built
         from stacks.cloud.rules import check_site
         from stacks.cloud.spec import SiteSpecError
 
         try:
             check_site(resolve.sample_spec(site, campaign))
         except SiteSpecError as e:
-            return [str(e)]
-        return []
+            return [str(e), *run_problems(site, campaign)]
+        return run_problems(site, campaign)
 
     def plan(self, site: CloudSite, campaign: Campaign) -> list[PlannedResource]:
         return [PlannedResource("pulumi-stack", resolve.stack_name("<campaign>", site.name),

@@ -72,3 +72,23 @@ def test_bad_serverless_values_are_named_without_a_traceback(tmp_path):
     assert "serverless.memory_mb: Azure Flex Consumption instance memory is one of 512, " \
            "2048, 4096 MB, got 1536" in out
     assert "serverless.vpc: checkout needs vpc: true" in out
+
+
+def test_a_run_is_refused_with_the_parts_not_built_named(monkeypatch):
+    from bench.scenarios import load_campaign_file
+    from stacks.cloud.provisioner import CloudProvisioner
+
+    monkeypatch.delenv("BAKEOFF_FN_WHEELS", raising=False)
+    campaign = load_campaign_file(SCENARIO)
+    site = campaign.site("lambda")
+    problems = CloudProvisioner("aws").rule_problems(site, campaign)
+    assert len(problems) == 2
+    assert "not built" in problems[0] and "downstream API" in problems[0]
+    assert "BAKEOFF_FN_WHEELS" in problems[1]
+    # hello alone needs neither the downstream API nor vendored dependencies
+    hello = site.model_copy(update={"serverless": site.serverless.model_copy(
+        update={"function": "hello"})})
+    only_hello = campaign.model_copy(update={"workloads": [
+        w.model_copy(update={"params": {**w.params, "function": "hello", "baseline": None}})
+        for w in campaign.workloads]})
+    assert CloudProvisioner("aws").rule_problems(hello, only_hello) == []
