@@ -51,9 +51,9 @@ class CloudFunctionSpec(NoBoolNumbers):
     vpc: bool = Field(True, description="reach the site's managed database (and the "
                       "downstream API on the server VM) over the site's private network")
     timeout_s: int = Field(30, ge=1, le=900, description="per request")
-    max_instances: int = Field(10, ge=1, le=1000, description="scale-out cap (Lambda "
-                               "reserved concurrency, Flex maximumInstanceCount, Cloud Run "
-                               "max instances); beyond it the platform throttles")
+    max_instances: int = Field(10, ge=1, le=1000, description="scale-out cap (Flex "
+                               "maximumInstanceCount, Cloud Run max instances; on Lambda the "
+                               "account's concurrency); beyond it the platform throttles")
 
     @model_validator(mode="after")
     def _runtime_built(self) -> CloudFunctionSpec:

@@ -88,7 +88,11 @@ def program(spec: CloudSiteSpec, vm_program: Callable[[CloudSiteSpec], Any]) -> 
         runtime=f"python{PYTHON_RUNTIME}", handler="lambda_function.handler",
         code=pulumi.FileArchive(str(package.path)), source_code_hash=package.sha256,
         memory_size=fn.memory_mb, timeout=fn.timeout_s,
-        reserved_concurrent_executions=fn.max_instances,
+        # no reserved concurrency: an account must keep 100 unreserved ("you can reserve up
+        # to the unreserved account concurrency minus 100",
+        # https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html) and
+        # new accounts may have less than that in all, so reserving any fails there; the
+        # account's concurrency caps the function instead (docs/serverless.md)
         environment=aws.lambda_.FunctionEnvironmentArgs(variables=pulumi.Output.secret(env)),
         vpc_config=vpc_config, tags=named("fn"),
         opts=pulumi.ResourceOptions(provider=parts["provider"], depends_on=attached))
