@@ -6,9 +6,11 @@ memory is the site's `serverless.memory_mb`. Quantities per provider:
 - AWS Lambda (x86_64): requests, and GB-seconds = requests x duration_s x memory_MB/1024.
   Billed per 1 ms (https://aws.amazon.com/lambda/pricing/).
 - Azure Functions Flex Consumption (on demand): executions, and GB-seconds of execution
-  time with the instance memory. The snapshot holds the GB-second row but not the
-  per-execution price nor the free grant (platforms.csv notes): the execution line is
-  "price not found", never $0.
+  time with the instance memory (the always-ready baseline is not used: no always-ready
+  instances are declared).
+
+A row the snapshot lacks makes that line "price not found" (the site's cost incomplete),
+never $0.
 - Google Cloud Run (request-based billing, 1 vCPU): requests, vCPU-seconds = requests x
   duration_s x 1, GiB-seconds = requests x duration_s x memory_MiB/1024, the duration
   rounded up to the nearest 100 ms (https://cloud.google.com/run/pricing).

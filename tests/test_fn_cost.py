@@ -14,27 +14,33 @@ to 200 ms):
   vCPU-s: 5,000,000 x 0.2 = 1,000,000; (1,000,000 - 180,000) x 0.000024 = $19.68
   GiB-s: 1,000,000 x 1 GiB = 1,000,000; (1,000,000 - 360,000) x 0.0000025 = $1.60
   total $22.48
-Azure Functions Flex Consumption on demand, 2048 MB (row: $0.000026 per GB-s, no free
-grant held; no per-execution row):
-  GB-s: 5,000,000 x 0.120 x 2 = 1,200,000 x 0.000026 = $31.20
-  executions: price not found (never $0)
+Azure Functions Flex Consumption on demand, 2048 MB (rows: $0.000004 per 10 executions =
+$0.0000004 each, 250,000 free; $0.000026 per GB-s, 100,000 free):
+  executions: (5,000,000 - 250,000) x 0.0000004 = $1.90
+  GB-s: 5,000,000 x 0.120 x 2 = 1,200,000; (1,200,000 - 100,000) x 0.000026 = $28.60
+  total $30.50
+Without the executions row (planted below): "price not found", never a $0 line.
 """
 
 from __future__ import annotations
+
+import copy
 
 import pytest
 
 from bench.scenarios import load_campaign_file
 from core.scenario import Usage
+from scoring.catalog_load import load_catalog
 from scoring.tco import MissingPrices, estimate_site
 from tests.conftest import REPO
 
 CAMPAIGN = load_campaign_file(REPO / "scenarios" / "serverless.yaml")
 
 
-def _functions(site: str, campaign=CAMPAIGN) -> tuple[dict[str, float], list[str]]:
+def _functions(site: str, campaign=CAMPAIGN,
+               catalog=None) -> tuple[dict[str, float], list[str]]:
     try:
-        cost = estimate_site(campaign, site)
+        cost = estimate_site(campaign, site, catalog)
         missing: list[str] = []
     except MissingPrices as e:
         cost, missing = e.partial, e.missing
@@ -55,9 +61,18 @@ def test_cloud_run_by_hand_with_the_100_ms_rounding():
                                 abs=1e-6)
 
 
-def test_flex_execution_price_not_found_is_never_zero():
+def test_flex_consumption_by_hand():
     got, missing = _functions("functions")
-    assert got == pytest.approx({"gb_second": 31.20}, abs=1e-6)
+    assert missing == []
+    assert got == pytest.approx({"requests": 1.90, "gb_second": 28.60}, abs=1e-6)
+
+
+def test_flex_execution_price_not_found_is_never_zero():
+    catalog = copy.copy(load_catalog())
+    catalog._platforms = [r for r in catalog._platforms if not (
+        r.service == "azure_functions" and r.plan == "flex-on-demand" and r.item == "requests")]
+    got, missing = _functions("functions", catalog=catalog)
+    assert got == pytest.approx({"gb_second": 28.60}, abs=1e-6)
     assert "requests" not in got  # not a $0 line
     assert len(missing) == 1 and "price not found" in missing[0]
     assert "flex-on-demand requests" in missing[0]

@@ -46,7 +46,7 @@ def test_plan_previews_three_function_sites_with_per_request_cost():
     assert sites["lambda"]["function_cost"]["monthly_usd"] == round(0.80 + 3.33334, 4)
     assert sites["cloud-run"]["function_cost"]["monthly_usd"] == round(1.20 + 19.68 + 1.60, 4)
     flex = sites["functions"]["function_cost"]
-    assert flex["monthly_usd"] is None and "price not found" in flex["missing"][0]
+    assert flex["monthly_usd"] == round(1.90 + 28.60, 4) and flex["missing"] == []
 
 
 def test_plan_table_shows_the_function_cost_lines():
@@ -55,8 +55,7 @@ def test_plan_table_shows_the_function_cost_lines():
     text = " ".join(res.output.split())
     assert "function cost per usage profile (5,000,000 requests/month x 120 ms at 1024 MB" \
         in text
-    assert "$4.13/month" in text and "$22.48/month" in text
-    assert "incomplete: price not found" in text
+    assert "$4.13/month" in text and "$22.48/month" in text and "$30.50/month" in text
 
 
 def test_bad_serverless_values_are_named_without_a_traceback(tmp_path):
