@@ -177,6 +177,8 @@ def tool_version(workload: Workload, where: Host | Environment) -> str:
         host = where.hosts.get(role, where.client)
     else:
         host = where
+    if hasattr(workload, "controller_version"):  # runs in this process (the k8s client)
+        return workload.controller_version()
     argv = workload.tool_version_argv()
     env = None
     if getattr(workload, "python_tool", False):

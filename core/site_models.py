@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from core.k8s_local_spec import LocalClusterSpec
 from core.k8s_spec import ClusterField
 from core.scenario_messages import NAME_PATTERN
 from core.serverless_spec import CloudServerless
@@ -117,6 +118,7 @@ class LocalSite(SiteBase):
                              max_length=2)
     serverless: LocalFunctionSpec | None = Field(
         None, description="also run the functions on demand (needs `database`)")
+    kubernetes: LocalClusterSpec | None = Field(None, description="a simulated cluster")
 
     @model_validator(mode="after")
     def _function_needs_db(self) -> LocalSite:

@@ -24,6 +24,7 @@ from stacks.contract import Capabilities, PlannedResource
 from stacks.executors.local import LocalExecutor
 from stacks.host_facts import cpu_model, machine_facts
 from stacks.local_function import LocalFunctionSite
+from stacks.local_k8s import LocalClusterSite
 from stacks.local_postgres import LocalPostgres
 
 
@@ -35,6 +36,7 @@ class _Teardown:
     scratch: list[Path] = field(default_factory=list)
     postgres: Any = None
     function: Any = None
+    cluster: Any = None
 
 
 def _cpu_list(cpus: list[int]) -> str:
@@ -79,12 +81,20 @@ class LocalProvisioner:
         if site.serverless:
             res.append(PlannedResource("function-site", site.name, "checkout + hello on demand,"
                                        f" idle {site.serverless.idle_s:g} s"))
+        if site.kubernetes:
+            res.append(PlannedResource("simulated-cluster", site.name,
+                                       f"fake API server, script {site.kubernetes.script}"))
         return res
 
     @staticmethod
     def _network_mode(site: LocalSite) -> tuple[str, str]:
         if site.network == "loopback":
             return "loopback", "requested by the scenario"
+        if site.kubernetes is not None:  # its Service answers on this machine's 127.0.0.1
+            if site.network == "netns":
+                raise PrerequisiteError(f"site '{site.name}': a simulated cluster serves on "
+                                        "127.0.0.1; use network: loopback (or auto)")
+            return "loopback", "the simulated cluster's Service answers on 127.0.0.1"
         ok, why = netns.netns_available()
         if ok:
             return "netns-veth", ""
@@ -136,6 +146,9 @@ class LocalProvisioner:
                     hosts["server"], env.database, site.serverless.idle_s,
                     site.serverless.max_instances, site.serverless.pool_size)
                 env.notes["function"] = td.function.start()
+            if site.kubernetes is not None:
+                td.cluster = LocalClusterSite(site.name, site.kubernetes, campaign_id)
+                env.notes["kubernetes"] = td.cluster.start()
             return env
         except BaseException:
             self._undo(td)
@@ -151,6 +164,11 @@ class LocalProvisioner:
     @staticmethod
     def _undo(td: _Teardown) -> None:
         errors = []
+        if td.cluster is not None:
+            try:
+                td.cluster.stop()
+            except Exception as e:  # keep tearing down the rest
+                errors.append(f"simulated cluster: {e}")
         if td.function is not None:
             try:
                 td.function.stop()

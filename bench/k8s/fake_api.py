@@ -27,8 +27,16 @@ _ROUTES = [
     (re.compile(r"^/api/v1/namespaces/(?P<ns>[^/]+)/pods$"), "Pod", "v1"),
     (re.compile(r"^/api/v1/namespaces/(?P<ns>[^/]+)/events$"), "Event", "v1"),
     (re.compile(r"^/apis/apps/v1/namespaces/(?P<ns>[^/]+)/deployments$"), "Deployment", "apps/v1"),
+    (re.compile(r"^/api/v1/namespaces/(?P<ns>[^/]+)/services$"), "Service", "v1"),
+    (re.compile(r"^/apis/autoscaling/v2/namespaces/(?P<ns>[^/]+)/horizontalpodautoscalers$"),
+     "HorizontalPodAutoscaler", "autoscaling/v2"),
 ]
-_DEPLOYMENT = re.compile(r"^/apis/apps/v1/namespaces/(?P<ns>[^/]+)/deployments/(?P<name>[^/]+)$")
+_ONE = re.compile(r"^/(?:api/v1|apis/apps/v1|apis/autoscaling/v2)/namespaces/(?P<ns>[^/]+)/"
+                  r"(?P<plural>deployments|services|horizontalpodautoscalers)/(?P<name>[^/]+)$")
+_KIND = {"deployments": "Deployment", "services": "Service",
+         "horizontalpodautoscalers": "HorizontalPodAutoscaler"}
+_CREATE = {"Deployment": "create_deployment", "Service": "create_service",
+           "HorizontalPodAutoscaler": "create_hpa"}
 
 
 def _status(code: int, reason: str, message: str) -> dict[str, Any]:
@@ -86,6 +94,15 @@ class _Handler(BaseHTTPRequestHandler):
                              "buildDate": "2024-01-01T00:00:00Z", "goVersion": "go1.21.5",
                              "compiler": "gc", "platform": "linux/amd64"})
             return
+        one = _ONE.match(urlparse(self.path).path)
+        if one:
+            obj = self.server.cluster.store.get(_KIND[one["plural"]], one["ns"], one["name"])
+            if obj is None:
+                self._json(404, _status(404, "NotFound", f'{one["plural"]} "{one["name"]}" '
+                                        "not found"))
+            else:
+                self._json(200, obj)
+            return
         route = self._route()
         if route is None:
             self._json(404, _status(404, "NotFound", f"no route {self.path}"))
@@ -107,28 +124,34 @@ class _Handler(BaseHTTPRequestHandler):
         route = self._route()
         length = int(self.headers.get("Content-Length") or 0)
         body = json.loads(self.rfile.read(length) or b"{}")
-        if route is None or route[0] != "Deployment":
+        if route is None or route[0] not in _CREATE:
             self._json(405, _status(405, "MethodNotAllowed", f"cannot create at {self.path}"))
             return
-        ns = route[2] or "default"
-        if self.server.cluster.store.get("Deployment", ns, body["metadata"]["name"]):
+        kind, ns = route[0], route[2] or "default"
+        cluster = self.server.cluster
+        if cluster.store.get(kind, ns, body["metadata"]["name"]):
             name = body["metadata"]["name"]
-            msg = f'deployments.apps "{name}" already exists'
+            msg = f'{kind.lower()}s "{name}" already exists'
             self._json(409, _status(409, "AlreadyExists", msg))
             return
-        self._json(201, self.server.cluster.create_deployment(ns, body))
+        owner = cluster if kind == "Deployment" else cluster.serving
+        self._json(201, getattr(owner, _CREATE[kind])(ns, body))
 
     def do_DELETE(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         self.rfile.read(length)
-        m = _DEPLOYMENT.match(urlparse(self.path).path)
-        dep = self.server.cluster.delete_deployment(m["ns"], m["name"]) if m else None
-        if dep is None:
+        m = _ONE.match(urlparse(self.path).path)
+        cluster = self.server.cluster
+        delete = {"deployments": cluster.delete_deployment,
+                  "services": cluster.serving.delete_service,
+                  "horizontalpodautoscalers": cluster.serving.delete_hpa}
+        gone = delete[m["plural"]](m["ns"], m["name"]) if m else None
+        if gone is None:
             self._json(404, _status(404, "NotFound", f"not found: {self.path}"))
             return
         self._json(200, {"kind": "Status", "apiVersion": "v1", "metadata": {},
                          "status": "Success",
-                         "details": {"name": m["name"], "kind": "deployments"}})
+                         "details": {"name": m["name"], "kind": m["plural"]}})
 
     # -- watch -----------------------------------------------------------------------
     def _chunk(self, event: dict[str, Any]) -> None:

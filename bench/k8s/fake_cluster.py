@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-KINDS = ("Pod", "Node", "Event", "Deployment")
+KINDS = ("Pod", "Node", "Event", "Deployment", "Service", "HorizontalPodAutoscaler")
 
 
 def rfc3339(virtual_s: float) -> str:
@@ -61,6 +61,13 @@ class ClusterScript:
     node_boot_delay: int = 40          # node created -> node Ready
     max_nodes: int = 10
     never_ready_nodes: int = 0         # of the new nodes, how many never become Ready
+    scale_down_delay: int = 600        # an added node empty this long is removed
+    # serving (k8s-time-to-scale; bench.k8s.fake_serving): real HTTP per running pod
+    service_time_ms: float = 40.0      # one request's time in a replica
+    replica_concurrency: int = 1       # requests a replica serves at once; more queue
+    queue_limit: int = 100             # requests waiting per replica beyond which it says 503
+    hpa_delay: int = 15                # the HPA reads the request rate this late
+    hpa_period: int = 15               # the HPA evaluates this often
 
 
 @dataclass
@@ -123,7 +130,11 @@ class FakeCluster:
         self._wake = threading.Condition()
         self._stop = False
         self._thread = threading.Thread(target=self._playback, name="fake-k8s", daemon=True)
+        from bench.k8s.fake_serving import Serving  # services, containers, the HPA
+
+        self.serving = Serving(self)
         t0 = clock.now() - 3600
+        self.initial_nodes = {f"node-{i}" for i in range(script.initial_nodes)}
         for i in range(script.initial_nodes):
             self.store.put(self._node(f"node-{i}", t0, ready_at=t0))
         self._thread.start()
@@ -133,6 +144,7 @@ class FakeCluster:
             self._stop = True
             self._wake.notify_all()
         self._thread.join(timeout=5)
+        self.serving.close()
 
     # -- playback ---------------------------------------------------------------------
     def at(self, virtual_s: float, action: Callable[[], None]) -> None:
@@ -215,8 +227,13 @@ class FakeCluster:
             pods = [o for (k, n, _), o in self.store.objects.items()
                     if k == "Pod" and n == ns
                     and o["metadata"].get("labels", {}).get("bakeoff-deployment") == name]
+        from bench.k8s.fake_plan import release, scale_down_later
+
         for pod in pods:
             self.store.put(copy.deepcopy(pod), "DELETED")
+            release(self, pod["metadata"]["name"])
+            self.serving.pod_deleted(pod["metadata"]["name"])
+        scale_down_later(self, self.clock.now() + self.script.scale_down_delay)
         return dep
 
 

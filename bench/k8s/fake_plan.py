@@ -35,6 +35,7 @@ def _requested_cpu(dep: dict[str, Any]) -> int:
 
 
 def _free_capacity(cluster: FakeCluster) -> dict[str, int]:
+    """Free millicores per node (Ready or booting), kept on the cluster across deployments."""
     free = getattr(cluster, "free_cpu", None)
     if free is None:
         free = {}
@@ -43,6 +44,10 @@ def _free_capacity(cluster: FakeCluster) -> dict[str, int]:
                 if kind == "Node" and obj["status"]["conditions"][0]["status"] == "True":
                     free[name] = cluster.script.node_cpu_m
         cluster.free_cpu = free  # type: ignore[attr-defined]
+        cluster.node_ready_at = dict.fromkeys(free, 0.0)  # type: ignore[attr-defined]
+        cluster.node_count = len(free)  # type: ignore[attr-defined]
+        cluster.node_seq = len(free)  # type: ignore[attr-defined]  # names never reused
+        cluster.placed = {}  # type: ignore[attr-defined]  # pod name -> (node, millicores)
     return free
 
 
@@ -55,31 +60,39 @@ def _first_fit(free: dict[str, int], need: int) -> str | None:
 
 
 def plan_deployment(cluster: FakeCluster, dep: dict[str, Any], now: float) -> None:
+    add_pods(cluster, dep, 0, int(dep["spec"].get("replicas", 1)), now)
+
+
+def add_pods(cluster: FakeCluster, dep: dict[str, Any], first: int, count: int,
+             now: float) -> None:
+    """Pods first..first+count-1 of `dep`, created now + replicaset_delay; those that fit no
+    node (Ready or already booting) wait for the autoscaler's new nodes."""
     s = cluster.script
     ns = dep["metadata"]["namespace"]
-    replicas = int(dep["spec"].get("replicas", 1))
     need = _requested_cpu(dep)
     free = _free_capacity(cluster)
+    ready_at: dict[str, float] = cluster.node_ready_at  # type: ignore[attr-defined]
     created = now + s.replicaset_delay
     first_try = created + s.scheduler_delay
-    pods = [_pod(cluster, dep, i, created) for i in range(replicas)]
+    pods = [_pod(cluster, dep, i, created) for i in range(first, first + count)]
     for pod in pods:
-        cluster.at(created, _put(cluster, pod))
+        cluster.at(created, _put_while(cluster, pod, dep))
     pending = []
     for pod in pods:
         node = _first_fit(free, need)
         if node:
-            _run_pod(cluster, pod, node, first_try)
+            _place(cluster, pod, node, need)
+            _run_pod(cluster, pod, node, max(first_try, ready_at[node] + s.scheduler_delay))
         else:
             pending.append(pod)
             cluster.at(first_try, _unschedulable(cluster, pod, first_try, len(free), ns))
     if not pending:
         return
-    with cluster.store.cond:
-        existing = sum(1 for (k, _, _) in cluster.store.objects if k == "Node")
+    existing = cluster.node_count  # type: ignore[attr-defined]
     per_node = max(1, s.node_cpu_m // max(need, 1))
     wanted = math.ceil(len(pending) / per_node)
     adding = max(0, min(wanted, s.max_nodes - existing))
+    cluster.node_count = existing + adding  # type: ignore[attr-defined]
     scale_up = first_try + s.autoscaler_delay
     if adding:
         cluster.at(scale_up, lambda: cluster._event(
@@ -88,19 +101,63 @@ def plan_deployment(cluster: FakeCluster, dep: dict[str, Any], now: float) -> No
             "cluster-autoscaler"))
     new_free: dict[str, int] = {}
     for j in range(adding):
-        node_name = f"node-{existing + j}"
+        node_name = f"node-{cluster.node_seq}"  # type: ignore[attr-defined]
+        cluster.node_seq += 1  # type: ignore[attr-defined]
         node = cluster._node(node_name, scale_up, ready_at=None)
         cluster.at(scale_up, _put(cluster, node))
         if j >= adding - s.never_ready_nodes:
             continue
-        ready_at = scale_up + s.node_boot_delay
-        cluster.at(ready_at, _node_becomes_ready(cluster, node, ready_at))
+        ready_at[node_name] = scale_up + s.node_boot_delay
+        cluster.at(ready_at[node_name], _node_becomes_ready(cluster, node, ready_at[node_name]))
         new_free[node_name] = s.node_cpu_m
     for pod in pending:
         node_name = _first_fit(new_free, need)
         if node_name:
+            _place(cluster, pod, node_name, need)
             _run_pod(cluster, pod, node_name, scale_up + s.node_boot_delay + s.scheduler_delay)
     free.update(new_free)
+
+
+def _place(cluster: FakeCluster, pod: dict[str, Any], node: str, need: int) -> None:
+    cluster.placed[pod["metadata"]["name"]] = (node, need)  # type: ignore[attr-defined]
+
+
+def release(cluster: FakeCluster, pod_name: str) -> None:
+    """A deleted pod gives its CPU back to its node."""
+    placed = getattr(cluster, "placed", {})
+    node, need = placed.pop(pod_name, (None, 0))
+    if node is not None and node in cluster.free_cpu:  # type: ignore[attr-defined]
+        cluster.free_cpu[node] += need  # type: ignore[attr-defined]
+
+
+def _put_while(cluster: FakeCluster, pod: dict[str, Any], dep: dict[str, Any]):
+    """Create the pod unless its Deployment was deleted meanwhile."""
+    snap = copy.deepcopy(pod)
+    ns, name = dep["metadata"]["namespace"], dep["metadata"]["name"]
+
+    def act() -> None:
+        live = cluster.store.get("Deployment", ns, name)
+        if live is not None and live["metadata"]["uid"] == dep["metadata"]["uid"]:
+            cluster.store.put(copy.deepcopy(snap))
+        else:
+            release(cluster, snap["metadata"]["name"])
+    return act
+
+
+def scale_down_later(cluster: FakeCluster, at: float) -> None:
+    """The cluster autoscaler removes added nodes that are empty at `at` (a real one waits
+    scale_down_delay, ten minutes by default)."""
+    def act() -> None:
+        free = _free_capacity(cluster)
+        used = {node for node, _ in cluster.placed.values()}  # type: ignore[attr-defined]
+        for name in [n for n in free if n not in used and n not in cluster.initial_nodes]:
+            node = cluster.store.get("Node", "", name)
+            free.pop(name, None)
+            cluster.node_ready_at.pop(name, None)  # type: ignore[attr-defined]
+            cluster.node_count -= 1  # type: ignore[attr-defined]
+            if node is not None:
+                cluster.store.put(node, "DELETED")
+    cluster.at(at, act)
 
 
 def _put(cluster: FakeCluster, obj: dict[str, Any]):
@@ -176,9 +233,11 @@ def _run_pod(cluster: FakeCluster, pod: dict, node: str, scheduled: float) -> No
              "state": {"running": {"startedAt": rfc3339(at)}}}
             for c in p["spec"]["containers"]]
         cluster._event(ns, "Started", "Started container", p, at, "kubelet")
+        cluster.serving.container_started(p)
 
     def ready_fn(p: dict, at: float) -> None:
         _condition(p, "Ready", "True", at)
+        cluster.serving.pod_ready(p)
 
     step(scheduled, bind)
     step(initialized, init)

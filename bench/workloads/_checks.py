@@ -51,6 +51,11 @@ UNIT_BOUNDS: dict[str, Bounds] = {
 # Percentages of a whole (loss, errors, late sends) cannot exceed 100.
 METRIC_BOUNDS: dict[str, Bounds] = {
     "packet_loss": Bounds(100.0), "error_rate": Bounds(100.0), "late_send_pct": Bounds(100.0),
+    # Kubernetes: stamps of one-second resolution make 0 s real; the offset has a sign
+    **dict.fromkeys(("pod_scheduled_s", "pod_initialized_s", "pod_containers_ready_s",
+                     "pod_ready_s", "node_ready_s", "time_to_scale_s", "hpa_scale_up_s",
+                     "replicas_ready_s", "nodes_ready_s"), Bounds(1e7)),
+    "clock_offset": Bounds(1e7, low=-1e7),
 }
 
 

@@ -1,0 +1,128 @@
+"""k8s-pod-scale: N replicas of a small pod that force new nodes; condition latencies.
+
+Runs against a cluster site (env.notes["kubernetes"]: the local simulated cluster or a
+cloud cluster), through bench.k8s.pod_scale (docs/kubernetes.md): every duration from the
+API server's own stamps. Before measuring, it waits for a fresh scale-down (the cluster
+at its minimum nodes, no pod of the previous repetition left), so each repetition
+measures a scale-up from the same state. The raw output is the JSON of the samples with
+their metadata, the validity and its reason, and the cluster's label.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from typing import Any, ClassVar
+
+from pydantic import Field, field_validator
+
+from bench.k8s.client import api_client, cluster_notes
+from bench.samples import ParsedOutput
+from bench.workloads import _json as J
+from bench.workloads._checks import checked_parse
+from bench.workloads._k8s_common import TOOL, client_version, samples_from, wait_scaled_down
+from bench.workloads.base import RunContext, WorkloadParams
+from core.environment import Environment
+from core.errors import BakeoffError, ParseError
+
+CPU = re.compile(r"^(\d+m|\d+(\.\d+)?)$")
+NAME = "bakeoff-pod-scale"
+
+
+class Params(WorkloadParams):
+    replicas: int = Field(10, ge=1, le=1000, description="pods created at once")
+    cpu_request: str = Field("500m", description="CPU request per pod, e.g. 500m or 1; "
+                             "large enough that the replicas need new nodes")
+    expected_new_nodes: int = Field(1, ge=0, le=100, description="nodes the autoscaler must "
+                                    "add (fewer: the run did not measure a scale-up)")
+    timeout_s: float = Field(900.0, gt=0, le=7200, description="create to give-up")
+    image: str = Field("registry.k8s.io/pause:3.9", min_length=3, max_length=300,
+                       description="a small public image")
+    settle_timeout_s: float = Field(900.0, gt=0, le=7200, description="wait for a fresh "
+                                    "scale-down before each repetition")
+
+    @field_validator("cpu_request")
+    @classmethod
+    def _cpu(cls, v: str) -> str:
+        if not CPU.match(v) or v in ("0", "0m"):
+            raise ValueError(f"expected millicores like 500m or cores like 1, got {v!r}")
+        return v
+
+
+class K8sPodScale:
+    name = "k8s-pod-scale"
+    tool = TOOL
+    python_tool = True  # the client library, in this interpreter
+    metrics: ClassVar[dict[str, str]] = {
+        "pod_scheduled_s": "s", "pod_initialized_s": "s", "pod_containers_ready_s": "s",
+        "pod_ready_s": "s", "node_ready_s": "s", "time_to_all_pods_ready_s": "s",
+        "time_to_last_node_ready_s": "s", "new_nodes": "count", "clock_offset": "s"}
+    Params = Params
+
+    def plan(self, params: Params, env: Any):
+        raise NotImplementedError("k8s-pod-scale drives the cluster's API: use run()")
+
+    @staticmethod
+    def host_modules(params: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+        return {}  # the client runs in this process
+
+    def run(self, params: Params, env: Environment, ctx: RunContext | None = None) -> str:
+        from bench.k8s.pod_scale import PodScaleParams, run_pod_scale
+
+        notes = cluster_notes(env, self.name)
+        api = api_client(notes, self.name)
+        try:
+            from kubernetes import client
+
+            settled = wait_scaled_down(client.CoreV1Api(api), notes, f"app={NAME}",
+                                       params.settle_timeout_s)
+            if settled:
+                out = ParsedOutput([], valid=False, invalid_reason=settled)
+            else:
+                out = run_pod_scale(api, PodScaleParams(
+                    replicas=params.replicas, name=NAME, image=params.image,
+                    cpu_request=params.cpu_request,
+                    expected_new_nodes=params.expected_new_nodes, timeout_s=params.timeout_s))
+        except Exception as exc:  # the cluster's API failing is this unit's failure
+            if isinstance(exc, BakeoffError):
+                raise
+            raise BakeoffError(f"{self.name}: {type(exc).__name__}: {exc}") from None
+        finally:
+            api.close()
+        if not out.samples:
+            raise BakeoffError(f"{self.name}: nothing measured: {out.invalid_reason}")
+        return json.dumps({"workload": self.name, "format": 1, "cluster": notes.get("cluster"),
+                           "provider": notes.get("provider"), "label": notes.get("label"),
+                           "params": params.model_dump(mode="json"), "valid": out.valid,
+                           "invalid_reason": out.invalid_reason,
+                           "samples": [s.to_json() for s in out.samples]}, indent=1,
+                          default=str)
+
+    @checked_parse(TOOL)
+    def parse(self, output: str, params: Params | None = None) -> ParsedOutput:
+        doc = J.loads(TOOL, output, "k8s-pod-scale raw output")
+        if not isinstance(doc, dict) or doc.get("workload") != self.name:
+            raise ParseError(TOOL, "raw output is not a k8s-pod-scale JSON document")
+        valid = doc.get("valid")
+        if not isinstance(valid, bool):
+            raise ParseError(TOOL, "'valid' must be true or false")
+        samples = samples_from(doc)
+        for s in samples:
+            if s.metric not in self.metrics:
+                raise ParseError(TOOL, f"unknown metric {s.metric[:60]!r}")
+        label = str(doc.get("label") or "")
+        samples = [type(s)(s.metric, s.value, s.unit, {**s.metadata, "cluster_label": label})
+                   for s in samples]
+        reason = "" if valid else J.text(TOOL, doc, "invalid_reason")
+        return ParsedOutput(samples, [], valid, reason)
+
+    def tool_version_argv(self) -> tuple[str, ...]:
+        return (sys.executable, "-c", "import kubernetes; print(kubernetes.__version__)")
+
+    @staticmethod
+    def controller_version() -> str:
+        return client_version()
+
+
+WORKLOAD = K8sPodScale()
