@@ -45,6 +45,19 @@ DIRECTIONS: dict[str, dict[str, Direction]] = {
         ("burst_requests", "neither"), ("burst_cold_starts", "lower"),
         ("failures", "lower"), ("throttles", "lower"))}
     | {"burst_p50": "lower", "burst_p99": "lower"},  # type: ignore[dict-item]
+    # Kubernetes: every duration is better short; counts describe the run, except errors.
+    "k8s-pod-scale": {**dict.fromkeys(("pod_scheduled_s", "pod_initialized_s",
+                                       "pod_containers_ready_s", "pod_ready_s", "node_ready_s",
+                                       "time_to_all_pods_ready_s", "time_to_last_node_ready_s"),
+                                      "lower"),  # type: ignore[dict-item]
+                      "new_nodes": "neither", "clock_offset": "neither"},
+    "k8s-time-to-scale": {**dict.fromkeys(("time_to_scale_s", "hpa_scale_up_s",
+                                           "replicas_ready_s", "nodes_ready_s",
+                                           "spike_p99_peak_ms", "spike_errors"),
+                                          "lower"),  # type: ignore[dict-item]
+                          **dict.fromkeys(("new_nodes", "max_replicas", "replicas_before",
+                                           "spike_requests", "timeline_points"),
+                                          "neither")},  # type: ignore[dict-item]
     # Time to ready of a cloud site (bench.orchestrator's `provisioning` samples).
     "provisioning": {"up_s": "lower", "ssh_ready_s": "lower", "cloud_init_s": "lower"},
 }

@@ -131,9 +131,9 @@ def _unit_of(samples: pd.DataFrame, site: str, metric: str) -> str:
 
 
 def _measured(samples: pd.DataFrame, campaign: Campaign, site: str, metric: str, unit: str,
-              scale: float = 1.0) -> Quantity:
+              scale: float = 1.0, where: Mapping[str, str] | None = None) -> Quantity:
     workload = metric.split(".", 1)[0]
-    reps = per_repetition(samples, site, metric)
+    reps = per_repetition(samples, site, metric, where)
     if reps.empty:
         if workload not in {w.name for w in campaign.workloads}:
             return Quantity(None, unit, status="na",
@@ -247,6 +247,10 @@ EXTRACTORS: dict[str, Extractor] = {
     "cold_start_p99": lambda s, c, i, site: _measured(s, c, site, "cold-start.cold_start_p99",
                                                       "ms"),
     "warm_p99": lambda s, c, i, site: _measured(s, c, site, "cold-start.warm_p99", "ms"),
+    "time_to_scale": lambda s, c, i, site: _measured(
+        s, c, site, "k8s-time-to-scale.time_to_scale_s", "s"),
+    "pod_ready_p90": lambda s, c, i, site: _measured(s, c, site, "k8s-pod-scale.pod_ready_s",
+                                                     "s", where={"percentile": "90.0"}),
     "sla": lambda s, c, i, site: _sla(i, site),
     "compliance": lambda s, c, i, site: _compliance(i, site),
 }
@@ -262,6 +266,7 @@ CRITERION_METRICS: dict[str, tuple[str, ...]] = {
     "http_p99": ("http-load.latency_p99",),
     "cold_start_p99": ("cold-start.cold_start_p99",),
     "warm_p99": ("cold-start.warm_p99",),
+    "time_to_scale": ("k8s-time-to-scale.time_to_scale_s",),
 }
 
 
@@ -277,7 +282,8 @@ def available_builtins(samples: pd.DataFrame, campaign: Campaign) -> list[str]:
     out = ["tco"]
     needs = {"price_performance": "sysbench-cpu", "cpu": "sysbench-cpu",
              "disk_iops": "fio", "network_latency": "ping", "network_throughput": "iperf3",
-             "http_p99": "http-load", "cold_start_p99": "cold-start", "warm_p99": "cold-start"}
+             "http_p99": "http-load", "cold_start_p99": "cold-start", "warm_p99": "cold-start",
+             "time_to_scale": "k8s-time-to-scale", "pod_ready_p90": "k8s-pod-scale"}
     for name, workload in needs.items():
         if workload in workloads:
             out.append(name)

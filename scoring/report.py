@@ -17,7 +17,7 @@ import numpy as np
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from bench.manifest_reads import busy_units
-from scoring import charts, coldstart_chart
+from scoring import charts, coldstart_chart, k8s_chart
 from scoring.display import distinct_digits, fmt, fmt_value
 from scoring.hdr_stats import merged_percentile_stat, percentile_fallback
 from scoring.quantities import CRITERION_METRICS, per_repetition
@@ -117,6 +117,8 @@ def _charts(result: ScoreResult, meas: list[dict[str, Any]]) -> list[charts.Char
     cold_warm = coldstart_chart.cold_vs_warm(result.samples, m.sites)
     if cold_warm is not None:
         out.append(cold_warm)
+    if (scale_chart := k8s_chart.timeline(result.samples, m.sites)) is not None:
+        out.append(scale_chart)
     for row in meas[:MAX_DISTRIBUTIONS]:
         key = "dist-" + row["metric"].replace(".", "-").replace("_", "-")
         out.append(charts.distribution(key, row["metric"], row["unit"],
@@ -212,7 +214,7 @@ def view_model(result: ScoreResult) -> dict[str, Any]:
         "cost_rows": _cost_rows(result), "cost_error": result.inputs.cost_error,
         "charts": chart_list,
         "chart_b64": {c.key: base64.b64encode(c.png).decode() for c in chart_list},
-        "coldstart_why": coldstart_chart.WHY,
+        "coldstart_why": coldstart_chart.WHY, "k8s_why": k8s_chart.WHY,
         "sens": sens, "label": label, "excluded": result.excluded,
         "preemptions": sorted(Counter(e["site"] for e in result.excluded
                                       if e["status"] == "preempted").items()),
