@@ -86,10 +86,10 @@ class LocalClusterSpec(NoBoolNumbers):
     time_scale: float = Field(1.0, ge=1.0, le=500.0, description="the script runs this many "
                               "times faster than real time (API stamps stay in script time)")
 
-    @field_validator("overrides")
+    @field_validator("overrides", mode="before")
     @classmethod
-    def _known(cls, v: dict[str, float]) -> dict[str, float]:
-        return _check_fields(v, "overrides")
+    def _known(cls, v: Any) -> Any:  # before coercion: true must not become 1.0
+        return _check_fields(v, "overrides") if isinstance(v, dict) else v
 
     @model_validator(mode="after")
     def _file(self) -> LocalClusterSpec:

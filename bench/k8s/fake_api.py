@@ -149,6 +149,9 @@ class _Handler(BaseHTTPRequestHandler):
         if gone is None:
             self._json(404, _status(404, "NotFound", f"not found: {self.path}"))
             return
+        if m["plural"] == "services":  # a real API server answers a Service DELETE with it
+            self._json(200, gone)
+            return
         self._json(200, {"kind": "Status", "apiVersion": "v1", "metadata": {},
                          "status": "Success",
                          "details": {"name": m["name"], "kind": m["plural"]}})

@@ -48,14 +48,17 @@ class Params(WorkloadParams):
                             max_length=20, description="the container's arguments")
     port: int = Field(8080, ge=1, le=65535, description="the port the container serves")
     cpu_request: str = Field("500m", description="CPU request per replica")
-    initial_replicas: int = Field(1, ge=1, le=100)
-    max_replicas: int = Field(10, ge=1, le=1000)
+    initial_replicas: int = Field(1, ge=1, le=100, description="replicas before the spike "
+                                  "(the HPA's minimum)")
+    max_replicas: int = Field(10, ge=1, le=1000, description="the HPA's maximum")
     target_cpu_pct: int = Field(50, ge=1, le=100, description="the HPA's CPU target")
-    base_rps: float = Field(10.0, gt=0, le=MAX_RATE_RPS)
-    spike_rps: float = Field(60.0, gt=0, le=MAX_RATE_RPS)
+    base_rps: float = Field(10.0, gt=0, le=MAX_RATE_RPS, description="requests/s before "
+                            "and after the spike")
+    spike_rps: float = Field(60.0, gt=0, le=MAX_RATE_RPS, description="requests/s during "
+                             "the spike")
     base_s: int = Field(5, ge=2, le=MAX_STEP_S, description="base rate before the spike")
     hold_s: int = Field(35, ge=3, le=MAX_STEP_S, description="the spike's length")
-    recovery_s: int = Field(2, ge=1, le=MAX_STEP_S, description="base rate afterwards")
+    recovery_s: int = Field(2, ge=1, le=MAX_STEP_S, description="base rate afterwards, s")
     users: int = Field(200, ge=1, le=10_000, description="Locust users (enough to keep "
                        "sending on time while replies are slow)")
     p99_requirement_ms: float = Field(400.0, gt=0, le=600_000, description="the latency "
@@ -185,7 +188,9 @@ class K8sTimeToScale:
         spike_at = first + p.base_s
         d = derive(timeline, seconds, spike_at, p.hold_s, p.p99_requirement_ms, p.stable_s)
         scale = float(doc.get("time_scale") or 1.0)
-        meta = {"cluster_label": str(doc.get("label") or ""), "p99_requirement_ms":
+        meta = {"cluster_label": str(doc.get("label") or ""),
+                "cleanup_errors": [str(e)[:300] for e in doc.get("cleanup_errors") or []],
+                "p99_requirement_ms":
                 p.p99_requirement_ms, "spike_rps": p.spike_rps, "base_rps": p.base_rps,
                 "hold_s": p.hold_s, "resolution_s": 1.0, "time_scale": scale}
         samples = [Sample(k, float(d[k]), unit, dict(meta)) for k, unit in DERIVED.items()
