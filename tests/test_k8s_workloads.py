@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import stat
-import sys
 import threading
 import time
 import urllib.error
@@ -15,17 +13,16 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 pytest.importorskip("kubernetes.client")
 
-from bench.k8s.fake_cluster import ClusterScript  # noqa: E402
-from bench.k8s.tts_derive import derive  # noqa: E402
-from bench.scenarios import parse_campaign  # noqa: E402
-from bench.workloads import REGISTRY  # noqa: E402
-from core.errors import BakeoffError, ParseError, ScenarioError  # noqa: E402
-from core.k8s_local_spec import SCRIPT_FIELDS, SHIPPED, LocalClusterSpec  # noqa: E402
+from bench.k8s.fake_cluster import ClusterScript
+from bench.k8s.tts_derive import derive
+from bench.scenarios import parse_campaign
+from bench.workloads import REGISTRY
+from core.errors import BakeoffError, ParseError, ScenarioError
+from core.k8s_local_spec import SCRIPT_FIELDS, SHIPPED, LocalClusterSpec
 
 REPO = Path(__file__).resolve().parent.parent
 GOLDEN = REPO / "tests" / "golden"
