@@ -37,6 +37,12 @@ _BY_NAME = {
         ("failures", "lower"), ("throttles", "lower"))},
     # a rate the scenario sets, and sysbench's fixed run time
     ("http-load", "target_rps"): "neither", ("sysbench-cpu", "total_time"): "neither",
+    # Kubernetes: nodes added and replicas reached describe the scale-up, the clock offset
+    # the controller; errors during the spike are worse
+    ("k8s-pod-scale", "new_nodes"): "neither", ("k8s-pod-scale", "clock_offset"): "neither",
+    **{("k8s-time-to-scale", m): "neither" for m in (
+        "new_nodes", "max_replicas", "replicas_before", "spike_requests", "timeline_points")},
+    ("k8s-time-to-scale", "spike_errors"): "lower",
 }
 
 

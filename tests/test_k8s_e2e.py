@@ -95,6 +95,9 @@ def test_pod_scale_repetitions_each_measure_a_fresh_scale_up(capsys, tmp_path):
     data["sites"] = data["sites"][:1]
     # API stamps stay in script seconds at any time scale: 20 times faster, same figures
     data["sites"][0]["kubernetes"]["time_scale"] = 20
+    # the added node lingers 200 script s (10 s here) once empty: a repetition that did not
+    # wait for the scale-down would find room on it and add no node
+    data["sites"][0]["kubernetes"]["overrides"] = {"scale_down_delay": 200}
     data["workloads"] = data["workloads"][:1]
     path = tmp_path / "reps.yaml"
     path.write_text(yaml.safe_dump(data))

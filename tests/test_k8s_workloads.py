@@ -253,3 +253,75 @@ def test_every_truncation_of_a_golden_is_a_parse_error():
     doc["timeline"][3] = doc["timeline"][3][:4]
     with pytest.raises(ParseError, match=r"timeline\[3\]: expected 6 numbers"):
         REGISTRY["k8s-time-to-scale"].parse(json.dumps(doc), None)
+
+
+# --------------------------------------------------------------------------- watch golden
+
+def test_hand_built_watch_stream_in_real_shapes_gives_the_stamped_latencies():
+    """tests/golden/k8s-watch/pod_scale_up.jsonl through the real client and the watcher:
+    created 10:00:00, scheduled 10:01:12 (72 s, after an Unschedulable try), Initialized
+    72 s, ContainersReady and Ready 10:01:15 (75 s); one BOOKMARK; five object events."""
+    from datetime import UTC, datetime
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from kubernetes import client
+
+    from bench.k8s.pod_scale import _samples
+    from bench.k8s.watcher import KindWatcher
+
+    lines = (GOLDEN / "k8s-watch" / "pod_scale_up.jsonl").read_bytes().splitlines()
+    served = []
+
+    class H(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *a):
+            pass
+
+        def do_GET(self):
+            if "watch=true" not in self.path:
+                body = json.dumps({"kind": "PodList", "apiVersion": "v1",
+                                   "metadata": {"resourceVersion": "1000"},
+                                   "items": []}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for line in ([] if served else lines):  # the stream once, then quiet watches
+                data = line + b"\n"
+                self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+            served.append(self.path)
+            time.sleep(0.2)
+            self.wfile.write(b"0\r\n\r\n")
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    cfg = client.Configuration()
+    cfg.host = f"http://127.0.0.1:{srv.server_address[1]}"
+    try:
+        with client.ApiClient(cfg) as api:
+            w = KindWatcher(client.CoreV1Api(api).list_namespaced_pod, on_change=lambda: None,
+                            read_timeout_s=2, namespace="default")
+            w.start()
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and w.stats.events < 5:
+                time.sleep(0.05)
+            w.stop()
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert (w.stats.events, w.stats.bookmarks, w.stats.bad_objects) == (5, 1, [])
+    assert "resourceVersion=1000" in served[0]
+    pods = w.snapshot()
+    start = datetime(2024, 3, 5, 10, 0, tzinfo=UTC)
+    got = {s.metric: s.value for s in _samples(pods, {}, start, {})
+           if s.metadata.get("percentile") in (50.0, None)}
+    assert (got["pod_scheduled_s"], got["pod_initialized_s"]) == (72, 72)
+    assert (got["pod_containers_ready_s"], got["pod_ready_s"]) == (75, 75)
+    assert got["time_to_all_pods_ready_s"] == 75 and got["new_nodes"] == 0
