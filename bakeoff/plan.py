@@ -58,7 +58,7 @@ def tool_seconds(name: str, params: Any) -> float:
     """How long the tool itself runs with these params (from their time fields)."""
     if name == "ping":
         return params.count * params.interval_s + params.wait_s
-    if name == "http-load":
+    if hasattr(params, "run_seconds"):  # http-load, k8s-time-to-scale: their load shape
         return params.run_seconds()
     total = 0.0
     for field in ("time_s", "duration_s", "runtime_s", "ramp_time_s", "omit_s"):

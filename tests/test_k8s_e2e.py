@@ -45,7 +45,10 @@ def cli(capsys, *args: str) -> tuple[int, str]:
 
 @pytest.fixture(autouse=True)
 def own_state(tmp_path, monkeypatch):
+    """Own state root, and own machine lock as tests/test_reliability.py has: waiting for
+    other campaigns on a shared machine ran into pytest's 600-s timeout."""
     monkeypatch.setenv("BAKEOFF_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("BAKEOFF_MACHINE_LOCK", str(tmp_path / "machine.lock"))
 
 
 def _no_fake_left() -> None:

@@ -76,6 +76,10 @@ class Params(WorkloadParams):
             raise ValueError(f"expected millicores like 500m or cores like 1, got {v!r}")
         return v
 
+    def run_seconds(self) -> float:
+        """How long the load runs (`bakeoff plan` adds it to its estimate)."""
+        return float(self.base_s + self.hold_s + self.recovery_s)
+
     @model_validator(mode="after")
     def _spike(self) -> Params:
         if self.spike_rps <= self.base_rps:
