@@ -39,8 +39,6 @@ def test_shipped_scenarios_validate():
     from tests.conftest import REPO
 
     for path in sorted((REPO / "scenarios").rglob("*.yaml")):
-        if path.name == "kubernetes.yaml":  # workloads land from wt-20b: drop at merge
-            continue  # (tests/cloud/test_plan_k8s.py holds it as a strict xfail)
         load_campaign_file(path)
 
 

@@ -141,8 +141,6 @@ def test_weights_file_every_problem(write_scenario, tmp_path):
 
 def test_shipped_scenarios_pass_preflight():
     for path in sorted((REPO / "scenarios").rglob("*.yaml")):
-        if path.name == "kubernetes.yaml":  # workloads land from wt-20b: drop at merge
-            continue
         data = path.read_text()
         cpus = [int(c) for c in re.findall(r"cpus: (\d+)", data)]
         if cpus and max(cpus) > ALLOWED:

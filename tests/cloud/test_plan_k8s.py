@@ -76,7 +76,6 @@ def test_tco_has_the_control_plane_and_autopilot_is_a_missing_price():
         estimate_site(camp.model_copy(update={"sites": [auto]}), auto)
 
 
-@pytest.mark.xfail(strict=True, reason="workloads land from wt-20b")
 def test_shipped_kubernetes_scenario_plans_three_clusters():
     res = runner.invoke(app, ["plan", str(REPO / "scenarios" / "kubernetes.yaml"), "--json"],
                         env=OFFLINE)

@@ -328,9 +328,7 @@ def test_preflight_refuses_before_any_stack_is_created(tmp_path, write_scenario)
     assert ws.calls == [] and ws.stacks() == []
 
 
-SHIPPED = [pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="workloads land from "
-                                                   "wt-20b")) if p.name == "kubernetes.yaml"
-           else p for p in sorted((REPO / "scenarios").rglob("*.yaml"))]
+SHIPPED = sorted((REPO / "scenarios").rglob("*.yaml"))
 
 
 @pytest.mark.parametrize("path", SHIPPED,
