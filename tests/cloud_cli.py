@@ -55,7 +55,10 @@ class CloudRun:
         self.scenario.write_text(scenario)
         self.env = dict(os.environ, BAKEOFF_STATE_DIR=str(tmp / "state"),
                         BAKEOFF_FAKE_STACKS=str(self.stacks),
-                        BAKEOFF_RESULTS=str(tmp / "results"), BAKEOFF_FAKE_HOLDER_WAIT="150")
+                        BAKEOFF_RESULTS=str(tmp / "results"), BAKEOFF_FAKE_HOLDER_WAIT="150",
+                        # an orphaned update's own stop takes milliseconds here (15 s at
+                        # most: cancel_delay_s); after this it is signalled, then killed
+                        BAKEOFF_FAKE_ORPHAN_GRACE="60")
         self.env.pop("BAKEOFF_CAMPAIGN", None)
         self.proc: subprocess.Popen | None = None
         self.sshds: set[int] = set()
@@ -126,7 +129,7 @@ class CloudRun:
                 out.append(int(entry))
         return out
 
-    def wait_for(self, what: str, cond, timeout_s: float = 45) -> None:
+    def wait_for(self, what: str, cond, timeout_s: float = 300) -> None:
         deadline = time.monotonic() + timeout_s
         while not cond():
             assert self.proc is None or self.proc.poll() is None, \
@@ -141,7 +144,7 @@ class CloudRun:
         self.proc.send_signal(signal.SIGKILL)  # the controller alone, as the OOM killer does
         self.proc.wait(timeout=30)
 
-    def assert_nothing_left(self, wait_s: float = 20) -> None:
+    def assert_nothing_left(self, wait_s: float = 60) -> None:
         deadline = time.monotonic() + wait_s
         while time.monotonic() < deadline and (self.workers() or self.vms() or any(
                 _running(p) for p in self.sshds)):
@@ -180,7 +183,9 @@ def _fake(provider: str):
         return CloudProvisioner(provider, workspace=FakeAutomation(Path(os.environ[FAKE_ENV])),
                                 detect_ip=lambda: None, ssh_deadline_s=30,
                                 holder_wait_s=float(os.environ.get("BAKEOFF_FAKE_HOLDER_WAIT",
-                                                                   "30")))
+                                                                   "30")),
+                                orphan_grace_s=float(os.environ.get("BAKEOFF_FAKE_ORPHAN_GRACE",
+                                                                    "60")))
     return make
 
 

@@ -232,6 +232,7 @@ class FakeWorkspace:
         if self.destroy_delay_s:
             on_output(f"- pulumi:pulumi:Stack {stack} deleting")
             if cancel is not None and cancel.wait(self.destroy_delay_s):
+                time.sleep(self.cancel_delay_s)  # the delete in flight finishes first
                 doc["locked"] = False
                 self._write(stack, doc)
                 raise BakeoffError(f"pulumi destroy of stack {stack} failed: interrupted")

@@ -7,13 +7,18 @@ output that survives its parent) driving `FakeEngine` instead of the Pulumi Auto
 API. As Pulumi does, the engine runs a CLI process under the worker for `up` and
 `destroy`: `python -m tests.cloud_fake_engine cli OP ROOT STACK [SPEC]`, which does the
 work of `tests.cloud_fake.FakeWorkspace` (loopback sshds as VMs, stacks as JSON files),
-holds the stack's lock with its own pid while it runs, and on SIGINT releases the lock and
-exits 255 (a cancelled update). A SIGKILLed CLI leaves its lock, as a killed `pulumi`
-leaves the file backend's. `cancel` of a lock whose holder still runs is recorded in
-`violations.log` and fails: bakeoff must never do it.
+holds the stack's lock with its own pid while it runs, and stops as Pulumi's CLI does
+(pkg/backend/cancellation_scope.go): the first SIGINT or SIGTERM cancels (steps in flight
+finish, `cancel_delay_s`, then the lock is released and it exits 255), a second one
+terminates it at once (exit 2, the lock stays). It does not watch its parent: like the real
+CLI, it runs on when its worker dies unless a signal stops it. A SIGKILLed CLI leaves its
+lock, as a killed `pulumi` leaves the file backend's. `cancel` of a lock whose holder still
+runs is recorded in `violations.log` and fails: bakeoff must never do it.
 
-Knobs (`FakeWorkspace`'s: up_delay_s, fail_up, fail_destroy, destroy_delay_s, ...) are
-kept in ROOT/knobs.json, so every process of a test sees the same.
+Knobs (`FakeWorkspace`'s: up_delay_s, fail_up, fail_destroy, destroy_delay_s,
+cancel_delay_s, ...) are kept in ROOT/knobs.json, so every process of a test sees the same.
+One is the CLI's own: `deaf_cli` makes a destroy ignore SIGINT and SIGTERM (a hung CLI, as in
+pulumi/pulumi#12627 where one Ctrl-C hung an Automation API program): only SIGKILL stops it.
 """
 
 from __future__ import annotations
@@ -32,7 +37,8 @@ from stacks.cloud.workspace import AutomationWorkspace, StackLocked
 from tests.cloud_fake import FakeWorkspace, _running
 
 CLI_PREFIX = "FAKE-OUTPUTS "
-EXIT_LOCKED, EXIT_CANCELLED = 3, 255
+EXIT_LOCKED, EXIT_CANCELLED, EXIT_TERMINATED = 3, 255, 2
+CLI_KNOBS = ("deaf_cli",)  # read by the CLI, not by FakeWorkspace
 
 
 def _root_of(url: str) -> Path:
@@ -46,7 +52,7 @@ def _knobs(root: Path) -> dict[str, Any]:
 
 
 def fake_workspace(root: Path) -> FakeWorkspace:
-    k = _knobs(root)
+    k = {n: v for n, v in _knobs(root).items() if n not in CLI_KNOBS}
     for name in ("fail_up", "fail_destroy"):
         if name in k:
             k[name] = set(k[name])
@@ -127,19 +133,52 @@ class FakeEngine:
         self.ws.refresh(stack, Path(os.devnull), say)
 
 
+def watch_stop_signals(stop: threading.Event) -> None:
+    """First SIGINT/SIGTERM: `stop` (cancel); second: exit at once, the lock left behind.
+
+    The Python handler does nothing; the C-level handler writes the signal's number to a
+    pipe (`signal.set_wakeup_fd`) that a thread reads, as Go's signal.Notify feeds a
+    channel. Setting the Event in the handler itself can deadlock: the handler runs in the
+    main thread at any bytecode, also while that thread holds the Event's lock entering or
+    leaving `stop.wait()`, and `stop.set()` then waits for that lock forever (the
+    fake CLI did this until 2026-12: an orphan that never stopped)."""
+    r, w = os.pipe()
+    os.set_blocking(w, False)
+    signal.set_wakeup_fd(w)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: None)
+
+    def watch() -> None:
+        asked = 0
+        while True:
+            for sig in os.read(r, 64):
+                if sig in (signal.SIGINT, signal.SIGTERM):
+                    asked += 1
+                    if asked > 1:
+                        os._exit(EXIT_TERMINATED)  # Pulumi's second ^C: no cleanup
+                    stop.set()
+
+    threading.Thread(target=watch, name="signals", daemon=True).start()
+
+
 def cli(op: str, root: str, stack: str, spec: str | None = None) -> int:
     """The fake `pulumi up` / `pulumi destroy`: SIGINT cancels, as Pulumi's engine does."""
     stop = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    deaf = op == "destroy" and bool(_knobs(Path(root)).get("deaf_cli"))
+    if deaf:  # hung: no signal but SIGKILL ends it, no cancel is ever seen
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)
+    else:
+        watch_stop_signals(stop)
     ws = fake_workspace(Path(root))
     passphrase = Path(os.environ["PULUMI_CONFIG_PASSPHRASE_FILE"])
     say = lambda line: print(line, flush=True)  # noqa: E731
     try:
         if op == "up":
-            out = ws.up(stack, Path(spec or ""), passphrase, say, cancel=stop)
+            out = ws.up(stack, Path(spec or ""), passphrase, say, cancel=None if deaf else stop)
             print(CLI_PREFIX + json.dumps(out), flush=True)
         else:
-            ws.destroy(stack, passphrase, say, cancel=stop)
+            ws.destroy(stack, passphrase, say, cancel=None if deaf else stop)
     except StackLocked as e:
         print(e, flush=True)
         return EXIT_LOCKED

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import signal
 import sys
 import threading
 import time
@@ -44,7 +45,12 @@ from stacks.cloud.spec import (
 )
 from stacks.cloud.state import CampaignState, default_backend_url
 from stacks.cloud.vmlog import copy_setup_log
-from stacks.cloud.workspace import AutomationWorkspace, StackLocked, StackWorkspace
+from stacks.cloud.workspace import (
+    AutomationWorkspace,
+    StackLocked,
+    StackWorkspace,
+    signal_group,
+)
 from stacks.contract import Capabilities, PlannedResource
 from stacks.payload import install_payload
 
@@ -52,6 +58,8 @@ SDK_MODULE = {"aws": "pulumi_aws", "azure": "pulumi_azure_native", "gcp": "pulum
 EXTRA = {"aws": "aws", "azure": "azure", "gcp": "gcp"}
 CHECKIP_URL = "https://checkip.amazonaws.com"
 SCRATCH_RM_TIMEOUT_S = 15
+# an orphaned update that outlives its grace: (signal to its group, wait before the next)
+ORPHAN_LADDER = ((signal.SIGTERM, 30.0), (signal.SIGKILL, 30.0))
 
 
 def detect_public_ip(timeout_s: float = 5.0) -> str | None:
@@ -80,7 +88,7 @@ class CloudProvisioner:
                  state_root: Any = None, detect_ip: Callable[[], str | None] = detect_public_ip,
                  ssh_deadline_s: float = 900.0, on_output: Callable[[str, str], None] | None = None,
                  connect_timeout_s: float = 15.0, host_python: str = HOST_PYTHON,
-                 holder_wait_s: float = 600.0):
+                 holder_wait_s: float = 600.0, orphan_grace_s: float = 300.0):
         self.name = provider
         self.provider = provider
         self.capabilities = Capabilities(zones=True, managed_database=True, spot=True)
@@ -90,7 +98,8 @@ class CloudProvisioner:
         self.ssh_deadline_s = ssh_deadline_s
         self.connect_timeout_s = connect_timeout_s
         self.host_python = host_python  # cloud-init's venv; tests' "VMs" use their own
-        self.holder_wait_s = holder_wait_s
+        self.holder_wait_s = holder_wait_s  # a holder whose controller lives
+        self.orphan_grace_s = orphan_grace_s  # an orphan's own cancel, before SIGTERM
         self.on_output = on_output or _print_progress
         self.cancel = threading.Event()
         self.raw_dir: Any = None  # the campaign's raw output (set by the orchestrator)
@@ -240,24 +249,43 @@ class CloudProvisioner:
         self.workspace.destroy(stack, state.passphrase_file, say)
 
     def _wait_for_lock_holder(self, stack: str, state: CampaignState, say: Any) -> bool:
-        """A lock is cancelled only once its holder is dead: a live worker (its campaign
-        was killed and it is stopping its update) is given `holder_wait_s` to finish.
-        True when there was one (and it has exited)."""
-        holder = getattr(self.workspace, "lock_holder", lambda *_: None)
-        deadline = time.monotonic() + self.holder_wait_s
-        pid = holder(stack, state.passphrase_file)
-        waited = pid is not None
-        if waited:
-            say(f"stack {stack} is held by a live update (pid {pid}); waiting for it to stop")
-        while pid is not None and time.monotonic() < deadline:
+        """A lock is cancelled only once its holder is dead. A holder whose controller
+        lives is waited for (`holder_wait_s`), never signalled. An orphan (its controller
+        died, so nobody else will stop it) is given `orphan_grace_s` to stop on the SIGINT
+        its worker forwarded, then SIGTERM (Pulumi: cancel, or terminate if it was asked
+        already), then SIGKILL; its lock is then cancelled like any dead holder's.
+        True when there was a holder (and it has exited)."""
+        find = getattr(self.workspace, "holder", None)
+        if find is None:
+            return False
+        start = time.monotonic()
+        found = find(stack, state.passphrase_file)
+        if found is None:
+            return False
+        say(f"stack {stack} is held by a live update (pid {found.pid}); waiting for it to stop")
+        ladder = list(ORPHAN_LADDER)
+        step_at = start + self.orphan_grace_s
+        while found is not None:
+            now = time.monotonic()
+            if found.orphaned and now >= step_at:
+                if not ladder:
+                    raise BakeoffError(f"stack {stack}: the orphaned update (pid {found.pid}) "
+                                       "survived SIGKILL; its lock is not cancelled")
+                sig, next_wait_s = ladder.pop(0)
+                say(f"stack {stack}: the update's controller is dead and it did not stop "
+                    f"in {now - start:.0f} s: {signal.Signals(sig).name} to its process "
+                    f"group {found.group}")
+                signal_group(found.group, sig)
+                step_at = now + next_wait_s
+            elif not found.orphaned and now - start >= self.holder_wait_s:
+                raise BakeoffError(f"stack {stack} is still held by a live update (pid "
+                                   f"{found.pid}, started by a live controller) after "
+                                   f"{self.holder_wait_s:.0f} s; its lock is not cancelled "
+                                   "under it. Run the same command again once that "
+                                   "process has exited")
             time.sleep(0.5)
-            pid = holder(stack, state.passphrase_file)
-        if pid is not None:
-            raise BakeoffError(f"stack {stack} is still held by a live update (pid {pid}) "
-                               f"after {self.holder_wait_s:.0f} s; its lock is not cancelled "
-                               "under it. Run the same command again once that process "
-                               "has exited")
-        return waited
+            found = find(stack, state.passphrase_file)
+        return True
 
     def leftovers(self, campaign_id: str | None = None) -> list[str]:
         if campaign_id is None:

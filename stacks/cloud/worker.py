@@ -9,9 +9,18 @@ The worker lives and dies with its campaign (`ParentGuard`): it leads its own pr
 group (the Pulumi CLI and its plugins are in it), asks the kernel for SIGTERM when its
 parent dies (prctl PR_SET_PDEATHSIG), and turns SIGTERM into SIGINT for the whole group,
 which is a terminal's Ctrl-C: the engine finishes the steps in flight, releases the
-stack's lock and exits. The worker itself never dies of SIGINT: it keeps reading the
-CLI's output (so the CLI is never killed by a broken pipe half-way) and reports
-"interrupted". Once its parent is gone, its own output goes to /dev/null.
+stack's lock and exits. It asks once: the Pulumi CLI takes a second SIGINT or SIGTERM as
+"terminate now" (pkg/backend/cancellation_scope.go), which leaves the lock and pending
+operations behind. The worker itself never dies of SIGINT: it keeps reading the CLI's
+output (so the CLI is never killed by a broken pipe half-way) and reports "interrupted".
+Once its parent is gone, its own output goes to /dev/null.
+
+The kernel sends the parent-death signal when the *thread* that started the worker exits
+(a controller starts each worker from the thread that waits for it, so that thread outlives
+it), and nothing reaches the Pulumi CLI but what the worker forwards. A CLI that does not
+stop (a cancel that waits for a slow in-flight step, or a hung process) keeps its lock after
+its controller died: the next `bakeoff down` or `--resume` finds it orphaned (its recorded
+controller is dead) and stops it (stacks/cloud/provisioner.py `_wait_for_lock_holder`).
 """
 
 from __future__ import annotations
@@ -53,7 +62,7 @@ class ParentGuard:
     """Dies with the parent, forwards a stop to the whole group, never breaks on output."""
 
     def __init__(self) -> None:
-        self.interrupted = False
+        self.interrupted = False  # a stop was asked for (by the controller or its death)
         self.parent = int(os.environ.get(PARENT_ENV) or os.getppid())
 
     def install(self) -> None:
@@ -69,9 +78,11 @@ class ParentGuard:
         self.interrupted = True  # the CLI in our group got it too and cancels its update
 
     def _on_sigterm(self, _sig: int, _frame: Any) -> None:
-        self.interrupted = True
         if os.getppid() != self.parent:
             self.silence()
+        if self.interrupted:  # the group was asked already: a second ask kills Pulumi
+            return
+        self.interrupted = True
         if os.getpgrp() == os.getpid():  # we lead our group (workspace.py starts us so)
             with contextlib.suppress(OSError):
                 os.killpg(os.getpgrp(), signal.SIGINT)  # Ctrl-C for the CLI and plugins

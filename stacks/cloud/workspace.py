@@ -8,8 +8,10 @@ lines are handed to `on_output` (progress); its last line carries the result.
 
 A stack left locked by an interrupted update raises `StackLocked`; the provisioner then
 cancels and refreshes it before destroying, but only once the update's holder is dead:
-every worker is recorded (pid and start time, `workers/<stack>.json` beside the
-campaign's passphrase) while it runs, and `lock_holder` says whether it still lives.
+every worker is recorded (its pid and start time, and those of the controller that started
+it: `workers/<stack>.<pid>.json` beside the campaign's passphrase) while it runs, and
+`holder` says whether one still lives and whether its controller is dead (an orphan,
+which the provisioner may stop; a holder whose controller lives is never signalled).
 
 Workers belong to the campaign's cloud lifecycle, not to its machine: they do not inherit
 the campaign's marker (`BAKEOFF_CAMPAIGN`) nor its temp root, so a leftover sweep of this
@@ -31,6 +33,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -45,6 +48,15 @@ OnOutput = Callable[[str], None]
 
 class StackLocked(BakeoffError):
     """Another update holds the stack (usually an interrupted one)."""
+
+
+@dataclass(frozen=True)
+class Holder:
+    """A live process of a recorded worker's group: the worker or the Pulumi CLI under it."""
+
+    pid: int
+    group: int  # the worker's process group (its pid): what a stop signals
+    orphaned: bool  # the controller that started the worker is dead
 
 
 class StackWorkspace(Protocol):
@@ -62,8 +74,9 @@ class StackWorkspace(Protocol):
 
     def refresh(self, stack: str, passphrase_file: Path, on_output: OnOutput) -> None: ...
 
-    def lock_holder(self, stack: str, passphrase_file: Path) -> int | None:
-        """The pid of a live process of ours that may hold the stack's lock, else None."""
+    def holder(self, stack: str, passphrase_file: Path) -> Holder | None:
+        """A live process of ours that may hold the stack's lock (its group, and whether
+        its controller is dead), else None."""
 
 
 def pulumi_cli_version() -> tuple[int, ...] | None:
@@ -181,8 +194,8 @@ class AutomationWorkspace:
     def refresh(self, stack: str, passphrase_file: Path, on_output: OnOutput) -> None:
         self._run("refresh", stack, passphrase_file, on_output)
 
-    def lock_holder(self, stack: str, passphrase_file: Path) -> int | None:
-        return live_worker(passphrase_file.parent / "workers", stack)
+    def holder(self, stack: str, passphrase_file: Path) -> Holder | None:
+        return live_holder(passphrase_file.parent / "workers", stack)
 
 
 def stop_group(pgid: int) -> None:
@@ -191,53 +204,82 @@ def stop_group(pgid: int) -> None:
         os.killpg(pgid, signal.SIGINT)
 
 
-def _start_ticks(pid: int) -> int | None:
+def signal_group(pgid: int, sig: int) -> None:
+    """`sig` to a worker's whole group (escalating the stop of an orphaned update)."""
+    with contextlib.suppress(OSError):
+        os.killpg(pgid, sig)
+
+
+def _stat(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name (state is [0], pgrp [2])."""
     try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
-    except (OSError, IndexError, ValueError):
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
         return None
+
+
+def _start_ticks(pid: int) -> int | None:
+    fields = _stat(pid)
+    try:
+        return int(fields[19]) if fields else None
+    except (IndexError, ValueError):
+        return None
+
+
+def _alive(pid: int, start_ticks: Any) -> bool:
+    """This very process (same start time, so not a reused pid) runs and is no zombie."""
+    fields = _stat(pid)
+    return bool(fields) and fields[0] not in ("Z", "X") and _start_ticks(pid) == start_ticks
 
 
 def _record_worker(work: Path, stack: str, op: str, pid: int) -> Path:
     """One record per worker (`<stack>.<pid>.json`): a destroy started while an older
-    update still runs must not hide that update's holder."""
+    update still runs must not hide that update's holder. The controller (this process)
+    is recorded too: a holder whose controller died is an orphan nobody will stop."""
     path = work / f"{stack}.{pid}.json"
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps({"pid": pid, "start_ticks": _start_ticks(pid), "op": op}))
+    me = os.getpid()
+    tmp.write_text(json.dumps({"pid": pid, "start_ticks": _start_ticks(pid), "op": op,
+                               "controller": me, "controller_ticks": _start_ticks(me)}))
     os.replace(tmp, path)
     return path
 
 
-def live_worker(work: Path, stack: str) -> int | None:
-    """The pid of a recorded worker of `stack` (or of a process of its group) that still
-    runs; None when all are gone, so the stack's lock can be cancelled."""
+def live_holder(work: Path, stack: str) -> Holder | None:
+    """A live recorded worker of `stack` (or a live process of its group); None when all
+    are gone, so the stack's lock can be cancelled. A record without its controller (an
+    older bakeoff's) never counts as orphaned."""
     for path in sorted(work.glob(f"{glob.escape(stack)}.*.json")):
         try:
             rec = json.loads(path.read_text())
             pid = int(rec["pid"])
         except (OSError, ValueError, KeyError, TypeError):
             continue
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except (OSError, IndexError):
-            state = "gone"
-        if state not in ("Z", "gone") and _start_ticks(pid) == rec.get("start_ticks"):
-            return pid
+        ctl = rec.get("controller")
+        orphaned = isinstance(ctl, int) and not _alive(ctl, rec.get("controller_ticks"))
+        if _alive(pid, rec.get("start_ticks")):
+            return Holder(pid, pid, orphaned)
         member = _group_member(pid)
         if member is not None:
-            return member
+            return Holder(member, pid, orphaned)
         path.unlink(missing_ok=True)  # that worker and its group are gone for good
     return None
 
 
 def _group_member(pgid: int) -> int | None:
-    """A live process of the worker's group (a Pulumi CLI that outlived its worker)."""
+    """A live process of the worker's group (a Pulumi CLI that outlived its worker). The
+    kernel never hands out a pid still used as a group id, so a live process with the
+    worker's pid (the record's start time differs: checked before) leads a new group and
+    the worker's old group is empty."""
+    leader = _stat(pgid)
+    if leader is not None and leader[0] not in ("Z", "X"):
+        return None
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue
-        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] != "Z":
+        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] not in ("Z", "X"):
             return int(stat.parent.name)
     return None
 
