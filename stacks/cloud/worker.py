@@ -184,6 +184,8 @@ def main(argv: list[str], engine: Engine | None = None) -> int:
                                               "kind": kind}))
 
     try:
+        if guard.interrupted:  # the controller died before we started: start nothing
+            raise KeyboardInterrupt
         engine = engine or PulumiEngine(project)
         if op == "up":
             emit(True, engine.up(stack_name, Path(argv[3]), guard.say))

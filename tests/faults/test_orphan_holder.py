@@ -134,3 +134,28 @@ def test_a_cli_that_outlived_its_worker_is_found_by_its_group(tmp_path, state):
         for pid in (worker, cli):
             if _running(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_a_worker_whose_controller_died_before_it_started_starts_nothing(tmp_path):
+    """The real worker over the fake engine, told its controller is a process that has
+    already exited: it must not start the destroy (nobody would stop it); it exits 130
+    ("interrupted")."""
+    import json
+
+    from stacks.cloud.workspace import PARENT_ENV, RESULT_PREFIX
+
+    root = tmp_path / "stacks"
+    root.mkdir()
+    (root / "st.json").write_text(json.dumps({"hosts": {}, "pids": []}))
+    (tmp_path / "passphrase").write_text("x")
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    out = subprocess.run([sys.executable, "-m", "tests.cloud_fake_engine", "destroy", "bakeoff",
+                          "st"], cwd=REPO, capture_output=True, text=True, timeout=120,
+                         env=dict(os.environ, PYTHONPATH=str(REPO),
+                                  PULUMI_BACKEND_URL=f"file://{root}",
+                                  PULUMI_CONFIG_PASSPHRASE_FILE=str(tmp_path / "passphrase"),
+                                  **{PARENT_ENV: str(gone.pid)}))
+    assert out.returncode == 130, out  # "interrupted"; its output went to /dev/null
+    assert RESULT_PREFIX not in out.stdout  # nobody reads it: silenced, not a broken pipe
+    assert (root / "st.json").exists(), "the orphaned worker ran the destroy"
