@@ -171,7 +171,13 @@ class FakeWorkspace:
                 # after the VM started still leaves a record that destroy can act on
                 doc.setdefault("pending", []).append(role)
                 self._write(stack, doc)
-                pid, port = start_sshd(self.root / stack / role, key, spec["ssh_public_key"])
+                try:
+                    pid, port = start_sshd(self.root / stack / role, key,
+                                           spec["ssh_public_key"])
+                except Exception:  # a failed update ends and releases its lock, as Pulumi's
+                    doc["locked"] = False
+                    self._write(stack, doc)
+                    raise
                 doc["pids"].append(pid)
                 doc["pending"].remove(role)
                 doc["hosts"][role] = {"private_ip": "127.0.0.1", "public_ip": "127.0.0.1",

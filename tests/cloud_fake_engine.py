@@ -23,12 +23,14 @@ pulumi/pulumi#12627 where one Ctrl-C hung an Automation API program): only SIGKI
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -133,7 +135,14 @@ class FakeEngine:
         self.ws.refresh(stack, Path(os.devnull), say)
 
 
-def watch_stop_signals(stop: threading.Event) -> None:
+def _note(root: Path, line: str) -> None:
+    """One line to ROOT/cli.log (signals seen, how each fake CLI ended): a failing test's
+    evidence."""
+    with open(root / "cli.log", "a") as f:
+        f.write(f"{time.time():.3f} pid {os.getpid()}: {line}\n")
+
+
+def watch_stop_signals(stop: threading.Event, root: Path) -> None:
     """First SIGINT/SIGTERM: `stop` (cancel); second: exit at once, the lock left behind.
 
     The Python handler does nothing; the C-level handler writes the signal's number to a
@@ -154,6 +163,7 @@ def watch_stop_signals(stop: threading.Event) -> None:
             for sig in os.read(r, 64):
                 if sig in (signal.SIGINT, signal.SIGTERM):
                     asked += 1
+                    _note(root, f"signal {signal.Signals(sig).name} #{asked}")
                     if asked > 1:
                         os._exit(EXIT_TERMINATED)  # Pulumi's second ^C: no cleanup
                     stop.set()
@@ -169,7 +179,7 @@ def cli(op: str, root: str, stack: str, spec: str | None = None) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, signal.SIG_IGN)
     else:
-        watch_stop_signals(stop)
+        watch_stop_signals(stop, Path(root))
     ws = fake_workspace(Path(root))
     passphrase = Path(os.environ["PULUMI_CONFIG_PASSPHRASE_FILE"])
     say = lambda line: print(line, flush=True)  # noqa: E731
@@ -183,7 +193,9 @@ def cli(op: str, root: str, stack: str, spec: str | None = None) -> int:
         print(e, flush=True)
         return EXIT_LOCKED
     except Exception as e:
-        print(f"error: {e}", flush=True)
+        _note(Path(root), f"{op} {stack} ended: {type(e).__name__}: {str(e)[:300]}")
+        with contextlib.suppress(OSError):
+            print(f"error: {e}", flush=True)
         return EXIT_CANCELLED if stop.is_set() else 1
     return 0
 

@@ -42,8 +42,9 @@ def test_sigkill_while_provisioning_then_down(tmp_path):
     while run.workers() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert run.workers() == [], "the worker outlived its controller"
+    log = run.stacks / "cli.log"
     assert all(not d.get("locked") for d in run.stack_docs().values()), \
-        "the cancelled update did not release its lock"
+        f"the cancelled update did not release its lock: {log.exists() and log.read_text()}"
     done = run.bakeoff("down", cid)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "1 stack(s) destroyed" in done.stdout
