@@ -13,6 +13,7 @@ bandwidth product.
 from __future__ import annotations
 
 import re
+from urllib.parse import urlencode
 
 REGION, LOCATION = "eastus", "US East"
 
@@ -122,10 +123,17 @@ def _bw(product: str, tiers: tuple[tuple[float, float], ...], primary: bool = Tr
                  meter_id=f"{product}-{t:g}") for t, p in tiers]
 
 
-MGN = ((0, 0.0), (100, 0.087), (10240, 0.083), (51200, 0.07), (153600, 0.05))
+# Internet egress as the API lists it (tierMinimumUnits, retailPrice): the default route
+# "Rtn Preference: MGN" starts its tiers at 100, 10,335, 51,295, 153,695 and 512,095 GB (the
+# last two both $0.05); the opt-in "Bandwidth - Routing Preference: Internet" product at 100,
+# 10,100, 50,100 and 150,100. Not TB x 1,000 or x 1,024: read in mooncitizen/togen @8b82e558
+# internal/resolve/azure/cost_test.go and two other projects' Retail Prices fixtures
+# (scoring/data/pricing/PROVENANCE.md, egress.csv). tests/test_azure_egress_tiers.py checks
+# these starts and the shipped catalog's against each other.
+MGN = ((0, 0.0), (100, 0.087), (10335, 0.083), (51295, 0.07), (153695, 0.05), (512095, 0.05))
+ROUTING_INTERNET = ((0, 0.0), (100, 0.08), (10100, 0.065), (50100, 0.06), (150100, 0.04))
 BANDWIDTH = (_bw("Rtn Preference: MGN", MGN) + _bw("Rtn Preference: MGN", MGN, primary=False)
-             + _bw("Rtn Preference: Internet", ((0, 0.0), (100, 0.08), (10240, 0.065),
-                                                 (51200, 0.06), (153600, 0.04))))
+             + _bw("Bandwidth - Routing Preference: Internet", ROUTING_INTERNET))
 
 
 def page(items: list[dict], next_link: str | None) -> dict:
@@ -134,35 +142,66 @@ def page(items: list[dict], next_link: str | None) -> dict:
             "Count": len(items)}
 
 
+# Meters the real answers also hold under the services queried, which only a filter keeps
+# out: Bandwidth's other meters of the same products, a Standard HDD disk, a PostgreSQL
+# meter of another product. A client that drops a filter clause gets them.
+OTHER_METERS = [
+    item("Standard Data Transfer In", 0.0, product="Rtn Preference: MGN", sku="Standard",
+         service="Bandwidth", unit="1 GB"),
+    item("Standard Inter-Region Data Transfer", 0.02, product="Rtn Preference: MGN",
+         sku="Standard", service="Bandwidth", unit="1 GB"),
+    item("Standard Inter-Availability Zone Data Transfer Out", 0.01,
+         product="Rtn Preference: MGN", sku="Standard", service="Bandwidth", unit="1 GB"),
+    item("S10 LRS Disk", 5.89, product="Standard HDD Managed Disks", sku="S10 LRS",
+         service="Storage", unit="1/Month"),
+    item("Backup Storage LRS Data Stored", 0.095, product="Azure Database for PostgreSQL "
+         "Flexible Server Backup Storage", sku="Backup Storage LRS",
+         service="Azure Database for PostgreSQL", unit="1 GB/Month"),
+]
+# $filter field -> item field (the API filters the item's `type` as `priceType`)
+_FIELDS = {"priceType": "type"}
+_CLAUSE = re.compile(r"^(\w+) (eq|ne) '([^']*)'$")
+PAGE_SIZE = 4  # small, so a VM answer runs onto a second page as long answers do
+
+
+def odata_filter(flt: str) -> list[tuple[str, str, str]] | str:
+    """The clauses of a $filter of `field eq|ne 'value'` joined by ` and ` (all the refresh
+    sends), or the error the API gives for anything else."""
+    clauses = []
+    for part in flt.split(" and "):
+        m = _CLAUSE.fullmatch(part.strip())
+        if not m:
+            return f"Invalid OData filter near {part!r}"
+        clauses.append((_FIELDS.get(m[1], m[1]), m[2], m[3]))
+    return clauses
+
+
 def strict_route(vms: dict[str, list[dict]] | None = None):
-    """A fake that answers like the API and refuses what a careful client must not send: VM
-    queries without an armSkuName filter (an eastus answer would pass the 200-page cap) or
-    without the region, and any query for another region."""
+    """A fake that answers like the API: every clause of the $filter applied to every item
+    (OTHER_METERS included), answers paged with a NextPageLink. It also refuses what a
+    careful client must not send: a query without the region, for another region, and VM
+    queries without an armSkuName filter (an eastus answer would pass the 200-page cap)."""
     vms = VMS if vms is None else vms
+    everything = ([i for rows in vms.values() for i in rows] + DISKS + V2 + PG + BANDWIDTH
+                  + OTHER_METERS)
 
     def route(path: str, q: dict, base: str) -> dict | tuple[int, dict]:
         flt = q.get("$filter", [""])[0]
-        if path.endswith("/page2"):
-            sku = q.get("sku", [""])[0]
-            return page(vms.get(sku, [])[4:], None)
-        if f"armRegionName eq '{REGION}'" not in flt:
+        clauses = odata_filter(flt)
+        if isinstance(clauses, str):
+            return 400, {"Error": {"Code": "BadRequest", "Message": clauses}}
+        region = [v for f, op, v in clauses if f == "armRegionName" and op == "eq"]
+        if region != [REGION]:
             return 400, {"Error": {"Message": f"this fake only knows {REGION}: {flt}"}}
-        if "serviceName eq 'Virtual Machines'" in flt:
-            m = re.search(r"armSkuName eq '([^']+)'", flt)
-            if not m:
-                return 400, {"Error": {"Message": "VM query without armSkuName: refused"}}
-            rows = vms.get(m[1], [])
-            if len(rows) > 4:  # the rest on a second page, as the API pages
-                return page(rows[:4], f"{base}/api/retail/prices/page2?sku={m[1]}")
-            return page(rows, None)
-        if "Azure Premium SSD v2" in flt:
-            return page(V2, None)
-        if "Premium SSD Managed Disks" in flt:
-            return page(DISKS, None)
-        if "PostgreSQL" in flt:
-            return page(PG, None)
-        if "serviceName eq 'Bandwidth'" in flt:
-            return page(BANDWIDTH, None)
-        return page([], None)
+        names = {f for f, _, _ in clauses}
+        if ("serviceName", "eq", "Virtual Machines") in clauses and "armSkuName" not in names:
+            return 400, {"Error": {"Message": "VM query without armSkuName: refused"}}
+        rows = [it for it in everything
+                if all((str(it.get(f)) == v) == (op == "eq") for f, op, v in clauses)]
+        skip = int(q.get("$skip", ["0"])[0])
+        rest = rows[skip + PAGE_SIZE:]
+        link = (f"{base}/api/retail/prices/page2?{urlencode({'$filter': flt})}"
+                f"&$skip={skip + PAGE_SIZE}") if rest else None
+        return page(rows[skip:skip + PAGE_SIZE], link)
 
     return route

@@ -60,9 +60,13 @@ SQL = [_sku("S1", "Cloud SQL for PostgreSQL: Regional - vCPU in Americas", "OnDe
             "OnDemand", 0.34, "SSD")]
 
 
-def route(path: str, q: dict, base: str) -> dict:
-    if "9662-B51E-5089" in path:
+def route(path: str, q: dict, base: str) -> dict | tuple[int, dict]:
+    # only the two services' SKU lists exist; another path is the API's 404
+    if path == "/v1/services/9662-B51E-5089/skus":
         return {"skus": SQL}
+    if path != "/v1/services/6F81-5844-456A/skus":
+        return 404, {"error": {"code": 404, "message": f"{path} not found",
+                               "status": "NOT_FOUND"}}
     if q.get("pageToken") == ["p2"]:
         return {"skus": COMPUTE_2}
     return {"skus": COMPUTE_1, "nextPageToken": "p2"}

@@ -174,12 +174,12 @@ def _catalog(egress: list) -> Catalog:
 
 def test_egress_tiers_priced_cumulatively_and_a_gap_is_refused():
     tiers = _azure_egress()
-    # shipped azure eastus tiers (scoring/data/pricing/egress.csv): 0-100 free,
-    # 100-10,000 at $0.087, 10,000-50,000 at $0.083. 20,000 GB by hand:
-    # 9,900 x 0.087 = 861.30 + 10,000 x 0.083 = 830.00 -> $1,691.30
+    # shipped azure eastus tiers (scoring/data/pricing/egress.csv, starts as the Retail
+    # Prices API lists them): 0-100 free, 100-10,335 at $0.087, 10,335-51,295 at $0.083.
+    # 20,000 GB by hand: 10,235 x 0.087 = 890.445 + 9,665 x 0.083 = 802.195 -> $1,692.64
     comps = egress_components("azure", "eastus", 20000, _catalog(tiers))
-    assert sum(c.monthly_usd for c in comps) == pytest.approx(1691.30)
-    # the 100-10,000 tier missing: 9,900 GB would silently go unpriced
+    assert sum(c.monthly_usd for c in comps) == pytest.approx(1692.64)
+    # the 100-10,335 tier missing: 10,235 GB would silently go unpriced
     gap = [t for t in tiers if t.tier_start_gb != 100]
     with pytest.raises(CatalogError, match="not contiguous at 100 GB"):
         egress_components("azure", "eastus", 20000, _catalog(gap))
