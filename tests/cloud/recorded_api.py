@@ -18,7 +18,8 @@ RECORDED = Path(__file__).parent / "recorded"
 
 
 class RecordedApi:
-    """Routes are 'METHOD /path' -> JSON body (status 200), or [status, body]."""
+    """Routes are 'METHOD /path' -> JSON body (status 200), or [status, body], or [status,
+    body, headers] ("{base}" in a header value becomes this server's URL)."""
 
     def __init__(self, routes: dict[str, Any]) -> None:
         self.routes = {self._key(k): v for k, v in routes.items()}
@@ -33,11 +34,13 @@ class RecordedApi:
                     self.rfile.read(length)
                 api.requests.append((self.command, url.path, parse_qs(url.query)))
                 found = api.routes.get(api._key(f"{self.command} {url.path}"))
-                status, body = (found if isinstance(found, list) else (200, found)) \
+                status, body, *extra = (found if isinstance(found, list) else (200, found)) \
                     if found is not None else (404, {"error": {
                         "code": "NotRecorded", "message": f"{self.command} {url.path}"}})
                 data = b"" if body is None else json.dumps(body).encode()
                 self.send_response(status)
+                for name, value in (extra[0] if extra else {}).items():
+                    self.send_header(name, value.replace("{base}", api.url))
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
