@@ -661,3 +661,27 @@ def test_merged_percentile_stat_from_histogram_rows():
     one = merged_percentile_stat(pd.DataFrame([row("a", 0, [3000])]), "a",
                                  "http-load.latency_p1")
     assert point(one) == pytest.approx(3.0, rel=1e-3)
+
+
+# -- compare: where a verdict's boundaries are ----------------------------------------------
+
+def _change(workload: str, metric: str, base: list[float], new: list[float],
+            min_change: float = 0.05):
+    return metric_change(("s", workload, metric, "", "%"), base, new, min_change)
+
+
+def test_metric_change_boundaries_of_noise_size_and_direction():
+    # an interval whose lower end is exactly 0 is noise: the median of 5 draws from
+    # {10, 10, 11, 11, 11} is 10 when 3+ draws are 10: C(5,3) .4^3 .6^2 + C(5,4) .4^4 .6 +
+    # .4^5 = 0.317 of the resamples (by hand), far above the 2.5 % tail, so the interval
+    # is (0, 1) and 0 sits on its edge
+    edge = _change("http-load", "error_rate", [10.0] * 5, [10.0, 10.0, 11.0, 11.0, 11.0])
+    assert edge.ci == (0.0, 1.0) and edge.verdict == "no change"
+    # a change of exactly min_change is not "small": 10 -> 11 is +10 % against 0.10; a
+    # rising error rate is worse
+    exact = _change("http-load", "error_rate", [10.0] * 5, [11.0] * 5, min_change=0.1)
+    assert (exact.change, exact.relative, exact.verdict) == (1.0, 0.1, "worse")
+    assert _change("http-load", "error_rate", [10.0] * 5, [10.9] * 5,
+                   min_change=0.1).verdict == "no change"  # +9 %: small
+    # a metric with no better side (the rate the scenario sets) only "changed"
+    assert _change("http-load", "target_rps", [100.0] * 5, [200.0] * 5).verdict == "changed"
