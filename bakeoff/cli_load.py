@@ -2,7 +2,7 @@
 
 calibrate measures this machine's load-generator ceiling for each locustfile the
 scenario's http-load workloads use (bench.calibrate) and stores it in the state
-directory; `plan` then sizes every site's load generators from it (bench.sizing).
+directory; `plan` then sizes every site's load generators from it (bakeoff.sizing).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from bench.sizing import HEADROOM, describe, size_campaign, too_small
+from bakeoff.sizing import HEADROOM, describe, size_campaign, too_small
 from core.errors import BakeoffError
 from core.scenario import Campaign
 
@@ -35,8 +35,8 @@ def calibrate(
     Example: bakeoff calibrate scenarios/poc-web-db.yaml --duration 30
     """
     from bakeoff.checks import preflight
+    from bakeoff.sizing import load_needs
     from bench.calibrate import calibrate as measure
-    from bench.sizing import load_needs
 
     campaign = preflight(scenario)
     needs = load_needs(campaign)

@@ -23,12 +23,3 @@ def load_campaign_file(path: str | Path) -> Campaign:
 def workload_params(spec: WorkloadSpec) -> Any:
     """The workload's own params model for a scenario entry (validated at load time)."""
     return REGISTRY[spec.name].Params.model_validate(spec.params)
-
-
-def _auto_loadgen(site: Any, campaign: Campaign) -> int:
-    from bench.sizing import auto_loadgen
-
-    return auto_loadgen(site, campaign)
-
-
-scenario.LOADGEN_AUTO = _auto_loadgen  # `loadgen: auto` (bench.sizing)

@@ -288,7 +288,7 @@ def scenario_problems(data: Any, workloads: Workloads) -> tuple[Campaign | None,
 
 
 # `loadgen: auto` on a cloud site: the VMs are sized from this machine's measured
-# load-generator ceiling (bakeoff.sizing, bound by bench.scenarios); this module stays a leaf.
+# load-generator ceiling (bakeoff.sizing, bound by bakeoff/__init__.py); this module stays a leaf.
 LOADGEN_AUTO: Callable[[CloudSite, Campaign], int] | None = None
 
 
@@ -307,9 +307,13 @@ def _auto_sites(data: dict[str, Any]) -> tuple[dict[str, Any], list[int]]:
 def _resolve_auto(campaign: Campaign, auto: list[int]) -> tuple[Campaign, list[str]]:
     sites, problems = list(campaign.sites), []
     for i in auto:
-        if not isinstance(sites[i], CloudSite) or LOADGEN_AUTO is None:
+        if not isinstance(sites[i], CloudSite):
             problems.append(f"sites[{i}].loadgen: 'auto' is for cloud sites (VMs sized from "
                             "`bakeoff calibrate`)")
+            continue
+        if LOADGEN_AUTO is None:  # only a process that never imported the bakeoff package
+            problems.append(f"sites[{i}].loadgen: 'auto' is resolved by the bakeoff "
+                            "application (bakeoff/sizing.py); load the scenario through it")
             continue
         try:
             sites[i] = sites[i].model_copy(update={"loadgen": LOADGEN_AUTO(sites[i], campaign)})

@@ -14,11 +14,11 @@ import json
 import time
 from typing import Any
 
-from bench.poc.launcher import Passfile, free_port, host_python, http_get, run_checked, url_for
-from bench.serverless.functions import FUNCTIONS
 from core.environment import DatabaseEndpoint, Host
 from core.errors import BakeoffError
 from core.executor import BackgroundProcess
+from core.functions import FUNCTION_NAMES
+from stacks.host_calls import Passfile, free_port, host_python, http_get, run_checked, url_for
 
 LABEL = "local reference (a process start plus real init on this machine), not a cloud figure"
 
@@ -62,7 +62,7 @@ class LocalFunctionSite:
                     log = self.stop()
                     raise BakeoffError(f"the function site's front on {self.host.name} did "
                                        f"not answer {url}/healthz: {exc}\n{log[-800:]}") from None
-        return {"kind": "local-function", "url": url, "functions": sorted(FUNCTIONS),
+        return {"kind": "local-function", "url": url, "functions": sorted(FUNCTION_NAMES),
                 "idle_s": self.idle_s, "max_instances": self.max_instances,
                 "pool_size": self.pool_size, "label": LABEL}
 
