@@ -8,7 +8,8 @@ and torn down at the same time (bench/sites.py). Teardown always runs
 (finally, also on Ctrl-C and SIGTERM) and cannot be interrupted half-way (bench.signals);
 everything a campaign creates is recorded first (stacks.tracking) and swept at the end
 (bench.leftovers). A failed or interrupted campaign can be resumed: units with an intact
-journal entry are skipped, and the scenario must be the one measured (bench.resume).
+journal entry are skipped, and the scenario must be the one measured (bench.resume;
+the starting manifest, new or resumed: bench.campaign_manifest).
 See docs/reliability.md.
 """
 
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import signal
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -26,15 +26,14 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-import bench
 from bench import leftovers
+from bench.campaign_manifest import initial_manifest, resume_manifest
 from bench.left_behind import journaled_sites, left_behind
 from bench.lifecycle import campaign_process_env, check_results_root
 from bench.lock import Busy, CampaignClaim, MachineLock, is_live
 from bench.measure import measure
 from bench.preflight import check_prerequisites, check_remote_tools
-from bench.results import ResultStore, read_manifest, read_scenario
-from bench.resume import check_resume, scenario_hash
+from bench.results import ResultStore
 from bench.runner import tool_version
 from bench.samples import Sample, sample_row
 from bench.signals import CampaignSignals
@@ -44,17 +43,7 @@ from bench.workloads import REGISTRY
 from core.environment import Environment
 from core.errors import BakeoffError
 from core.scenario import Campaign
-from stacks.host_facts import machine_facts
 from stacks.registry import SHARED_MACHINE, provisioner_for
-
-
-def _git_commit() -> str | None:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                             cwd=Path(__file__).parent, timeout=5)
-        return out.stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        return None
 
 
 class Orchestrator:
@@ -107,13 +96,13 @@ class Orchestrator:
         try:
             claim.acquire(store.dir)
             if resume:
-                manifest = self._resume_manifest(store, allow_changes)
+                manifest = resume_manifest(self.campaign, store, allow_changes)
                 stale = leftovers.campaign_leftovers(campaign_id, claim.dir)
                 if stale:  # the interrupted run left things behind: they go first
                     self._say(f"removing {len(stale)} leftover(s) of the interrupted run")
                     leftovers.remove(stale)
             else:
-                manifest = self._initial_manifest(campaign_id)
+                manifest = initial_manifest(self.campaign, campaign_id)
                 store.create(self.campaign, manifest)
             return self._measure(store, manifest, claim)
         except KeyboardInterrupt:  # before measuring began: the manifest must not say running
@@ -212,48 +201,6 @@ class Orchestrator:
                 self.console.print(f"[red]stacks that may still run:[/red] "
                                    f"{'; '.join(behind['items'])}. `{behind['command']}` "
                                    "destroys them.", soft_wrap=True)
-
-    def _resume_manifest(self, store: ResultStore, allow_changes: bool) -> dict[str, Any]:
-        """The stored manifest, checked against the given scenario, with any new units."""
-        manifest = read_manifest(store.dir)
-        old = read_scenario(store.dir)
-        measured = {k for k, u in manifest.get("units", {}).items() if u.get("status") == "ok"}
-        changes = check_resume(old, self.campaign, measured, allow_changes,
-                               f"--resume {store.campaign_id}")
-        units = interleaved_units(self.campaign)
-        if changes:
-            manifest.setdefault("scenario_changes", []).append(
-                {"at": now(), "changes": [str(c) for c in changes]})
-            store.create(self.campaign, manifest)  # the scenario now in force
-            manifest["order"] = [u.key for u in units]
-        for u in units:
-            manifest["units"].setdefault(u.key, {"status": "pending"})
-        manifest["scenario_hash"] = scenario_hash(self.campaign)
-        manifest["status"] = "running"
-        manifest["resumed_at"] = now()
-        manifest.setdefault("resumes", []).append(manifest["resumed_at"])
-        for key in ("error", "interrupted_by", "teardown", "leftovers", "finished_at",
-                    "assemble_error"):
-            manifest.pop(key, None)
-        store.write_manifest(manifest)
-        return manifest
-
-    def _initial_manifest(self, campaign_id: str) -> dict[str, Any]:
-        units = interleaved_units(self.campaign)
-        return {
-            "campaign_id": campaign_id,
-            "scenario": self.campaign.name,
-            "bakeoff_version": bench.__version__,
-            "git_commit": _git_commit(),
-            "started_at": now(),
-            "status": "running",
-            "scenario_hash": scenario_hash(self.campaign),
-            "machine": machine_facts(),
-            "order": [u.key for u in units],
-            "units": {u.key: {"status": "pending"} for u in units},
-            "sites": {},
-            "tool_versions": {},
-        }
 
     def _provision(self, envs: dict[str, Environment], manifest: dict, campaign_id: str) -> None:
         """Local sites one after another here; cloud and static sites side by side. A site
