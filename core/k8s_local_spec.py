@@ -1,6 +1,6 @@
 """`kubernetes:` on a local site: a simulated cluster (the fake API server, scripted).
 
-The local provisioner starts bench.k8s.fake_api for it and writes a kubeconfig; the k8s
+The local provisioner starts stacks.k8s_fake.fake_api for it and writes a kubeconfig; the k8s
 workloads then run against it exactly as against a real cluster. The script says how the
 cluster behaves, in seconds: a shipped one by name, changed field by field with
 `overrides`, or read from `script_file` (a YAML mapping of the same fields). Figures
@@ -17,7 +17,7 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from core.strict_numbers import NoBoolNumbers
 
-# The fields of bench.k8s.fake_cluster.ClusterScript (a test keeps the two equal).
+# The fields of stacks.k8s_fake.fake_cluster.ClusterScript (a test keeps the two equal).
 SCRIPT_FIELDS: dict[str, str] = {
     "initial_nodes": "nodes at the start",
     "node_cpu_m": "allocatable millicores per node",

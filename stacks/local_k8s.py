@@ -1,4 +1,4 @@
-"""The local simulated cluster: the fake API server (bench.k8s.fake_api) for a local site.
+"""The local simulated cluster: the fake API server (stacks.k8s_fake.fake_api) for a local site.
 
 Started by the local provisioner when a local site has `kubernetes:`; it replays the
 site's cluster script and serves on 127.0.0.1. A kubeconfig pointing at it is written
@@ -52,8 +52,8 @@ class LocalClusterSite:
         self.kubeconfig: Path | None = None
 
     def start(self) -> dict[str, Any]:
-        from bench.k8s.fake_api import FakeApiServer
-        from bench.k8s.fake_cluster import ClusterScript
+        from stacks.k8s_fake.fake_api import FakeApiServer
+        from stacks.k8s_fake.fake_cluster import ClusterScript
 
         fields = self.spec.resolved()
         script = ClusterScript(**{k: (v if k == "service_time_ms" else int(v))

@@ -2,7 +2,7 @@
 (stacks/cloud/k8s_site.py): list Services, PVCs and PVs across namespaces, delete a
 Service or a PVC. A deleted object lingers for `linger` further list calls (a cloud load
 balancer or disk takes a while to go); names in `stuck` never go (a finalizer that never
-completes). Plain HTTP on 127.0.0.1, no dependency. (bench/k8s/fake_*.py is the
+completes). Plain HTTP on 127.0.0.1, no dependency. (stacks/k8s_fake/fake_*.py is the
 measuring side's scripted cluster; this one only needs these five calls.)
 """
 

@@ -8,13 +8,12 @@ import os
 import subprocess
 import sys
 import zipfile
-from pathlib import Path
 
 import pytest
 
-from bench.serverless import package as pkg
+from stacks.cloud import fn_package as pkg
 
-SOURCE = Path(pkg.__file__).parent / "functions.py"
+SOURCE = pkg.HERE / "functions.py"  # bench/serverless/functions.py, packed as a file
 
 
 @pytest.mark.parametrize("provider,entry,extra", [

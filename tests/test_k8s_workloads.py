@@ -17,12 +17,12 @@ import pytest
 
 pytest.importorskip("kubernetes.client")
 
-from bench.k8s.fake_cluster import ClusterScript
 from bench.k8s.tts_derive import derive
 from bench.scenarios import parse_campaign
 from bench.workloads import REGISTRY
 from core.errors import BakeoffError, ParseError, ScenarioError
 from core.k8s_local_spec import SCRIPT_FIELDS, SHIPPED, LocalClusterSpec
+from stacks.k8s_fake.fake_cluster import ClusterScript
 
 REPO = Path(__file__).resolve().parent.parent
 GOLDEN = REPO / "tests" / "golden"
@@ -176,7 +176,7 @@ def test_replicas_queue_and_shed_load_for_real():
     from kubernetes import client
 
     from bench.k8s import time_to_scale as K
-    from bench.k8s.fake_api import FakeApiServer
+    from stacks.k8s_fake.fake_api import FakeApiServer
 
     fields = SHIPPED["fast"] | {"service_time_ms": 300, "queue_limit": 2, "hpa_delay": 3600,
                                 "hpa_period": 3600}

@@ -1,6 +1,6 @@
 """AWS function site: the VM site (stacks/cloud/aws.py) plus a Lambda behind a function URL.
 
-The Lambda runs the packed reference handler (bench/serverless/package.py) with the
+The Lambda runs the packed reference handler (stacks/cloud/fn_package.py) with the
 site's tags. With `vpc: true` it is attached to two private subnets of the site's VPC
 (the 3rd and 4th /24; their route table is the VPC's main table, which routes only inside
 the VPC) with its own security group; the database's security group already admits

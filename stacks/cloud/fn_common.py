@@ -94,11 +94,11 @@ def storage_account_name(spec: CloudSiteSpec) -> str:
 
 
 def package_for(spec: CloudSiteSpec) -> Any:
-    """The function's package (bench/serverless/package.py), built once per process into
+    """The function's package (stacks/cloud/fn_package.py), built once per process into
     a private temporary directory; vendored for Lambda when $BAKEOFF_FN_WHEELS is set."""
     import os
 
-    from bench.serverless.package import build
+    from stacks.cloud.fn_package import build
 
     fn = deploy_of(spec)
     key = (spec.provider, fn.function)

@@ -1,6 +1,6 @@
 """GCP function site: the VM site (stacks/cloud/gcp.py) plus a Cloud Run service.
 
-The package (bench/serverless/package.py: Dockerfile, requirements.txt, main.py and the
+The package (stacks/cloud/fn_package.py: Dockerfile, requirements.txt, main.py and the
 handler) is uploaded to a bucket and built by Cloud Build from source (the service's
 build_config); the service scales to zero (min instances 0), serves one request per
 instance (as Lambda does), runs the second-generation environment, and with `vpc: true`

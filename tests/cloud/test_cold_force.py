@@ -14,7 +14,6 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from bench.serverless import package as pkg
 from bench.serverless.cold_force import (
     SETTING,
     CloudRunForcer,
@@ -24,6 +23,7 @@ from bench.serverless.cold_force import (
     forcer_for,
 )
 from bench.serverless.probe import measure
+from stacks.cloud import fn_package as pkg
 from tests.conftest import REPO
 
 RECORDED = REPO / "tests" / "cloud" / "recorded"

@@ -1,7 +1,7 @@
 """The one adapter every platform's entry point calls: init once per instance, then handle.
 
 Packed with the reference handler (bakeoff_fn/functions.py) into each provider's package
-(bench/serverless/package.py). Configuration comes from environment variables the Pulumi
+(stacks/cloud/fn_package.py). Configuration comes from environment variables the Pulumi
 programs set (BAKEOFF_FUNCTION, BAKEOFF_CONNINFO, BAKEOFF_DOWNSTREAM_URL, BAKEOFF_POOL_SIZE).
 The first call in an instance is its cold start: it reports the init time and parts in
 the same headers the local function site uses (X-Bakeoff-Cold, X-Bakeoff-Init-Ms,

@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from bench.k8s.fake_cluster import ClusterScript, FakeCluster, Faults, VirtualClock
+from stacks.k8s_fake.fake_cluster import ClusterScript, FakeCluster, Faults, VirtualClock
 
 _ROUTES = [
     (re.compile(r"^/api/v1/nodes$"), "Node", "v1"),

@@ -39,7 +39,9 @@ from pathlib import Path
 
 from core.errors import BakeoffError
 
-HERE = Path(__file__).resolve().parent
+# The handler and its entry points are files of bench/serverless, packed as files (read,
+# never imported here).
+HERE = Path(__file__).resolve().parents[2] / "bench" / "serverless"
 ENTRY = HERE / "entry"
 MB = 1024 * 1024
 LAMBDA_ZIPPED_MAX = 50 * MB

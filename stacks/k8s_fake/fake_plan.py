@@ -12,10 +12,10 @@ import copy
 import math
 from typing import TYPE_CHECKING, Any
 
-from bench.k8s.fake_cluster import _node_ready, rfc3339
+from stacks.k8s_fake.fake_cluster import _node_ready, rfc3339
 
 if TYPE_CHECKING:
-    from bench.k8s.fake_cluster import FakeCluster
+    from stacks.k8s_fake.fake_cluster import FakeCluster
 
 
 def cpu_millis(value: str | int | float) -> int:

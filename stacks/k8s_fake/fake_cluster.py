@@ -62,7 +62,7 @@ class ClusterScript:
     max_nodes: int = 10
     never_ready_nodes: int = 0         # of the new nodes, how many never become Ready
     scale_down_delay: int = 600        # an added node empty this long is removed
-    # serving (k8s-time-to-scale; bench.k8s.fake_serving): real HTTP per running pod
+    # serving (k8s-time-to-scale; stacks.k8s_fake.fake_serving): real HTTP per running pod
     service_time_ms: float = 40.0      # one request's time in a replica
     replica_concurrency: int = 1       # requests a replica serves at once; more queue
     queue_limit: int = 100             # requests waiting per replica beyond which it says 503
@@ -130,7 +130,7 @@ class FakeCluster:
         self._wake = threading.Condition()
         self._stop = False
         self._thread = threading.Thread(target=self._playback, name="fake-k8s", daemon=True)
-        from bench.k8s.fake_serving import Serving  # services, containers, the HPA
+        from stacks.k8s_fake.fake_serving import Serving  # services, containers, the HPA
 
         self.serving = Serving(self)
         t0 = clock.now() - 3600
@@ -214,7 +214,7 @@ class FakeCluster:
                                      labels=body["metadata"].get("labels") or {}, generation=1)
         dep["status"] = {}
         stored = self.store.put(dep)
-        from bench.k8s.fake_plan import plan_deployment  # the pure timeline
+        from stacks.k8s_fake.fake_plan import plan_deployment  # the pure timeline
         plan_deployment(self, stored, now)
         return stored
 
@@ -227,7 +227,7 @@ class FakeCluster:
             pods = [o for (k, n, _), o in self.store.objects.items()
                     if k == "Pod" and n == ns
                     and o["metadata"].get("labels", {}).get("bakeoff-deployment") == name]
-        from bench.k8s.fake_plan import release, scale_down_later
+        from stacks.k8s_fake.fake_plan import release, scale_down_later
 
         for pod in pods:
             self.store.put(copy.deepcopy(pod), "DELETED")

@@ -23,11 +23,11 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from bench.k8s.fake_cluster import rfc3339
-from bench.k8s.fake_service import ReplicaServer, ServiceFront
+from stacks.k8s_fake.fake_cluster import rfc3339
+from stacks.k8s_fake.fake_service import ReplicaServer, ServiceFront
 
 if TYPE_CHECKING:
-    from bench.k8s.fake_cluster import FakeCluster
+    from stacks.k8s_fake.fake_cluster import FakeCluster
 
 
 def _serves(pod: dict[str, Any]) -> bool:
@@ -189,7 +189,7 @@ class Serving:
             dep["spec"]["replicas"] = desired
             dep["metadata"]["generation"] = int(dep["metadata"].get("generation", 1)) + 1
             stored = c.store.put(dep)
-            from bench.k8s.fake_plan import add_pods
+            from stacks.k8s_fake.fake_plan import add_pods
 
             add_pods(c, stored, current, desired - current, now)
             hpa["status"]["lastScaleTime"] = rfc3339(now)
