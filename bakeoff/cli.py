@@ -67,7 +67,7 @@ def _root(debug: bool = typer.Option(False, "--debug",
 @app.command()
 def plan(scenario: Path = typer.Argument(..., help="scenario YAML"),
          as_json: bool = typer.Option(False, "--json", help="same as --format json"),
-         fmt: str = typer.Option("table", "--format", help="table | json")) -> None:
+         fmt: str = typer.Option("table", "--format", help="table | json | csv")) -> None:
     """Show what a run would provision and execute, how long and what it costs; runs nothing.
 
     The scenario is checked first, exactly as by `validate`. Cloud programs run under Pulumi
@@ -76,13 +76,16 @@ def plan(scenario: Path = typer.Argument(..., help="scenario YAML"),
     Example: bakeoff plan scenarios/quickstart.yaml
     """
     from bakeoff.checks import preflight
-    from bakeoff.plan import plan_json, render_plan
-    from core.tables import check_format
+    from bakeoff.plan import plan_json, plan_records, render_plan
+    from core.tables import check_format, emit_records
 
-    check_format(fmt, ("table", "json"), "plan")  # nested: no csv (json has everything)
+    check_format(fmt, command="plan")
     campaign = preflight(scenario)
     if as_json or fmt == "json":
         typer.echo(json.dumps(plan_json(campaign), indent=2, sort_keys=False))
+        return
+    if fmt == "csv":  # the sites table; json holds the cloud previews
+        emit_records(plan_records(campaign), "csv")
         return
     render_plan(campaign, out)
 

@@ -257,20 +257,15 @@ def doctor(scenario: Path | None = typer.Argument(None, help="scenario YAML (for
     from core.tables import check_format, emit_records
 
     check_format(fmt, command="doctor")
-    table = Table(title="bakeoff doctor")
-    for col in ("provider", "check", "", "detail", "fix"):
-        table.add_column(col)
-    failed, records = 0, []
-    for name in wanted:
-        for c in CHECKERS[name]([s for s in specs if s.provider == name]):
-            failed += not c.ok
-            records.append({"provider": c.provider, "check": c.name, "ok": c.ok,
-                            "unknown": c.unknown, "detail": c.detail, "fix": c.fix})
-            mark = ("[yellow]unknown[/yellow]" if c.unknown else "[green]ok[/green]"
-                    if c.ok else "[red]✗[/red]")
-            table.add_row(c.provider, c.name, mark, escape(c.detail), escape(c.fix))
+    checks = [c for name in wanted for c in CHECKERS[name]([s for s in specs
+                                                            if s.provider == name])]
+    failed = sum(not c.ok for c in checks)
+    records = [{"provider": c.provider, "check": c.name, "ok": c.ok, "unknown": c.unknown,
+                "detail": c.detail, "fix": c.fix} for c in checks]
     if fmt == "table":
-        out.print(table)
+        from stacks.cloud.doctor_common import render_checks
+
+        render_checks(out, checks)
     else:
         emit_records(records, fmt)
     if failed and fmt == "table":

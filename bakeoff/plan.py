@@ -10,12 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
 from bench.units import interleaved_units
 from core.errors import BakeoffError
 from core.scenario import Campaign, CloudSite, LocalSite
+from core.tables import print_table_or_blocks, print_wrapped
 from stacks.local import LocalProvisioner
 
 
@@ -87,11 +86,10 @@ def _duration(seconds: float) -> str:
     return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s"
 
 
-def render_plan(campaign: Campaign, console: Console) -> None:
-    table = Table(title=f"plan for '{campaign.name}'")
-    for col in ("site", "provider", "region", "shape", "resources", "per month (usage)"):
-        table.add_column(col)
+def plan_records(campaign: Campaign) -> list[dict[str, str]]:
+    """One row per site: what `plan` shows in its table (and --format csv prints)."""
     local = LocalProvisioner()
+    rows = []
     for site in campaign.sites:
         if isinstance(site, LocalSite):
             resources = "; ".join(f"{r.kind}: {r.detail}" for r in local.plan(site, campaign))
@@ -103,17 +101,28 @@ def render_plan(campaign: Campaign, console: Console) -> None:
                 k = site.kubernetes
                 resources += (f"; {dict(aws='EKS', azure='AKS', gcp='GKE')[site.provider]} "
                               f"{k.version}, {k.min_nodes}..{k.max_nodes} nodes ({k.autoscaler})")
-        table.add_row(site.name, site.provider, site.region, _shape(site), resources,
-                      _monthly(campaign, site))
-    console.print(table)
+        rows.append({"site": site.name, "provider": site.provider, "region": site.region,
+                     "shape": _shape(site), "resources": resources,
+                     "per month (usage)": _monthly(campaign, site)})
+    return rows
+
+
+def render_plan(campaign: Campaign, console: Console) -> None:
+    """The plan in the terminal's width: values wrap between words; an id, a price source
+    or a command is never cut or broken (core.tables.wrap_words)."""
+    records = plan_records(campaign)
+    rows = [[r["site"], r["provider"] if r["provider"] == r["region"] else
+             f"{r['provider']} {r['region']}", r["shape"], r["resources"],
+             r["per month (usage)"]] for r in records]
+    print_table_or_blocks(console, f"plan for '{campaign.name}'",
+                          ("site", "where", "shape", "resources", "per month (usage)"), rows)
     units = interleaved_units(campaign)
-    console.print(f"{len(units)} unit(s) of work: "
+    print_wrapped(console, f"{len(units)} unit(s) of work: "
                   + ", ".join(f"{w.name}×{w.repetitions or campaign.repetitions}"
                               for w in campaign.workloads)
                   + f" on {len(campaign.sites)} site(s), interleaved across sites")
-    console.print(f"estimated duration: about {_duration(estimate_seconds(campaign))} (the tools' "
-                  "own run times plus typical start-up and provisioning overheads)",
-                  highlight=False)
+    print_wrapped(console, f"estimated duration: about {_duration(estimate_seconds(campaign))} "
+                  "(the tools' own run times plus typical start-up and provisioning overheads)")
     if any(isinstance(s, CloudSite) for s in campaign.sites):
         render_cloud_preview(campaign, console)
     from bakeoff.cli_load import render_sizing
@@ -130,41 +139,43 @@ def render_cloud_preview(campaign: Campaign, console: Console) -> None:
     costs = campaign_costs(resolve_campaign(campaign))
     total, unpriced = 0.0, 0
     for entry in preview_sites(campaign):
-        head = f"[bold]{entry['site']}[/bold] ({entry['provider']} {entry['region']})"
+        head = f"{entry['site']} ({entry['provider']} {entry['region']})"
         if entry.get("error"):
-            console.print(f"{head}: [yellow]{escape(entry['error'])}[/yellow]")
+            print_wrapped(console, f"{head}: {entry['error']}", subsequent="  ",
+                          style="yellow")
         else:
             counts: dict[str, int] = {}
             for r in entry["resources"]:
                 counts[r["type"]] = counts.get(r["type"], 0) + 1
-            console.print(f"{head}: {len(entry['resources'])} resource(s): "
-                          + ", ".join(f"{t} x{n}" for t, n in sorted(counts.items())))
+            print_wrapped(console, f"{head}: {len(entry['resources'])} resource(s): "
+                          + ", ".join(f"{t} x{n}" for t, n in sorted(counts.items())),
+                          subsequent="  ")
         render_function_cost(entry, console)  # bakeoff/plan_functions.py
         usd = entry["estimated_campaign_usd"]
         if usd is None:
             unpriced += 1
-            console.print(f"  campaign cost: [red]{escape(str(entry.get('cost_error')))}[/red]")
+            print_wrapped(console, f"campaign cost: {entry.get('cost_error')}", "  ", "    ",
+                          style="red")
             continue
         total += usd
-        console.print(f"  campaign cost: ${usd:,.2f} (instance- and database-hours for "
-                      "the run; see docs/clouds.md)")
+        print_wrapped(console, f"campaign cost: ${usd:,.2f} (instance- and database-hours "
+                      "for the run; see docs/clouds.md)", "  ", "    ")
         cost = costs.get(entry["site"])
         if isinstance(cost, CampaignCost):
             for what, hourly, source in cost.parts:
-                console.print(f"    {escape(what)}: ${hourly:,.4f}/h x {cost.hours:g} h "
-                              f"[dim]({escape(source)})[/dim]", highlight=False)
+                print_wrapped(console, f"{what}: ${hourly:,.4f}/h x {cost.hours:g} h "
+                              f"({source})", "    ", "      ")
     over = campaign.budget_usd is not None and total > campaign.budget_usd
     budget = "" if campaign.budget_usd is None else (
-        f" (budget_usd ${campaign.budget_usd:,.2f}" + (", [red]over budget[/red])" if over
-                                                       else ")"))
-    missing = (f"; [red]{unpriced} site(s) not priced[/red] (see above)" if unpriced else "")
-    console.print(f"estimated cost of this campaign's cloud sites: ${total:,.2f}{budget}"
-                  f"{missing}; resources expire {campaign.ttl_minutes} min after the start "
-                  "(bakeoff-expires-at tag)")
+        f" (budget_usd ${campaign.budget_usd:,.2f}" + (", over budget)" if over else ")"))
+    missing = f"; {unpriced} site(s) not priced (see above)" if unpriced else ""
+    print_wrapped(console, f"estimated cost of this campaign's cloud sites: ${total:,.2f}"
+                  f"{budget}{missing}; resources expire {campaign.ttl_minutes} min after the "
+                  "start (bakeoff-expires-at tag)", style="red" if over or unpriced else None)
     from bakeoff.campaign_cost import ttl_problems
 
     for problem in ttl_problems(campaign):  # `run` refuses these
-        console.print(f"[red]TTL too short:[/red] {escape(problem)}", highlight=False)
+        print_wrapped(console, f"TTL too short: {problem}", subsequent="  ", style="red")
 
 
 def plan_json(campaign: Campaign) -> dict:

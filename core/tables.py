@@ -79,3 +79,107 @@ def emit_records(rows: Sequence[dict], fmt: str) -> None:
     writer = csv.DictWriter(sys.stdout, fieldnames=fields)
     writer.writeheader()
     writer.writerows(rows)
+
+
+# Words that start a command a user types: from one of them up to the next `,` `;` or `)`
+# the words stay on one line, so a copied fix runs whole (issue 23: hints broke mid-command).
+COMMANDS = frozenset({"aws", "az", "gcloud", "pip", "pulumi", "curl", "export", "bakeoff",
+                      "kubectl", "make"})
+_GLUE = "\x00"
+
+
+def _glued(text: str) -> str:
+    """`text` with the spaces inside commands and `backticked` spans made unbreakable."""
+    out, in_ticks, in_command = "", False, False
+    for word in text.split(" "):
+        joined = bool(out) and (in_ticks or (in_command and not word.startswith("(")))
+        in_command = (joined and in_command) or (
+            not in_ticks and word.lstrip("(").split("=")[0] in COMMANDS)
+        out += (_GLUE if joined else " " if out else "") + word
+        if word.count("`") % 2 == 1:
+            in_ticks = not in_ticks
+        if word.endswith((",", ";", ")")) or in_ticks:
+            in_command = False
+    return out
+
+
+def wrap_words(text: str, width: int, indent: str = "", subsequent: str | None = None
+               ) -> list[str]:
+    """Lines of at most `width` columns, broken between words only: an id (one word) or a
+    command is never broken, so a line longer than `width` is one of those, whole."""
+    import textwrap
+
+    lines = textwrap.wrap(_glued(" ".join(text.split())), width=width, initial_indent=indent,
+                          subsequent_indent=indent if subsequent is None else subsequent,
+                          break_long_words=False, break_on_hyphens=False)
+    return [line.replace(_GLUE, " ") for line in lines] or [indent.rstrip()]
+
+
+def print_wrapped(console: Console, text: str, indent: str = "", subsequent: str | None = None,
+                  style: str | None = None) -> None:
+    """Plain text wrapped by wrap_words and printed as is (Rich does not re-wrap it)."""
+    from rich.text import Text
+
+    for line in wrap_words(text, console.width, indent, subsequent):
+        console.print(Text(line, style=style or ""), soft_wrap=True)
+
+
+def _word_widths(headers: Sequence[str], rows: Sequence[Sequence[str]]
+                 ) -> tuple[list[int], list[int]]:
+    """Per column: the longest word (the narrowest it can be without breaking one) and
+    the longest line (the widest it would be)."""
+    from rich.cells import cell_len
+
+    low, high = [], []
+    for i, h in enumerate(headers):
+        cells = [h, *(r[i] for r in rows)]
+        low.append(max(cell_len(w) for c in cells for w in (c.split() or [""])))
+        high.append(max(cell_len(c) for c in cells))
+    return low, high
+
+
+def word_safe_widths(width: int, headers: Sequence[str], rows: Sequence[Sequence[str]]
+                     ) -> list[int] | None:
+    """Column widths for a boxed table `width` columns wide in which no word is broken
+    (each column at least its longest word; the space left shared out by how much each
+    column would still use), or None when the longest words alone do not fit."""
+    low, high = _word_widths(headers, rows)
+    room = width - (3 * len(headers) + 1)  # "│ " + " " per column and the last "│"
+    if sum(low) > room:
+        return None
+    widths = list(low)
+    spare = room - sum(widths)
+    # short columns first get the room to print on one line; the longest takes the rest
+    for i in sorted(range(len(widths)), key=lambda i: high[i] - low[i]):
+        grant = min(high[i] - widths[i], spare)
+        if grant < high[i] - widths[i]:
+            longest = max(range(len(widths)), key=lambda j: high[j] - widths[j])
+            widths[longest] += spare
+            break
+        widths[i] += grant
+        spare -= grant
+    return widths
+
+
+def print_table_or_blocks(console: Console, title: str, headers: Sequence[str],
+                          rows: Sequence[Sequence[str]]) -> None:
+    """The rows as a table when it fits breaking cells between words only; otherwise one
+    block per row (its first cell, then `header: value` lines wrapped by wrap_words), so
+    no value is cut, or folded inside a word, to fit."""
+    from rich.text import Text
+
+    widths = word_safe_widths(console.width, headers, rows)
+    if widths is not None:
+        table = Table(title=title)
+        for h, w in zip(headers, widths, strict=True):
+            table.add_column(h, width=w, overflow="fold")
+        for row in rows:
+            table.add_row(*(Text(v) for v in row))  # values, never Rich markup
+        console.print(table)
+        return
+    console.print(Text(title, style="italic"), soft_wrap=True)
+    for row in rows:
+        console.print(Text(row[0], style="bold"), soft_wrap=True)
+        for h, value in zip(headers[1:], row[1:], strict=True):
+            if value:
+                print_wrapped(console, f"{h}: {value}", "  ", "    ")

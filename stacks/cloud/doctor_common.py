@@ -19,6 +19,7 @@ import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from stacks.cloud.spec import CloudSiteSpec
 from stacks.cloud.workspace import MIN_PULUMI_CLI, pulumi_cli_version
@@ -122,3 +123,18 @@ def no_metadata_probes(providers: Iterable[str]) -> None:
             os.environ.setdefault(key, value)
         if p == "gcp" and "google.auth.compute_engine._metadata" in sys.modules:
             sys.modules["google.auth.compute_engine._metadata"]._NO_GCE_CHECK = True
+
+
+def render_checks(console: Any, checks: list[Check]) -> None:
+    """The checks in the terminal's width: a table of what was found (wrapped between
+    words, never cut), then each fix on lines of its own, a command never broken."""
+    from core.tables import print_table_or_blocks, print_wrapped
+
+    def status(c: Check) -> str:
+        return "unknown" if c.unknown else "ok" if c.ok else "FAILED"
+
+    print_table_or_blocks(console, "bakeoff doctor", ("provider", "check", "status", "detail"),
+                          [[c.provider, c.name, status(c), c.detail] for c in checks])
+    for c in checks:
+        if c.fix and (not c.ok or c.unknown):
+            print_wrapped(console, f"fix for {c.provider} {c.name}: {c.fix}", subsequent="  ")
