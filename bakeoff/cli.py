@@ -183,7 +183,10 @@ def _run_into(campaign, scenario: Path, root: Path, results: str, quiet: bool,
             if isinstance(cost, str):  # only without budget_usd: check_budget refuses it
                 err.print(f"[yellow]site {name} is not in that estimate:[/yellow] "
                           f"{escape(cost)}", highlight=False)
-    orchestrator = Orchestrator(campaign, root, quiet=quiet, spend_usd_per_hour=spend)
+    from bakeoff.endpoint_check import first_repetition_check
+
+    orchestrator = Orchestrator(campaign, root, quiet=quiet, spend_usd_per_hour=spend,
+                                unit_check=first_repetition_check)
     try:
         folder = orchestrator.run(campaign_id=resume, resume=resume is not None,
                                   wait=wait, allow_changes=allow_changes)

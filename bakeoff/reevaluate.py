@@ -101,7 +101,10 @@ def reevaluate(campaign: Campaign, baseline_ref: str, root: Path, rules: list[Ru
     if rescore_only:
         folder = rescore_copy(baseline, campaign, root)
     else:
-        folder = Orchestrator(campaign, root, quiet=quiet).run()
+        from bakeoff.endpoint_check import first_repetition_check
+
+        folder = Orchestrator(campaign, root, quiet=quiet,
+                              unit_check=first_repetition_check).run()
     score_campaign_dir(folder, results_root=root)
     comparison = compare(baseline, folder, root, min_change=min_change)
     comparison.warnings[:0] = [prices, *notes]

@@ -51,7 +51,7 @@ class Orchestrator:
 
     def __init__(self, campaign: Campaign, results_root: Path, console: Console | None = None,
                  quiet: bool = False, provisioners: dict[str, Any] | None = None,
-                 spend_usd_per_hour: float = 0.0):
+                 spend_usd_per_hour: float = 0.0, unit_check: Any = None):
         """`provisioners` overrides the registry per provider (tests hand fakes);
         `spend_usd_per_hour` is the campaign's own burn rate, checked against budget_usd."""
         self.campaign = campaign
@@ -65,6 +65,7 @@ class Orchestrator:
         self.spend_usd_per_hour = spend_usd_per_hour
         self._started = time.monotonic()
         self._writer: ManifestWriter | None = None
+        self.unit_check = unit_check  # (campaign, unit, folder) after an ok unit; may raise
 
     def run(self, campaign_id: str | None = None, resume: bool = False, wait: bool = True,
             allow_changes: bool = False) -> Path:
@@ -318,6 +319,12 @@ class Orchestrator:
                                                                   "unknown")
         status = measure(store, envs[unit.site], unit, version, self._say)
         self._update(lambda m: m["units"].__setitem__(unit.key, status))
+        if self.unit_check and status["status"] == "ok":
+            try:
+                self.unit_check(self.campaign, unit, store.dir)
+            except BaseException:
+                self.cancel.set()  # other lanes stop too; teardown follows
+                raise
 
     def _check_budget(self) -> None:
         """Stop the campaign (teardown follows) once its spend so far passes budget_usd."""
