@@ -62,6 +62,8 @@ def verify_campaign(d: Path) -> list[Problem]:
     except ResultsDamaged as e:
         return [Problem("manifest.json", str(e), "restore it from a backup; the journals "
                         "under units/ hold the measurements")]
+    if manifest.get("rescore_of"):
+        return rescore_problems(d, manifest)
     cid = manifest.get("campaign_id", d.name)
     problems += [Problem("manifest.json", p, "restore it from a backup (it does not match "
                          "the schema bakeoff writes)") for p in manifest_problems(manifest)]
@@ -155,6 +157,34 @@ def verify_campaign(d: Path) -> list[Problem]:
                                     fix_tables))
         problems += [Problem(name, p, fix_tables) for p in _table_values(name, frame, journals)]
     return problems
+
+
+def rescore_problems(d: Path, manifest: dict) -> list[Problem]:
+    """A re-score holds no measurements (its manifest's `rescore_of` names the campaign
+    that has them): its scenario must be readable, it must hold no tables of its own (a
+    copy would count rows twice), and the measured campaign must verify, problems named
+    under `rescore_of/`."""
+    from bench.results import measured_dir
+
+    problems = []
+    try:
+        read_scenario(d)
+    except ResultsDamaged as e:
+        problems.append(Problem("scenario.yaml", str(e).splitlines()[0],
+                                "restore the scenario the re-score used (scores/ has its "
+                                "weights)"))
+    for name in ("samples.parquet", "histograms.parquet"):
+        if (d / name).exists():
+            problems.append(Problem(name, "a re-score holds no measurements; this copy "
+                                    "counts the measured campaign's rows twice",
+                                    f"delete {d / name}"))
+    try:
+        measured = measured_dir(d, manifest)
+    except ResultsDamaged as e:
+        return [*problems, Problem("manifest.json", str(e).split(": ", 1)[-1],
+                                   "restore the measured campaign beside its re-scores")]
+    return problems + [Problem(f"rescore_of {measured.name}/{p.where}", p.what, p.recover)
+                       for p in verify_campaign(measured)]
 
 
 def _recomputed(raw: Path, key: str, workload: str, payload: dict, fix: str) -> list[Problem]:
