@@ -333,6 +333,22 @@ cli_user.register(app)  # init, validate, list, show
 cli_load.register(app)  # calibrate
 
 
+def _reflow_help(typer_app: typer.Typer) -> None:
+    """Every command's help as core.tables.reflow_help lays it out (terminal-wide prose)."""
+    from core.tables import reflow_help
+
+    for info in typer_app.registered_commands:
+        doc = info.help or (info.callback.__doc__ if info.callback else None)
+        if doc:
+            info.help = reflow_help(doc)
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _reflow_help(group.typer_instance)
+
+
+_reflow_help(app)
+
+
 INTERNAL_ERROR_EXIT = 70  # EX_SOFTWARE: a bug in bakeoff, not in the input
 
 

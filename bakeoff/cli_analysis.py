@@ -36,8 +36,7 @@ def register(app: typer.Typer) -> None:
 
         Views: samples, histograms, campaigns, latency, scores, costs.
 
-        Example: bakeoff sql "SELECT site, median(value) FROM samples
-        WHERE metric = 'events_per_second' GROUP BY site"
+        Example: bakeoff sql "SELECT metric, unit, count(*) FROM samples GROUP BY ALL"
         """
         from bench.sql import query
 
@@ -118,8 +117,7 @@ def register(app: typer.Typer) -> None:
         Exit 0: nothing crossed; 1: a --fail-on rule crossed. For cron and CI schedules
         (docs/scheduling.md).
 
-        Example: bakeoff reevaluate scenarios/quickstart.yaml --baseline latest
-        --fail-on winner-changed,cost:+5%
+        Example: bakeoff reevaluate my.yaml --baseline latest --fail-on winner-changed
         """
         from bakeoff.reevaluate import reevaluate
         from bench.scenarios import load_campaign_file

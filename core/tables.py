@@ -183,3 +183,25 @@ def print_table_or_blocks(console: Console, title: str, headers: Sequence[str],
         for h, value in zip(headers[1:], row[1:], strict=True):
             if value:
                 print_wrapped(console, f"{h}: {value}", "  ", "    ")
+
+
+def reflow_help(doc: str) -> str:
+    """A command's docstring for the help screen: paragraphs joined into one line each, so
+    the terminal wraps them at its width (Typer's rich help keeps the source's line breaks:
+    at 80 columns a 79-column source line became a line and a stray word); an example
+    command on a line of its own after "Example:", so it is not run together with prose.
+    Lines that start a list item (`- `) or are indented stay as they are."""
+    import inspect
+
+    out = []
+    for para in inspect.cleandoc(doc).split("\n\n"):
+        lines = para.splitlines()
+        if any(line.startswith(("- ", "* ", " ")) for line in lines[1:]):
+            out.append(para)
+            continue
+        text = " ".join(line.strip() for line in lines)
+        prose, _, example = text.partition("Example: ")
+        out += [p for p in (prose.strip(),) if p]
+        if example:
+            out.append("Example:\n" + example.strip())
+    return "\n\n".join(out)

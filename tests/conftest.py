@@ -193,7 +193,16 @@ def quickstart_run(tmp_path_factory) -> tuple[Path, str]:
     assert len(busy) <= 2, busy  # one line per site, never one per unit
     folders = list((root / "results").iterdir())
     assert len(folders) == 1
-    return folders[0], res.stdout
+    return QuickstartRun((folders[0], res.stdout), res.returncode)
+
+
+class QuickstartRun(tuple):
+    """(folder, stdout), and the exit code of the run (tests/test_busy_quickstart.py)."""
+
+    def __new__(cls, pair: tuple[Path, str], returncode: int) -> QuickstartRun:
+        self = super().__new__(cls, pair)
+        self.returncode = returncode
+        return self
 
 
 def bakeoff(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:

@@ -82,3 +82,33 @@ def test_trends_notebook_names_an_absent_metric(campaign_history, monkeypatch):
     text = _execute("trends.ipynb", {"BAKEOFF_RESULTS": str(campaign_history["root"]),
                                      "BAKEOFF_METRIC": "latency_p99"}, monkeypatch)
     assert "no valid samples of 'latency_p99'" in text and "events_per_second" in text
+
+
+def test_trends_notebook_p99_is_the_reports(quickstart_run, tmp_path, monkeypatch):
+    """Per campaign and site, the trend's HTTP p99 is the report's (the merged HDR of all
+    valid repetitions), not a median of per-run p99s over every endpoint (issue 23)."""
+    import json
+    import re
+    import shutil
+
+    folder, _ = quickstart_run
+    root = tmp_path / "results"
+    ids = [folder.name, folder.name[:-6] + "second"]
+    for cid in ids:
+        shutil.copytree(folder, root / cid)
+        manifest = json.loads((root / cid / "manifest.json").read_text())
+        manifest["campaign_id"] = cid
+        (root / cid / "manifest.json").write_text(json.dumps(manifest))
+    text = _execute("trends.ipynb", {"BAKEOFF_RESULTS": str(root)}, monkeypatch)
+    shown = {(m[1], m[2]): float(m[3]) for m in re.finditer(
+        r"report statistic http-load\.latency_p99 (\S+) (\S+): ([0-9.e+-]+) ms", text)}
+    scores = json.loads((folder / "scores" / "scores.json").read_text())
+    cells = {c["site"]: c["value"] for c in scores["cells"] if c["criterion"] == "http_p99"}
+    assert cells and shown.keys() == {(cid, s) for cid in ids for s in cells}, text[-3000:]
+    for (_, site), value in shown.items():
+        assert value == pytest.approx(cells[site], rel=1e-12)
+    # the per-run median over all endpoints (the old trend) differs: the test can tell
+    samples = __import__("pandas").read_parquet(folder / "samples.parquet")
+    runs = samples[(samples["metric"] == "latency_p99") & samples["valid"]]
+    old = runs.groupby("site")["value"].median().to_dict()
+    assert any(old[s] != pytest.approx(v, rel=1e-9) for s, v in cells.items())
