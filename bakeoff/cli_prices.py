@@ -130,9 +130,18 @@ def prices_show(
                    "scoring/data/pricing/PROVENANCE.md", soft_wrap=True)
 
 
-def prices_regions(snapshot: Path | None = SNAPSHOT_OPTION) -> None:
+def prices_regions(snapshot: Path | None = SNAPSHOT_OPTION,
+                   fmt: str = typer.Option("table", "--format", help="table | json | csv")
+                   ) -> None:
     """Which provider/region/term combinations the snapshot prices, and for what."""
+    from core.tables import check_format, emit_records
+
+    check_format(fmt, command="prices regions")
     catalog = catalog_for(snapshot)
+    if fmt != "table":
+        emit_records([{k: c[k] for k in ("provider", "region", "kinds", "terms")}
+                      for c in catalog.coverage()], fmt)
+        return
     t = Table(title=f"coverage. {snapshot_banner(catalog)}")
     for col in ("provider", "region", "priced", "compute terms"):
         t.add_column(col)
@@ -216,14 +225,24 @@ def prices_refresh(
 def prices_diff(
     old: str = typer.Argument(..., help="snapshot directory, or 'shipped'"),
     new: str = typer.Argument(..., help="snapshot directory, or 'shipped'"),
+    fmt: str = typer.Option("table", "--format", help="table | json | csv"),
 ) -> None:
     """Prices changed, added and removed between two snapshots."""
+    from core.tables import check_format, emit_records
     from scoring.prices.diff import diff
+
+    check_format(fmt, command="prices diff")
 
     def load(s: str) -> Catalog:
         return load_catalog() if s == "shipped" else catalog_for(Path(s))
 
-    _print_changes(diff(load(old), load(new)), f"price changes {old} -> {new}")
+    changes = diff(load(old), load(new))
+    if fmt != "table":
+        emit_records([{"kind": c.kind, "key": c.key, "change": c.change, "field": c.field,
+                       "old": c.old, "new": c.new, "pct": c.pct} for c in changes], fmt,
+                     ("kind", "key", "change", "field", "old", "new", "pct"))
+        return
+    _print_changes(changes, f"price changes {old} -> {new}")
 
 
 def _print_changes(changes: list, title: str) -> None:

@@ -66,8 +66,9 @@ def check_format(fmt: str, offered: Sequence[str] = FORMATS, command: str = "") 
                           f"{', '.join(offered)}")
 
 
-def emit_records(rows: Sequence[dict], fmt: str) -> None:
-    """Rows as a JSON array or CSV with a header (the table's columns, unformatted)."""
+def emit_records(rows: Sequence[dict], fmt: str, fields: Sequence[str] = ()) -> None:
+    """Rows as a JSON array or CSV with a header (the table's columns, unformatted; `fields`
+    names them when there may be no row to read them from)."""
     import csv
     import json
     import sys
@@ -75,7 +76,7 @@ def emit_records(rows: Sequence[dict], fmt: str) -> None:
     if fmt == "json":
         sys.stdout.write(json.dumps(list(rows), indent=2, default=str) + "\n")
         return
-    fields = list(dict.fromkeys(k for r in rows for k in r))
+    fields = list(dict.fromkeys([*fields, *(k for r in rows for k in r)]))
     writer = csv.DictWriter(sys.stdout, fieldnames=fields)
     writer.writeheader()
     writer.writerows(rows)

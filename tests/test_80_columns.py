@@ -65,9 +65,12 @@ def test_list_keeps_ids_whole_and_says_what_it_left_out(root):
     (("list",), "json"), (("show", "latest"), "csv"),
     (("prices", "show", "--provider", "gcp", "--vcpus", "4"), "csv"),
     (("plan", str(REPO / "scenarios" / "quickstart.yaml")), "json"),
+    (("plan", str(REPO / "scenarios" / "quickstart.yaml")), "csv"),
+    (("prices", "regions"), "json"), (("prices", "regions"), "csv"),
+    (("sql", "SELECT site, count(*) AS n FROM samples GROUP BY ALL"), "csv"),
 ])
 def test_one_format_option_for_machine_output(root, args, kind):
-    """`--format table|json|csv` on every command that prints data (plan: table|json)."""
+    """`--format table|json|csv` on every command that prints data."""
     out = run(root, *args, "--format", kind)
     if kind == "json":
         json.loads(out)
@@ -79,10 +82,16 @@ def test_one_format_option_for_machine_output(root, args, kind):
         assert len(rows) >= 2 and all(len(r) == len(rows[0]) for r in rows), out[:500]
 
 
+def test_an_empty_price_diff_is_still_a_csv_with_its_header(root):
+    out = run(root, "prices", "diff", "shipped", "shipped", "--format", "csv")
+    assert out.splitlines() == ["kind,key,change,field,old,new,pct"]
+
+
 def test_an_unknown_format_is_invalid_input(root):
     env = {**os.environ, "BAKEOFF_RESULTS": str(root)}
-    for args in (("plan", str(REPO / "scenarios" / "quickstart.yaml"), "--format", "csv"),
-                 ("score", "latest", "--format", "xml")):
+    for args in (("plan", str(REPO / "scenarios" / "quickstart.yaml"), "--format", "xml"),
+                 ("score", "latest", "--format", "xml"),
+                 ("prices", "diff", "shipped", "shipped", "--format", "yaml")):
         res = subprocess.run([str(BAKEOFF), *args], capture_output=True, text=True,
                              timeout=120, env=env, cwd=REPO)
         assert res.returncode == 2 and "--format" in res.stderr, res.stderr
