@@ -133,8 +133,8 @@ def render_checks(console: Any, checks: list[Check]) -> None:
     def status(c: Check) -> str:
         return "unknown" if c.unknown else "ok" if c.ok else "FAILED"
 
-    print_table_or_blocks(console, "bakeoff doctor", ("provider", "check", "status", "detail"),
-                          [[c.provider, c.name, status(c), c.detail] for c in checks])
+    print_table_or_blocks(console, "bakeoff doctor", ("check", "status", "detail"),
+                          [[f"{c.provider} {c.name}", status(c), c.detail] for c in checks])
     for c in checks:
         if c.fix and (not c.ok or c.unknown):
             print_wrapped(console, f"fix for {c.provider} {c.name}: {c.fix}", subsequent="  ")
