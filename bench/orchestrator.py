@@ -19,7 +19,7 @@ import contextlib
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,8 @@ class Orchestrator:
 
     def __init__(self, campaign: Campaign, results_root: Path, console: Console | None = None,
                  quiet: bool = False, provisioners: dict[str, Any] | None = None,
-                 spend_usd_per_hour: float = 0.0, unit_check: Any = None):
+                 spend_usd_per_hour: float = 0.0,
+                 unit_check: Callable[[Campaign, Unit, Path], None] | None = None):
         """`provisioners` overrides the registry per provider (tests hand fakes);
         `spend_usd_per_hour` is the campaign's own burn rate, checked against budget_usd."""
         self.campaign = campaign

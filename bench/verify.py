@@ -183,6 +183,14 @@ def rescore_problems(d: Path, manifest: dict) -> list[Problem]:
     except ResultsDamaged as e:
         return [*problems, Problem("manifest.json", str(e).split(": ", 1)[-1],
                                    "restore the measured campaign beside its re-scores")]
+    try:
+        twice = bool(read_manifest(measured).get("rescore_of"))
+    except ResultsDamaged:
+        twice = False  # verify_campaign(measured) below says what is wrong with it
+    if twice:  # never followed twice (no loop)
+        return [*problems, Problem("manifest.json", f"rescore_of names {measured.name}, "
+                                   "itself a re-score", "point rescore_of at the campaign "
+                                   "that measured")]
     return problems + [Problem(f"rescore_of {measured.name}/{p.where}", p.what, p.recover)
                        for p in verify_campaign(measured)]
 
