@@ -210,6 +210,7 @@ def docs_root(quickstart_run, tmp_path_factory) -> tuple[Path, dict[str, str]]:
 
 
 @pytest.mark.integration
+@pytest.mark.timeout(1800)  # ~30 commands, two of them re-scoring the quickstart, on a busy host
 def test_every_documented_command_runs(docs_root):
     work, ids = docs_root
     env = {k: v for k, v in os.environ.items() if k != "BAKEOFF_RESULTS"}
