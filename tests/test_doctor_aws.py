@@ -53,6 +53,22 @@ def test_without_cli_and_credentials_exit_3_with_the_fixes(no_aws, monkeypatch):
     assert "operator CIDR" not in checks  # nothing after the credentials failed
 
 
+@pytest.mark.parametrize("profile", ["", "no-such-profile"])
+def test_unknown_aws_profile_is_a_prerequisite_not_a_crash(no_aws, monkeypatch, profile):
+    """boto3 raises ProfileNotFound while building the session (before any call): doctor
+    and gc once crashed with exit 70 on an empty AWS_PROFILE."""
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    monkeypatch.setenv("AWS_PROFILE", profile)
+    res = runner.invoke(app, ["doctor", "--provider", "aws"], env={"COLUMNS": "250"})
+    assert res.exit_code == 3, res.output
+    assert "internal error" not in res.output and "Traceback" not in res.output
+    assert f"AWS_PROFILE={profile!r} names no configured AWS profile" in res.output
+    gc = runner.invoke(app, ["gc", "--provider", "aws", "--region", "us-east-1"],
+                       env={"COLUMNS": "250"})
+    assert gc.exit_code != 70 and "internal error" not in gc.output, gc.output
+    assert "names no configured AWS profile" in gc.output
+
+
 def test_old_cli_is_named(no_aws, fake_cli):
     fake_cli.write_text("#!/bin/sh\necho v3.50.1\n")
     (cli,) = [c for c in check_aws([]) if c.name == "Pulumi CLI"]

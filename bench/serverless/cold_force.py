@@ -160,9 +160,9 @@ def forcer_for(cold_force: dict[str, Any]) -> Any:
     the probe forces from where the site was provisioned)."""
     method = cold_force.get("method")
     if method == LambdaForcer.method:
-        import boto3
+        from stacks.cloud.aws_session import aws_session
 
-        return LambdaForcer(boto3.client("lambda", region_name=cold_force["region"]))
+        return LambdaForcer(aws_session().client("lambda", region_name=cold_force["region"]))
     if method == FunctionsForcer.method:
         from azure.identity import DefaultAzureCredential
 

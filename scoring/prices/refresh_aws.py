@@ -283,6 +283,9 @@ def fetch(regions: list[str], *, client: Any = None, ec2_factory: Any = None,
             else:
                 res.notes.append(f"{region}: spot left empty (no AWS credentials for "
                                  "describe_spot_price_history)")
+    except bx.ProfileNotFound as e:  # AWS_PROFILE names no configured profile
+        raise RefreshError(f"{e}; unset AWS_PROFILE or create it (aws configure --profile "
+                           "NAME)") from None
     except bx.NoCredentialsError:
         raise RefreshError("the Price List Query API needs AWS credentials (any IAM user "
                            "with pricing:GetProducts); none were found") from None

@@ -13,6 +13,7 @@ import importlib.util
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from core.errors import PrerequisiteError
 from stacks.cloud.doctor_common import (
     Check,
     check_cidr,
@@ -84,10 +85,17 @@ def check_aws(sites: list[CloudSiteSpec], session: Any = None,
     checks = [check_pulumi_cli("aws"), _sdk_check()]
     if not checks[1].ok and importlib.util.find_spec("boto3") is None:
         return checks
-    import boto3
     import botocore.exceptions
 
-    session = session or boto3.session.Session()
+    if session is None:
+        from stacks.cloud.aws_session import aws_session
+
+        try:
+            session = aws_session()
+        except PrerequisiteError as e:
+            checks.append(Check("aws", "credentials", False, str(e).split("; fix: ")[0],
+                                "unset AWS_PROFILE, or aws configure --profile NAME"))
+            return checks
     region = (sites[0].region if sites else None) or session.region_name or "us-east-1"
     try:
         ident = session.client("sts", region_name=region).get_caller_identity()

@@ -33,10 +33,11 @@ class AwsInventory:
 
     def __init__(self, regions: list[str], session: Any = None,
                  endpoint_url: str | None = None):
-        import boto3
 
         self.regions = regions
-        self.session = session or boto3.session.Session()
+        from stacks.cloud.aws_session import aws_session
+
+        self.session = session or aws_session()
         self.endpoint_url = endpoint_url
 
     def _client(self, service: str, region: str) -> Any:
