@@ -7,13 +7,14 @@ control plane gets the cluster IAM role (AmazonEKSClusterPolicy); the managed no
 role with the three managed policies every EKS node needs. The cluster's OIDC issuer is
 registered as an IAM OIDC provider so the autoscaler runs with its own IAM role through
 IRSA (IAM roles for service accounts). The node group carries the cluster autoscaler's
-auto-discovery tags. The autoscaler's own Deployment (Helm chart) is NOT installed by
-this program (docs/kubernetes.md, "Cluster sites").
+auto-discovery tags; the autoscaler itself is installed from its Helm chart after the
+node group (k8s_autoscaler_aws.py). Karpenter is not built: a `karpenter` site is refused
+before anything is declared, never a cluster that cannot scale (docs/kubernetes.md).
 
 Sources: https://docs.aws.amazon.com/eks/latest/userguide/cluster-iam-role.html,
 .../create-node-role.html (the three policies), .../enable-iam-roles-for-service-accounts.html,
 https://github.com/kubernetes/autoscaler/blob/master/cluster-autoscaler/cloudprovider/aws/README.md
-(auto-discovery tags and the IAM actions), https://karpenter.sh/docs/getting-started/.
+(auto-discovery tags and the IAM actions).
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ import pulumi
 import pulumi_aws as aws
 
 from stacks.cloud import aws as vm_site
+from stacks.cloud import k8s_autoscaler_aws as autoscaler
 from stacks.cloud.k8s_common import (
     AUTOSCALER_SA,
-    KARPENTER_SA,
     NODE_SUBNETS,
     cluster_name,
     cluster_spec,
@@ -34,7 +35,7 @@ from stacks.cloud.k8s_common import (
     export,
     kubeconfig,
 )
-from stacks.cloud.spec import CloudSiteSpec
+from stacks.cloud.spec import CloudSiteSpec, SiteSpecError
 
 NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy",
                  "AmazonEC2ContainerRegistryReadOnly")
@@ -48,14 +49,12 @@ AUTOSCALER_ACTIONS = [
     "autoscaling:TerminateInstanceInAutoScalingGroup", "ec2:DescribeImages",
     "ec2:DescribeInstanceTypes", "ec2:DescribeLaunchTemplateVersions",
     "ec2:GetInstanceTypesFromInstanceRequirements", "eks:DescribeNodegroup"]
-# Karpenter launches and ends instances itself (a subset of its controller policy).
-KARPENTER_ACTIONS = [
-    "ec2:CreateFleet", "ec2:CreateLaunchTemplate", "ec2:CreateTags", "ec2:DeleteLaunchTemplate",
-    "ec2:RunInstances", "ec2:TerminateInstances", "ec2:Describe*", "iam:PassRole",
-    "iam:GetInstanceProfile", "iam:CreateInstanceProfile", "iam:TagInstanceProfile",
-    "iam:AddRoleToInstanceProfile", "iam:RemoveRoleFromInstanceProfile",
-    "iam:DeleteInstanceProfile", "pricing:GetProducts", "ssm:GetParameter",
-    "eks:DescribeCluster"]
+KARPENTER_NOT_BUILT = (
+    "kubernetes.autoscaler karpenter is not built for EKS sites: bakeoff would create a "
+    "cluster whose nodes never scale (Karpenter's controller, NodePool, EC2NodeClass, node "
+    "instance profile and interruption queue are not declared). Use autoscaler: "
+    "cluster-autoscaler (installed by bakeoff), or install Karpenter yourself "
+    "(https://karpenter.sh/docs/getting-started/)")
 
 
 def _assume(service: str) -> str:
@@ -75,8 +74,11 @@ def _irsa_trust(oidc_arn: str, issuer: str, namespace: str, account: str) -> str
 
 def program(spec: CloudSiteSpec) -> None:
     """The VM site (network, server/client VMs, load generators), then the cluster."""
-    net = vm_site.program(spec)
     k8s = cluster_spec(spec)
+    if k8s.autoscaler == "karpenter":
+        raise SiteSpecError(f"site {spec.site}: {KARPENTER_NOT_BUILT}")
+    autoscaler.image_tag(spec.site, k8s.version)  # an unpinned minor: refused up front
+    net = vm_site.program(spec)
     name = cluster_name(spec)
     tags = spec.tags()
     opts = pulumi.ResourceOptions(provider=net["provider"])
@@ -97,8 +99,7 @@ def program(spec: CloudSiteSpec) -> None:
         tags=named("rt-private"), opts=opts)
     # internal-elb: where Kubernetes puts internal load balancers; the cluster tag lets
     # the AWS cloud provider and Karpenter find the subnets (EKS VPC requirements page)
-    discovery = {f"kubernetes.io/cluster/{name}": "shared", "kubernetes.io/role/internal-elb": "1",
-                 **({"karpenter.sh/discovery": name} if k8s.autoscaler == "karpenter" else {})}
+    discovery = {f"kubernetes.io/cluster/{name}": "shared", "kubernetes.io/role/internal-elb": "1"}
     # public subnets (the VM site's) for internet-facing load balancers of Services
     for i, subnet in enumerate(public):
         for j, (key, value) in enumerate(((f"kubernetes.io/cluster/{name}", "shared"),
@@ -141,7 +142,7 @@ def program(spec: CloudSiteSpec) -> None:
         policy_arn=POLICY_ARN.format(p), opts=opts) for i, p in enumerate(NODE_POLICIES)]
     autoscaler_tags = {"k8s.io/cluster-autoscaler/enabled": "true",
                        f"k8s.io/cluster-autoscaler/{name}": "owned"}
-    aws.eks.NodeGroup(
+    node_group = aws.eks.NodeGroup(
         spec.resource_name("nodes"), cluster_name=cluster.name, node_group_name="bko-nodes",
         node_role_arn=node_role.arn, subnet_ids=[s.id for s in private],
         instance_types=[spec.instance_type], capacity_type="ON_DEMAND",
@@ -158,22 +159,24 @@ def program(spec: CloudSiteSpec) -> None:
     oidc = aws.iam.OpenIdConnectProvider(spec.resource_name("oidc"), url=issuer,
                                          client_id_lists=["sts.amazonaws.com"],
                                          tags=named("oidc"), opts=opts)
-    namespace, account = KARPENTER_SA if k8s.autoscaler == "karpenter" else AUTOSCALER_SA
-    actions = KARPENTER_ACTIONS if k8s.autoscaler == "karpenter" else AUTOSCALER_ACTIONS
+    namespace, account = AUTOSCALER_SA
     scaler_role = aws.iam.Role(
         spec.resource_name("scaler-role"),
         assume_role_policy=pulumi.Output.all(oidc.arn, issuer).apply(
             lambda a: _irsa_trust(a[0], a[1], namespace, account)),
         tags=named("scaler-role"), opts=opts)
-    aws.iam.RolePolicy(spec.resource_name("scaler-policy"), role=scaler_role.id,
-                       policy=json.dumps({"Version": "2012-10-17", "Statement": [
-                           {"Effect": "Allow", "Action": actions, "Resource": "*"}]}),
-                       opts=opts)
+    scaler_policy = aws.iam.RolePolicy(
+        spec.resource_name("scaler-policy"), role=scaler_role.id,
+        policy=json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": AUTOSCALER_ACTIONS, "Resource": "*"}]}),
+        opts=opts)
 
     text = pulumi.Output.all(cluster.endpoint, cluster.certificate_authority.data).apply(
         lambda a: kubeconfig(name, a[0], a[1], exec_user(
             "aws", ["eks", "get-token", "--cluster-name", name, "--region", spec.region,
                     "--output", "json"])))
+    autoscaler.install(spec, name, k8s.version, text, scaler_role.arn,
+                       depends_on=[node_group, scaler_policy])
     export("aws", name, k8s.autoscaler, text,
            {"region": spec.region, "autoscaler_role_arn": scaler_role.arn,
             "service_account": f"{namespace}/{account}", "node_group": "bko-nodes"})

@@ -27,7 +27,6 @@ DNS_SERVICE_IP = "10.68.0.10"
 GKE_MASTER_CIDR = "172.16.0.32/28"  # the GKE control plane's private /28 (private nodes)
 CLUSTER_NAME_MAX = 40  # GKE's limit, the tightest of the three (stacks/cloud/rules_k8s.py)
 AUTOSCALER_SA = ("kube-system", "cluster-autoscaler")  # the IRSA role's service account
-KARPENTER_SA = ("kube-system", "karpenter")
 OUTPUT = "kubernetes"  # the stack output the provisioner reads
 
 
