@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from bench.serverless.downstream import serve as serve_downstream
 from bench.serverless.functions import FUNCTIONS
 
 INIT_TIMEOUT_S = 60.0
@@ -199,16 +200,6 @@ def front_handler(fleet: Fleet) -> type[BaseHTTPRequestHandler]:
     return Front
 
 
-class Downstream(BaseHTTPRequestHandler):
-    """The downstream API the checkout function calls: a shipping quote."""
-
-    def do_GET(self) -> None:
-        _reply(self, 200, json.dumps({"carrier": "local", "shipping_cents": 499}).encode())
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--address", required=True)
@@ -220,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scratch", default=None, help="where the instances' config is written "
                    "(the site's scratch directory, removed at teardown)")
     args = p.parse_args(argv)
-    downstream = ThreadingHTTPServer(("127.0.0.1", 0), Downstream)
+    downstream = serve_downstream("127.0.0.1", 0)  # the same code a cloud server VM runs
     threading.Thread(target=downstream.serve_forever, daemon=True).start()
     fd, config_path = tempfile.mkstemp(prefix="bakeoff-fn-", suffix=".json", dir=args.scratch)
     with os.fdopen(fd, "w") as fh:

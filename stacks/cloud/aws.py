@@ -41,6 +41,19 @@ def _subnet_cidrs(network_cidr: str) -> tuple[str, str]:
     return str(next(subnets)), str(next(subnets))
 
 
+def _downstream_ingress(spec: CloudSiteSpec) -> list:
+    """A function site: the downstream API on the server (stacks/cloud/userdata.py), from
+    the VPC only (the Lambda's private subnets are in it; never the internet)."""
+    if not spec.function:
+        return []
+    from stacks.cloud.fn_common import DOWNSTREAM_PORT
+
+    return [aws.ec2.SecurityGroupIngressArgs(protocol="tcp", from_port=DOWNSTREAM_PORT,
+                                             to_port=DOWNSTREAM_PORT,
+                                             cidr_blocks=[spec.network_cidr],
+                                             description="the function downstream API (VPC only)")]
+
+
 def program(spec: CloudSiteSpec) -> dict:
     """Declare the site; exports hosts, database, network and region (see spec.py).
     Returns the parts a cluster program (k8s_aws.py) or a function program (fn_aws.py)
@@ -83,6 +96,7 @@ def program(spec: CloudSiteSpec) -> dict:
                                              cidr_blocks=[spec.network_cidr],
                                              description="iperf3, ping, HTTP, PostgreSQL "
                                                          "between the site hosts"),
+            *_downstream_ingress(spec),
         ],
         egress=[aws.ec2.SecurityGroupEgressArgs(protocol="-1", from_port=0, to_port=0,
                                                 cidr_blocks=["0.0.0.0/0"])],

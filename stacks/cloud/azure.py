@@ -207,6 +207,19 @@ def _database(spec: CloudSiteSpec, rg: resources.ResourceGroup, vnet: network.Vi
             "zone": server.availability_zone, "id": server.id}, db_subnet
 
 
+def _downstream_rule(spec: CloudSiteSpec) -> list[dict]:
+    """A function site: the downstream API on the server (stacks/cloud/userdata.py), from
+    the VNet only (the app's integration subnet is in it; never the internet)."""
+    if not spec.function:
+        return []
+    from stacks.cloud.fn_common import DOWNSTREAM_PORT
+
+    return [{"name": "fn-downstream", "priority": 105, "direction": "Inbound",
+             "access": "Allow", "protocol": "Tcp", "source_address_prefix": spec.network_cidr,
+             "source_port_range": "*", "destination_address_prefix": "*",
+             "destination_port_range": str(DOWNSTREAM_PORT)}]
+
+
 def program(spec: CloudSiteSpec) -> dict:
     """Declare the site and export hosts, database, network and region. Returns the
     network parts a cluster program (k8s_azure.py) or a function
@@ -225,6 +238,7 @@ def program(spec: CloudSiteSpec) -> dict:
              "protocol": "*", "source_address_prefix": spec.network_cidr,
              "source_port_range": "*", "destination_address_prefix": spec.network_cidr,
              "destination_port_range": "*"},
+            *_downstream_rule(spec),
             {"name": "deny-internet", "priority": 4000, "direction": "Inbound",
              "access": "Deny", "protocol": "*", "source_address_prefix": "Internet",
              "source_port_range": "*", "destination_address_prefix": "*",

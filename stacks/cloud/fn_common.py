@@ -25,7 +25,6 @@ from stacks.cloud.spec import CloudSiteSpec
 
 DOWNSTREAM_PORT = 8099  # the site's downstream API on the server VM (docs/serverless.md)
 PYTHON_RUNTIME = "3.12"
-WHEELS_ENV = "BAKEOFF_FN_WHEELS"  # manylinux wheels to vendor into a Lambda zip
 _PACKAGES: dict[tuple[str, str], Any] = {}  # one build per process and (provider, function)
 
 
@@ -95,18 +94,18 @@ def storage_account_name(spec: CloudSiteSpec) -> str:
 
 def package_for(spec: CloudSiteSpec) -> Any:
     """The function's package (stacks/cloud/fn_package.py), built once per process into
-    a private temporary directory; vendored for Lambda when $BAKEOFF_FN_WHEELS is set."""
-    import os
-
-    from stacks.cloud.fn_package import build
+    a private temporary directory. A Lambda or Functions zip is vendored from
+    $BAKEOFF_FN_WHEELS or the wheel cache, never downloading here: the run's preflight
+    (run_problems) fills the cache before any `up`, and an offline `bakeoff plan`
+    previews the unvendored zip (Cloud Run's build installs requirements.txt)."""
+    from stacks.cloud.fn_package import build, platform_wheels
 
     fn = deploy_of(spec)
     key = (spec.provider, fn.function)
     if key not in _PACKAGES:
-        wheels = os.environ.get(WHEELS_ENV)
+        wheels = platform_wheels(spec.provider, fn.function, download=False)
         out = Path(tempfile.mkdtemp(prefix="bakeoff-fn-"))
-        _PACKAGES[key] = build(spec.provider, fn.function, out,
-                               Path(wheels) if wheels else None)
+        _PACKAGES[key] = build(spec.provider, fn.function, out, wheels)
     return _PACKAGES[key]
 
 
@@ -142,11 +141,13 @@ def function_output(spec: CloudSiteSpec, url: Any, name: Any, cold_force: dict[s
 
 
 def run_problems(site: CloudSite, campaign: Any) -> list[str]:
-    """What stops a real run of this function site (preflight, before any `up`): the parts
-    not built yet, named, instead of a campaign whose every checkout request fails."""
-    import os
+    """What stops a real run of this function site (preflight, before any `up`). A
+    checkout Lambda or Functions app needs psycopg vendored: its wheels are downloaded into
+    the cache here (or taken from $BAKEOFF_FN_WHEELS); an index out of reach is named with
+    its fix. The downstream API it calls runs on the server VM (stacks/cloud/userdata.py)."""
+    from stacks.cloud.fn_package import PackageError, platform_wheels
 
-    if site.serverless is None:
+    if site.serverless is None or site.provider == "gcp":
         return []
     calls_checkout = site.serverless.function == "checkout" or any(
         w.name == "cold-start" and "checkout" in (
@@ -154,11 +155,9 @@ def run_problems(site: CloudSite, campaign: Any) -> list[str]:
         for w in campaign.workloads)
     if not calls_checkout:
         return []
-    out = [f"site '{site.name}': not built: the checkout function calls the site's "
-           f"downstream API on the server VM (port {DOWNSTREAM_PORT}), which cloud sites do "
-           "not start yet (docs/serverless.md); measure function: hello with baseline: null"]
-    if site.provider == "aws" and not os.environ.get(WHEELS_ENV):
-        out.append(f"site '{site.name}': the checkout Lambda needs psycopg vendored into its "
-                   f"zip: set {WHEELS_ENV}=DIR with manylinux2014_x86_64 wheels of "
-                   "psycopg[binary] and psycopg-pool (docs/serverless.md)")
-    return out
+    try:
+        platform_wheels(site.provider, "checkout")
+    except PackageError as e:
+        return [f"site '{site.name}': the checkout function needs psycopg vendored into its "
+                f"package: {e}"]
+    return []

@@ -7,17 +7,22 @@ baseline, plus entry/adapter.py) is packed three ways, as real files:
   `lambda_function.handler`), `bakeoff_fn/` beside it, dependencies vendored into the zip
   root when a directory of manylinux wheels is given (Lambda installs nothing itself).
 - **azure** (Functions, Python v2 programming model, Flex Consumption): `function_app.py`,
-  `host.json`, `requirements.txt` and `bakeoff_fn/` at the root; the platform's remote
-  build installs requirements.txt.
+  `host.json`, `requirements.txt` and `bakeoff_fn/` at the root, dependencies vendored
+  into `.python_packages/lib/site-packages/`: the program puts the zip straight into the
+  deployment container, which the platform runs as it is (a remote build happens only
+  through the publish endpoint, which bakeoff does not use).
 - **gcp** (Cloud Run, source deploy): `Dockerfile`, `requirements.txt`, `main.py` and
   `bakeoff_fn/`; Cloud Build builds the container and installs the requirements.
 
-Vendoring for Lambda needs the psycopg binary wheel for manylinux x86_64: without network
-access to a package index that is possible only from wheels already at hand, so the
-builder vendors from `wheels=DIR` (e.g. filled by `pip download --platform
-manylinux2014_x86_64 --only-binary=:all: -d DIR psycopg[binary] psycopg-pool`) and
-otherwise builds the zip with requirements.txt only and says so (`vendored: False`): such
-a checkout package would fail its first import on Lambda, and `lambda_ready` says that.
+Vendoring (aws, azure): `platform_wheels` downloads psycopg's manylinux binary wheels
+for the runtime (`pip download --only-binary=:all: --platform manylinux2014_x86_64
+--python-version 3.12 --implementation cp`, pinned to the versions this controller runs)
+into a cache directory ($BAKEOFF_FN_CACHE, default ~/.cache/bakeoff/fn-wheels), once per
+platform and pins; `build(wheels=DIR)` installs them from DIR only (`--no-index`) into
+the archive. `$BAKEOFF_FN_WHEELS=DIR` is the offline override (wheels at hand, no index).
+Without an index and without it, the error says so and how to fix it. Without `wheels`
+the zip carries requirements.txt only (`vendored: False`, what an offline `bakeoff plan`
+previews): such a checkout package would fail its first import (`lambda_ready`).
 
 Size limits (checked on the real archive; an oversize package is refused):
 - Lambda: 50 MB zipped for a direct upload, 250 MB unzipped including layers
@@ -31,6 +36,8 @@ Size limits (checked on the real archive; an oversize package is refused):
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -78,8 +85,9 @@ class Package:
 
     @property
     def lambda_ready(self) -> bool:
-        """A Lambda zip runs only with its dependencies inside it."""
-        return self.provider != "aws" or self.vendored or not REQUIREMENTS[self.function]
+        """Runs as uploaded: a Lambda or Flex Consumption zip only with its dependencies
+        inside it (Cloud Run's build installs them)."""
+        return self.vendored or not vendored_requirements(self.provider, self.function)
 
 
 def _sources(provider: str, function: str) -> dict[str, bytes]:
@@ -102,30 +110,104 @@ def _sources(provider: str, function: str) -> dict[str, bytes]:
     return files
 
 
-def _vendor(function: str, wheels: Path, into: Path) -> None:
-    """pip install the requirements for Lambda's platform from local wheels only."""
-    if not REQUIREMENTS[function]:
-        return
-    argv = [sys.executable, "-m", "pip", "install", "--quiet", "--no-index", "--find-links",
-            str(wheels), "--target", str(into), "--platform", "manylinux2014_x86_64",
-            "--python-version", PYTHON, "--only-binary=:all:", "--implementation", "cp",
-            *REQUIREMENTS[function]]
+PLATFORMS = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
+CACHE_ENV = "BAKEOFF_FN_CACHE"
+WHEELS_ENV = "BAKEOFF_FN_WHEELS"
+# Where a platform imports vendored dependencies from: Lambda puts the zip's root on
+# sys.path; Azure Functions Python wants them in ./.python_packages/lib/site-packages
+# (https://learn.microsoft.com/azure/azure-functions/python-build-options, "Deployment
+# package considerations"): a package put straight into Flex Consumption's deployment
+# container is run as it is, no remote build. Cloud Run's Dockerfile installs
+# requirements.txt in Cloud Build, so nothing is vendored for gcp.
+VENDOR_ROOT = {"aws": "", "azure": ".python_packages/lib/site-packages/"}
+
+
+def vendored_requirements(provider: str, function: str) -> list[str]:
+    """What `function` needs inside the archive on `provider`, pinned to the versions this
+    controller runs (the handler is tested with them); one not installed here keeps its
+    range. Empty when the platform installs them itself (gcp) or nothing is needed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    if provider not in VENDOR_ROOT or not REQUIREMENTS[function]:
+        return []
+    out = []
+    for req in REQUIREMENTS[function] + (AZURE_REQUIREMENTS if provider == "azure" else []):
+        name = req.split(">=")[0]
+        try:
+            out.append(f"{name}=={version(name.split('[')[0])}")
+        except PackageNotFoundError:
+            out.append(req)
+    return out
+
+
+def _pip_platform(arch: str) -> list[str]:
+    return ["--only-binary=:all:", "--platform", PLATFORMS[arch], "--python-version", PYTHON,
+            "--implementation", "cp"]
+
+
+def platform_wheels(provider: str, function: str, arch: str = "x86_64",
+                    download: bool = True) -> Path | None:
+    """A directory of the manylinux wheels `function` needs inside its archive on
+    `provider`: $BAKEOFF_FN_WHEELS when set, else the cache, filled from the package index
+    once (`download`; without it None when the cache is empty: the offline plan). None
+    when nothing is vendored. PackageError, with the fix, when no index can be reached."""
+    reqs = vendored_requirements(provider, function)
+    if not reqs:
+        return None
+    if os.environ.get(WHEELS_ENV):
+        return Path(os.environ[WHEELS_ENV])
+    key = hashlib.sha256(" ".join(reqs).encode()).hexdigest()[:12]
+    root = Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "bakeoff" / "fn-wheels")
+    cache = root / f"{PLATFORMS[arch]}-cp{PYTHON.replace('.', '')}-{key}"
+    if (cache / ".complete").exists():
+        return cache
+    if not download:
+        return None
+    argv = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
+            "--retries", "1", "--timeout", "20", "--dest", str(cache), *_pip_platform(arch),
+            *reqs]
+    try:
+        res = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False)
+        detail = res.stderr.strip()[-500:] if res.returncode else ""
+    except subprocess.TimeoutExpired:
+        detail = "timed out after 600 s"
+    if detail:
+        raise PackageError(
+            f"cannot download {' '.join(reqs)} for {provider} ({PLATFORMS[arch]}, Python "
+            f"{PYTHON}) from the package index: {detail}. Fix: let pip reach an index (its "
+            f"index-url/proxy settings), or set {WHEELS_ENV}=DIR to wheels downloaded "
+            f"elsewhere with `pip download {' '.join(_pip_platform(arch))} -d DIR "
+            f"{' '.join(reqs)}`")
+    (cache / ".complete").write_text(" ".join(reqs) + "\n")
+    return cache
+
+
+def _vendor(provider: str, function: str, wheels: Path, into: Path,
+            arch: str = "x86_64") -> None:
+    """pip install the requirements for the platform from the wheels in `wheels` only."""
+    reqs = vendored_requirements(provider, function)
+    argv = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+            "--no-index", "--find-links", str(wheels), "--target", str(into),
+            *_pip_platform(arch), *reqs]
     res = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
     if res.returncode != 0:
-        raise PackageError(f"vendoring {', '.join(REQUIREMENTS[function])} for Lambda from "
-                           f"{wheels} failed: {res.stderr.strip()[-600:]}")
+        raise PackageError(f"vendoring {' '.join(reqs)} for {provider} from {wheels} "
+                           f"failed: {res.stderr.strip()[-600:]} (the directory must hold "
+                           f"{PLATFORMS[arch]} wheels of them; ${WHEELS_ENV} or the cache)")
 
 
-def _zip(path: Path, files: dict[str, bytes], extra_root: Path | None) -> None:
+def _zip(path: Path, files: dict[str, bytes], extra_root: Path | None, prefix: str) -> None:
+    """Files, then the vendored tree under `prefix`; fixed dates, so the same input gives
+    the same archive (and the same source_code_hash: no needless redeploy)."""
+    vendored = {} if extra_root is None else {
+        prefix + f.relative_to(extra_root).as_posix(): f.read_bytes()
+        for f in extra_root.rglob("*") if f.is_file() and "__pycache__" not in f.parts}
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name in sorted(files):
-            info = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))  # reproducible
+        for name, data in sorted({**vendored, **files}.items()):
+            info = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
             info.external_attr = 0o644 << 16
             info.compress_type = zipfile.ZIP_DEFLATED
-            zf.writestr(info, files[name])
-        if extra_root is not None:
-            for f in sorted(p for p in extra_root.rglob("*") if p.is_file()):
-                zf.write(f, f.relative_to(extra_root).as_posix())
+            zf.writestr(info, data)
 
 
 def check_limits(provider: str, zip_path: Path) -> tuple[int, int]:
@@ -154,20 +236,23 @@ def build(provider: str, function: str, out_dir: Path, wheels: Path | None = Non
     files = {**_sources(provider, function), **(extra or {})}
     notes: list[str] = []
     vendor_dir = None
-    vendored = not REQUIREMENTS[function]
-    if provider == "aws" and REQUIREMENTS[function]:
-        if wheels is not None:
-            vendor_dir = out_dir / f".vendor-{function}"
-            _vendor(function, wheels, vendor_dir)
-            vendored = True
-        else:
-            notes.append("dependencies NOT vendored (no manylinux wheels at hand, no "
-                         "index offline): requirements.txt only; Lambda would fail the "
-                         "import of psycopg_pool at init")
+    needs = vendored_requirements(provider, function)
+    vendored = not REQUIREMENTS[function]  # True: the dependencies are inside the archive
+    if needs and wheels is not None:
+        vendor_dir = out_dir / f".vendor-{provider}-{function}"
+        shutil.rmtree(vendor_dir, ignore_errors=True)
+        _vendor(provider, function, wheels, vendor_dir)
+        vendored = True
+    elif needs:
+        notes.append("dependencies NOT vendored (no manylinux wheels given): "
+                     "requirements.txt only; the platform would fail the import of "
+                     "psycopg_pool at init")
     elif REQUIREMENTS[function]:
         notes.append(f"requirements.txt installed by the platform's build ({provider})")
     path = out_dir / f"{provider}-{function}.zip"
-    _zip(path, files, vendor_dir)
+    _zip(path, files, vendor_dir, VENDOR_ROOT.get(provider, ""))
+    if vendor_dir is not None:
+        shutil.rmtree(vendor_dir, ignore_errors=True)
     try:
         zipped, unzipped = check_limits(provider, path)
     except PackageError:

@@ -177,6 +177,13 @@ def program(spec: CloudSiteSpec) -> dict:
                      description=described,
                      source_ranges=[spec.network_cidr],
                      allows=[{"protocol": "tcp"}, {"protocol": "udp"}, {"protocol": "icmp"}])
+    if spec.function:  # the downstream API on the server (userdata.py), from the VPC only
+        from stacks.cloud.fn_common import DOWNSTREAM_PORT
+
+        compute.Firewall(spec.resource_name("fn-downstream"), network=net.id,
+                         direction="INGRESS", description=described,
+                         source_ranges=[spec.network_cidr], target_tags=["bakeoff"],
+                         allows=[{"protocol": "tcp", "ports": [str(DOWNSTREAM_PORT)]}])
     hosts = {role: _instance(spec, role, i, subnet, labels)
              for i, role in enumerate(spec.roles)}
     pulumi.export("hosts", hosts)

@@ -145,7 +145,7 @@ class CloudProvisioner:
     def rule_problems(self, site: CloudSite, campaign: Campaign) -> list[str]:
         """The provider rules (stacks/cloud/rules.py) over the site as a run declares it;
         preflight asks before any site is provisioned."""
-        from stacks.cloud.fn_common import run_problems  # function sites: parts not built
+        from stacks.cloud.fn_common import run_problems  # function sites: Lambda wheels
         from stacks.cloud.rules import check_site
         from stacks.cloud.spec import SiteSpecError
 

@@ -73,18 +73,29 @@ def test_bad_serverless_values_are_named_without_a_traceback(tmp_path):
     assert "serverless.vpc: checkout needs vpc: true" in out
 
 
-def test_a_run_is_refused_with_the_parts_not_built_named(monkeypatch):
+def test_a_run_needs_the_wheels_only_and_names_the_fix(monkeypatch, tmp_path):
+    """The downstream API is built (the server VM serves it): preflight no longer refuses
+    checkout for it. What is left is psycopg for the Lambda and Functions zips: without
+    an index and without BAKEOFF_FN_WHEELS, the run is refused before any `up`, saying
+    how to fix it; with the override it passes (Cloud Run's build installs them)."""
     from bench.scenarios import load_campaign_file
     from stacks.cloud.provisioner import CloudProvisioner
 
     monkeypatch.delenv("BAKEOFF_FN_WHEELS", raising=False)
+    monkeypatch.setenv("BAKEOFF_FN_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple")  # closed: no index
     campaign = load_campaign_file(SCENARIO)
     site = campaign.site("lambda")
     problems = CloudProvisioner("aws").rule_problems(site, campaign)
-    assert len(problems) == 2
-    assert "not built" in problems[0] and "downstream API" in problems[0]
-    assert "BAKEOFF_FN_WHEELS" in problems[1]
-    # hello alone needs neither the downstream API nor vendored dependencies
+    assert len(problems) == 1 and "downstream" not in problems[0]
+    assert "cannot download psycopg[binary]" in problems[0]
+    assert "BAKEOFF_FN_WHEELS=DIR" in problems[0]
+    gcp = next(s for s in campaign.sites if s.provider == "gcp")
+    assert CloudProvisioner("gcp").rule_problems(gcp, campaign) == []
+    monkeypatch.setenv("BAKEOFF_FN_WHEELS", str(tmp_path / "wheels"))
+    assert CloudProvisioner("aws").rule_problems(site, campaign) == []
+    monkeypatch.delenv("BAKEOFF_FN_WHEELS")
+    # hello alone needs no vendored dependencies (still no index here)
     hello = site.model_copy(update={"serverless": site.serverless.model_copy(
         update={"function": "hello"})})
     only_hello = campaign.model_copy(update={"workloads": [

@@ -147,3 +147,61 @@ def test_memory_off_the_platform_is_a_scenario_error(provider, memory):
         type(SITES[provider]).model_validate(
             {**SITES[provider].model_dump(exclude_none=True),
              "serverless": {"function": "checkout", "memory_mb": memory}})
+
+
+# --- the downstream API on the server VM -----------------------------------------------
+
+PORT = 8099  # the downstream API's port (docs/serverless.md), stated here independently
+
+
+def _admitting(preview, port: int) -> list[tuple[str, list[str], bool]]:
+    """Every inbound allow rule that admits TCP `port`: (rule, sources, names the port)."""
+    out = []
+    for r in preview.resources:
+        if r.type == "aws:ec2/securityGroup:SecurityGroup":
+            for rule in r.properties.get("ingress", []):
+                lo, hi = rule.get("fromPort", 0), rule.get("toPort", 0)
+                if rule["protocol"] == "-1" or (rule["protocol"] == "tcp" and lo <= port <= hi):
+                    out.append((r.name, rule.get("cidrBlocks", []),
+                                rule["protocol"] == "tcp" and lo == hi == port))
+        elif r.type == "azure-native:network:NetworkSecurityGroup":
+            for rule in r.properties["securityRules"]:
+                if (rule["access"], rule["direction"]) == ("Allow", "Inbound") and \
+                        rule["protocol"] in ("*", "Tcp") and \
+                        rule["destinationPortRange"] in ("*", str(port)):
+                    out.append((rule["name"], [rule["sourceAddressPrefix"]],
+                                rule["destinationPortRange"] == str(port)))
+        elif r.type == "gcp:compute/firewall:Firewall":
+            for allow in r.properties["allows"]:
+                ports = allow.get("ports")
+                if allow["protocol"] == "tcp" and (not ports or str(port) in ports):
+                    out.append((r.name, r.properties["sourceRanges"], bool(ports)))
+    return out
+
+
+@pytest.mark.parametrize("provider", ["aws", "azure", "gcp"])
+def test_the_downstream_port_is_open_from_the_vpc_only(provider):
+    import ipaddress
+
+    spec, p = _declare(provider)
+    vpc = ipaddress.ip_network(spec.network_cidr)
+    admitting = _admitting(p, PORT)
+    # its own rule, naming the port, exists (not only the catch-all between site hosts)
+    assert [sources for _, sources, named in admitting if named] == [[spec.network_cidr]]
+    for name, sources, _ in admitting:  # and nothing admits it from beyond the VPC
+        for src in sources:
+            assert src not in ("0.0.0.0/0", "Internet", "*"), (name, src)
+            assert ipaddress.ip_network(src).subnet_of(vpc), (name, src)
+    # the function is told the server VM's private address on that port
+    server_ip = p.outputs["hosts"]["server"]["private_ip"]
+    assert ipaddress.ip_address(server_ip) in vpc
+    envs = [rules.unwrap_secrets(r.properties) for r in p.resources if r.type in (
+        "aws:lambda/function:Function", "azure-native:web:WebApp",
+        "gcp:cloudrunv2/service:Service")]
+    assert f"http://{server_ip}:{PORT}" in repr(envs)
+
+
+def test_a_vm_site_without_a_function_opens_no_downstream_port():
+    site = SITES["aws"].model_copy(update={"serverless": None})
+    p = preview_program(sample_spec(site, CAMPAIGN))
+    assert not [a for a in _admitting(p, PORT) if a[2]]
