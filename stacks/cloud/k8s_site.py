@@ -52,6 +52,10 @@ def cluster_problems(site: Any) -> list[str]:
     out = []
     if importlib.util.find_spec("kubernetes") is None:
         out.append("the kubernetes client is not installed: pip install 'cloud-bakeoff[k8s]'")
+    if site.provider == "aws" and importlib.util.find_spec("pulumi_kubernetes") is None:
+        # the EKS program installs the cluster autoscaler with it (k8s_autoscaler_aws.py)
+        out.append("pulumi-kubernetes is not installed (the EKS program installs the cluster "
+                   "autoscaler with it): pip install -e '.[aws]'")
     plugin = AUTH_PLUGIN.get(site.provider)
     if plugin and shutil.which(plugin[0]) is None:
         out.append(f"the kubeconfig's credential plugin `{plugin[0]}` is not on PATH: "

@@ -322,3 +322,19 @@ def test_the_worker_reads_back_a_cluster_spec_as_written():
     assert program_of(back).__module__ == "stacks.cloud.k8s_aws"
     vm = sample_spec(camp.sites[0].model_copy(update={"kubernetes": None}), camp)
     assert program_of(spec_from_json(spec_to_json(vm))).__module__ == "stacks.cloud.aws"
+
+
+def test_an_eks_site_needs_pulumi_kubernetes_for_its_autoscaler(tmp_path, monkeypatch):
+    """Without pulumi-kubernetes the EKS program cannot install the cluster autoscaler:
+    a prerequisite message before `up`, not an import error from inside the program."""
+    import importlib.util
+
+    from stacks.cloud.k8s_site import cluster_problems
+
+    camp = campaign({}, provider="all")
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "pulumi_kubernetes" else real(name, *a))
+    probs = {s.provider: cluster_problems(s) for s in camp.sites}
+    assert any("pulumi-kubernetes is not installed" in p for p in probs["aws"])
+    assert not any("pulumi-kubernetes" in p for p in probs["azure"] + probs["gcp"])
