@@ -12,8 +12,10 @@ downstream API on the server VM's private address, the pool size.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import re
+import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -105,6 +107,9 @@ def package_for(spec: CloudSiteSpec) -> Any:
     if key not in _PACKAGES:
         wheels = platform_wheels(spec.provider, fn.function, download=False)
         out = Path(tempfile.mkdtemp(prefix="bakeoff-fn-"))
+        # the engine reads the archive while this process runs `up` or a preview; after
+        # that nothing needs it (every `plan` left one directory per function before)
+        atexit.register(shutil.rmtree, out, True)
         _PACKAGES[key] = build(spec.provider, fn.function, out, wheels)
     return _PACKAGES[key]
 
