@@ -8,7 +8,6 @@ shipped 18-s requirement that the fast script passes (docs/kubernetes.md).
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from pathlib import Path
@@ -17,6 +16,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from tests.test_reliability import cli  # the in-process CLI runner
+
 pytest.importorskip("kubernetes.client")
 
 REPO = Path(__file__).resolve().parent.parent
@@ -24,23 +25,6 @@ SCENARIO = REPO / "scenarios" / "examples" / "kubernetes-local.yaml"
 FAKE_THREADS = ("fake-k8s", "fake-hpa", "service-", "replica-", "watch-", "k8s-sampler")
 
 pytestmark = pytest.mark.integration
-
-
-def cli(capsys, *args: str) -> tuple[int, str]:
-    """The real CLI entry point in-process (as tests/test_reliability.py runs it)."""
-    from bakeoff.cli import main
-
-    saved = sys.argv
-    sys.argv = ["bakeoff", *args]
-    try:
-        main()
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    finally:
-        sys.argv = saved
-    captured = capsys.readouterr()
-    return code, (captured.out + captured.err).replace("\n", "")
 
 
 @pytest.fixture(autouse=True)

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import re
 import time
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import AfterValidator
 
 from bench.samples import Sample
 from bench.workloads import _json as J
 from core.errors import ParseError
+
+CPU = re.compile(r"^(\d+m|\d+(\.\d+)?)$")
+
+
+def _cpu_request(v: str) -> str:
+    if not CPU.match(v) or v in ("0", "0m"):
+        raise ValueError(f"expected millicores like 500m or cores like 1, got {v!r}")
+    return v
+
+
+# A pod's CPU request as both workloads take it: millicores (500m) or cores (1, 0.5), not 0.
+CpuRequest = Annotated[str, AfterValidator(_cpu_request)]
 
 TOOL = "kubernetes"
 

@@ -11,28 +11,32 @@ their metadata, the validity and its reason, and the cluster's label.
 from __future__ import annotations
 
 import json
-import re
 import sys
 from typing import Any, ClassVar
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from bench.k8s.client import api_client, cluster_notes
 from bench.samples import ParsedOutput
 from bench.workloads import _json as J
 from bench.workloads._checks import checked_parse
-from bench.workloads._k8s_common import TOOL, client_version, samples_from, wait_scaled_down
+from bench.workloads._k8s_common import (
+    TOOL,
+    CpuRequest,
+    client_version,
+    samples_from,
+    wait_scaled_down,
+)
 from bench.workloads.base import RunContext, WorkloadParams
 from core.environment import Environment
 from core.errors import BakeoffError, ParseError
 
-CPU = re.compile(r"^(\d+m|\d+(\.\d+)?)$")
 NAME = "bakeoff-pod-scale"
 
 
 class Params(WorkloadParams):
     replicas: int = Field(10, ge=1, le=1000, description="pods created at once")
-    cpu_request: str = Field("500m", description="CPU request per pod, e.g. 500m or 1; "
+    cpu_request: CpuRequest = Field("500m", description="CPU request per pod, e.g. 500m or 1; "
                              "large enough that the replicas need new nodes")
     expected_new_nodes: int = Field(1, ge=0, le=100, description="nodes the autoscaler must "
                                     "add (fewer: the run did not measure a scale-up)")
@@ -41,13 +45,6 @@ class Params(WorkloadParams):
                        description="a small public image")
     settle_timeout_s: float = Field(900.0, gt=0, le=7200, description="wait for a fresh "
                                     "scale-down before each repetition")
-
-    @field_validator("cpu_request")
-    @classmethod
-    def _cpu(cls, v: str) -> str:
-        if not CPU.match(v) or v in ("0", "0m"):
-            raise ValueError(f"expected millicores like 500m or cores like 1, got {v!r}")
-        return v
 
 
 class K8sPodScale:

@@ -18,16 +18,15 @@ import sys
 from itertools import pairwise
 from typing import Any, ClassVar
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from bench.k8s.client import api_client, cluster_notes
 from bench.samples import ParsedOutput, Sample
 from bench.workloads import _json as J
 from bench.workloads._checks import checked_parse
-from bench.workloads._k8s_common import TOOL, client_version, wait_scaled_down
+from bench.workloads._k8s_common import TOOL, CpuRequest, client_version, wait_scaled_down
 from bench.workloads._load_shapes import MAX_RATE_RPS, MAX_STEP_S
 from bench.workloads.base import RunContext, WorkloadParams
-from bench.workloads.k8s_pod_scale import CPU
 from core.environment import Environment
 from core.errors import BakeoffError, ParseError
 
@@ -47,7 +46,7 @@ class Params(WorkloadParams):
     args: list[str] = Field(default_factory=lambda: ["netexec", "--http-port=8080"],
                             max_length=20, description="the container's arguments")
     port: int = Field(8080, ge=1, le=65535, description="the port the container serves")
-    cpu_request: str = Field("500m", description="CPU request per replica")
+    cpu_request: CpuRequest = Field("500m", description="CPU request per replica")
     initial_replicas: int = Field(1, ge=1, le=100, description="replicas before the spike "
                                   "(the HPA's minimum)")
     max_replicas: int = Field(10, ge=1, le=1000, description="the HPA's maximum")
@@ -68,13 +67,6 @@ class Params(WorkloadParams):
                                    "address and the initial replicas")
     settle_timeout_s: float = Field(900.0, gt=0, le=7200, description="wait for a fresh "
                                     "scale-down before each repetition")
-
-    @field_validator("cpu_request")
-    @classmethod
-    def _cpu(cls, v: str) -> str:
-        if not CPU.match(v) or v in ("0", "0m"):
-            raise ValueError(f"expected millicores like 500m or cores like 1, got {v!r}")
-        return v
 
     def run_seconds(self) -> float:
         """How long the load runs (`bakeoff plan` adds it to its estimate)."""
