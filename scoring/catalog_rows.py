@@ -223,12 +223,19 @@ class StorageRow(ConfidentPriceRow):
     iops_model: Literal["per_iops", "included_with_size"]
     iops_usd_per_month: float | None = Field(None, gt=0)
     iops_included: int | None = Field(None, ge=0)
+    # Provisioned throughput (Azure Premium SSD v2): MB/s above the free baseline, per month.
+    throughput_usd_per_mbps_month: float | None = Field(None, gt=0)
+    throughput_included_mbps: int | None = Field(None, ge=0)
     notes: str | None = None
 
     @model_validator(mode="after")
     def _iops_price(self) -> StorageRow:
         if self.iops_model == "per_iops" and self.iops_usd_per_month is None:
             raise ValueError("iops_model per_iops needs iops_usd_per_month")
+        if (self.throughput_usd_per_mbps_month is None) != (self.throughput_included_mbps
+                                                            is None):
+            raise ValueError("give throughput_usd_per_mbps_month and throughput_included_mbps "
+                             "together (the MB/s price applies above the included MB/s)")
         return self
 
 

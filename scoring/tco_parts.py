@@ -127,6 +127,13 @@ def _per_gb(site: CloudSite, vol: str, name: str, gb: float, iops: int, count: i
                         row.provenance, "catalog", "iops",
                         size_note or "not billed separately: performance scales with size",
                         confidence=row.confidence))
+    mbps = site.disk_throughput_mbps or 0
+    if mbps and row.throughput_usd_per_mbps_month is not None:
+        free_m = row.throughput_included_mbps or 0
+        out.append(make(f"provisioned throughput ({vol})", max(0, mbps - free_m) * count,
+                        "MBps-month", row.throughput_usd_per_mbps_month, row.provenance,
+                        "catalog", "iops", f"{mbps} MB/s per volume x {count}, first {free_m} "
+                        "MB/s per volume included", confidence=row.confidence))
     return out
 
 

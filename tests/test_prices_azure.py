@@ -53,6 +53,9 @@ def test_azure_real_shapes_with_their_noise():
     assert v2.volume_type == "premium-ssd-v2" and v2.iops_included == 3000
     assert v2.usd_per_gb_month == pytest.approx(0.08176)
     assert v2.iops_usd_per_month == pytest.approx(0.004964)
+    # throughput 0.000055 x 730 = 0.04015 per MB/s-month above the 125 its tier starts at
+    assert v2.throughput_usd_per_mbps_month == pytest.approx(0.04015)
+    assert v2.throughput_included_mbps == 125
     db = {(r.tier_or_instance, r.ha): r for r in res.rows["managed_db"]}
     assert db[("GP_Standard_D2ds_v5", False)].usd_per_hour == pytest.approx(2 * 0.089)
     assert db[("GP_Standard_D2ds_v5", True)].storage_usd_per_gb_month == pytest.approx(0.23)

@@ -93,29 +93,3 @@ def test_gcp_program_disk_for_iops_grows_instead_of_failing():
                       now=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
     assert (spec.disk.size_gb, spec.disk.iops) == (200, None)
 
-
-def test_premium_ssd_v2_prices_from_a_refreshed_row(tmp_path):
-    import shutil
-
-    from core.errors import PriceNotFoundError
-    from scoring.catalog_load import DATA_DIR, load_catalog
-
-    site = _site(instance_type="Standard_D4ls_v6", disk_type="PremiumV2_LRS", disk_iops=5000)
-    campaign = parse_campaign({"name": "t", "sites": [site],
-                               "usage": {"hours_per_month": 730, "instances": 2}}, "test")
-    # the shipped snapshot has no Premium SSD v2 row: a named missing price, never $0
-    with pytest.raises(PriceNotFoundError, match="premium-ssd-v2"):
-        estimate_site(campaign, "z")
-    d = tmp_path / "data"
-    shutil.copytree(DATA_DIR, d)
-    storage = d / "pricing" / "storage.csv"
-    storage.chmod(0o644)
-    with storage.open("a") as f:  # the row `prices refresh` writes (test_prices_azure)
-        f.write("azure,eastus,premium-ssd-v2,0.08176,per_iops,0.004964,3000,test row,,,,"
-                "provider_api,test\n")
-    cost = estimate_site(campaign, "z", load_catalog(d))
-    parts = {c.kind: c for c in cost.components if c.kind in ("storage", "iops")}
-    # 2 disks x 100 GiB x 0.08176 = 16.352; IOPS (5000 - 3000 free) x 2 x 0.004964 = 19.856
-    # (the same disk as P30 Premium SSD v1 would be 2 x 135.17 = 270.34)
-    assert parts["storage"].monthly_usd == pytest.approx(16.352)
-    assert parts["iops"].monthly_usd == pytest.approx(19.856)

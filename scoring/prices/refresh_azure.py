@@ -219,12 +219,15 @@ def _premium_v2(client: httpx.Client, base: str, region: str, res: ProviderResul
         usd_per_gb_month=round(cap["retailPrice"] * HOURS_PER_MONTH, 6),
         iops_model="per_iops", iops_usd_per_month=round(iops["retailPrice"] * HOURS_PER_MONTH, 6),
         iops_included=free_iops,
-        source=f"{API}: meterIds {cap['meterId']} (capacity), {iops['meterId']} (IOPS)",
+        throughput_usd_per_mbps_month=(round(mbps["retailPrice"] * HOURS_PER_MONTH, 6)
+                                       if mbps else None),
+        throughput_included_mbps=int(mbps.get("tierMinimumUnits", 0)) if mbps else None,
+        source=f"{API}: meterIds {cap['meterId']} (capacity), {iops['meterId']} (IOPS)"
+        + (f", {mbps['meterId']} (MB/s)" if mbps else ""),
         source_date=when[:10], sku=cap.get("skuId"), retrieved_at=when, confidence=CONFIDENCE,
         notes=f"hourly meters x {HOURS_PER_MONTH} h; first {free_iops} IOPS free"
-        + (f"; throughput above {mbps.get('tierMinimumUnits', 0):g} MB/s "
-           f"{mbps['retailPrice'] * HOURS_PER_MONTH:.6f}/MB/s-month (not priced by the TCO)"
-           if mbps else "")))
+        + (f", first {mbps.get('tierMinimumUnits', 0):g} MB/s free" if mbps
+           else "; no throughput meter: MB/s above the baseline not priced")))
 
 
 def _postgres(client: httpx.Client, base: str, region: str, res: ProviderResult,
