@@ -126,8 +126,8 @@ def _database_part(site: CloudSite, catalog) -> tuple[str, float, str]:
     db = site.database
     assert db is not None
     ov = site.price_override
-    if ov is not None and ov.db_usd_per_hour is not None:
-        return (f"database {db.instance or ''}".strip(), ov.db_usd_per_hour,
+    if ov is not None and (rate := ov.db_rate("on-demand")) is not None:
+        return (f"database {db.instance or ''}".strip(), rate,
                 f"price_override: {ov.reason}")
     if db.instance is None:
         from stacks.cloud.resolve import DEFAULT_DB_CLASS

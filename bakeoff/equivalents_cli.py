@@ -143,8 +143,8 @@ def _db_table(catalog: Catalog, size: SizeSpec, regions: dict[str, str],
 
 def _db_price(catalog: Catalog, site: CloudSite, instance: str, ha: bool) -> tuple[str, str]:
     ov = site.price_override
-    if ov is not None and ov.db_usd_per_hour is not None:
-        return f"{ov.db_usd_per_hour:g}", f"price_override: {ov.reason.strip()[:80]}"
+    if ov is not None and (rate := ov.db_rate("on-demand")) is not None:
+        return f"{rate:g}", f"price_override: {ov.reason.strip()[:80]}"
     try:
         p = catalog.managed_db(site.provider, site.region, instance, ha)
     except PriceNotFoundError as e:

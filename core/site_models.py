@@ -73,9 +73,12 @@ class PriceOverride(Model):
         None, description="compute $/h per term, e.g. an on-demand and a 3-year quote")
     services: dict[str, float] | None = Field(
         None, description="network/backup unit prices by item (see docs/pricing.md)")
+    db_terms: dict[Literal["on-demand", "1y", "3y"], float] | None = Field(
+        None, description="managed database $/h per term, e.g. an on-demand and a 1-year "
+        "reserved quote; a term not listed falls back to the snapshot")
     reason: str = Field(min_length=3)
 
-    @field_validator("terms", "services")
+    @field_validator("terms", "services", "db_terms")
     @classmethod
     def _prices_in_range(cls, v: dict[str, float] | None) -> dict[str, float] | None:
         for key, price in (v or {}).items():
@@ -88,6 +91,12 @@ class PriceOverride(Model):
         """The quoted compute $/h for `term`: `terms` quotes per term, a bare
         `usd_per_hour` (no terms) every term; None when nothing is quoted for it."""
         return self.terms.get(term) if self.terms else self.usd_per_hour
+
+    def db_rate(self, term: str) -> float | None:
+        """The quoted database $/h for `term` (spot VMs keep an on-demand database):
+        `db_terms` per term, a bare `db_usd_per_hour` (no db_terms) every term."""
+        key = term if term in ("1y", "3y") else "on-demand"
+        return self.db_terms.get(key) if self.db_terms else self.db_usd_per_hour
 
 
 class SiteBase(Model):

@@ -86,4 +86,4 @@ def committed(catalog: Catalog, provider: str, region: str, price: DbPrice, term
     raise PriceNotFoundError(
         f"{provider} {region}: no {years}-year {payment.replace('_', ' ')} commitment price "
         f"for managed PostgreSQL {price.instance} ({ha}) in {FILE}{why}; use term on-demand, "
-        "or give price_override.db_usd_per_hour with a reason that states the term")
+        f"or give price_override.db_terms.{years}y with a reason")

@@ -314,10 +314,12 @@ def _cloud_components(site: CloudSite, usage: Usage, term: str, catalog: Catalog
     missing += miss
     try:
         components += database_parts(site, usage, catalog, term, _component)
-        if (TERM_MONTHS[term] > 1 and site.database is not None and site.price_override
-                and site.price_override.db_usd_per_hour is not None):
+        ov = site.price_override
+        if (TERM_MONTHS[term] > 1 and site.database is not None and ov is not None
+                and ov.db_usd_per_hour is not None and not ov.db_terms):
             caveats.append(f"database: price_override.db_usd_per_hour is applied to term "
-                           f"{term} as stated (no {term} commitment quote is modelled)")
+                           f"{term} as stated; a {term} reserved quote goes in "
+                           f"price_override.db_terms.{term} (with the reason)")
     except PriceNotFoundError as e:
         missing.append(str(e))
     db = site.database

@@ -23,24 +23,30 @@ def database_parts(site: CloudSite, usage: Usage, catalog: Catalog, term: str,
         return []
     ov = site.price_override
     ha = "HA" if db.ha else "single zone"
+    name = f"managed PostgreSQL {db.instance or ''} ({ha})".replace("  ", " ")
+    quoted = ov.db_rate(term) if ov is not None else None
     price = None
     if db.instance is not None:
         try:
             price = catalog.managed_db(site.provider, site.region, db.instance, db.ha)
-        except PriceNotFoundError:
-            if ov is None or ov.db_usd_per_hour is None:
-                raise
-    elif ov is None or ov.db_usd_per_hour is None:
+        except PriceNotFoundError as e:
+            if quoted is None:
+                raise _unquoted(e, name, ov, term) from None
+    elif quoted is None:
         raise PriceNotFoundError(
             f"site {site.name}: database.instance is not set, so the managed PostgreSQL on "
             f"{site.provider} {site.region} cannot be priced; name a tier or give "
             "price_override.db_usd_per_hour with a reason")
-    name = f"managed PostgreSQL {db.instance or ''} ({ha})".replace("  ", " ")
     hours = usage.hours_per_month
-    if ov is not None and ov.db_usd_per_hour is not None:
+    if quoted is not None:
+        assert ov is not None
         note = f"catalog {price.usd_per_hour}/h" if price else "not in catalog"
-        inst = _component(name, hours, "hours", ov.db_usd_per_hour,
-                          f"price_override: {ov.reason}", "override", "database", note)
+        months = 1
+        if ov.db_terms and TERM_MONTHS[term] > 1:  # a quoted commitment bills every hour
+            note, months, hours = (f"{note}; quoted for {term}", TERM_MONTHS[term],
+                                   HOURS_PER_MONTH_COMMITTED)
+        inst = _component(name, hours, "hours", quoted, f"price_override: {ov.reason}",
+                          "override", "database", note, months)
     else:
         assert price is not None
         rate, source, note, conf, months = (price.usd_per_hour, price.source, price.note,
@@ -66,6 +72,18 @@ def database_parts(site: CloudSite, usage: Usage, catalog: Catalog, term: str,
             f"{db.instance or '(unnamed)'} in the snapshot; give "
             "price_override.db_storage_usd_per_gb_month with a reason")
     return [inst, store]
+
+
+def _unquoted(e: PriceNotFoundError, name: str, ov: object, term: str) -> PriceNotFoundError:
+    """The catalog has no row and the override quotes none for this term: say which key."""
+    key = term if term in ("1y", "3y") else "on-demand"
+    if getattr(ov, "db_terms", None):
+        return PriceNotFoundError(f"{e}; price_override.db_terms has no {key!r} quote for "
+                                  f"{name}: give price_override.db_terms.{key} with a reason")
+    if key != "on-demand":
+        return PriceNotFoundError(f"{e} (or price_override.db_terms.{key} for a {key} "
+                                  "reserved quote)")
+    return e
 
 
 def _db_storage(provider: str, requested: float) -> tuple[int, str]:
