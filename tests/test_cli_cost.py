@@ -46,8 +46,8 @@ def test_tco_table_shows_each_provider_with_sources():
     assert "compute 3y: $0.076548/h" in out                      # gcp c3-highcpu-4 3y CUD row
     assert "SLA 99.97%" in out                                   # azure, LB included
     assert "SECONDARY" in out and "secondary sources" in out     # confidence is visible
-    # Azure disk tier, per disk: 3,000 IOPS (as gp3's baseline) need P30 (core/disk_rule.py)
-    assert "as P30" in out
+    # Azure disk: Premium SSD v2 at 3,000 IOPS (gp3's baseline), 2 x 100 GiB x 0.0803
+    assert "disk premium-ssd-v2 100 GB x2 16.06" in out
     assert "database db.m6i.large 2 vCPU/8 GiB" in out           # like for like
     assert "shapes or CPU eras differ" not in out
     # the generations compared are stated (cpu_vendor: intel, era 3 on every cloud)

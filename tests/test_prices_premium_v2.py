@@ -79,3 +79,16 @@ def test_a_throughput_price_needs_its_included_mbps(tmp_path):
 def test_shipped_file_reads():
     rows = read_rows(DATA_DIR / "pricing" / "storage.csv", StorageRow)
     assert [r.volume_type for r in rows if r.provider == "azure"] == ["premium-ssd-v2"]
+
+
+def test_poc_web_db_azure_disk_is_v2_at_gp3_iops():
+    from bench.scenarios import load_campaign_file
+
+    root = DATA_DIR.parents[1]
+    c = load_campaign_file(root / "scenarios" / "poc-web-db.yaml")
+    parts = {x.name: x.monthly_usd for x in estimate_site(c, "azure").components
+             if x.kind in ("storage", "iops")}
+    # 3,000 IOPS each, as gp3 includes on AWS: 2 x 100 GiB x 0.0803 = 16.06, no IOPS above
+    # the free 3,000 (the site's total falls from P30's 2 x 135.17 = 270.34 by 254.28)
+    assert parts == {"disk premium-ssd-v2 100 GB x2": pytest.approx(16.06),
+                     "provisioned IOPS (premium-ssd-v2)": 0.0}
