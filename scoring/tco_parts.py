@@ -23,6 +23,8 @@ DEFAULT_VOLUME = {"aws": "gp3", "gcp": "pd-balanced", "azure": "premium-ssd"}
 VOLUME_ALIASES = {"Premium_LRS": "premium-ssd", "premium_lrs": "premium-ssd",
                   "Premium_ZRS": "premium-ssd-zrs", "PremiumV2_LRS": "premium-ssd-v2"}
 RAW_TYPE = {"premium-ssd": "Premium_LRS", "premium-ssd-zrs": "Premium_ZRS"}
+# Provisioned-IOPS types checked against the same limits as the programs (500 IOPS per GiB...)
+PROVISIONED_RAW = {"premium-ssd-v2": "PremiumV2_LRS", "gp3": "gp3"}
 # What a disk delivers and the size it needs: core/disk_rule.py, shared with the programs.
 # GCP sustained-use discount: share of the base rate per quarter of the month used.
 # Series and bands as cloud.google.com/compute/docs/sustained-use-discounts gives them
@@ -106,6 +108,8 @@ def _tiered(site: CloudSite, vol: str, name: str, gb: float, iops: int, count: i
 def _per_gb(site: CloudSite, vol: str, name: str, gb: float, iops: int, count: int,
             catalog: Catalog, make: Make) -> list:
     row = catalog.storage(site.provider, site.region, vol)
+    if vol in PROVISIONED_RAW:  # refuses what the program would refuse (core/disk_rule.py)
+        plan_disk(PROVISIONED_RAW[vol], gb, iops or None, site.disk_throughput_mbps)
     size_note = ""
     if row.iops_model == "included_with_size":
         plan = plan_disk(vol, gb, iops or None, site.disk_throughput_mbps)

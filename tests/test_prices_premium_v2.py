@@ -92,3 +92,13 @@ def test_poc_web_db_azure_disk_is_v2_at_gp3_iops():
     # the free 3,000 (the site's total falls from P30's 2 x 135.17 = 270.34 by 254.28)
     assert parts == {"disk premium-ssd-v2 100 GB x2": pytest.approx(16.06),
                      "provisioned IOPS (premium-ssd-v2)": 0.0}
+
+
+def test_the_tco_refuses_what_the_program_refuses():
+    # Premium SSD v2 allows at most 500 IOPS per GiB (core/disk_rule.py): 100 GiB hold 50,000,
+    # so 60,000 is refused by the program and is a named problem in the TCO, not a price
+    from scoring.tco import MissingPrices
+
+    with pytest.raises(MissingPrices) as e:
+        _cost(disk_iops=60000)
+    assert any("PremiumV2_LRS" in m and "500 per GiB" in m for m in e.value.missing)
