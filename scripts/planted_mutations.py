@@ -75,7 +75,7 @@ MUTATIONS = [
     Mutation("peers-public-address", "stacks/cloud/provisioner.py",
              'Host(name, h["zone"], h["private_ip"], execs[role], facts)',
              'Host(name, h["zone"], h["public_ip"], execs[role], facts)',
-             "tests/test_cloud_peer_addresses.py"),
+             "tests/test_cloud_fake_network.py"),
     Mutation("gcp-gc-no-wait", "stacks/cloud/gc_gcp.py",
              "self.instances.delete(project=p, zone=loc, instance=name).result(WAIT_S)",
              "self.instances.delete(project=p, zone=loc, instance=name)",
