@@ -27,6 +27,7 @@ from typing import Any
 from core.errors import BakeoffError
 from stacks.cloud.workspace import StackLocked
 from tests import cloud_fake_net
+from tests.cloud_fake_secrets import Secrets, read_passphrase
 from tests.sshd_support import SSHD, _free_port, _wait_listening
 
 
@@ -119,8 +120,11 @@ class FakeWorkspace:
                  fail_destroy: set[str] = frozenset(), lock_on_cancel: bool = False,
                  start_hosts: bool = True, database: dict[str, Any] | None = None,
                  destroy_delay_s: float = 0.0, cancel_delay_s: float = 0.0,
-                 network: str = "loopback"):
+                 network: str = "loopback", honour_env: bool = False):
         self.root = Path(root)
+        # the passphrase from PULUMI_CONFIG_PASSPHRASE before the file, as the Pulumi CLI
+        # reads it: set where this process stands for the CLI (tests/cloud_fake_engine.py)
+        self.honour_env = honour_env
         # "loopback": every host's sshd on 127.0.0.1 (a port each), private = public;
         # "netns": a namespace per host, private and public addresses apart
         # (tests/cloud_fake_net.py)
@@ -162,6 +166,20 @@ class FakeWorkspace:
     def stacks(self) -> list[str]:
         return sorted(p.stem for p in self.root.glob("*.json") if p.name != "knobs.json")
 
+    def _unlock(self, doc: dict[str, Any], passphrase_file: Path) -> Secrets | None:
+        """The stack's secrets opened with this passphrase (None: it holds none yet);
+        IncorrectPassphrase as Pulumi's when it is not the stack's."""
+        phrase = read_passphrase(passphrase_file, self.honour_env)
+        return None if doc.get("secrets") is None else Secrets(doc["secrets"], phrase)
+
+    def _plain(self, outputs: dict[str, Any] | None, secrets: Secrets | None
+               ) -> dict[str, Any] | None:
+        """Outputs as `stack output --show-secrets` gives them: secrets decrypted."""
+        db = (outputs or {}).get("database")
+        if not db or secrets is None or not isinstance(db.get("password"), dict):
+            return outputs
+        return dict(outputs, database=dict(db, password=secrets.decrypt(db["password"])))
+
     def up(self, stack: str, spec_file: Path, passphrase_file: Path, on_output,
            cancel: threading.Event | None = None) -> dict[str, Any]:
         assert passphrase_file.stat().st_mode & 0o777 == 0o600
@@ -172,6 +190,9 @@ class FakeWorkspace:
         try:
             spec = json.loads(spec_file.read_text())
             doc = self._read(stack) or {"hosts": {}, "pids": []}
+            secrets = self._unlock(doc, passphrase_file) or Secrets(
+                None, read_passphrase(passphrase_file, self.honour_env))
+            doc["secrets"] = secrets.state  # made at the first update, as Pulumi's salt
             doc["locked"] = os.getpid()  # the holder, as a file backend's lock names it
             self._write(stack, doc)
             on_output(f"+ pulumi:pulumi:Stack {stack} creating")
@@ -231,11 +252,12 @@ class FakeWorkspace:
                 raise BakeoffError(f"pulumi up of stack {stack} failed: quota exceeded (fake)")
             db = (dict(self.database, kind="rds")
                    if self.database is not None and spec.get("database") else None)
-            doc.update(locked=False, outputs={"hosts": doc["hosts"], "database": db,
+            kept = None if db is None else dict(db, password=secrets.encrypt(db["password"]))
+            doc.update(locked=False, outputs={"hosts": doc["hosts"], "database": kept,
                                               "network": {"cidr": spec["network_cidr"]},
                                               "region": spec["region"]})
             self._write(stack, doc)
-            return doc["outputs"]
+            return self._plain(doc["outputs"], secrets)
         finally:
             with self._lock:
                 self.active -= 1
@@ -253,7 +275,9 @@ class FakeWorkspace:
     def outputs(self, stack: str, passphrase_file: Path) -> dict[str, Any] | None:
         self._log("outputs", stack)
         doc = self._read(stack)
-        return None if doc is None else doc.get("outputs")
+        if doc is None:
+            return None
+        return self._plain(doc.get("outputs"), self._unlock(doc, passphrase_file))
 
     def destroy(self, stack: str, passphrase_file: Path, on_output,
                 cancel: threading.Event | None = None) -> None:
@@ -263,6 +287,7 @@ class FakeWorkspace:
             return
         if doc.get("locked"):
             raise StackLocked(f"stack {stack} is locked (fake)")
+        self._unlock(doc, passphrase_file)  # the snapshot's secrets are read first
         if any(stack.endswith(f"--{s}") for s in self.fail_destroy):
             raise RuntimeError(f"destroy of {stack} failed (fake)")
         doc["locked"] = os.getpid()  # as Pulumi: a second update meanwhile is refused
@@ -297,6 +322,7 @@ class FakeWorkspace:
         doc = self._read(stack)
         if doc is None:
             return
+        self._unlock(doc, passphrase_file)
         gone = [p for p in doc.get("pids", []) if not _running(p)]
         if gone:
             doc["pids"] = [p for p in doc["pids"] if p not in gone]
