@@ -13,15 +13,19 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import sys
 
+import pandas as pd
 import pytest
 
+from bench.orchestrator import Orchestrator
 from bench.scenarios import parse_campaign
 from bench.workloads.ping import Ping
 from core.errors import BakeoffError
 from stacks.cloud.provisioner import CloudProvisioner
 from tests import cloud_fake_net
 from tests.cloud_fake import FakeWorkspace, _running
+from tests.conftest import requires_tools
 from tests.sshd_support import needs_sshd
 
 _NET_OK, _NET_WHY = cloud_fake_net.available()
@@ -42,16 +46,19 @@ def stacks(tmp_path):
     assert left == [], f"teardown left {left}"
 
 
-def _campaign(loadgen: int = 1):
+def _campaign(loadgen: int = 1, workloads=()):
     return parse_campaign({"name": "addr", "repetitions": 1, "sites": [{
         "name": "a", "provider": "aws", "region": "us-east-1",
         "zones": ["us-east-1a", "us-east-1b"], "instance_type": "c6i.xlarge",
-        "loadgen": loadgen, "ssh_cidr": "192.0.2.10/32"}], "workloads": []}, "test")
+        "loadgen": loadgen, "ssh_cidr": "192.0.2.10/32"}], "workloads": list(workloads)},
+        "test")
 
 
 def _provisioner(tmp_path, ws):
+    # the fake "VMs" run no cloud-init: their Python is this one
     return CloudProvisioner("aws", workspace=ws, state_root=tmp_path / "state",
-                            detect_ip=lambda: None, ssh_deadline_s=60)
+                            detect_ip=lambda: None, ssh_deadline_s=60,
+                            host_python=sys.executable)
 
 
 def _ping(host, address: str):
@@ -124,3 +131,27 @@ def _sshds(root) -> list[int]:
         except ValueError:
             continue
     return out
+
+
+@requires_tools("iperf3")
+def test_a_campaign_measures_between_peers_over_the_vpc(tmp_path, stacks):
+    """The orchestrator's own path: ping and iperf3 (its server bound to the server's
+    address, the client connecting to it) measured between namespaced hosts."""
+    campaign = _campaign(loadgen=0, workloads=[
+        {"name": "ping", "params": {"count": 5, "interval_s": 0.2}},
+        {"name": "iperf3", "params": {"time_s": 1, "omit_s": 0}}])
+    ws = FakeWorkspace(stacks, network="netns")
+    orch = Orchestrator(campaign, tmp_path / "results", quiet=True,
+                        provisioners={"aws": _provisioner(tmp_path, ws)})
+    folder = orch.run(campaign_id="addr3")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert {k: u["status"] for k, u in manifest["units"].items()} == {
+        "a/ping/0": "ok", "a/iperf3/0": "ok"}, manifest["units"]
+    samples = pd.read_parquet(folder / "samples.parquet")
+    got = dict(zip(samples["metric"], samples["value"], strict=False))
+    assert got["packet_loss"] == 0.0 and got["throughput"] > 0
+    # iperf3's own record of the connection: client 10.42.1.4 -> server 10.42.0.4
+    raw = folder / manifest["units"]["a/iperf3/0"]["raw"]
+    conn = json.loads(raw.read_text())["start"]["connected"][0]
+    assert (conn["local_host"], conn["remote_host"]) == ("10.42.1.4", "10.42.0.4")
+    assert ws.stacks() == [] and cloud_fake_net.leftovers(stacks) == []
