@@ -155,3 +155,20 @@ def test_a_campaign_measures_between_peers_over_the_vpc(tmp_path, stacks):
     conn = json.loads(raw.read_text())["start"]["connected"][0]
     assert (conn["local_host"], conn["remote_host"]) == ("10.42.1.4", "10.42.0.4")
     assert ws.stacks() == [] and cloud_fake_net.leftovers(stacks) == []
+
+
+def test_the_out_of_process_fake_takes_the_network_knob(tmp_path, stacks):
+    """`FakeAutomation(root, network="netns")`: the knob reaches the fake CLI through
+    knobs.json; bakeoff's real worker and workspace drive it."""
+    from tests.cloud_fake_engine import FakeAutomation
+
+    campaign = _campaign(loadgen=0)
+    prov = _provisioner(tmp_path, FakeAutomation(stacks, network="netns"))
+    env = prov.up(campaign.sites[0], campaign, "addr4")
+    try:
+        assert (env.server.address, env.client.address) == ("10.42.0.4", "10.42.1.4")
+        assert env.client.facts["public_ip"] != env.server.facts["public_ip"]
+        assert _ping(env.client, env.server.address).ok
+    finally:
+        prov.down(env)
+    assert cloud_fake_net.leftovers(stacks) == []
