@@ -190,6 +190,8 @@ class FakeWorkspace:
         try:
             spec = json.loads(spec_file.read_text())
             doc = self._read(stack) or {"hosts": {}, "pids": []}
+            if doc.get("locked"):  # as Pulumi: "the stack is currently locked by 1 lock(s)"
+                raise StackLocked(f"stack {stack} is locked (fake)")
             secrets = self._unlock(doc, passphrase_file) or Secrets(
                 None, read_passphrase(passphrase_file, self.honour_env))
             doc["secrets"] = secrets.state  # made at the first update, as Pulumi's salt
@@ -322,6 +324,8 @@ class FakeWorkspace:
         doc = self._read(stack)
         if doc is None:
             return
+        if doc.get("locked"):  # refresh is an update too: it takes the lock
+            raise StackLocked(f"stack {stack} is locked (fake)")
         self._unlock(doc, passphrase_file)
         gone = [p for p in doc.get("pids", []) if not _running(p)]
         if gone:
