@@ -15,6 +15,7 @@ from scoring.catalog_load import load_catalog
 from scoring.catalog_rows import CatalogError
 from scoring.sla import compute_tier, sla_risk
 from scoring.tco import egress_components
+from tests.test_sla import _campaign as _sla_campaign  # (site, revenue, instances, expected)
 
 # -- TCO: egress tiers must be contiguous ---------------------------------------------------
 
@@ -65,16 +66,6 @@ def test_sla_tier_varies_zones_and_instances_apart(zones, instances, tier, avail
 
 
 # -- SLA: which bill a credit applies to, and what the report must say ----------------------
-
-def _sla_campaign(site: dict, revenue: float, expected: float | None = None,
-                  instances: int = 2):
-    sla = {"revenue_per_minute_usd": revenue}
-    if expected is not None:
-        sla["expected_availability_pct"] = expected
-    return parse_campaign({"name": "t", "sites": [{"name": "s", **site}],
-                           "usage": {"hours_per_month": 730, "instances": instances},
-                           "sla": sla})
-
 
 NOT_STATED = ("expected credit 0: credits are paid only below the SLA and "
               "sla.expected_availability_pct is not stated")
