@@ -16,6 +16,7 @@ import pytest
 from bench.scenarios import parse_campaign
 from core.errors import PrerequisiteError
 from stacks.local import LocalProvisioner
+from tests.cloud_fake import _running
 
 
 class _Stuck:
@@ -23,14 +24,6 @@ class _Stuck:
 
     def stop(self) -> None:
         raise OSError("its process would not die")
-
-
-def _running(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(") ")[1].split()[0] != "Z"
-    except (FileNotFoundError, IndexError):
-        return False
 
 
 def test_a_part_that_fails_to_stop_leaves_nothing_else_behind():
