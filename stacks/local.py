@@ -144,7 +144,8 @@ class LocalProvisioner:
             if site.serverless is not None:
                 td.function = LocalFunctionSite(
                     hosts["server"], env.database, site.serverless.idle_s,
-                    site.serverless.max_instances, site.serverless.pool_size)
+                    site.serverless.max_instances, site.serverless.pool_size,
+                    site.serverless.runtime)
                 env.notes["function"] = td.function.start()
             if site.kubernetes is not None:
                 td.cluster = LocalClusterSite(site.name, site.kubernetes, campaign_id)
