@@ -5,7 +5,6 @@ handler's conninfo parser against libpq's own reading of the same strings."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 
 import psutil
@@ -14,9 +13,9 @@ import pytest
 from bench.orchestrator import Orchestrator
 from bench.scenarios import parse_campaign
 from stacks.cloud.fn_node import NODE_DIR
+from tests.conftest import requires_tools
 
-pytestmark = pytest.mark.skipif(shutil.which("node") is None,
-                                reason="node is installed by scripts/install-system-tools.sh")
+pytestmark = requires_tools("node", "npm")  # scripts/install-system-tools.sh test
 
 
 def _node_eval(script: str) -> str:

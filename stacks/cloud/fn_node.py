@@ -199,3 +199,41 @@ def manifests(names: list[str], main: str | None = None) -> dict[str, bytes]:
               "requires": True, "packages": {"": root, **deps}}
     return {"package.json": (json.dumps(package, indent=2) + "\n").encode(),
             "package-lock.json": (json.dumps(pruned, indent=2) + "\n").encode()}
+
+
+# Cloud Run builds the container from source: `npm ci` installs the pruned lockfile (its
+# integrity values checked by npm), as the Python Dockerfile installs requirements.txt.
+DOCKERFILE = (f"FROM node:{NODE_MAJOR}-slim\nWORKDIR /app\n"
+              "COPY package.json package-lock.json ./\n"
+              "RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund\nCOPY . .\n"
+              'CMD ["node", "main.js"]\n')
+# Azure Functions' Node.js v4 model finds the functions through package.json `main`
+# (https://learn.microsoft.com/azure/azure-functions/functions-reference-node, "Folder
+# structure": src/functions/*.js registered with app.http).
+AZURE_MAIN = "src/functions/*.js"
+ENTRY = {"aws": ["index.js"], "azure": ["src/functions/invoke.js"], "gcp": ["main.js"]}
+# Lambda's handler setting for the node package: index.js at the root, exports.handler
+LAMBDA_HANDLER = "index.handler"
+
+
+def sources(provider: str, function: str, host_json: str) -> dict[str, bytes]:
+    """Archive name -> bytes of the node package's own files (dependencies apart): the
+    handler and adapter at the root, the provider's entry point, the manifests."""
+    if provider not in ENTRY:
+        raise NodeDepsError(f"no node function package layout for provider {provider!r}")
+    files = {name: (NODE_DIR / name).read_bytes()
+             for name in ["functions.js", "adapter.js", *ENTRY[provider]]}
+    names = roots(provider, function)
+    meta = manifests(names, AZURE_MAIN if provider == "azure" else None)
+    files["package.json"] = meta["package.json"]
+    if provider == "gcp":
+        files["package-lock.json"] = meta["package-lock.json"]
+        files["Dockerfile"] = DOCKERFILE.encode()
+    if provider == "azure":
+        files["host.json"] = host_json.encode()
+    return files
+
+
+def vendored_roots(provider: str, function: str) -> list[str]:
+    """What must be inside the archive: none on gcp (Cloud Build runs npm ci)."""
+    return [] if provider == "gcp" else roots(provider, function)
