@@ -89,7 +89,7 @@ class AzureInventory:
             self.compute.disks.begin_delete(_rg_of(item.id), item.name, polling=False)
         else:
             self.resources.resources.begin_delete_by_id(
-                item.id, api_version=self._api_version(item.kind)).result()
+                item.id, api_version=self._api_version(item.kind), polling=False)
 
     def _api_version(self, resource_type: str) -> str:
         """The newest stable API version of a type (generic delete needs one)."""
