@@ -5,8 +5,9 @@ Function sites add Lambda functions (first) and IAM roles (last): stacks/cloud/g
 Only resources with a `bakeoff-campaign` tag are listed at all (EC2 filters by tag key,
 RDS by its tag list), so an untagged resource is never even looked at; the shared rule
 in gc_common decides what is deleted. The order follows AWS's dependencies: databases and
-their subnet groups, instances, then volumes, key pairs, security groups, subnets, route
-tables, internet gateways, and finally VPCs.
+their subnet groups, instances, then launch templates (Karpenter creates them with the
+EC2NodeClass's tags, stacks/cloud/k8s_karpenter_aws.py), volumes, key pairs, security
+groups, subnets, route tables, internet gateways, and finally VPCs.
 """
 
 from __future__ import annotations
@@ -86,7 +87,9 @@ class AwsInventory:
                     yield Leftover("aws", "instance", i["InstanceId"],
                                    tags.get("Name", i["InstanceId"]), tags, region,
                                    i.get("LaunchTime"))
-        simple = [("volume", "describe_volumes", "Volumes", "VolumeId", "CreateTime"),
+        simple = [("launch-template", "describe_launch_templates", "LaunchTemplates",
+                   "LaunchTemplateId", "CreateTime"),
+                  ("volume", "describe_volumes", "Volumes", "VolumeId", "CreateTime"),
                   ("key-pair", "describe_key_pairs", "KeyPairs", "KeyName", "CreateTime"),
                   ("security-group", "describe_security_groups", "SecurityGroups", "GroupId",
                    None),
@@ -129,6 +132,8 @@ class AwsInventory:
             ec2.terminate_instances(InstanceIds=[item.id])
             ec2.get_waiter("instance_terminated").wait(
                 InstanceIds=[item.id], WaiterConfig={"Delay": 5, "MaxAttempts": 120})
+        elif item.kind == "launch-template":
+            ec2.delete_launch_template(LaunchTemplateId=item.id)
         elif item.kind == "volume":
             ec2.delete_volume(VolumeId=item.id)
         elif item.kind == "key-pair":

@@ -8,8 +8,9 @@ role with the three managed policies every EKS node needs. The cluster's OIDC is
 registered as an IAM OIDC provider so the autoscaler runs with its own IAM role through
 IRSA (IAM roles for service accounts). The node group carries the cluster autoscaler's
 auto-discovery tags; the autoscaler itself is installed from its Helm chart after the
-node group (k8s_autoscaler_aws.py). Karpenter is not built: a `karpenter` site is refused
-before anything is declared, never a cluster that cannot scale (docs/kubernetes.md).
+node group (k8s_autoscaler_aws.py). With `autoscaler: karpenter` the node group keeps
+`min_nodes` (fixed) and Karpenter adds up to `max_nodes - min_nodes` nodes
+(k8s_karpenter_aws.py: its roles, queue, chart, NodePool and EC2NodeClass).
 
 Sources: https://docs.aws.amazon.com/eks/latest/userguide/cluster-iam-role.html,
 .../create-node-role.html (the three policies), .../enable-iam-roles-for-service-accounts.html,
@@ -26,6 +27,7 @@ import pulumi_aws as aws
 
 from stacks.cloud import aws as vm_site
 from stacks.cloud import k8s_autoscaler_aws as autoscaler
+from stacks.cloud import k8s_karpenter_aws as karpenter
 from stacks.cloud.k8s_common import (
     AUTOSCALER_SA,
     NODE_SUBNETS,
@@ -35,7 +37,7 @@ from stacks.cloud.k8s_common import (
     export,
     kubeconfig,
 )
-from stacks.cloud.spec import CloudSiteSpec, SiteSpecError
+from stacks.cloud.spec import CloudSiteSpec
 
 NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy",
                  "AmazonEC2ContainerRegistryReadOnly")
@@ -49,13 +51,6 @@ AUTOSCALER_ACTIONS = [
     "autoscaling:TerminateInstanceInAutoScalingGroup", "ec2:DescribeImages",
     "ec2:DescribeInstanceTypes", "ec2:DescribeLaunchTemplateVersions",
     "ec2:GetInstanceTypesFromInstanceRequirements", "eks:DescribeNodegroup"]
-KARPENTER_NOT_BUILT = (
-    "kubernetes.autoscaler karpenter is not built for EKS sites: bakeoff would create a "
-    "cluster whose nodes never scale (Karpenter's controller, NodePool, EC2NodeClass, node "
-    "instance profile and interruption queue are not declared). Use autoscaler: "
-    "cluster-autoscaler (installed by bakeoff), or install Karpenter yourself "
-    "(https://karpenter.sh/docs/getting-started/)")
-
 
 def _assume(service: str) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": [{
@@ -75,9 +70,11 @@ def _irsa_trust(oidc_arn: str, issuer: str, namespace: str, account: str) -> str
 def program(spec: CloudSiteSpec) -> None:
     """The VM site (network, server/client VMs, load generators), then the cluster."""
     k8s = cluster_spec(spec)
-    if k8s.autoscaler == "karpenter":
-        raise SiteSpecError(f"site {spec.site}: {KARPENTER_NOT_BUILT}")
-    autoscaler.image_tag(spec.site, k8s.version)  # an unpinned minor: refused up front
+    kp = k8s.autoscaler == "karpenter"
+    if kp:  # a minor outside the pinned chart's matrix: refused up front
+        karpenter.check_version(spec.site, k8s.version)
+    else:
+        autoscaler.image_tag(spec.site, k8s.version)
     net = vm_site.program(spec)
     name = cluster_name(spec)
     tags = spec.tags()
@@ -99,7 +96,8 @@ def program(spec: CloudSiteSpec) -> None:
         tags=named("rt-private"), opts=opts)
     # internal-elb: where Kubernetes puts internal load balancers; the cluster tag lets
     # the AWS cloud provider and Karpenter find the subnets (EKS VPC requirements page)
-    discovery = {f"kubernetes.io/cluster/{name}": "shared", "kubernetes.io/role/internal-elb": "1"}
+    discovery = {f"kubernetes.io/cluster/{name}": "shared", "kubernetes.io/role/internal-elb": "1",
+                 **({karpenter.DISCOVERY: name} if kp else {})}
     # public subnets (the VM site's) for internet-facing load balancers of Services
     for i, subnet in enumerate(public):
         for j, (key, value) in enumerate(((f"kubernetes.io/cluster/{name}", "shared"),
@@ -140,16 +138,17 @@ def program(spec: CloudSiteSpec) -> None:
     node_policies = [aws.iam.RolePolicyAttachment(
         spec.resource_name(f"node-policy-{i}"), role=node_role.name,
         policy_arn=POLICY_ARN.format(p), opts=opts) for i, p in enumerate(NODE_POLICIES)]
-    autoscaler_tags = {"k8s.io/cluster-autoscaler/enabled": "true",
-                       f"k8s.io/cluster-autoscaler/{name}": "owned"}
+    autoscaler_tags = {} if kp else {"k8s.io/cluster-autoscaler/enabled": "true",
+                                     f"k8s.io/cluster-autoscaler/{name}": "owned"}
+    group_max = k8s.min_nodes if kp else k8s.max_nodes  # Karpenter adds the rest
+    arm = vm_site.arch_of(spec.instance_type) == "arm64"
     node_group = aws.eks.NodeGroup(
         spec.resource_name("nodes"), cluster_name=cluster.name, node_group_name="bko-nodes",
         node_role_arn=node_role.arn, subnet_ids=[s.id for s in private],
         instance_types=[spec.instance_type], capacity_type="ON_DEMAND",
-        ami_type="AL2023_ARM_64_STANDARD" if vm_site.arch_of(spec.instance_type) == "arm64"
-        else "AL2023_x86_64_STANDARD",
+        ami_type="AL2023_ARM_64_STANDARD" if arm else "AL2023_x86_64_STANDARD",
         scaling_config=aws.eks.NodeGroupScalingConfigArgs(
-            desired_size=k8s.min_nodes, min_size=k8s.min_nodes, max_size=k8s.max_nodes),
+            desired_size=k8s.min_nodes, min_size=k8s.min_nodes, max_size=group_max),
         tags={**named("nodes"), **autoscaler_tags},
         opts=pulumi.ResourceOptions(provider=net["provider"], depends_on=node_policies,
                                     # the autoscaler changes the desired size
@@ -159,6 +158,16 @@ def program(spec: CloudSiteSpec) -> None:
     oidc = aws.iam.OpenIdConnectProvider(spec.resource_name("oidc"), url=issuer,
                                          client_id_lists=["sts.amazonaws.com"],
                                          tags=named("oidc"), opts=opts)
+    text = pulumi.Output.all(cluster.endpoint, cluster.certificate_authority.data).apply(
+        lambda a: kubeconfig(name, a[0], a[1], exec_user(
+            "aws", ["eks", "get-token", "--cluster-name", name, "--region", spec.region,
+                    "--output", "json"])))
+    if kp:
+        facts = karpenter.declare(spec, net, cluster, name, k8s, oidc, issuer, text,
+                                  node_group, _irsa_trust, "arm64" if arm else "amd64")
+        export("aws", name, k8s.autoscaler, text,
+               {"region": spec.region, "node_group": "bko-nodes", **facts})
+        return
     namespace, account = AUTOSCALER_SA
     scaler_role = aws.iam.Role(
         spec.resource_name("scaler-role"),
@@ -170,11 +179,6 @@ def program(spec: CloudSiteSpec) -> None:
         policy=json.dumps({"Version": "2012-10-17", "Statement": [
             {"Effect": "Allow", "Action": AUTOSCALER_ACTIONS, "Resource": "*"}]}),
         opts=opts)
-
-    text = pulumi.Output.all(cluster.endpoint, cluster.certificate_authority.data).apply(
-        lambda a: kubeconfig(name, a[0], a[1], exec_user(
-            "aws", ["eks", "get-token", "--cluster-name", name, "--region", spec.region,
-                    "--output", "json"])))
     autoscaler.install(spec, name, k8s.version, text, scaler_role.arn,
                        depends_on=[node_group, scaler_policy])
     export("aws", name, k8s.autoscaler, text,

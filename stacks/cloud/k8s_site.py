@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import BakeoffError
+from stacks.cloud.k8s_karpenter_release import release_nodepools
 
 KUBECONFIG = "kubeconfig"
 SERVICE = {"aws": "EKS", "azure": "AKS", "gcp": "GKE"}
@@ -126,8 +127,8 @@ def release_cloud_objects(state: Any, site: str, say: Callable[[str], None],
         except Exception as e:
             raise BakeoffError(_message(site, path, f"listing failed ({type(e).__name__}: "
                                         f"{str(e)[:300]})", lbs, pvcs, [])) from None
-        if not any(left):
-            return deleted
+        if not any(left):  # then the instances Karpenter launched (k8s_karpenter_release)
+            return deleted + release_nodepools(api.api_client, site, path, say, timeout_s, poll_s)
         if time.monotonic() >= deadline:
             raise BakeoffError(_message(site, path, f"still there after {timeout_s:.0f} s",
                                         *left))

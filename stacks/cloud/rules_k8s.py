@@ -6,6 +6,7 @@ formats the EKS, AKS and GKE APIs refuse and Pulumi mocks accept. Each provider'
 
 from __future__ import annotations
 
+from stacks.cloud import rules_karpenter as karpenter
 from stacks.cloud.rules import Rule, tag_map, text
 
 # -- AWS ---------------------------------------------------------------------------------
@@ -26,6 +27,7 @@ IAM_SRC = ("https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.h
 EKS_VERSION_SRC = "https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html"
 
 AWS_NAMES = {EKS: "name", NODE_GROUP: "nodeGroupName", IAM_ROLE: "name"}
+AWS_NAMES.update(karpenter.NAMES)
 AWS_RULES = [
     Rule((EKS,), "@name", text(r"[0-9A-Za-z][A-Za-z0-9_-]*", 100),
          "EKS cluster name: 1..100 of letters, digits, '-', '_'; first a letter or digit",
@@ -37,6 +39,7 @@ AWS_RULES = [
          NODE_GROUP_SRC),
     Rule((IAM_ROLE,), "@name", text(r"[\w+=,.@-]+", 64),
          "IAM role name: 1..64 of letters, digits and + = , . @ - _", IAM_SRC),
+    *karpenter.RULES,  # Karpenter's queue, rules, profile, NodePool, EC2NodeClass
 ]
 
 # -- Azure -------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The cluster autoscaler on EKS sites (stacks/cloud/k8s_autoscaler_aws.py) under Pulumi
 mocks: the Helm release exists, comes after the node group, and carries the cluster's name,
-region, the IRSA role and an image of the cluster's minor; Karpenter and unpinned minors are
-refused before anything is declared. No live cluster has run any of this."""
+region, the IRSA role and an image of the cluster's minor; unpinned minors are refused
+before anything is declared (Karpenter: tests/cloud/test_karpenter.py). No live cluster
+has run any of this."""
 
 from __future__ import annotations
 
@@ -82,16 +83,6 @@ def test_the_release_waits_for_the_node_group_and_the_role_policy(monkeypatch):
     kinds = {type(d) for d in opts.depends_on}
     assert aws.eks.NodeGroup in kinds and aws.iam.RolePolicy in kinds
     assert opts.provider is not None  # the cluster's own provider, not the default one
-
-
-def test_karpenter_is_refused_not_a_cluster_that_cannot_scale():
-    camp = campaign({"autoscaler": "karpenter"}, provider="aws")
-    spec = sample_spec(camp.sites[0], camp)
-    with pytest.raises(SiteSpecError, match=r"karpenter is not built.*install Karpenter "
-                                            r"yourself"):
-        preview_program(spec)
-    with pytest.raises(SiteSpecError, match="karpenter is not built"):
-        check_site(spec)
 
 
 def test_a_minor_without_a_pinned_autoscaler_is_refused():
