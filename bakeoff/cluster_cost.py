@@ -8,7 +8,8 @@ Parts, each `(what, usd per hour over the site's campaign hours, source)`:
   site's cluster is regional;
 - nodes: `min_nodes` of the site's instance type for the whole campaign, plus
   `max_nodes - min_nodes` for the hours the autoscaler may hold them: each k8s unit's
-  run time plus the cluster autoscaler's default scale-down delay (10 min), as an
+  run time plus the cluster autoscaler's default scale-down delay (10 min; Karpenter's
+  NodePool consolidates after the same 600 s, stacks/cloud/k8s_karpenter_aws.py), as an
   average over the campaign hours (so rate x hours is that cost); AKS adds its system
   pool's node for the whole campaign;
 - load balancer: the one a Service of type LoadBalancer makes (AKS: the cluster's own
@@ -64,7 +65,8 @@ def cluster_parts(campaign: Campaign, site: CloudSite, catalog, itype: str,
     extra = k8s.max_nodes - k8s.min_nodes
     burst = burst_hours(campaign, hours)
     if extra:
-        parts.append((f"{itype} x{extra} nodes above min during the k8s units "
+        who = " (Karpenter NodePool)" if k8s.autoscaler == "karpenter" else ""
+        parts.append((f"{itype} x{extra} nodes above min{who} during the k8s units "
                       f"({burst:.3f} h of {hours:.3f} h, averaged)",
                       extra * rate * burst / hours if hours else 0.0, source))
     if SYSTEM_NODES.get(site.provider):

@@ -56,7 +56,7 @@ def cluster_problems(site: Any) -> list[str]:
     if site.provider == "aws" and importlib.util.find_spec("pulumi_kubernetes") is None:
         # the EKS program installs the cluster autoscaler with it (k8s_autoscaler_aws.py)
         out.append("pulumi-kubernetes is not installed (the EKS program installs the cluster "
-                   "autoscaler with it): pip install -e '.[aws]'")
+                   "autoscaler or Karpenter with it): pip install -e '.[aws]'")
     plugin = AUTH_PLUGIN.get(site.provider)
     if plugin and shutil.which(plugin[0]) is None:
         out.append(f"the kubeconfig's credential plugin `{plugin[0]}` is not on PATH: "
