@@ -16,8 +16,9 @@ Parts, each `(what, usd per hour over the site's campaign hours, source)`:
   Standard Load Balancer, which also carries the nodes' outbound traffic), whole campaign;
 - NAT: AWS's NAT gateway hour; GCP Cloud NAT per VM-hour for the nodes at most.
 
-GKE Autopilot bills the pods' requested vCPU and memory; without the pods' requests
-(not built) that is a missing price (an error), never $0.
+GKE Autopilot bills the Pods' requested vCPU, memory and ephemeral storage, not nodes: the
+k8s units' Pods are priced instead (scoring/autopilot_pods.py; Cloud NAT as above, with
+max_nodes as the most node VMs behind it). A missing row is a missing price, never $0.
 """
 
 from __future__ import annotations
@@ -49,13 +50,30 @@ def cluster_parts(campaign: Campaign, site: CloudSite, catalog, itype: str,
     """The cluster's parts; raises PriceNotFoundError naming a missing price."""
     k8s = site.kubernetes
     assert k8s is not None
+    if k8s.autoscaler == "autopilot":  # the Pods' requests, not nodes
+        parts = _autopilot_parts(campaign, site, catalog, hours)
+    else:
+        parts = _node_parts(campaign, site, catalog, itype, hours)
+    lb = _service(site, catalog, LB_ITEM[site.provider])
+    parts.append((f"load balancer ({LB_ITEM[site.provider]}: {lb.as_published})",
+                  lb.usd_per_unit, lb.provenance))
+    if site.provider == "aws":
+        nat = _service(site, catalog, "nat_hour")
+        parts.append(("NAT gateway (private nodes' egress)", nat.usd_per_unit, nat.provenance))
+    elif site.provider == "gcp":
+        nat = _service(site, catalog, "nat_vm_hour")
+        vms = min(k8s.max_nodes, GCP_NAT_VM_CAP)
+        parts.append((f"Cloud NAT x{vms} node VMs at most (private nodes' egress)",
+                      vms * nat.usd_per_unit, nat.provenance))
+    return parts
+
+
+def _node_parts(campaign: Campaign, site: CloudSite, catalog, itype: str,
+                hours: float) -> list[tuple[str, float, str]]:
+    """Control plane and nodes of a node-based cluster (every autoscaler but Autopilot)."""
+    k8s = site.kubernetes
+    assert k8s is not None
     svc = SERVICE[site.provider]
-    if k8s.autoscaler == "autopilot":
-        raise PriceNotFoundError(
-            f"site {site.name}: GKE Autopilot bills the pods' requested vCPU and memory by "
-            "the hour; the campaign estimate does not know the pods' requests yet (not "
-            "built), so it cannot price them; use autoscaler: cluster-autoscaler to "
-            "price nodes")
     service, plan = PLAN[site.provider]
     cp = catalog.platform(site.provider, site.region, service, plan, "cluster_hour")
     parts = [(f"{svc} control plane ({plan})", cp.usd_per_unit, cp.provenance)]
@@ -72,17 +90,31 @@ def cluster_parts(campaign: Campaign, site: CloudSite, catalog, itype: str,
     if SYSTEM_NODES.get(site.provider):
         n = SYSTEM_NODES[site.provider]
         parts.append((f"{itype} x{n} ({svc} system pool)", n * rate, source))
-    lb = _service(site, catalog, LB_ITEM[site.provider])
-    parts.append((f"load balancer ({LB_ITEM[site.provider]}: {lb.as_published})",
-                  lb.usd_per_unit, lb.provenance))
-    if site.provider == "aws":
-        nat = _service(site, catalog, "nat_hour")
-        parts.append(("NAT gateway (private nodes' egress)", nat.usd_per_unit, nat.provenance))
-    elif site.provider == "gcp":
-        nat = _service(site, catalog, "nat_vm_hour")
-        vms = min(k8s.max_nodes, GCP_NAT_VM_CAP)
-        parts.append((f"Cloud NAT x{vms} node VMs at most (private nodes' egress)",
-                      vms * nat.usd_per_unit, nat.provenance))
+    return parts
+
+
+def _autopilot_parts(campaign: Campaign, site: CloudSite, catalog,
+                     hours: float) -> list[tuple[str, float, str]]:
+    """Control plane and the k8s units' Pods (scoring/autopilot_pods.py, its assumptions in
+    scoring/data/autopilot_pods.yaml), each averaged over the campaign hours; a missing
+    row raises naming it and what was priced."""
+    from bakeoff.campaign_cost import unit_seconds
+    from scoring.autopilot_pods import campaign_pods, priced
+
+    cp = catalog.platform(site.provider, site.region, "gke", "autopilot", "cluster_hour")
+    parts = [("GKE control plane (autopilot)", cp.usd_per_unit, cp.provenance)]
+    missing: list[str] = []
+    for billed in campaign_pods(campaign, unit_seconds):
+        rows, miss = priced(catalog, site.region, billed)
+        missing += miss
+        parts += [(f"{label}: {qty:.4f} {unit} x {row.usd_per_unit:g} ({billed.what}; "
+                   f"averaged over {hours:.3f} h)",
+                   qty * row.usd_per_unit / hours if hours else 0.0, row.provenance)
+                  for label, qty, unit, row in rows]
+    if missing:
+        raise PriceNotFoundError(
+            f"site {site.name}: " + "; ".join(missing) + " (priced: "
+            + "; ".join(f"{p[0]} ${p[1]:.4f}/h" for p in parts) + ")")
     return parts
 
 

@@ -21,7 +21,7 @@ from scoring.catalog_load import load_catalog
 from scoring.catalog_rows import CatalogError
 from scoring.equivalents import db_shape, site_compute_row
 from scoring.support import support_component
-from scoring.tco_cluster import cluster_parts
+from scoring.tco_cluster import bills_pods, cluster_parts
 from scoring.tco_database import database_parts
 from scoring.tco_functions import function_parts
 from scoring.tco_parts import disk_parts, sud_multiplier
@@ -305,8 +305,9 @@ def _cloud_components(site: CloudSite, usage: Usage, term: str, catalog: Catalog
     missing: list[str] = []
     itype = site.instance_type
     try:
-        compute, itype, caveats = _compute(site, usage, term, catalog)
-        components += [compute, *_sud(site, usage, term, compute, itype)]
+        if not bills_pods(site):  # GKE Autopilot bills Pods, not nodes (tco_cluster.py)
+            compute, itype, caveats = _compute(site, usage, term, catalog)
+            components += [compute, *_sud(site, usage, term, compute, itype)]
     except PriceNotFoundError as e:
         missing.append(str(e))
     disks, miss = disk_parts(site, usage, catalog, _component)
@@ -338,7 +339,7 @@ def _cloud_components(site: CloudSite, usage: Usage, term: str, catalog: Catalog
     services, miss = service_parts(site, usage, catalog, _component)
     components += services
     missing += miss
-    cluster, miss = cluster_parts(site, usage, catalog, _component)  # scoring/tco_cluster.py
+    cluster, miss = cluster_parts(site, usage, catalog, _component, term)  # tco_cluster.py
     components += cluster
     missing += miss
     functions, miss, fn_caveats = function_parts(site, usage, catalog, _component)
