@@ -11,7 +11,6 @@ one-second resolution, which the metadata says.
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from dataclasses import dataclass
@@ -23,12 +22,14 @@ import urllib3
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from bench.k8s.pod_stamps import (  # noqa: F401 (percentile: kept importable from here)
+    _true_at,
+    percentile,
+    samples_from_stamps,
+    stamps_of,
+)
 from bench.k8s.watcher import KindWatcher
 from bench.samples import ParsedOutput, Sample
-
-POD_CONDITIONS = (("PodScheduled", "scheduled"), ("Initialized", "initialized"),
-                  ("ContainersReady", "containers_ready"), ("Ready", "ready"))
-PERCENTILES = (50.0, 90.0, 99.0, 100.0)
 
 
 @dataclass(frozen=True)
@@ -52,13 +53,6 @@ class PodScaleParams:
             ("read_timeout_s", "positive", self.read_timeout_s > 0)) if not ok]
         if bad:
             raise ValueError("k8s-pod-scale params: " + "; ".join(bad))
-
-
-def percentile(values: list[float], pct: float) -> float:
-    """Nearest-rank percentile (no interpolation: every value reported was observed)."""
-    ordered = sorted(values)
-    rank = max(1, math.ceil(pct / 100.0 * len(ordered)))
-    return ordered[rank - 1]
 
 
 def measure_clock_offset(api: client.ApiClient) -> dict[str, float]:
@@ -87,13 +81,6 @@ def _deployment(p: PodScaleParams) -> client.V1Deployment:
             replicas=p.replicas, selector=client.V1LabelSelector(match_labels=labels),
             template=client.V1PodTemplateSpec(metadata=client.V1ObjectMeta(labels=labels),
                                               spec=client.V1PodSpec(containers=[container]))))
-
-
-def _true_at(conditions: list[Any] | None, ctype: str) -> datetime | None:
-    for c in conditions or []:
-        if c.type == ctype and c.status == "True":
-            return c.last_transition_time
-    return None
 
 
 def _ours(pods: dict[str, Any], start: datetime) -> dict[str, Any]:
@@ -131,6 +118,13 @@ def _timeout_reason(pods: dict[str, Any], nodes: dict[str, Any], p: PodScalePara
 
 def run_pod_scale(api: client.ApiClient, p: PodScaleParams) -> ParsedOutput:
     """Create the Deployment, watch until all N pods (and expected nodes) are Ready or timeout."""
+    return run_pod_scale_stamped(api, p)[0]
+
+
+def run_pod_scale_stamped(api: client.ApiClient, p: PodScaleParams
+                          ) -> tuple[ParsedOutput, dict[str, Any] | None]:
+    """run_pod_scale, and the stamps its samples were derived from (bench/k8s/pod_stamps.py;
+    None when nothing was measured)."""
     core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
     changed = threading.Event()
     selector = f"app={p.name}"
@@ -147,8 +141,8 @@ def run_pod_scale(api: client.ApiClient, p: PodScaleParams) -> ParsedOutput:
         pod_w.stop()
         if isinstance(exc, ValueError):
             why = f"the client could not read the cluster's answer: {str(exc).splitlines()[0]}"
-            return ParsedOutput([], valid=False, invalid_reason=why)
-        return ParsedOutput([], valid=False, invalid_reason=f"cluster not reachable: {exc}")
+            return ParsedOutput([], valid=False, invalid_reason=why), None
+        return ParsedOutput([], valid=False, invalid_reason=f"cluster not reachable: {exc}"), None
     try:
         try:
             dep = apps.create_namespaced_deployment(p.namespace, _deployment(p),
@@ -156,7 +150,7 @@ def run_pod_scale(api: client.ApiClient, p: PodScaleParams) -> ParsedOutput:
         except (ApiException, urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
             reason = f"{exc.status} {exc.reason}" if isinstance(exc, ApiException) else str(exc)
             return ParsedOutput([], valid=False,
-                                invalid_reason=f"creating Deployment {p.name}: {reason}")
+                                invalid_reason=f"creating Deployment {p.name}: {reason}"), None
         start = dep.metadata.creation_timestamp
         deadline = time.monotonic() + p.timeout_s
         done = False
@@ -178,13 +172,14 @@ def run_pod_scale(api: client.ApiClient, p: PodScaleParams) -> ParsedOutput:
     cleanup_error = _cleanup(apps, p) if p.cleanup else ""
     if cleanup_error:
         meta["cleanup_error"] = cleanup_error
-    samples = _samples(pods, nodes, start, meta)
+    stamps = stamps_of(pods, nodes, start)
+    samples = samples_from_stamps(stamps, meta)
     samples.append(Sample("clock_offset", clock["offset_s"], "s", dict(meta)))
     if not done:
         return ParsedOutput(samples, valid=False,
                             invalid_reason=_timeout_reason(pods, nodes, p, start)
-                            + _bad_objects(pod_w, node_w))
-    return ParsedOutput(samples)
+                            + _bad_objects(pod_w, node_w)), stamps
+    return ParsedOutput(samples), stamps
 
 
 def _event_reasons(core: client.CoreV1Api, namespace: str, pods: set[str]) -> dict[str, int]:
@@ -217,28 +212,6 @@ def _cleanup(apps: client.AppsV1Api, p: PodScaleParams) -> str:
 
 def _samples(pods: dict[str, Any], nodes: dict[str, Any], start: datetime,
              meta: dict[str, Any]) -> list[Sample]:
-    out: list[Sample] = []
-    for ctype, short in POD_CONDITIONS:
-        lat = [(t - o.metadata.creation_timestamp).total_seconds() for o in pods.values()
-               if o.status and (t := _true_at(o.status.conditions, ctype))]
-        for pct in PERCENTILES if lat else ():
-            out.append(Sample(f"pod_{short}_s", percentile(lat, pct), "s",
-                              dict(meta, percentile=pct, pods=len(lat))))
-    ready = [t for o in pods.values() if o.status and (t := _true_at(o.status.conditions, "Ready"))]
-    if ready:
-        out.append(Sample("time_to_all_pods_ready_s", (max(ready) - start).total_seconds(), "s",
-                          dict(meta, pods_ready=len(ready))))
-    new = [n for n in nodes.values() if n.metadata.creation_timestamp >= start]
-    node_ready = {n.metadata.name: t for n in new
-                  if n.status and (t := _true_at(n.status.conditions, "Ready"))}
-    for n in sorted(new, key=lambda n: n.metadata.name):
-        if n.metadata.name in node_ready:
-            out.append(Sample("node_ready_s", (node_ready[n.metadata.name]
-                                               - n.metadata.creation_timestamp).total_seconds(),
-                              "s", dict(meta, node=n.metadata.name)))
-    if node_ready:
-        out.append(Sample("time_to_last_node_ready_s",
-                          (max(node_ready.values()) - start).total_seconds(), "s",
-                          dict(meta, nodes_ready=len(node_ready))))
-    out.append(Sample("new_nodes", float(len(new)), "count", dict(meta)))
-    return out
+    """The samples of the watched objects (through their stamps, as the raw output keeps
+    them)."""
+    return samples_from_stamps(stamps_of(pods, nodes, start), meta)

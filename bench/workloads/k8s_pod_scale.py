@@ -5,7 +5,10 @@ cloud cluster), through bench.k8s.pod_scale (docs/kubernetes.md): every duration
 API server's own stamps. Before measuring, it waits for a fresh scale-down (the cluster
 at its minimum nodes, no pod of the previous repetition left), so each repetition
 measures a scale-up from the same state. The raw output is the JSON of the samples with
-their metadata, the validity and its reason, and the cluster's label.
+their metadata, the validity and its reason, the cluster's label, and (format 2) the API
+server's stamps the samples were derived from: `parse` derives them again from the stamps
+(bench/k8s/pod_stamps.py) and refuses a document whose samples disagree, so `bakeoff
+verify` recomputes them from first principles. Format 1 (samples only) still parses.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from bench.k8s.client import api_client, cluster_notes
-from bench.samples import ParsedOutput
+from bench.samples import ParsedOutput, Sample
 from bench.workloads import _json as J
 from bench.workloads._checks import checked_parse
 from bench.workloads._k8s_common import (
@@ -65,7 +68,7 @@ class K8sPodScale:
         return {}  # the client runs in this process
 
     def run(self, params: Params, env: Environment, ctx: RunContext | None = None) -> str:
-        from bench.k8s.pod_scale import PodScaleParams, run_pod_scale
+        from bench.k8s.pod_scale import PodScaleParams, run_pod_scale_stamped
 
         notes = cluster_notes(env, self.name)
         api = api_client(notes, self.name)
@@ -74,10 +77,11 @@ class K8sPodScale:
 
             settled = wait_scaled_down(client.CoreV1Api(api), notes, f"app={NAME}",
                                        params.settle_timeout_s)
+            stamps = None
             if settled:
                 out = ParsedOutput([], valid=False, invalid_reason=settled)
             else:
-                out = run_pod_scale(api, PodScaleParams(
+                out, stamps = run_pod_scale_stamped(api, PodScaleParams(
                     replicas=params.replicas, name=NAME, image=params.image,
                     cpu_request=params.cpu_request,
                     expected_new_nodes=params.expected_new_nodes, timeout_s=params.timeout_s))
@@ -89,12 +93,12 @@ class K8sPodScale:
             api.close()
         if not out.samples:
             raise BakeoffError(f"{self.name}: nothing measured: {out.invalid_reason}")
-        return json.dumps({"workload": self.name, "format": 1, "cluster": notes.get("cluster"),
+        return json.dumps({"workload": self.name, "format": 2, "cluster": notes.get("cluster"),
                            "provider": notes.get("provider"), "label": notes.get("label"),
                            "params": params.model_dump(mode="json"), "valid": out.valid,
                            "invalid_reason": out.invalid_reason,
-                           "samples": [s.to_json() for s in out.samples]}, indent=1,
-                          default=str)
+                           "samples": [s.to_json() for s in out.samples],
+                           "stamps": stamps}, indent=1, default=str)
 
     @checked_parse(TOOL)
     def parse(self, output: str, params: Params | None = None) -> ParsedOutput:
@@ -105,6 +109,8 @@ class K8sPodScale:
         if not isinstance(valid, bool):
             raise ParseError(TOOL, "'valid' must be true or false")
         samples = samples_from(doc)
+        if doc.get("stamps") is not None:  # format 2: derive them again from the stamps
+            samples = rederived(doc["stamps"], samples)
         for s in samples:
             if s.metric not in self.metrics:
                 raise ParseError(TOOL, f"unknown metric {s.metric[:60]!r}")
@@ -120,6 +126,32 @@ class K8sPodScale:
     @staticmethod
     def controller_version() -> str:
         return client_version()
+
+
+def rederived(stamps: Any, recorded: list[Sample]) -> list[Sample]:
+    """The samples derived from the stamps (with the recorded clock offset, which no stamp
+    holds), checked against the recorded ones: a disagreement names metric and values."""
+    from bench.k8s.pod_stamps import samples_from_stamps
+
+    offset = [s for s in recorded if s.metric == "clock_offset"]
+    meta = dict(offset[0].metadata) if offset else {}
+    if not isinstance(stamps, dict):
+        raise ParseError(TOOL, "'stamps' must be an object")
+    try:
+        derived = samples_from_stamps(stamps, meta) + offset
+    except (ValueError, TypeError, AttributeError) as e:
+        raise ParseError(TOOL, f"stamps: {str(e)[:200]}") from None
+    if len(derived) != len(recorded):
+        raise ParseError(TOOL, f"the stamps give {len(derived)} samples, the document records "
+                         f"{len(recorded)}")
+    for d, r in zip(derived, recorded, strict=True):
+        key = ("percentile", "node")
+        if (d.metric, d.unit) != (r.metric, r.unit) or abs(d.value - r.value) > 1e-9 or \
+                [d.metadata.get(k) for k in key] != [r.metadata.get(k) for k in key]:
+            raise ParseError(TOOL, f"recorded {r.metric} = {r.value:g} "
+                             f"({ {k: r.metadata.get(k) for k in key} }) but the stamps give "
+                             f"{d.metric} = {d.value:g}")
+    return derived
 
 
 WORKLOAD = K8sPodScale()
