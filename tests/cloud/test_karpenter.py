@@ -193,6 +193,23 @@ def test_arm_nodes_ask_for_arm64():
 
 
 # -- the rules bite: each planted value is one a live API (or Karpenter's CRD) refuses ---
+# For tests/cloud/test_provider_rules.py (every rule has a planted violation): (provider,
+# type, path, refused, accepted); '@name' cases are logical names (+ 8 suffix characters).
+KARPENTER_CASES = [
+    ("aws", rules_karpenter.QUEUE, "@name", "q" * 73, "bko-kp-queue"),  # 73 + 8 = 81 > 80
+    ("aws", rules_karpenter.EVENT_RULE, "@name", "r" * 57, "bko-kp-spot"),  # 65 > 64
+    ("aws", rules_karpenter.EVENT_TARGET, "targetId", "Karpenter Target",
+     "KarpenterInterruptionQueueTarget"),
+    ("aws", rules_karpenter.PROFILE, "@name", "p" * 121, "bko-kp-profile"),  # 129 > 128
+    ("aws", rules_karpenter.ACCESS, "type", "EC2_LINUX_NODE", "EC2_LINUX"),
+    ("aws", NODECLASS, "spec.tags", {"karpenter.sh/nodeclaim": "x"}, {"owner": "x"}),
+    ("aws", NODECLASS, "spec.tags", {"owner": "o'brien"}, {"owner": "obrien"}),
+    ("aws", NODEPOOL, "spec.limits", {"nodes": "three"}, {"nodes": "3"}),
+    ("aws", NODEPOOL, "spec.disruption.consolidateAfter", "10min", "600s"),
+    ("aws", NODEPOOL, "spec.template.spec.expireAfter", "30d", "720h"),
+]
+
+
 def _violations(token: str, props: dict, name: str = "bko-x") -> list:
     return apply(rules_karpenter.RULES, [Resource(token, name, props)],
                  rules_karpenter.NAMES)

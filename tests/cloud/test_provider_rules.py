@@ -20,6 +20,7 @@ from stacks.cloud import rules
 from stacks.cloud.preview import preview_program
 from stacks.cloud.spec import DiskSpec
 from tests.cloud.program_contract import ADAPTERS, make_spec
+from tests.cloud.test_karpenter import KARPENTER_CASES
 from tests.conftest import REPO
 
 A, Z, G = "aws", "azure", "gcp"
@@ -105,6 +106,7 @@ CASES = [
     (G, "gcp:container/cluster:Cluster", "resourceLabels", {"Owner": "x"}, {"owner": "x"}),
     (G, "gcp:container/nodePool:NodePool", "nodeConfig.resourceLabels", {"Owner": "x"},
      {"owner": "x"}),
+    *KARPENTER_CASES,  # stacks/cloud/rules_karpenter.py (tests/cloud/test_karpenter.py)
 ]
 
 
