@@ -99,8 +99,10 @@ def plan_records(campaign: Campaign) -> list[dict[str, str]]:
                 resources += "; managed PostgreSQL" + (" (HA)" if site.database.ha else "")
             if site.kubernetes:  # a cluster site (docs/kubernetes.md)
                 k = site.kubernetes
+                nodes = ("Pods billed by request" if k.autoscaler == "autopilot"
+                         else f"{k.min_nodes}..{k.max_nodes} nodes")
                 resources += (f"; {dict(aws='EKS', azure='AKS', gcp='GKE')[site.provider]} "
-                              f"{k.version}, {k.min_nodes}..{k.max_nodes} nodes ({k.autoscaler})")
+                              f"{k.version}, {nodes} ({k.autoscaler})")
         rows.append({"site": site.name, "provider": site.provider, "region": site.region,
                      "shape": _shape(site), "resources": resources,
                      "per month (usage)": _monthly(campaign, site)})

@@ -159,3 +159,23 @@ def test_a_k8s_workload_without_a_pod_count_is_an_error_not_zero():
     a = ap.assumptions().model_copy(update={"campaign": ap.CampaignPods(pods={})})
     with pytest.raises(BakeoffError, match="no entry for workload k8s-pod-scale"):
         ap.campaign_pods(camp, unit_seconds, a)
+
+
+def test_plan_shows_the_pod_components_and_the_missing_row(tmp_path):
+    import yaml
+    from typer.testing import CliRunner
+
+    from bakeoff.cli import app
+
+    path = tmp_path / "ap.yaml"
+    path.write_text(yaml.safe_dump(_campaign().model_dump(mode="json", exclude_unset=True)))
+    env = {"BAKEOFF_OWNER": "t", "PATH": "/usr/bin:/bin", "COLUMNS": "200",
+           "GOOGLE_CLOUD_PROJECT": ""}
+    res = CliRunner().invoke(app, ["plan", str(path)], env=env)
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    assert "GKE 1.31, Pods billed by request (autopilot)" in text
+    assert "price missing" in text and "ephemeral_gib_hour" in text
+    # the priced parts with their quantities (by hand above: 0.0923 vCPU-h, 0.6 GiB-h)
+    assert "GKE Autopilot Pods' vCPU: 0.0923 vCPU-hours x 0.0445" in text
+    assert "GKE Autopilot Pods' memory: 0.6000 GiB-hours x 0.0049225" in text
