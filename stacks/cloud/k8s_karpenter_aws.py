@@ -45,8 +45,11 @@ import pulumi_aws as aws
 
 from stacks.cloud.spec import CloudSiteSpec, SiteSpecError
 
-CHART_REPO = "oci://public.ecr.aws/karpenter"
-CHART = "karpenter"
+# An OCI chart: Pulumi's Release takes the full reference as `chart`, no repository_opts
+# (the getting-started's `helm upgrade --install karpenter oci://public.ecr.aws/karpenter/
+# karpenter`).
+CHART = "oci://public.ecr.aws/karpenter/karpenter"
+RELEASE_NAME = "karpenter"
 CHART_VERSION = "1.14.1"  # pinned: a chart change is a reviewed change here
 # compatibility.md at v1.14.1: the oldest minor in its matrix is 1.30, the newest 1.36.
 MINORS = ("1.30", "1.31", "1.32", "1.33", "1.34", "1.35", "1.36")
@@ -202,7 +205,7 @@ def declare(spec: CloudSiteSpec, net: dict[str, Any], cluster: Any, name: str, k
     """Everything above; returns the facts the stack exports."""
     import pulumi_kubernetes as kube
     from pulumi_kubernetes.apiextensions import CustomResource
-    from pulumi_kubernetes.helm.v3 import Release, RepositoryOptsArgs
+    from pulumi_kubernetes.helm.v3 import Release
 
     from stacks.cloud.k8s_aws import POLICY_ARN, _assume
 
@@ -256,9 +259,8 @@ def declare(spec: CloudSiteSpec, net: dict[str, Any], cluster: Any, name: str, k
                              delete_unreachable=True)
     values = pulumi.Output.all(queue.name, role.arn).apply(
         lambda a: chart_values(name, a[0], a[1], k8s.min_nodes))
-    release = Release(spec.resource_name("karpenter"), name=CHART, chart=CHART,
-                      version=CHART_VERSION, namespace=namespace,
-                      repository_opts=RepositoryOptsArgs(repo=CHART_REPO), values=values,
+    release = Release(spec.resource_name("karpenter"), name=RELEASE_NAME, chart=CHART,
+                      version=CHART_VERSION, namespace=namespace, values=values,
                       timeout=RELEASE_TIMEOUT_S,
                       opts=pulumi.ResourceOptions(provider=provider,
                                                   depends_on=[node_group, policy]))

@@ -52,7 +52,7 @@ def test_the_node_group_is_the_floor_and_karpenter_adds_the_rest(site):
         "group": "karpenter.k8s.aws", "kind": "EC2NodeClass",
         "name": nodeclass.properties["metadata"]["name"]}
     # no cluster-autoscaler release beside Karpenter's
-    assert [r.properties["chart"] for r in of(p, RELEASE)] == ["karpenter"]
+    assert [r.properties["chart"] for r in of(p, RELEASE)] == [kp.CHART]
 
 
 def test_instances_karpenter_launches_carry_the_campaign_tags(site):
@@ -105,8 +105,10 @@ def test_the_controller_runs_as_its_irsa_role_with_the_queue(site):
     _, p = site
     (release,) = of(p, RELEASE)
     r = release.properties
-    assert (r["chart"], r["version"], r["repositoryOpts"]["repo"], r["namespace"]) == \
-        ("karpenter", "1.14.1", "oci://public.ecr.aws/karpenter", "kube-system")
+    # step08-apply-helm-chart.sh: oci://public.ecr.aws/karpenter/karpenter, release karpenter
+    assert (r["name"], r["chart"], r["version"], r["namespace"]) == \
+        ("karpenter", "oci://public.ecr.aws/karpenter/karpenter", "1.14.1", "kube-system")
+    assert "repositoryOpts" not in r
     (cluster,) = of(p, "aws:eks/cluster:Cluster")
     (queue,) = of(p, "aws:sqs/queue:Queue")
     values = r["values"]
