@@ -159,7 +159,8 @@ def queue_policy(queue_arn: str) -> str:
 
 def node_pool(spec: CloudSiteSpec, arch: str, extra_nodes: int) -> dict[str, Any]:
     """The NodePool's spec: the site's type only, on-demand, its zones, at most
-    `extra_nodes` nodes above the managed group (limits.nodes)."""
+    `extra_nodes` nodes above the managed group (`limits.nodes`, "constrains maximum node
+    count during scaling": website/content/en/docs/concepts/nodepools.md at v1.14.1)."""
     return {"template": {"spec": {
         "requirements": [
             {"key": "node.kubernetes.io/instance-type", "operator": "In",
