@@ -183,9 +183,15 @@ class CommitmentRow(PriceRow):
         return v
 
 
+# A destination group the provider prices apart (core/egress_mix.py), or "all": the price does
+# not depend on the destination (AWS, Azure: one ladder for every GB, docs/pricing.md).
+EgressRowDestination = Literal["default", "china", "australia", "all"]
+
+
 class EgressTier(ConfidentPriceRow):
     provider: Provider
     region_scope: str = Field(min_length=2)
+    destination: EgressRowDestination = "default"
     tier_start_gb: float = Field(ge=0)
     tier_end_gb: float | None = Field(None, gt=0)
     usd_per_gb: float = Field(ge=0, description="0 only for a free allowance")
