@@ -123,20 +123,6 @@ def _kill_all(pids: list[int], grace_s: float = 3.0) -> None:
 
 # -- shared memory ----------------------------------------------------------------------
 
-def _sysv_shm_ids() -> dict[int, int]:
-    """shmid -> number of attached processes."""
-    out: dict[int, int] = {}
-    try:
-        lines = Path("/proc/sysvipc/shm").read_text().splitlines()[1:]
-    except OSError:
-        return out
-    for line in lines:
-        cols = line.split()
-        with contextlib.suppress(IndexError, ValueError):
-            out[int(cols[1])] = int(cols[6])
-    return out
-
-
 def _postgres_shmid(root: Path) -> int | None:
     """The SysV segment a postmaster noted in its pid file (last field of line 7)."""
     try:
@@ -187,7 +173,7 @@ def campaign_leftovers(campaign_id: str, state_dir: Path) -> list[Leftover]:
         for pid in pids:
             out.append(Leftover("process", f"{pid} {procs[pid][:120]}", lambda: None))
         out[-1].remove = lambda pids=pids: _kill_all(pids)
-    shm = _sysv_shm_ids()
+    shm = {s["shmid"] for s in pg_shm.sysv_segments()}
     for r in resources:
         if r["kind"] != "postgres":
             continue

@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 
 SHM_DIR = Path("/dev/shm")
+SYSV_TABLE = Path("/proc/sysvipc/shm")
 INITDB_WINDOW_S = 130.0  # initdb's timeout (120 s) and a margin
 
 
@@ -40,20 +41,26 @@ def orphan_posix_segments(since: float, until: float) -> list[Path]:
     return out
 
 
+def sysv_segments() -> list[dict[str, int]]:
+    """Every SysV shared memory segment, as /proc/sysvipc/shm lists it: one mapping per
+    segment keyed by that file's header (shmid, cpid, nattch, ctime, ...); [] when it
+    cannot be read, and a row that is not all integers is left out."""
+    try:
+        header, *rows = SYSV_TABLE.read_text().splitlines()
+    except (OSError, ValueError):
+        return []
+    names = header.split()
+    out = []
+    for row in rows:
+        with contextlib.suppress(ValueError):
+            out.append(dict(zip(names, (int(v) for v in row.split()), strict=True)))
+    return out
+
+
 def orphan_sysv_segments(since: float, until: float) -> list[int]:
     """SysV segments created in [since, until], attached by nobody, creator gone."""
-    out = []
-    try:
-        lines = Path("/proc/sysvipc/shm").read_text().splitlines()[1:]
-    except OSError:
-        return out
-    for line in lines:
-        cols = line.split()
-        with contextlib.suppress(IndexError, ValueError):
-            shmid, cpid, nattch, ctime = int(cols[1]), int(cols[4]), int(cols[6]), int(cols[13])
-            if nattch == 0 and since - 1 <= ctime <= until and not _alive(cpid):
-                out.append(shmid)
-    return out
+    return [s["shmid"] for s in sysv_segments()
+            if s["nattch"] == 0 and since - 1 <= s["ctime"] <= until and not _alive(s["cpid"])]
 
 
 def _alive(pid: int) -> bool:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, ValidationInfo
 
 from core.strict_numbers import NoBoolNumbers
 
@@ -44,7 +44,8 @@ class CloudFunctionSpec(NoBoolNumbers):
         "checkout", description="checkout: the realistic one (PostgreSQL pool on init, a "
         "downstream call per request); hello: the baseline")
     runtime: Literal["python", "node"] = Field(
-        "python", description="python: the reference handler; node: not built yet")
+        "python", description="python: the reference handler; node: the same handler in "
+        "JavaScript (Lambda nodejs22.x, Flex node 22, Cloud Run node:22-slim)")
     memory_mb: int | None = Field(
         None, description="per instance; default 1024 (Lambda, Cloud Run) or 2048 (Flex); "
         "Lambda 128..10240, Flex 512|2048|4096, Cloud Run 512..32768")
@@ -54,13 +55,6 @@ class CloudFunctionSpec(NoBoolNumbers):
     max_instances: int = Field(10, ge=1, le=1000, description="scale-out cap (Flex "
                                "maximumInstanceCount, Cloud Run max instances; on Lambda the "
                                "account's concurrency); beyond it the platform throttles")
-
-    @model_validator(mode="after")
-    def _runtime_built(self) -> CloudFunctionSpec:
-        if self.runtime == "node":
-            raise ValueError("serverless.runtime: node is not built yet (the package builder "
-                             "packs the Python reference handler); use runtime: python")
-        return self
 
     def memory_for(self, provider: str) -> int:
         return self.memory_mb if self.memory_mb is not None else DEFAULT_MEMORY[provider]

@@ -112,6 +112,8 @@ class LocalFunctionSpec(Model):
                           "after this many seconds; the next request is a cold start")
     max_instances: int = Field(8, ge=1, le=64, description="per function; beyond it: 429")
     pool_size: int = Field(2, ge=1, le=20, description="PostgreSQL connections per instance")
+    runtime: Literal["python", "node"] = Field(
+        "python", description="python, or node: the same handler in JavaScript (needs node)")
 
 
 class LocalSite(SiteBase):

@@ -16,6 +16,9 @@ declare -A NEED=(
 if [ "$PROFILE" = "test" ]; then
   # the report is checked in headless Chromium; the load benchmarks compare with wrk, hey, nginx
   NEED+=([chromium]=chromium [nginx]=nginx-light [wrk]=wrk [hey]=hey)
+  # the node function runtime (docs/serverless.md): node runs the JavaScript handler, npm
+  # fetches its pinned `pg` tarballs (a NodeSource nodejs brings npm with it)
+  NEED+=([node]=nodejs [npm]=npm)
 fi
 
 missing=()

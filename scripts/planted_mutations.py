@@ -32,32 +32,34 @@ class Mutation:
     test: str  # pytest node id(s), space separated
 
 
-RULES = "tests/test_rules_bite.py"
+STATS = "tests/test_rules_bite_stats.py"
+HDR = "tests/test_rules_bite_hdr.py"
+TCO_SLA = "tests/test_rules_bite_tco_sla.py"
 RUNS = "tests/test_runs_bite.py"
 
 MUTATIONS = [
     Mutation("ping-p99", "bench/workloads/ping.py", "nearest_rank(replies, 99.0)",
-             "max(replies)", f"{RULES}::test_ping_p99_is_nearest_rank_not_the_maximum"),
+             "max(replies)", f"{STATS}::test_ping_p99_is_nearest_rank_not_the_maximum"),
     Mutation("bootstrap-90", "scoring/stats.py", "CONFIDENCE = 0.95", "CONFIDENCE = 0.90",
-             f"{RULES}::test_bootstrap_interval_is_95_percent_at_twelve_repetitions"),
+             f"{STATS}::test_bootstrap_interval_is_95_percent_at_twelve_repetitions"),
     Mutation("hdr-multiplicities", "scoring/hdr_stats.py", "merged = m @ self.counts",
              "merged = (m > 0) @ self.counts",
-             f"{RULES}::test_hdr_bootstrap_statistic_honours_multiplicities"),
+             f"{HDR}::test_hdr_bootstrap_statistic_honours_multiplicities"),
     Mutation("median-lower-middle", "scoring/stats.py", "return (lo + hi) / 2.0",
              "return lo",
-             f"{RULES}::test_even_count_median_is_the_mean_of_the_two_middle_values"),
+             f"{STATS}::test_even_count_median_is_the_mean_of_the_two_middle_values"),
     Mutation("egress-gap", "scoring/tco.py", "if t.tier_start_gb != edge:",
              "if False:",
-             f"{RULES}::test_egress_tiers_priced_cumulatively_and_a_gap_is_refused"),
+             f"{TCO_SLA}::test_egress_tiers_priced_cumulatively_and_a_gap_is_refused"),
     Mutation("sla-or", "scoring/sla.py", "len(site.zones) >= 2 and instances >= 2",
              "len(site.zones) >= 2 or instances >= 2",
-             f"{RULES}::test_sla_tier_varies_zones_and_instances_apart"),
+             f"{TCO_SLA}::test_sla_tier_varies_zones_and_instances_apart"),
     Mutation("hdr-duplicates", "bench/hdr.py", "    return merge(picked)",
              "    return merge(dict.fromkeys(picked))",
-             f"{RULES}::test_hdr_merge_keeps_duplicate_histograms"),
+             f"{HDR}::test_hdr_merge_keeps_duplicate_histograms"),
     Mutation("mean-is-p50", "bench/hdr.py", 'out["latency_mean"] = mean_us(hist) / 1000.0',
              'out["latency_mean"] = out["latency_p50"]',
-             f"{RULES}::test_latency_mean_is_the_mean_not_the_median"),
+             f"{HDR}::test_latency_mean_is_the_mean_not_the_median"),
     Mutation("resume-raw-checksum", "bench/results.py",
              'return not (raw and recorded.get("raw_sha256")',
              'return True or not (raw and recorded.get("raw_sha256")',
@@ -75,7 +77,14 @@ MUTATIONS = [
     Mutation("peers-public-address", "stacks/cloud/provisioner.py",
              'Host(name, h["zone"], h["private_ip"], execs[role], facts)',
              'Host(name, h["zone"], h["public_ip"], execs[role], facts)',
-             "tests/test_cloud_peer_addresses.py"),
+             "tests/test_cloud_fake_network.py"),
+    Mutation("passphrase-untranslated", "stacks/cloud/workspace.py",
+             "raise BakeoffError(wrong_passphrase(op, stack, passphrase_file))",
+             'raise BakeoffError(f"pulumi {op} of stack {stack} failed: {err}")',
+             "tests/test_cloud_passphrase.py"),
+    Mutation("passphrase-from-shell", "stacks/cloud/workspace.py",
+             'env.pop("PULUMI_CONFIG_PASSPHRASE", None)', "pass",
+             "tests/test_cloud_passphrase.py"),
     Mutation("gcp-gc-no-wait", "stacks/cloud/gc_gcp.py",
              "self.instances.delete(project=p, zone=loc, instance=name).result(WAIT_S)",
              "self.instances.delete(project=p, zone=loc, instance=name)",

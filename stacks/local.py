@@ -144,7 +144,8 @@ class LocalProvisioner:
             if site.serverless is not None:
                 td.function = LocalFunctionSite(
                     hosts["server"], env.database, site.serverless.idle_s,
-                    site.serverless.max_instances, site.serverless.pool_size)
+                    site.serverless.max_instances, site.serverless.pool_size,
+                    site.serverless.runtime)
                 env.notes["function"] = td.function.start()
             if site.kubernetes is not None:
                 td.cluster = LocalClusterSite(site.name, site.kubernetes, campaign_id)
@@ -164,21 +165,13 @@ class LocalProvisioner:
     @staticmethod
     def _undo(td: _Teardown) -> None:
         errors = []
-        if td.cluster is not None:
-            try:
-                td.cluster.stop()
-            except Exception as e:  # keep tearing down the rest
-                errors.append(f"simulated cluster: {e}")
-        if td.function is not None:
-            try:
-                td.function.stop()
-            except Exception as e:  # keep tearing down the rest
-                errors.append(f"function site: {e}")
-        if td.postgres is not None:
-            try:
-                td.postgres.stop()
-            except Exception as e:  # keep tearing down the rest
-                errors.append(f"postgres: {e}")
+        for what, part in (("simulated cluster", td.cluster), ("function site", td.function),
+                           ("postgres", td.postgres)):
+            if part is not None:
+                try:
+                    part.stop()
+                except Exception as e:  # keep tearing down the rest
+                    errors.append(f"{what}: {e}")
         if td.pair is not None:
             td.pair.delete()
         for path in td.scratch:

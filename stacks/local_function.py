@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 from core.environment import DatabaseEndpoint, Host
-from core.errors import BakeoffError
+from core.errors import BakeoffError, PrerequisiteError
 from core.executor import BackgroundProcess
 from core.functions import FUNCTION_NAMES
 from stacks.host_calls import Passfile, free_port, host_python, http_get, run_checked, url_for
@@ -27,12 +28,13 @@ class LocalFunctionSite:
     """The front and its passfile; `start` returns what goes into env.notes["function"]."""
 
     def __init__(self, host: Host, database: DatabaseEndpoint, idle_s: float,
-                 max_instances: int, pool_size: int) -> None:
+                 max_instances: int, pool_size: int, runtime: str = "python") -> None:
         self.host = host
         self.database = database
         self.idle_s = idle_s
         self.max_instances = max_instances
         self.pool_size = pool_size
+        self.runtime = runtime
         self.proc: BackgroundProcess | None = None
         self.passfile: Passfile | None = None
 
@@ -51,6 +53,8 @@ class LocalFunctionSite:
                 "--pool-size", str(self.pool_size)]
         if self.host.facts.get("scratch_dir"):
             argv += ["--scratch", str(self.host.facts["scratch_dir"])]
+        if self.runtime == "node":
+            argv += ["--runtime", "node", "--node-modules", self._node_modules()]
         self.proc = self.host.executor.start(argv, env=env)
         deadline = time.monotonic() + ready_timeout_s
         while True:
@@ -63,8 +67,32 @@ class LocalFunctionSite:
                     raise BakeoffError(f"the function site's front on {self.host.name} did "
                                        f"not answer {url}/healthz: {exc}\n{log[-800:]}") from None
         return {"kind": "local-function", "url": url, "functions": sorted(FUNCTION_NAMES),
+                "runtime": self.runtime,
                 "idle_s": self.idle_s, "max_instances": self.max_instances,
                 "pool_size": self.pool_size, "label": LABEL}
+
+    def _node_modules(self) -> str:
+        """The node handler's `pg`, unpacked from integrity-checked npm tarballs into the
+        site's scratch directory (a local site's hosts share this machine's files); a
+        missing `node` is named before anything starts."""
+        from stacks.cloud.fn_node import NodeDepsError, install, tarballs
+
+        res = self.host.executor.run(["node", "--version"], timeout=30)
+        if not res.ok:
+            raise PrerequisiteError(
+                "serverless.runtime: node needs Node.js on this machine (`node --version` "
+                f"failed: {(res.stderr or res.stdout).strip()[-200:] or res.rc}); install it "
+                "(apt-get install nodejs npm, or scripts/install-system-tools.sh test) or "
+                "use runtime: python")
+        scratch = self.host.facts.get("scratch_dir")
+        if not scratch:
+            raise BakeoffError(f"{self.host.name}: no scratch directory for node_modules")
+        try:
+            source = tarballs(["pg"])
+            assert source is not None
+            return str(install(["pg"], source, Path(str(scratch)) / "fn-node"))
+        except NodeDepsError as e:
+            raise PrerequisiteError(f"serverless.runtime: node: {e}") from None
 
     def stats(self, via: Host, url: str) -> dict[str, Any]:
         return json.loads(http_get(via, url + "/_admin/stats"))

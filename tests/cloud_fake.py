@@ -26,28 +26,37 @@ from typing import Any
 
 from core.errors import BakeoffError
 from stacks.cloud.workspace import StackLocked
+from tests import cloud_fake_net
+from tests.cloud_fake_secrets import Secrets, read_passphrase
 from tests.sshd_support import SSHD, _free_port, _wait_listening
 
 
-def start_sshd(d: Path, host_private: str, authorized: str, port: int | None = None
-               ) -> tuple[int, int]:
-    """(pid, port) of an sshd using exactly this host key; its files live in `d`."""
+def write_sshd_files(d: Path, host_private: str, authorized: str, port: int,
+                     listen: str = "127.0.0.1") -> Path:
+    """An sshd's key, authorized_keys and config in `d`; the config's path."""
     d.mkdir(parents=True, exist_ok=True)
     Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
     key = d / "host_key"
     key.write_text(host_private if host_private.endswith("\n") else host_private + "\n")
     key.chmod(0o600)
     (d / "authorized_keys").write_text(authorized.strip() + "\n")
-    port = port or _free_port()
     (d / "sshd_config").write_text("\n".join([
-        f"Port {port}", "ListenAddress 127.0.0.1", f"HostKey {key}",
+        f"Port {port}", f"ListenAddress {listen}", f"HostKey {key}",
         f"PidFile {d / 'sshd.pid'}", f"AuthorizedKeysFile {d / 'authorized_keys'}",
         "PasswordAuthentication no", "KbdInteractiveAuthentication no", "UsePAM no",
         "StrictModes no", "PermitRootLogin prohibit-password", "PubkeyAuthentication yes",
         "Subsystem sftp internal-sftp", "MaxSessions 50", "MaxStartups 50", ""]))
+    return d / "sshd_config"
+
+
+def start_sshd(d: Path, host_private: str, authorized: str, port: int | None = None
+               ) -> tuple[int, int]:
+    """(pid, port) of an sshd on 127.0.0.1 using exactly this host key; files in `d`."""
+    port = port or _free_port()
+    config = write_sshd_files(d, host_private, authorized, port)
     log = d / "sshd.log"
     with open(log, "w") as f:
-        proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(d / "sshd_config")], stdout=f,
+        proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stdout=f,
                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True)
     _wait_listening(port, proc, log, timeout_s=10)
@@ -110,8 +119,17 @@ class FakeWorkspace:
     def __init__(self, root: Path, *, up_delay_s: float = 0.0, fail_up: set[str] = frozenset(),
                  fail_destroy: set[str] = frozenset(), lock_on_cancel: bool = False,
                  start_hosts: bool = True, database: dict[str, Any] | None = None,
-                 destroy_delay_s: float = 0.0, cancel_delay_s: float = 0.0):
+                 destroy_delay_s: float = 0.0, cancel_delay_s: float = 0.0,
+                 network: str = "loopback", honour_env: bool = False):
         self.root = Path(root)
+        # the passphrase from PULUMI_CONFIG_PASSPHRASE before the file, as the Pulumi CLI
+        # reads it: set where this process stands for the CLI (tests/cloud_fake_engine.py)
+        self.honour_env = honour_env
+        # "loopback": every host's sshd on 127.0.0.1 (a port each), private = public;
+        # "netns": a namespace per host, private and public addresses apart
+        # (tests/cloud_fake_net.py)
+        assert network in ("loopback", "netns"), network
+        self.network = network
         self.root.mkdir(parents=True, exist_ok=True)
         self.up_delay_s = up_delay_s
         self.fail_up = set(fail_up)
@@ -148,6 +166,20 @@ class FakeWorkspace:
     def stacks(self) -> list[str]:
         return sorted(p.stem for p in self.root.glob("*.json") if p.name != "knobs.json")
 
+    def _unlock(self, doc: dict[str, Any], passphrase_file: Path) -> Secrets | None:
+        """The stack's secrets opened with this passphrase (None: it holds none yet);
+        IncorrectPassphrase as Pulumi's when it is not the stack's."""
+        phrase = read_passphrase(passphrase_file, self.honour_env)
+        return None if doc.get("secrets") is None else Secrets(doc["secrets"], phrase)
+
+    def _plain(self, outputs: dict[str, Any] | None, secrets: Secrets | None
+               ) -> dict[str, Any] | None:
+        """Outputs as `stack output --show-secrets` gives them: secrets decrypted."""
+        db = (outputs or {}).get("database")
+        if not db or secrets is None or not isinstance(db.get("password"), dict):
+            return outputs
+        return dict(outputs, database=dict(db, password=secrets.decrypt(db["password"])))
+
     def up(self, stack: str, spec_file: Path, passphrase_file: Path, on_output,
            cancel: threading.Event | None = None) -> dict[str, Any]:
         assert passphrase_file.stat().st_mode & 0o777 == 0o600
@@ -158,11 +190,25 @@ class FakeWorkspace:
         try:
             spec = json.loads(spec_file.read_text())
             doc = self._read(stack) or {"hosts": {}, "pids": []}
+            if doc.get("locked"):  # as Pulumi: "the stack is currently locked by 1 lock(s)"
+                raise StackLocked(f"stack {stack} is locked (fake)")
+            secrets = self._unlock(doc, passphrase_file) or Secrets(
+                None, read_passphrase(passphrase_file, self.honour_env))
+            doc["secrets"] = secrets.state  # made at the first update, as Pulumi's salt
             doc["locked"] = os.getpid()  # the holder, as a file backend's lock names it
             self._write(stack, doc)
             on_output(f"+ pulumi:pulumi:Stack {stack} creating")
             roles = ["server", "client",
                      *(f"loadgen-{i}" for i in range(spec["loadgen_count"]))]
+            zone_of = {r: 0 if r == "server" else 1 for r in roles}
+            if self.network == "netns" and "net" not in doc and self.start_hosts:
+                doc["net"] = cloud_fake_net.plan(self.root, stack, roles, zone_of,
+                                                 spec["network_cidr"])
+                (self.root / stack).mkdir(parents=True, exist_ok=True)
+                (self.root / stack / "net.tag").write_text(cloud_fake_net.tag_of(self.root,
+                                                                                 stack))
+                self._write(stack, doc)  # recorded before anything is made
+                cloud_fake_net.create_vpc(doc["net"])
             for role in roles:
                 if role in doc["hosts"] or not self.start_hosts:
                     continue
@@ -172,16 +218,25 @@ class FakeWorkspace:
                 doc.setdefault("pending", []).append(role)
                 self._write(stack, doc)
                 try:
-                    pid, port = start_sshd(self.root / stack / role, key,
-                                           spec["ssh_public_key"])
+                    if self.network == "netns":
+                        private = doc["net"]["hosts"][role]["private_ip"]
+                        public = cloud_fake_net.create_host(doc["net"], role)
+                        pid = cloud_fake_net.start_sshd(
+                            doc["net"]["hosts"][role]["ns"], self.root / stack / role, key,
+                            spec["ssh_public_key"], public)
+                        port = 22
+                    else:
+                        pid, port = start_sshd(self.root / stack / role, key,
+                                               spec["ssh_public_key"])
+                        private = public = "127.0.0.1"
                 except Exception:  # a failed update ends and releases its lock, as Pulumi's
                     doc["locked"] = False
                     self._write(stack, doc)
                     raise
                 doc["pids"].append(pid)
                 doc["pending"].remove(role)
-                doc["hosts"][role] = {"private_ip": "127.0.0.1", "public_ip": "127.0.0.1",
-                                      "zone": spec["zones"][0 if role == "server" else 1],
+                doc["hosts"][role] = {"private_ip": private, "public_ip": public,
+                                      "zone": spec["zones"][zone_of[role]],
                                       "instance_type": spec["instance_type"],
                                       "ssh_port": port, "ssh_user": getpass.getuser()}
                 self._write(stack, doc)  # a crash from here on leaves a stack to destroy
@@ -199,11 +254,12 @@ class FakeWorkspace:
                 raise BakeoffError(f"pulumi up of stack {stack} failed: quota exceeded (fake)")
             db = (dict(self.database, kind="rds")
                    if self.database is not None and spec.get("database") else None)
-            doc.update(locked=False, outputs={"hosts": doc["hosts"], "database": db,
+            kept = None if db is None else dict(db, password=secrets.encrypt(db["password"]))
+            doc.update(locked=False, outputs={"hosts": doc["hosts"], "database": kept,
                                               "network": {"cidr": spec["network_cidr"]},
                                               "region": spec["region"]})
             self._write(stack, doc)
-            return doc["outputs"]
+            return self._plain(doc["outputs"], secrets)
         finally:
             with self._lock:
                 self.active -= 1
@@ -221,7 +277,9 @@ class FakeWorkspace:
     def outputs(self, stack: str, passphrase_file: Path) -> dict[str, Any] | None:
         self._log("outputs", stack)
         doc = self._read(stack)
-        return None if doc is None else doc.get("outputs")
+        if doc is None:
+            return None
+        return self._plain(doc.get("outputs"), self._unlock(doc, passphrase_file))
 
     def destroy(self, stack: str, passphrase_file: Path, on_output,
                 cancel: threading.Event | None = None) -> None:
@@ -231,6 +289,7 @@ class FakeWorkspace:
             return
         if doc.get("locked"):
             raise StackLocked(f"stack {stack} is locked (fake)")
+        self._unlock(doc, passphrase_file)  # the snapshot's secrets are read first
         if any(stack.endswith(f"--{s}") for s in self.fail_destroy):
             raise RuntimeError(f"destroy of {stack} failed (fake)")
         doc["locked"] = os.getpid()  # as Pulumi: a second update meanwhile is refused
@@ -248,6 +307,7 @@ class FakeWorkspace:
                 doc["pids"].append(int((self.root / stack / role / "sshd.pid").read_text()))
         for pid in doc.get("pids", []):
             stop_pid(pid)
+        cloud_fake_net.remove(doc.get("net"))  # the VMs' namespaces, with what runs there
         self._path(stack).unlink()
         on_output(f"- {stack} destroyed")
 
@@ -264,6 +324,9 @@ class FakeWorkspace:
         doc = self._read(stack)
         if doc is None:
             return
+        if doc.get("locked"):  # refresh is an update too: it takes the lock
+            raise StackLocked(f"stack {stack} is locked (fake)")
+        self._unlock(doc, passphrase_file)
         gone = [p for p in doc.get("pids", []) if not _running(p)]
         if gone:
             doc["pids"] = [p for p in doc["pids"] if p not in gone]

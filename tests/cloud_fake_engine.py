@@ -58,7 +58,7 @@ def fake_workspace(root: Path) -> FakeWorkspace:
     for name in ("fail_up", "fail_destroy"):
         if name in k:
             k[name] = set(k[name])
-    return FakeWorkspace(root, **k)
+    return FakeWorkspace(root, honour_env=True, **k)  # this process stands for the CLI
 
 
 class FakeAutomation(AutomationWorkspace):
@@ -118,7 +118,7 @@ class FakeEngine:
         return self._cli(say, "up", str(self.root), stack, str(spec_file))
 
     def outputs(self, stack: str) -> dict[str, Any] | None:
-        return self.ws.outputs(stack, Path(os.devnull))
+        return self.ws.outputs(stack, _passphrase_file())
 
     def destroy(self, stack: str, say: Any) -> None:
         self._cli(say, "destroy", str(self.root), stack)
@@ -129,10 +129,15 @@ class FakeEngine:
             with open(self.root / "violations.log", "a") as f:
                 f.write(f"cancel of {stack} while its holder pid {holder} runs\n")
             raise RuntimeError(f"cancelled the lock of a live update (pid {holder})")
-        self.ws.cancel(stack, Path(os.devnull))
+        self.ws.cancel(stack, _passphrase_file())
 
     def refresh(self, stack: str, say: Any) -> None:
-        self.ws.refresh(stack, Path(os.devnull), say)
+        self.ws.refresh(stack, _passphrase_file(), say)
+
+
+def _passphrase_file() -> Path:
+    """The file the worker was given (bakeoff sets it for every operation)."""
+    return Path(os.environ["PULUMI_CONFIG_PASSPHRASE_FILE"])
 
 
 def _note(root: Path, line: str) -> None:

@@ -23,6 +23,21 @@ PORT = 8099  # stacks/cloud/fn_common.py DOWNSTREAM_PORT is the same number
 SHIPPING_CENTS = 499
 
 
+def send_json(handler: BaseHTTPRequestHandler, status: int, body: dict[str, Any] | bytes,
+              headers: dict[str, str] | None = None) -> None:
+    """Answer `status` with a JSON body (a document, or bytes already encoded) and its
+    length: the one reply helper of the downstream API, the function runtime and the
+    local front (bench/serverless/runtime.py, front.py import it from here, since this file
+    must stay standard-library-only and self-contained for the server VM)."""
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    handler.send_response(status)
+    for key, value in {"Content-Type": "application/json", **(headers or {})}.items():
+        handler.send_header(key, value)
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
+
+
 class Downstream(BaseHTTPRequestHandler):
     """GET /quote: a flat shipping quote for the order total."""
 
@@ -42,12 +57,7 @@ class Downstream(BaseHTTPRequestHandler):
                           "total_cents": int(total)})
 
     def _reply(self, status: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, status, body)
 
     def log_message(self, *args: Any) -> None:
         pass

@@ -24,6 +24,7 @@ import http.client
 import json
 import os
 import select
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -31,10 +32,14 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
+from bench.serverless.downstream import send_json
 from bench.serverless.downstream import serve as serve_downstream
 from bench.serverless.functions import FUNCTIONS
+
+NODE_RUNTIME = Path(__file__).resolve().parent / "node" / "runtime.js"
 
 INIT_TIMEOUT_S = 60.0
 
@@ -53,8 +58,12 @@ class Instance:
 class Fleet:
     """The instances of every function, behind one lock."""
 
-    def __init__(self, config_path: str, idle_s: float, max_instances: int) -> None:
+    def __init__(self, config_path: str, idle_s: float, max_instances: int,
+                 command: list[str] | None = None) -> None:
         self.config_path = config_path
+        # what starts one instance (NAME CONFIG appended): the Python runtime, or
+        # instance_command("node", ...) for the JavaScript handler
+        self.command = command or [sys.executable, "-m", "bench.serverless.runtime"]
         self.idle_s = idle_s
         self.max_instances = max_instances
         self.lock = threading.Lock()
@@ -77,7 +86,7 @@ class Fleet:
             self.stats["cold_starts"] += 1
             start = time.perf_counter()
             proc = subprocess.Popen(
-                [sys.executable, "-m", "bench.serverless.runtime", name, self.config_path],
+                [*self.command, name, self.config_path],
                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
             inst = Instance(name, proc, init_ms=start)  # init_ms holds the start until ready
             self.instances.append(inst)
@@ -129,14 +138,15 @@ class Fleet:
             self.stop_idle(self.idle_s, "reaped")
 
 
-def _reply(handler: BaseHTTPRequestHandler, status: int, body: bytes,
-           headers: dict[str, str] | None = None) -> None:
-    handler.send_response(status)
-    for k, v in {"Content-Type": "application/json", **(headers or {})}.items():
-        handler.send_header(k, v)
-    handler.send_header("Content-Length", str(len(body)))
-    handler.end_headers()
-    handler.wfile.write(body)
+def instance_command(runtime: str, node_modules: str | None) -> list[str]:
+    """argv that starts one instance of `runtime` (NAME CONFIG follow). node runs
+    bench/serverless/node/runtime.js, its `pg` found through NODE_PATH (set by main)."""
+    if runtime == "python":
+        return [sys.executable, "-m", "bench.serverless.runtime"]
+    node = shutil.which("node")
+    if node is None or not node_modules:
+        raise SystemExit("front: runtime node needs `node` on PATH and --node-modules")
+    return [node, str(NODE_RUNTIME)]
 
 
 def front_handler(fleet: Fleet) -> type[BaseHTTPRequestHandler]:
@@ -145,37 +155,37 @@ def front_handler(fleet: Fleet) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             if self.path == "/healthz":
-                _reply(self, 200, b'{"status": "ok"}')
+                send_json(self, 200, b'{"status": "ok"}')
             elif self.path == "/_admin/stats":
                 with fleet.lock:
                     doc = {**fleet.stats, "instances": len(fleet.instances),
                            "idle_s": fleet.idle_s, "max_instances": fleet.max_instances}
-                _reply(self, 200, json.dumps(doc).encode())
+                send_json(self, 200, json.dumps(doc).encode())
             else:
-                _reply(self, 404, b'{"error": "not found"}')
+                send_json(self, 404, b'{"error": "not found"}')
 
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             if self.path == "/_admin/recycle":
                 n = fleet.stop_idle(0.0, "recycled")
-                _reply(self, 200, json.dumps({"recycled": n}).encode())
+                send_json(self, 200, json.dumps({"recycled": n}).encode())
                 return
             name = self.path.removeprefix("/fn/")
             if not self.path.startswith("/fn/") or name not in FUNCTIONS:
-                _reply(self, 404, json.dumps({"error": f"no function {name!r}"}).encode())
+                send_json(self, 404, json.dumps({"error": f"no function {name!r}"}).encode())
                 return
             self._invoke(name, body)
 
         def _invoke(self, name: str, body: bytes) -> None:
             inst, cold = fleet.acquire(name)
             if inst is None:
-                _reply(self, 429, b'{"error": "concurrency limit reached"}',
+                send_json(self, 429, b'{"error": "concurrency limit reached"}',
                        {"Retry-After": "1"})
                 return
             if cold:
                 failed = fleet.ready(inst)
                 if failed is not None:
-                    _reply(self, 502, json.dumps({"error": f"init failed: {failed}"}).encode(),
+                    send_json(self, 502, json.dumps({"error": f"init failed: {failed}"}).encode(),
                            {"X-Bakeoff-Cold": "1"})
                     return
             try:
@@ -186,10 +196,10 @@ def front_handler(fleet: Fleet) -> type[BaseHTTPRequestHandler]:
                 conn.close()
             except OSError as exc:
                 fleet.drop(inst)
-                _reply(self, 502, json.dumps({"error": f"instance: {exc}"}).encode())
+                send_json(self, 502, json.dumps({"error": f"instance: {exc}"}).encode())
                 return
             fleet.release(inst)
-            _reply(self, status, data, {
+            send_json(self, status, data, {
                 "X-Bakeoff-Cold": "1" if cold else "0",
                 "X-Bakeoff-Init-Ms": f"{inst.init_ms:g}" if cold else "0",
                 "X-Bakeoff-Init-Parts": json.dumps(inst.parts) if cold else "{}"})
@@ -208,16 +218,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-instances", type=int, required=True)
     p.add_argument("--conninfo", required=True, help="libpq conninfo, password in PGPASSFILE")
     p.add_argument("--pool-size", type=int, default=2)
+    p.add_argument("--runtime", choices=["python", "node"], default="python")
+    p.add_argument("--node-modules", default=None, help="the vendored pg (runtime node)")
     p.add_argument("--scratch", default=None, help="where the instances' config is written "
                    "(the site's scratch directory, removed at teardown)")
     args = p.parse_args(argv)
+    command = instance_command(args.runtime, args.node_modules)
     downstream = serve_downstream("127.0.0.1", 0)  # the same code a cloud server VM runs
     threading.Thread(target=downstream.serve_forever, daemon=True).start()
     fd, config_path = tempfile.mkstemp(prefix="bakeoff-fn-", suffix=".json", dir=args.scratch)
     with os.fdopen(fd, "w") as fh:
         json.dump({"conninfo": args.conninfo, "pool_size": args.pool_size,
                    "downstream_url": f"http://127.0.0.1:{downstream.server_address[1]}"}, fh)
-    fleet = Fleet(config_path, args.idle_s, args.max_instances)
+    if args.node_modules:
+        os.environ["NODE_PATH"] = args.node_modules  # inherited by every node instance
+    fleet = Fleet(config_path, args.idle_s, args.max_instances, command)
     threading.Thread(target=fleet.reap_forever, daemon=True).start()
     server = ThreadingHTTPServer((args.address, args.port), front_handler(fleet))
     server.daemon_threads = True

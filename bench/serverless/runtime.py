@@ -17,6 +17,7 @@ from typing import Any
 
 def main(argv: list[str]) -> int:
     start = time.perf_counter()
+    from bench.serverless.downstream import send_json
     from bench.serverless.functions import FUNCTIONS, load_config
 
     name, config_path = argv
@@ -26,7 +27,7 @@ def main(argv: list[str]) -> int:
         print(f"INIT-FAILED {type(exc).__name__}: {exc}", flush=True)
         return 1
     parts: dict[str, Any] = {"total_ms": round((time.perf_counter() - start) * 1000, 3),
-                             **function.parts}
+                             **function.parts, "runtime": f"python {sys.version.split()[0]}"}
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
@@ -36,12 +37,7 @@ def main(argv: list[str]) -> int:
                 status, doc = function.handle(body if isinstance(body, dict) else {})
             except Exception as exc:  # a function error is a 500, the instance lives on
                 status, doc = 500, {"error": f"{type(exc).__name__}: {exc}"}
-            data = json.dumps(doc).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            send_json(self, status, doc)
 
         def log_message(self, *args: Any) -> None:
             pass

@@ -23,6 +23,7 @@ from pydantic import Field, model_validator
 from bench.hdr import encode, new_histogram, record_us
 from bench.poc.launcher import host_python
 from bench.samples import Histogram, ParsedOutput, Sample
+from bench.serverless.downstream_check import check_downstream
 from bench.workloads import _json as J
 from bench.workloads._checks import checked_parse
 from bench.workloads.base import RunContext, WorkloadParams
@@ -94,6 +95,8 @@ class ColdStart:
             raise BakeoffError(f"cold-start on site {env.site!r}: force {params.force!r} does "
                                "not fit this site (version: cloud function sites; idle or "
                                "recycle: local function sites)")
+        if site.get("kind") == "cloud-function":  # its downstream API runs on the server VM
+            check_downstream(env.hosts["server"].executor, f"{env.site}'s server VM")
         functions = [params.function] + ([params.baseline] if params.baseline else [])
         idle_s = float(site.get("idle_s") or 0.0)
         argv = ["-m", "bench.serverless.probe", "--url", site["url"],

@@ -24,13 +24,14 @@ import pulumi
 import pulumi_aws as aws
 
 from stacks.cloud.fn_common import (
-    PYTHON_RUNTIME,
     deploy_of,
     function_env,
     function_output,
     package_for,
+    runtime_id,
     short_name,
 )
+from stacks.cloud.fn_node import LAMBDA_HANDLER
 from stacks.cloud.spec import CloudSiteSpec
 
 BASIC_POLICY = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
@@ -85,7 +86,8 @@ def program(spec: CloudSiteSpec, vm_program: Callable[[CloudSiteSpec], Any]) -> 
     name = short_name(spec, "fn", 64)
     function = aws.lambda_.Function(
         spec.resource_name("fn"), name=name, role=role.arn,
-        runtime=f"python{PYTHON_RUNTIME}", handler="lambda_function.handler",
+        runtime=runtime_id("aws", fn.runtime),
+        handler=LAMBDA_HANDLER if fn.runtime == "node" else "lambda_function.handler",
         code=pulumi.FileArchive(str(package.path)), source_code_hash=package.sha256,
         memory_size=fn.memory_mb, timeout=fn.timeout_s,
         # no reserved concurrency: an account must keep 100 unreserved ("you can reserve up

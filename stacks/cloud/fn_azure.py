@@ -26,11 +26,11 @@ import pulumi
 from pulumi_azure_native import authorization, network, storage, web
 
 from stacks.cloud.fn_common import (
-    PYTHON_RUNTIME,
     deploy_of,
     function_env,
     function_output,
     package_for,
+    runtime_id,
     storage_account_name,
     unique_name,
 )
@@ -98,7 +98,8 @@ def program(spec: CloudSiteSpec, vm_program: Callable[[CloudSiteSpec], Any]) -> 
         function_app_config={
             "deployment": {"storage": {"type": "blobContainer", "value": blob_url,
                                        "authentication": {"type": "SystemAssignedIdentity"}}},
-            "runtime": {"name": "python", "version": PYTHON_RUNTIME},
+            "runtime": dict(zip(("name", "version"), runtime_id("azure", fn.runtime).split(),
+                                strict=True)),
             "scale_and_concurrency": {"instance_memory_mb": fn.memory_mb,
                                       "maximum_instance_count": fn.max_instances}},
         tags=tags)

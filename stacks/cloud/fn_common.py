@@ -100,18 +100,34 @@ def package_for(spec: CloudSiteSpec) -> Any:
     $BAKEOFF_FN_WHEELS or the wheel cache, never downloading here: the run's preflight
     (run_problems) fills the cache before any `up`, and an offline `bakeoff plan`
     previews the unvendored zip (Cloud Run's build installs requirements.txt)."""
+    from stacks.cloud.fn_node import tarballs, vendored_roots
     from stacks.cloud.fn_package import build, platform_wheels
 
     fn = deploy_of(spec)
-    key = (spec.provider, fn.function)
+    key = (spec.provider, fn.function, fn.runtime)
     if key not in _PACKAGES:
-        wheels = platform_wheels(spec.provider, fn.function, download=False)
         out = Path(tempfile.mkdtemp(prefix="bakeoff-fn-"))
         # the engine reads the archive while this process runs `up` or a preview; after
         # that nothing needs it (every `plan` left one directory per function before)
         atexit.register(shutil.rmtree, out, True)
-        _PACKAGES[key] = build(spec.provider, fn.function, out, wheels)
+        if fn.runtime == "node":
+            npm = tarballs(vendored_roots(spec.provider, fn.function), download=False)
+            _PACKAGES[key] = build(spec.provider, fn.function, out, runtime="node", npm=npm)
+        else:
+            wheels = platform_wheels(spec.provider, fn.function, download=False)
+            _PACKAGES[key] = build(spec.provider, fn.function, out, wheels)
     return _PACKAGES[key]
+
+
+def runtime_id(provider: str, runtime: str) -> str:
+    """The runtime as the platform names it: Lambda's identifier ('python3.12',
+    'nodejs22.x'); Flex Consumption's and Cloud Run's 'python 3.12' / 'node 22' (the
+    Flex name and version, or the Cloud Run base image's)."""
+    from stacks.cloud.fn_node import NODE_MAJOR
+
+    if provider == "aws":
+        return f"nodejs{NODE_MAJOR}.x" if runtime == "node" else f"python{PYTHON_RUNTIME}"
+    return f"node {NODE_MAJOR}" if runtime == "node" else f"python {PYTHON_RUNTIME}"
 
 
 def function_env(spec: CloudSiteSpec, database: Any, server_ip: Any) -> Any:
@@ -137,7 +153,8 @@ def function_output(spec: CloudSiteSpec, url: Any, name: Any, cold_force: dict[s
     fn = deploy_of(spec)
     return {"kind": "cloud-function", "provider": spec.provider, "url": url, "name": name,
             # both are packed; the request path picks one (bench/serverless/entry/adapter.py)
-            "functions": sorted({fn.function, "hello"}), "runtime": f"python{PYTHON_RUNTIME}",
+            "functions": sorted({fn.function, "hello"}),
+            "runtime": runtime_id(spec.provider, fn.runtime),
             "memory_mb": fn.memory_mb, "vpc": fn.vpc, "max_instances": fn.max_instances,
             "pool_size": fn.pool_size, "idle_s": None, "cold_force": cold_force,
             "package_sha256": package.sha256, "package_vendored": package.vendored,
@@ -154,6 +171,8 @@ def run_problems(site: CloudSite, campaign: Any) -> list[str]:
 
     if site.serverless is None or site.provider == "gcp":
         return []
+    if site.serverless.runtime == "node":
+        return _node_problems(site)
     calls_checkout = site.serverless.function == "checkout" or any(
         w.name == "cold-start" and "checkout" in (
             (w.params or {}).get("function", "checkout"), (w.params or {}).get("baseline"))
@@ -165,4 +184,20 @@ def run_problems(site: CloudSite, campaign: Any) -> list[str]:
     except PackageError as e:
         return [f"site '{site.name}': the checkout function needs psycopg vendored into its "
                 f"package: {e}"]
+    return []
+
+
+def _node_problems(site: CloudSite) -> list[str]:
+    """A node Lambda or Functions app needs its npm packages (checkout: pg; Azure also
+    @azure/functions, which hello needs too) inside the zip: fetched into the cache here,
+    integrity-checked when the package is built."""
+    from stacks.cloud.fn_node import NodeDepsError, roots, tarballs
+
+    assert site.serverless is not None
+    needs = sorted({*roots(site.provider, "checkout"), *roots(site.provider, "hello")})
+    try:
+        tarballs(needs)
+    except NodeDepsError as e:
+        return [f"site '{site.name}': the node function needs {', '.join(needs)} vendored "
+                f"into its package: {e}"]
     return []

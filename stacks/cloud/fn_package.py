@@ -82,11 +82,16 @@ class Package:
     vendored: bool  # dependencies inside the archive
     limits: str
     notes: list[str] = field(default_factory=list)
+    runtime: str = "python"
 
     @property
     def lambda_ready(self) -> bool:
         """Runs as uploaded: a Lambda or Flex Consumption zip only with its dependencies
         inside it (Cloud Run's build installs them)."""
+        if self.runtime == "node":
+            from stacks.cloud.fn_node import vendored_roots
+
+            return self.vendored or not vendored_roots(self.provider, self.function)
         return self.vendored or not vendored_requirements(self.provider, self.function)
 
 
@@ -227,12 +232,19 @@ def check_limits(provider: str, zip_path: Path) -> tuple[int, int]:
 
 
 def build(provider: str, function: str, out_dir: Path, wheels: Path | None = None,
-          extra: dict[str, bytes] | None = None) -> Package:
+          extra: dict[str, bytes] | None = None, runtime: str = "python",
+          npm: Path | None = None) -> Package:
     """Build `function`'s package for `provider` into out_dir/<provider>-<function>.zip.
-    `extra` adds files (tests plant an oversize one this way)."""
+    `extra` adds files (tests plant an oversize one this way). runtime node packs
+    bench/serverless/node with `pg` unpacked from the npm tarballs in `npm`
+    (stacks/cloud/fn_node.py); `wheels` is for python."""
     if function not in REQUIREMENTS:
         raise PackageError(f"unknown function {function!r}: expected checkout or hello")
     out_dir.mkdir(parents=True, exist_ok=True)
+    if runtime == "node":
+        return _build_node(provider, function, out_dir, npm, extra or {})
+    if runtime != "python":
+        raise PackageError(f"unknown runtime {runtime!r}: expected python or node")
     files = {**_sources(provider, function), **(extra or {})}
     notes: list[str] = []
     vendor_dir = None
@@ -264,3 +276,37 @@ def build(provider: str, function: str, out_dir: Path, wheels: Path | None = Non
               else "none verified, none enforced")
     return Package(provider, function, path, hashlib.sha256(path.read_bytes()).hexdigest(),
                    zipped, unzipped, names, vendored, limits, notes)
+
+
+def _build_node(provider: str, function: str, out_dir: Path, npm: Path | None,
+                extra: dict[str, bytes]) -> Package:
+    """The node package: its files, then node_modules from integrity-checked tarballs (aws,
+    azure) or the pruned lockfile Cloud Build installs (gcp)."""
+    from stacks.cloud.fn_node import NodeDepsError, roots, sources, unpack, vendored_roots
+
+    try:
+        files = {**sources(provider, function, HOST_JSON), **extra}
+        needs = vendored_roots(provider, function)
+        notes: list[str] = []
+        if needs and npm is not None:
+            files = {**unpack(needs, npm), **files}
+        elif needs:
+            notes.append(f"dependencies NOT vendored (no npm tarballs given): package.json "
+                         f"only; the platform would fail to load {needs[0]}")
+        elif provider == "gcp" and function == "checkout":
+            notes.append("package-lock.json installed by the platform's build (npm ci)")
+    except NodeDepsError as e:
+        raise PackageError(str(e)) from None
+    path = out_dir / f"node-{provider}-{function}.zip"
+    _zip(path, files, None, "")
+    try:
+        zipped, unzipped = check_limits(provider, path)
+    except PackageError:
+        path.unlink(missing_ok=True)
+        raise
+    limits = ("50 MB zipped, 250 MB unzipped (Lambda quotas)" if provider == "aws"
+              else "none verified, none enforced")
+    return Package(provider, function, path, hashlib.sha256(path.read_bytes()).hexdigest(),
+                   zipped, unzipped, tuple(sorted(files)),
+                   bool(needs and npm is not None) or not roots(provider, function),
+                   limits, notes, "node")

@@ -1,5 +1,7 @@
 """AWS leftovers for `bakeoff gc`: resources carrying the bakeoff tags, in deletion order.
 
+Function sites add Lambda functions (first) and IAM roles (last): stacks/cloud/gc_fn_aws.py.
+
 Only resources with a `bakeoff-campaign` tag are listed at all (EC2 filters by tag key,
 RDS by its tag list), so an untagged resource is never even looked at; the shared rule
 in gc_common decides what is deleted. The order follows AWS's dependencies: databases and
@@ -13,6 +15,7 @@ import os
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from stacks.cloud import gc_fn_aws
 from stacks.cloud.gc_common import Leftover
 from stacks.cloud.spec import TAG_CAMPAIGN
 
@@ -39,14 +42,18 @@ class AwsInventory:
 
         self.session = session or aws_session()
         self.endpoint_url = endpoint_url
+        self.eni_wait: dict[str, float] = {}  # tests shorten the wait for Lambda's ENIs
 
     def _client(self, service: str, region: str) -> Any:
         return self.session.client(service, region_name=region, endpoint_url=self.endpoint_url)
 
     def leftovers(self) -> Iterable[Leftover]:
         for region in self.regions:
+            yield from gc_fn_aws.lambda_leftovers(self._client("lambda", region), region)
             yield from self._rds(region)
             yield from self._ec2(region)
+        if self.regions:
+            yield from gc_fn_aws.role_leftovers(self._client("iam", self.regions[0]))
 
     def _rds(self, region: str) -> Iterator[Leftover]:
         rds = self._client("rds", region)
@@ -100,6 +107,13 @@ class AwsInventory:
 
     def delete(self, item: Leftover) -> None:
         region = item.location
+        if item.kind == "lambda-function":
+            gc_fn_aws.delete_lambda(self._client("lambda", region),
+                                    self._client("ec2", region), item.id, **self.eni_wait)
+            return
+        if item.kind == "iam-role":
+            gc_fn_aws.delete_role(self._client("iam", self.regions[0]), item.id)
+            return
         if item.kind in ("rds-instance", "db-subnet-group"):
             rds = self._client("rds", region)
             if item.kind == "rds-instance":

@@ -2,7 +2,8 @@
 
 A site lives in one tagged resource group, so deleting the group removes everything in
 it; its age is that of its oldest resource. Tagged resources in other groups (a group
-deleted by hand, a resource moved) are listed one by one: VMs first, then the rest.
+deleted by hand, a resource moved) are listed one by one: VMs first, then function apps
+(awaited), then Flex Consumption plans, then the rest.
 Needs azure-identity and azure-mgmt-resource/azure-mgmt-compute (the `azure` extra).
 """
 
@@ -18,6 +19,9 @@ from stacks.cloud.spec import TAG_CAMPAIGN
 TAG_FILTER = f"tagName eq '{TAG_CAMPAIGN}'"
 VM_TYPE = "Microsoft.Compute/virtualMachines"
 DISK_TYPE = "Microsoft.Compute/disks"
+SITE_TYPE = "Microsoft.Web/sites"  # a function app (kind functionapp,linux)
+PLAN_TYPE = "Microsoft.Web/serverfarms"  # its Flex Consumption plan (FC1)
+STRAY_ORDER = {VM_TYPE.lower(): 0, SITE_TYPE.lower(): 1, PLAN_TYPE.lower(): 2}
 
 
 def _rg_of(resource_id: str) -> str:
@@ -66,8 +70,9 @@ class AzureInventory:
         for key, g in groups.items():
             yield Leftover("azure", "resource-group", g.id, g.name, dict(g.tags or {}),
                            g.location or "", oldest.get(key))
-        # VMs go before the disks and NICs they hold.
-        yield from sorted(strays, key=lambda s: s.kind.lower() != VM_TYPE.lower())
+        # VMs go before the disks and NICs they hold; function apps before the Flex plan
+        # that hosts them (a plan with an app is refused), the rest after.
+        yield from sorted(strays, key=lambda s: STRAY_ORDER.get(s.kind.lower(), len(STRAY_ORDER)))
 
     def delete(self, item: Leftover) -> None:
         if item.kind == "resource-group":
@@ -76,6 +81,10 @@ class AzureInventory:
         elif item.kind.lower() == VM_TYPE.lower():
             # Wait: its NIC and disks cannot go while the VM holds them.
             self.compute.virtual_machines.begin_delete(_rg_of(item.id), item.name).result()
+        elif item.kind.lower() == SITE_TYPE.lower():
+            # Wait: the Flex Consumption plan cannot go while it still hosts the app.
+            self.resources.resources.begin_delete_by_id(
+                item.id, api_version=self._api_version(item.kind)).result()
         elif item.kind.lower() == DISK_TYPE.lower():
             self.compute.disks.begin_delete(_rg_of(item.id), item.name, polling=False)
         else:

@@ -1,5 +1,8 @@
 """GCP leftovers in one project: Cloud SQL, instances, disks, addresses, then the network.
 
+Function sites add Cloud Run services (first, awaited) and their source buckets:
+stacks/cloud/gc_fn_gcp.py.
+
 Labelled resources are found with a label filter; firewalls, subnetworks and networks
 take no labels, so the program writes the same tags into their description and only
 those are ever considered (the project's other networks are never listed as leftovers).
@@ -14,6 +17,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from stacks.cloud import gc_fn_gcp
 from stacks.cloud.gc_common import Leftover, tags_from_description
 from stacks.cloud.spec import TAG_CAMPAIGN, gcp_label_value
 
@@ -47,7 +51,8 @@ class GcpInventory:
 
     def __init__(self, project: str, credentials: Any = None,
                  client_options: dict[str, str] | None = None, sql_session: Any = None,
-                 sql_base_url: str = SQL_API):
+                 sql_base_url: str = SQL_API, run_base_url: str | None = None,
+                 storage_base_url: str | None = None):
         from google.cloud import compute_v1
 
         self.project = project
@@ -70,8 +75,18 @@ class GcpInventory:
         self.sql = sql_session
         self.sql_url = f"{sql_base_url.rstrip('/')}/v1/projects/{project}/instances"
         self._peerings: dict[str, list[str]] = {}
+        # function sites (gc_fn_gcp): Cloud Run and Storage REST on the same session
+        # (an overridden SQL endpoint, an emulator or a test server, serves them too, so
+        # no call leaves for the real APIs unless every endpoint is the real one)
+        same = None if sql_base_url == SQL_API else sql_base_url
+        self.run_url = run_base_url or same or gc_fn_gcp.RUN_API
+        self.storage_url = storage_base_url or same or gc_fn_gcp.STORAGE_API
+        self.op_wait: dict[str, float] = {}  # tests shorten the Operation polling
 
     def leftovers(self) -> Iterable[Leftover]:
+        # Cloud Run first: Direct VPC egress holds addresses in the site's subnetwork
+        yield from gc_fn_gcp.cloud_run_leftovers(self.sql, self.run_url, self.project)
+        yield from gc_fn_gcp.bucket_leftovers(self.sql, self.storage_url, self.project)
         yield from self._sql_instances()
         c, p = self.c, self.project
         for kind, client, request in (
@@ -122,6 +137,11 @@ class GcpInventory:
     def delete(self, item: Leftover) -> None:
         p, loc, name = self.project, item.location, item.name
         match item.kind:
+            case "cloud-run-service":  # awaited: its subnetwork goes later in the sweep
+                gc_fn_gcp.delete_cloud_run(self.sql, self.run_url, p, loc, name,
+                                           **self.op_wait)
+            case "bucket":
+                gc_fn_gcp.delete_bucket(self.sql, self.storage_url, name)
             case "sql-instance":
                 self.sql.delete(f"{self.sql_url}/{name}", timeout=60).raise_for_status()
             case "instance":  # wait: its data disk is in use until it is gone

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
 import signal
 import sys
@@ -27,7 +28,6 @@ from core.errors import BakeoffError, PrerequisiteError
 from core.scenario import Campaign, CloudSite
 from stacks.cloud import resolve
 from stacks.cloud.cloudinit import HOST_PYTHON, tools_cloud_init
-from stacks.cloud.datadisk import data_scratch
 from stacks.cloud.k8s_site import (
     cluster_notes,
     cluster_problems,
@@ -35,6 +35,7 @@ from stacks.cloud.k8s_site import (
     release_cloud_objects,
 )
 from stacks.cloud.ready import wait_for_cloud_init, wait_for_ssh
+from stacks.cloud.scratch import make_scratch
 from stacks.cloud.spec import (
     SSH_USER,
     CloudSiteSpec,
@@ -312,7 +313,7 @@ class CloudProvisioner:
                      state: CampaignState, outputs: dict[str, Any],
                      timings: dict[str, float]) -> Environment:
         from stacks.executors.ssh import SshExecutor, SshTarget
-        from stacks.static import _host_facts, _mkscratch
+        from stacks.static import _host_facts
 
         try:
             hosts_out = environment_hosts(outputs)
@@ -347,11 +348,12 @@ class CloudProvisioner:
         hosts: dict[str, Host] = {}
         for role, h in hosts_out.items():
             facts = _host_facts(site, role, execs[role])
-            if h.get("data_mount"):  # every program declares it; scratch on the data disk
-                facts["scratch_dir"], facts["scratch_disk"] = data_scratch(
-                    site.name, role, execs[role], h["data_mount"])
-            else:
-                facts["scratch_dir"] = _mkscratch(site, role, execs[role])
+            # an attaching (resumed) run first removes the killed run's scratch directory
+            facts["scratch_dir"], disk = make_scratch(
+                site, role, execs[role], h.get("data_mount"), state,
+                functools.partial(self.on_output, site.name))
+            if disk is not None:
+                facts["scratch_disk"] = disk
             facts["public_ip"] = h["public_ip"]
             # the host runs the controller's own bakeoff code (http-load, db-query)
             facts["bakeoff_root"] = install_payload(

@@ -32,7 +32,26 @@ def _env_size(value: Any) -> str | None:
     return None if size <= 4096 else f"{size} bytes of environment variables, at most 4096"
 
 
+# Runtime identifiers Lambda accepts for a new function (supported, not deprecated):
+# nodejs20.x reached deprecation on 30 Apr 2026, nodejs22.x is supported to 30 Apr 2027.
+LAMBDA_RUNTIMES = ("nodejs22.x", "nodejs24.x", "python3.12", "python3.13", "python3.14")
+LAMBDA_RUNTIMES_SRC = ("https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html "
+                       "(runtime identifiers; deprecation dates), as tabulated by "
+                       "https://endoflife.date/aws-lambda")
+
+
+def one_of(allowed: tuple[str, ...]) -> Any:
+    def check(value: Any) -> str | None:
+        if not isinstance(value, str):
+            return None
+        return None if value in allowed else f"{value!r} is not one of {', '.join(allowed)}"
+
+    return check
+
+
 AWS_RULES = [
+    Rule((LAMBDA,), "runtime", one_of(LAMBDA_RUNTIMES), "Lambda runtime identifier "
+         "accepted for new functions", LAMBDA_RUNTIMES_SRC),
     Rule((LAMBDA,), "@name", text(r"[a-zA-Z0-9_-]+", 64), "Lambda function name: 1..64 of "
          "a-z A-Z 0-9 - _", LAMBDA_NAME_SRC),
     Rule((LAMBDA,), "memorySize", number(128, 10_240), "Lambda memory 128..10240 MB",
@@ -62,7 +81,28 @@ def _flex_memory(value: Any) -> str | None:
     return None if int(value) in FLEX_MEMORY else f"{value:g} MB is not one of {FLEX_MEMORY}"
 
 
+# Flex Consumption language stacks bakeoff deploys: (name, version) pairs the platform
+# lists. Node 22: the Flex stack data Az.Functions ships (FunctionsStackFlexData/*/node.json,
+# "Node.js 22", runtimeVersion Node|22); Python 3.12: the Flex plan's supported versions.
+FLEX_RUNTIMES = {"node": ("22",), "python": ("3.12",)}
+FLEX_RUNTIME_SRC = ("https://learn.microsoft.com/azure/azure-functions/flex-consumption-plan "
+                    "(supported language stack versions); Az.Functions "
+                    "FunctionsStackFlexData node.json")
+
+
+def _flex_runtime(value: Any) -> str | None:
+    if not isinstance(value, dict) or not isinstance(value.get("name"), str):
+        return None
+    name, version = value["name"], str(value.get("version"))
+    if version not in FLEX_RUNTIMES.get(name, ()):
+        return (f"{name} {version} is not a Flex Consumption stack bakeoff knows "
+                f"({', '.join(f'{n} {v}' for n, vs in FLEX_RUNTIMES.items() for v in vs)})")
+    return None
+
+
 AZURE_RULES = [
+    Rule((WEBAPP,), "functionAppConfig.runtime", _flex_runtime,
+         "Flex Consumption runtime name and version", FLEX_RUNTIME_SRC),
     Rule((WEBAPP,), "@name", text(r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?", 60, 2),
          "function app name: 2..60 alphanumerics and '-', no '-' at either end",
          AZ_NAMES_SRC),

@@ -35,7 +35,7 @@ import traceback
 from pathlib import Path
 from typing import Any, Protocol
 
-from stacks.cloud.workspace import PARENT_ENV, RESULT_PREFIX
+from stacks.cloud.workspace import INCORRECT_PASSPHRASE, PARENT_ENV, RESULT_PREFIX
 
 PR_SET_PDEATHSIG = 1
 
@@ -214,6 +214,9 @@ def main(argv: list[str], engine: Engine | None = None) -> int:
             emit(False, error=f"interrupted: {type(e).__name__}: {str(e)[-1000:]}",
                  kind="interrupted")
             return 130
+        if INCORRECT_PASSPHRASE in str(e):  # a known cause the controller explains
+            emit(False, error=str(e)[-2000:], kind="passphrase")
+            return 1
         with contextlib.suppress(OSError, ValueError):
             traceback.print_exc(file=sys.stdout)
         emit(False, error=f"{type(e).__name__}: {str(e)[-2000:]}")

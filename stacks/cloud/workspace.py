@@ -40,6 +40,8 @@ from typing import Any, Protocol
 from core.errors import BakeoffError, PrerequisiteError
 
 RESULT_PREFIX = "BAKEOFF-RESULT "
+# Pulumi's error for secrets another passphrase encrypted (pkg/secrets/passphrase/manager.go)
+INCORRECT_PASSPHRASE = "incorrect passphrase"
 PARENT_ENV = "BAKEOFF_WORKER_PARENT"  # the pid the worker dies with
 CAMPAIGN_ENV = "BAKEOFF_CAMPAIGN"  # stacks.tracking's marker, never passed to a worker
 MIN_PULUMI_CLI = (3, 100, 0)
@@ -175,6 +177,8 @@ class AutomationWorkspace:
             err = (result or {}).get("error") or "\n".join(tail[-10:])
             if (result or {}).get("kind") == "locked":
                 raise StackLocked(f"stack {stack} is locked by another update: {err}")
+            if (result or {}).get("kind") == "passphrase" or INCORRECT_PASSPHRASE in err:
+                raise BakeoffError(wrong_passphrase(op, stack, passphrase_file))
             raise BakeoffError(f"pulumi {op} of stack {stack} failed: {err}")
         return result.get("value")
 
@@ -196,6 +200,17 @@ class AutomationWorkspace:
 
     def holder(self, stack: str, passphrase_file: Path) -> Holder | None:
         return live_holder(passphrase_file.parent / "workers", stack)
+
+
+def wrong_passphrase(op: str, stack: str, passphrase_file: Path) -> str:
+    """Pulumi's "incorrect passphrase" (pkg/secrets/passphrase/manager.go): the stack's
+    secrets were encrypted, at its first `up`, with another passphrase than this file's."""
+    return (f"pulumi {op} of stack {stack} failed: Pulumi cannot decrypt the stack's "
+            f"secrets with the passphrase in {passphrase_file} (\"incorrect passphrase\"); "
+            "the stack was created with another one. That file is the campaign's own and "
+            "must not change while its stacks exist: put back the copy the stack was created "
+            "with (e.g. from a backup of that directory), then run the same command again. "
+            "Nothing was destroyed: the stack stays in the campaign's journal.")
 
 
 def stop_group(pgid: int) -> None:

@@ -16,11 +16,11 @@ import re
 import threading
 import time
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from stacks.k8s_fake.fake_cluster import ClusterScript, FakeCluster, Faults, VirtualClock
+from stacks.k8s_fake.loopback_http import JsonHandler, LoopbackServer
 
 _ROUTES = [
     (re.compile(r"^/api/v1/nodes$"), "Node", "v1"),
@@ -61,23 +61,11 @@ def _selector(text: str) -> dict[str, str]:
     return out
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(JsonHandler):
     server: FakeApiServer
-
-    def log_message(self, fmt: str, *args: Any) -> None:   # quiet in tests
-        pass
 
     def date_time_string(self, timestamp: float | None = None) -> str:
         return formatdate(self.server.cluster.clock.now(), usegmt=True)
-
-    def _json(self, code: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
 
     def _route(self) -> tuple[str, str, str | None, dict[str, list[str]]] | None:
         url = urlparse(self.path)
@@ -89,7 +77,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         if urlparse(self.path).path.rstrip("/") == "/version":
-            self._json(200, {"major": "1", "minor": "29", "gitVersion": "v1.29.0-fake",
+            self.send_json(200, {"major": "1", "minor": "29", "gitVersion": "v1.29.0-fake",
                              "gitCommit": "0" * 40, "gitTreeState": "clean",
                              "buildDate": "2024-01-01T00:00:00Z", "goVersion": "go1.21.5",
                              "compiler": "gc", "platform": "linux/amd64"})
@@ -98,14 +86,14 @@ class _Handler(BaseHTTPRequestHandler):
         if one:
             obj = self.server.cluster.store.get(_KIND[one["plural"]], one["ns"], one["name"])
             if obj is None:
-                self._json(404, _status(404, "NotFound", f'{one["plural"]} "{one["name"]}" '
+                self.send_json(404, _status(404, "NotFound", f'{one["plural"]} "{one["name"]}" '
                                         "not found"))
             else:
-                self._json(200, obj)
+                self.send_json(200, obj)
             return
         route = self._route()
         if route is None:
-            self._json(404, _status(404, "NotFound", f"no route {self.path}"))
+            self.send_json(404, _status(404, "NotFound", f"no route {self.path}"))
             return
         kind, api, ns, q = route
         sel = _selector(q.get("labelSelector", [""])[0])
@@ -117,7 +105,7 @@ class _Handler(BaseHTTPRequestHandler):
             items = [o for o in store.objects.values() if _matches(o, kind, ns, sel)]
             rv = str(store.rv)
         items.sort(key=lambda o: int(o["metadata"]["resourceVersion"]))
-        self._json(200, {"kind": f"{kind}List", "apiVersion": api,
+        self.send_json(200, {"kind": f"{kind}List", "apiVersion": api,
                          "metadata": {"resourceVersion": rv}, "items": items})
 
     def do_POST(self) -> None:
@@ -125,17 +113,17 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = json.loads(self.rfile.read(length) or b"{}")
         if route is None or route[0] not in _CREATE:
-            self._json(405, _status(405, "MethodNotAllowed", f"cannot create at {self.path}"))
+            self.send_json(405, _status(405, "MethodNotAllowed", f"cannot create at {self.path}"))
             return
         kind, ns = route[0], route[2] or "default"
         cluster = self.server.cluster
         if cluster.store.get(kind, ns, body["metadata"]["name"]):
             name = body["metadata"]["name"]
             msg = f'{kind.lower()}s "{name}" already exists'
-            self._json(409, _status(409, "AlreadyExists", msg))
+            self.send_json(409, _status(409, "AlreadyExists", msg))
             return
         owner = cluster if kind == "Deployment" else cluster.serving
-        self._json(201, getattr(owner, _CREATE[kind])(ns, body))
+        self.send_json(201, getattr(owner, _CREATE[kind])(ns, body))
 
     def do_DELETE(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -147,12 +135,12 @@ class _Handler(BaseHTTPRequestHandler):
                   "horizontalpodautoscalers": cluster.serving.delete_hpa}
         gone = delete[m["plural"]](m["ns"], m["name"]) if m else None
         if gone is None:
-            self._json(404, _status(404, "NotFound", f"not found: {self.path}"))
+            self.send_json(404, _status(404, "NotFound", f"not found: {self.path}"))
             return
         if m["plural"] == "services":  # a real API server answers a Service DELETE with it
-            self._json(200, gone)
+            self.send_json(200, gone)
             return
-        self._json(200, {"kind": "Status", "apiVersion": "v1", "metadata": {},
+        self.send_json(200, {"kind": "Status", "apiVersion": "v1", "metadata": {},
                          "status": "Success",
                          "details": {"name": m["name"], "kind": m["plural"]}})
 
@@ -231,34 +219,25 @@ class _Handler(BaseHTTPRequestHandler):
         self.connection.close()
 
 
-class FakeApiServer(ThreadingHTTPServer):
+class FakeApiServer(LoopbackServer):
     """`with FakeApiServer(script) as api:` serves on api.url until the block ends."""
-
-    daemon_threads = True
 
     def __init__(self, script: ClusterScript | None = None, *, scale: float = 50.0,
                  clock_origin: float | None = None, faults: Faults | None = None,
                  bookmark_interval: float = 0.2):
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(_Handler, 0.05)
         origin = time.time() if clock_origin is None else clock_origin
         self.cluster = FakeCluster(script or ClusterScript(), VirtualClock(origin, scale), faults)
         self.bookmark_interval = bookmark_interval
         self.lock = threading.Lock()
         self.watches = self.drops = self.gone = 0
         self.stopping = False
-        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
 
     def __enter__(self) -> FakeApiServer:
-        self._thread.start()
+        self.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.stopping = True
-        self.shutdown()
-        self.server_close()
+        self.close()
         self.cluster.close()

@@ -19,26 +19,12 @@ import json
 import threading
 import time
 from collections import deque
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-
-class _Quiet(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, fmt: str, *args: Any) -> None:
-        pass
-
-    def _answer(self, code: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+from stacks.k8s_fake.loopback_http import JsonHandler, LoopbackServer
 
 
-class _ReplicaHandler(_Quiet):
+class _ReplicaHandler(JsonHandler):
     server: ReplicaServer
 
     def do_GET(self) -> None:
@@ -51,7 +37,7 @@ class _ReplicaHandler(_Quiet):
                 srv.waiting += 1
                 full = False
         if full:
-            self._answer(503, {"pod": srv.pod, "error": "queue full"})
+            self.send_json(503, {"pod": srv.pod, "error": "queue full"})
             return
         with srv.slots:            # at most `concurrency` requests in service
             with srv.lock:
@@ -59,36 +45,26 @@ class _ReplicaHandler(_Quiet):
             time.sleep(srv.service_s)
         with srv.lock:
             srv.served += 1
-        self._answer(200, {"pod": srv.pod})
+        self.send_json(200, {"pod": srv.pod})
 
 
-class ReplicaServer(ThreadingHTTPServer):
+class ReplicaServer(LoopbackServer):
     """The container of one pod: a fixed service time, bounded concurrency and queue."""
 
-    daemon_threads = True
     request_queue_size = 256  # the listen backlog: a refused SYN would add a 1-s retry
 
     def __init__(self, pod: str, service_ms: float, concurrency: int, queue_limit: int):
-        super().__init__(("127.0.0.1", 0), _ReplicaHandler)
+        super().__init__(_ReplicaHandler, 0.1, f"replica-{pod}")
         self.pod = pod
         self.service_s = service_ms / 1000.0
         self.slots = threading.BoundedSemaphore(concurrency)
         self.queue_limit = queue_limit
         self.lock = threading.Lock()
         self.waiting = self.served = self.shed = 0
-        threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.1},
-                         daemon=True, name=f"replica-{pod}").start()
-
-    @property
-    def port(self) -> int:
-        return self.server_address[1]
-
-    def close(self) -> None:
-        self.shutdown()
-        self.server_close()
+        self.start()
 
 
-class _FrontHandler(_Quiet):
+class _FrontHandler(JsonHandler):
     server: ServiceFront
 
     def do_GET(self) -> None:
@@ -96,7 +72,7 @@ class _FrontHandler(_Quiet):
         front.count()
         port = front.pick()
         if port is None:
-            self._answer(503, {"error": "no ready endpoints"})
+            self.send_json(503, {"error": "no ready endpoints"})
             return
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         try:
@@ -108,32 +84,22 @@ class _FrontHandler(_Quiet):
             code, body = 502, json.dumps({"error": str(exc)}).encode()
         finally:
             conn.close()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self.send_bytes(code, body)
 
 
-class ServiceFront(ThreadingHTTPServer):
+class ServiceFront(LoopbackServer):
     """The Service's one address. `endpoints()` gives the ready pods' ports."""
 
-    daemon_threads = True
     request_queue_size = 256
 
     def __init__(self, name: str, endpoints: Any):
-        super().__init__(("127.0.0.1", 0), _FrontHandler)
+        super().__init__(_FrontHandler, 0.1, f"service-{name}")
         self.name = name
         self.endpoints = endpoints
         self._rr = itertools.count()
         self.lock = threading.Lock()
         self.per_second: deque[tuple[int, int]] = deque(maxlen=600)  # (epoch s, requests)
-        threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.1},
-                         daemon=True, name=f"service-{name}").start()
-
-    @property
-    def port(self) -> int:
-        return self.server_address[1]
+        self.start()
 
     def count(self) -> None:
         sec = int(time.time())
@@ -153,7 +119,3 @@ class ServiceFront(ThreadingHTTPServer):
     def pick(self) -> int | None:
         ports = self.endpoints()
         return ports[next(self._rr) % len(ports)] if ports else None
-
-    def close(self) -> None:
-        self.shutdown()
-        self.server_close()

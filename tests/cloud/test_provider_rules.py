@@ -19,7 +19,7 @@ import pytest
 from stacks.cloud import rules
 from stacks.cloud.preview import preview_program
 from stacks.cloud.spec import DiskSpec
-from tests.cloud.test_program_contract import ADAPTERS, make_spec
+from tests.cloud.program_contract import ADAPTERS, make_spec
 from tests.conftest import REPO
 
 A, Z, G = "aws", "azure", "gcp"

@@ -4,7 +4,7 @@ can go; Azure subnets of one VNet written one after the other."""
 
 from __future__ import annotations
 
-from tests.cloud.test_program_contract import ADAPTERS, declare, make_spec
+from tests.cloud.program_contract import ADAPTERS, declare, make_spec
 
 
 def test_gcp_sql_user_and_database_abandoned_peering_removed():

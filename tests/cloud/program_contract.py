@@ -1,10 +1,11 @@
-"""One contract for every cloud program, run under Pulumi mocks.
+"""One contract for every cloud program, run under Pulumi mocks: the shared part.
 
 Each provider's real program declares a site; the same assertions hold for all: two
 distinct zones, the instance types asked for, SSH never open to the world unless the
 scenario says so, disks encrypted at rest, the bakeoff tags (labels on GCP) on everything
 that takes them, a private database, outputs complete for the Environment, spot when
-asked. A provider's `Adapter` only says where its resources keep each fact.
+asked. A provider's `Adapter` only says where its resources keep each fact. The tests are
+tests/cloud/test_contract_*.py, one file per concern (hosts, network, storage).
 """
 
 from __future__ import annotations
@@ -12,25 +13,19 @@ from __future__ import annotations
 import base64
 import functools
 import importlib
-import ipaddress
 from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from stacks.cloud.gc_common import tags_from_description
-from stacks.cloud.rules import SECRET_SIG, unwrap_secrets
+from stacks.cloud.rules import unwrap_secrets
 from stacks.cloud.spec import (
     DEFAULT_DISK_TYPE,
-    OUTPUT_KEYS,
-    TAG_KEYS,
     CloudSiteSpec,
     DatabaseSpec,
     DiskSpec,
     HostKey,
-    SiteSpecError,
-    environment_database,
-    environment_hosts,
 )
 from tests.cloud.pulumi_mocks import Resource, Run, input_params, run_program
 
@@ -272,158 +267,5 @@ def _run(provider: str, changes: tuple[tuple[str, Any], ...]) -> Run:
     return run_program(program, spec)
 
 
-@pytest.fixture(params=PROVIDERS)
-def provider(request) -> str:
-    return request.param
-
-
-def test_distinct_zones_and_requested_types(provider):
-    a, spec, run = declare(provider)
-    vms = {r.name.removeprefix(f"bko-{spec.site}-"): r for r in run.of_type(a.vm_type)}
-    assert set(vms) == set(spec.roles)
-    assert a.vm_zone(vms["server"]) != a.vm_zone(vms["client"])
-    assert {a.vm_zone(vms[r]) for r in spec.roles} <= {str(z) for z in spec.zones} | {
-        z.rsplit("-", 1)[-1] for z in spec.zones}
-    assert a.vm_size(vms["server"]) == a.vm_size(vms["client"]) == spec.instance_type
-    assert a.vm_size(vms["loadgen-1"]) == spec.loadgen_instance_type
-    for role in spec.roles:  # the host key travels in user-data, per host
-        assert spec.host_keys[role].public_openssh in a.user_data(vms[role])
-    assert not any(a.vm_spot(v) for v in vms.values())
-
-
-def test_ssh_only_from_operator(provider):
-    a, spec, run = declare(provider)
-    sources = a.ssh_sources(run)
-    assert spec.operator_cidr in sources
-    assert not WORLD & set(sources)
-    # Everything else allowed in is the site's own network.
-    net = ipaddress.ip_network(spec.network_cidr)
-    for src in set(sources) - {spec.operator_cidr}:
-        assert ipaddress.ip_network(src).subnet_of(net), src
-
-
-def test_world_ssh_only_when_stated(provider):
-    a, _, run = declare(provider, operator_cidr="0.0.0.0/0")
-    assert "0.0.0.0/0" in a.ssh_sources(run)
-
-
-def test_disks_encrypted_and_sized(provider):
-    a, spec, run = declare(provider)
-    disks = a.data_disks(run)
-    assert len(disks) == len(spec.roles)
-    assert all(d["encrypted"] for d in disks)
-    assert {d["size_gb"] for d in disks} == {spec.disk.size_gb}
-
-
-def test_tags_on_everything_taggable(provider):
-    a, spec, run = declare(provider)
-    expected = spec.labels() if a.tag_param == "labels" else spec.tags()
-    taggable = [r for r in run.resources if a.taggable(r)]
-    assert len(taggable) >= len(spec.roles) * 3
-    for r in taggable:
-        tags = a.tags_of(r) or {}
-        assert {k: tags.get(k) for k in TAG_KEYS} == expected, (r.type, r.name)
-
-
-def test_database_private_with_ha_when_asked(provider):
-    a, spec, run = declare(provider)
-    assert a.db_private(run) and not a.db_ha(run)
-    a, spec, run = declare(provider,
-                           database=replace(spec.database, ha=True))
-    assert a.db_private(run) and a.db_ha(run)
-
-
-def test_outputs_complete_for_environment(provider):
-    _, spec, run = declare(provider)
-    assert set(OUTPUT_KEYS) <= set(run.exports)
-    hosts = environment_hosts(run.exports)
-    assert set(hosts) == set(spec.roles)
-    net = ipaddress.ip_network(spec.network_cidr)
-    for role, h in hosts.items():
-        assert ipaddress.ip_address(h["private_ip"]) in net
-        # The operator's address is the provider's public one, never a peer address.
-        assert ipaddress.ip_address(h["public_ip"]) not in net
-        assert h["zone"] == spec.zone_of(role)
-        assert h["data_mount"] == "/data"  # cloud-init mounts the data disk there
-    assert len({h["private_ip"] for h in hosts.values()}) == len(hosts)
-    db = environment_database(run.exports)
-    assert db is not None and db["port"] == 5432 and db["host"]
-    assert db["password"] == "s3cret-pw"
-    assert {"database", "database.password"} & run.secret_exports
-    assert run.exports["region"] == spec.region
-
-
-def test_no_database_exports_none(provider):
-    _, _, run = declare(provider, database=None)
-    assert environment_database(run.exports) is None
-    assert not [r for r in run.resources if "sql" in r.type.lower() or "postgres" in r.type]
-
-
-def test_spot_when_asked(provider):
-    a, spec, run = declare(provider, spot=True)
-    vms = run.of_type(a.vm_type)
-    assert len(vms) == len(spec.roles) and all(a.vm_spot(v) for v in vms)
-
-
-def test_provisioned_iops_only_where_the_disk_type_allows(provider):
-    a = ADAPTERS[provider]
-    if a.fixed_iops_type:  # AWS has none among its defaults: gp3 takes IOPS
-        with pytest.raises(SiteSpecError, match="IOPS"):
-            declare(provider, disk=DiskSpec(a.fixed_iops_type, 100, iops=5000))
-    _, spec, run = declare(provider, disk=DiskSpec(a.iops_type, 100, 5000, 250))
-    disks = a.data_disks(run)
-    assert len(disks) == len(spec.roles) and {d["iops"] for d in disks} == {5000}
-
-
-def test_network_acceleration_as_in_production():
-    """Azure NICs use accelerated networking, GCP the gVNIC (AWS Nitro's ENA is implicit)."""
-    _, _, run = declare("azure")
-    nics = run.of_type("azure-native:network:NetworkInterface")
-    assert nics and all(n.inputs["enableAcceleratedNetworking"] is True for n in nics)
-    _, _, run = declare("gcp")
-    vms = run.of_type("gcp:compute/instance:Instance")
-    assert all(v.inputs["networkInterfaces"][0]["nicType"] == "GVNIC" for v in vms)
-
-
-def test_azure_database_storage_rounds_up_to_a_size_azure_sells():
-    from stacks.cloud.spec import db_storage_gb
-
-    _, _, run = declare("azure")  # 64 GiB asked: sold as is
-    (server,) = run.of_type("azure-native:dbforpostgresql:Server")
-    assert server.inputs["storage"]["storageSizeGB"] == 64
-    assert [db_storage_gb("azure", n) for n in (1, 32, 33, 100, 4000)] == [
-        32, 32, 64, 128, 4096]
-    with pytest.raises(SiteSpecError, match="at most 32767 GiB"):
-        db_storage_gb("azure", 40000)
-
-
-# The property of each VM that carries the host's private key (in its user-data).
-HOST_KEY_PROPERTY = {"aws": "userData", "azure": "osProfile", "gcp": "metadata"}
-
-
-def test_host_keys_travel_as_secrets(provider):
-    """Encrypted in the Pulumi checkpoint: the property holding the user-data is a secret."""
-    a, spec, run = declare(provider)
-    for vm in run.of_type(a.vm_type):
-        value = vm.inputs[HOST_KEY_PROPERTY[provider]]
-        assert isinstance(value, dict) and SECRET_SIG in value, vm.name
-        role = vm.name.removeprefix(f"bko-{spec.site}-")
-        import yaml
-
-        keys = yaml.safe_load(a.user_data(vm))["ssh_keys"]  # inside the secret
-        assert keys["ed25519_private"] == spec.host_keys[role].private_openssh
-
-
-def test_provenance_exported(provider):
-    """Instance id, image and market per host, and the database primary's zone, as the
-    provider reports them (mocks compute some as None; the keys must be exported)."""
-    from stacks.cloud.spec import provenance
-
-    _, spec, run = declare(provider, spot=True)
-    for role, h in run.exports["hosts"].items():
-        assert {"id", "image", "market"} <= set(h), role
-        assert h["market"] == "spot"
-    assert "zone" in run.exports["database"] and "id" in run.exports["database"]
-    prov = provenance(run.exports)
-    assert set(prov["hosts"]) == set(spec.roles)
-    assert prov["hosts"]["server"]["instance_type"] == spec.instance_type
+# each provider in turn: a test takes `provider` ("aws", "azure", "gcp")
+each_provider = pytest.mark.parametrize("provider", PROVIDERS)

@@ -1,0 +1,165 @@
+"""`bakeoff gc` finds AWS function leftovers by type (Lambda functions, their IAM roles)
+against moto in server mode: expired ones deleted, a live campaign's and untagged ones
+kept, and a VPC function's network interfaces awaited before the sweep goes on."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+import urllib.request
+import zipfile
+
+import pytest
+
+pytest.importorskip("moto")
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+from stacks.cloud.gc_aws import AwsInventory
+from stacks.cloud.gc_common import collect
+from tests.sshd_support import _free_port
+from tests.test_gc_aws import CREDS, FUTURE, PAST, REGION
+
+ASSUME = ('{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": '
+          '{"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}')
+LOGS = ('{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": '
+        '"logs:CreateLogGroup", "Resource": "*"}]}')
+
+
+@pytest.fixture
+def moto(monkeypatch):
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    # moto's backends live in this process, shared by every server: start from empty
+    urllib.request.urlopen(urllib.request.Request(
+        f"http://127.0.0.1:{port}/moto-api/reset", method="POST"), timeout=30).close()
+    for k, v in CREDS.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+def _zip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("index.js", "exports.handler = async () => ({statusCode: 200});\n")
+    return buf.getvalue()
+
+
+def _tags(campaign: str, expires: str) -> dict[str, str]:
+    return {"bakeoff-campaign": campaign, "bakeoff-site": "lambda",
+            "bakeoff-expires-at": expires, "owner": "t"}
+
+
+def _function(clients, name: str, campaign: str | None, expires: str) -> str:
+    """A role (with the basic policy attached) and a function with a URL, as fn_aws
+    declares them; tagged unless campaign is None."""
+    lam, iam = clients["lambda"], clients["iam"]
+    tags = _tags(campaign, expires) if campaign else {}
+    role = iam.create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument=ASSUME,
+                           Tags=[{"Key": k, "Value": v} for k, v in tags.items()])["Role"]
+    # moto loads no AWS-managed policies: a customer one stands in for the basic policy
+    policy = iam.create_policy(PolicyName=f"{name}-basic", PolicyDocument=LOGS)["Policy"]
+    iam.attach_role_policy(RoleName=f"{name}-role", PolicyArn=policy["Arn"])
+    iam.put_role_policy(RoleName=f"{name}-role", PolicyName="inline", PolicyDocument=LOGS)
+    lam.create_function(FunctionName=name, Runtime="nodejs22.x", Role=role["Arn"],
+                        Handler="index.handler", Code={"ZipFile": _zip()}, Tags=tags)
+    lam.create_function_url_config(FunctionName=name, AuthType="NONE")
+    return name
+
+
+def _exists(lam, name: str) -> bool:
+    try:
+        lam.get_function(FunctionName=name)
+        return True
+    except lam.exceptions.ResourceNotFoundException:
+        return False
+
+
+def _roles(iam) -> set[str]:
+    return {r["RoleName"] for r in iam.list_roles()["Roles"]}
+
+
+def test_expired_functions_and_roles_go_live_and_untagged_stay(moto):
+    clients = {s: boto3.client(s, region_name=REGION, endpoint_url=moto)
+               for s in ("lambda", "iam", "ec2")}
+    old = _function(clients, "bko-lambda-fn", "old-campaign", PAST)
+    live = _function(clients, "bko-live-fn", "live-campaign", FUTURE)
+    stranger = _function(clients, "someone-elses-fn", None, PAST)  # noise: untagged
+
+    inv = AwsInventory([REGION], endpoint_url=moto)
+    dry = collect(inv, known_campaigns={"live-campaign"})
+    found = {(v.item.kind, v.item.id): v.action for v in dry.verdicts}
+    assert found == {("lambda-function", old): "delete", ("lambda-function", live): "keep",
+                     ("iam-role", f"{old}-role"): "delete",
+                     ("iam-role", f"{live}-role"): "keep"}  # the untagged are never listed
+    kinds = [v.item.kind for v in dry.verdicts]
+    assert kinds.index("lambda-function") < kinds.index("iam-role")  # the role goes last
+    assert _exists(clients["lambda"], old)  # a dry run deletes nothing
+
+    done = collect(inv, known_campaigns={"live-campaign"}, delete=True)
+    assert not done.errors, done.errors
+    assert not _exists(clients["lambda"], old)
+    assert _exists(clients["lambda"], live) and _exists(clients["lambda"], stranger)
+    assert _roles(clients["iam"]) == {f"{live}-role", f"{stranger}-role"}
+
+
+def test_a_vpc_functions_network_interfaces_are_awaited(moto):
+    """Lambda releases a deleted function's ENIs later: the sweep waits for that, so the
+    subnets and group after it can go. Here a thread plays Lambda: it removes the ENI only
+    after it saw the function gone."""
+    clients = {s: boto3.client(s, region_name=REGION, endpoint_url=moto)
+               for s in ("lambda", "iam", "ec2")}
+    name = _function(clients, "bko-vpc-fn", "old-campaign", PAST)
+    ec2 = clients["ec2"]
+    vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.42.2.0/24")["Subnet"]["SubnetId"]
+    eni = ec2.create_network_interface(SubnetId=subnet, Description=(
+        f"AWS Lambda VPC ENI-{name}-0a1b2c3d"))["NetworkInterface"]["NetworkInterfaceId"]
+    other = ec2.create_network_interface(SubnetId=subnet, Description=(
+        "AWS Lambda VPC ENI-another-function-99"))["NetworkInterface"]["NetworkInterfaceId"]
+    events: list[str] = []
+
+    def lambda_releases() -> None:
+        end = time.monotonic() + 60
+        while _exists(clients["lambda"], name) and time.monotonic() < end:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        events.append("eni released")
+        ec2.delete_network_interface(NetworkInterfaceId=eni)
+
+    releaser = threading.Thread(target=lambda_releases, daemon=True)
+    releaser.start()
+    inv = AwsInventory([REGION], endpoint_url=moto)
+    inv.eni_wait = {"wait_s": 60.0, "poll_s": 0.1}
+    fn = next(i for i in inv.leftovers() if i.kind == "lambda-function" and i.id == name)
+    inv.delete(fn)
+    events.append("delete returned")
+    releaser.join(10)
+    assert events == ["eni released", "delete returned"]
+    left = {n["NetworkInterfaceId"] for n in ec2.describe_network_interfaces()[
+        "NetworkInterfaces"]}
+    assert eni not in left and other in left  # another function's ENI is not waited for
+
+
+def test_enis_never_released_are_a_named_timeout(moto):
+    clients = {s: boto3.client(s, region_name=REGION, endpoint_url=moto)
+               for s in ("lambda", "iam", "ec2")}
+    name = _function(clients, "bko-stuck-fn", "old-campaign", PAST)
+    ec2 = clients["ec2"]
+    vpc = ec2.create_vpc(CidrBlock="10.43.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.43.2.0/24")["Subnet"]["SubnetId"]
+    eni = ec2.create_network_interface(SubnetId=subnet, Description=(
+        f"AWS Lambda VPC ENI-{name}-ffff"))["NetworkInterface"]["NetworkInterfaceId"]
+    inv = AwsInventory([REGION], endpoint_url=moto)
+    inv.eni_wait = {"wait_s": 0.3, "poll_s": 0.1}
+    done = collect(inv, known_campaigns=set(), delete=True)
+    failed = {item.kind: err for item, err in done.errors}
+    assert eni in failed["lambda-function"] and "next gc sweep" in failed["lambda-function"]
+    assert "iam-role" not in failed  # a failure is reported and the others go on
