@@ -12,9 +12,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from core.errors import PriceNotFoundError
+from scoring.catalog_csv import CatalogError
 from scoring.catalog_platforms import PlatformRow
 from scoring.catalog_rows import (
-    CatalogError,
     CommitmentRow,
     ComplianceRow,
     ComputeRow,

@@ -16,10 +16,10 @@ from functools import lru_cache
 from pathlib import Path
 
 from scoring.catalog import Catalog
+from scoring.catalog_csv import CatalogError, read_rows
 from scoring.catalog_platforms import PlatformRow
 from scoring.catalog_rows import (
     ArchRule,
-    CatalogError,
     CommitmentRow,
     ComplianceRow,
     ComputeRow,
@@ -30,7 +30,6 @@ from scoring.catalog_rows import (
     ServiceRow,
     SlaRow,
     StorageRow,
-    read_rows,
 )
 
 DATA_DIR = Path(__file__).parent / "data"

@@ -16,7 +16,7 @@ from typing import Any
 from core.errors import PriceNotFoundError
 from core.scenario import CloudSite, Usage
 from scoring.catalog import Catalog
-from scoring.catalog_rows import CatalogError
+from scoring.catalog_csv import CatalogError
 
 Component = Callable[..., Any]
 
