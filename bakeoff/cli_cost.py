@@ -22,7 +22,7 @@ from bench.scenarios import load_campaign_file
 from core.errors import PriceNotFoundError
 from core.scenario import Campaign, CloudSite, LocalSite, StaticSite
 from scoring.catalog import Catalog
-from scoring.catalog_rows import CONFIDENCE_LABEL, confidence_level
+from scoring.catalog_csv import CONFIDENCE_LABEL, confidence_level
 from scoring.sla import sla_risk
 from scoring.tco import TERMS, CostComponent, MissingPrices, SiteCost, estimate_site, term_rates
 

@@ -16,8 +16,8 @@ from rich.table import Table
 
 from core.errors import BakeoffError
 from scoring.catalog import STALE_DAYS, Catalog, row_date
+from scoring.catalog_csv import CONFIDENCE_LABEL
 from scoring.catalog_load import load_catalog
-from scoring.catalog_rows import CONFIDENCE_LABEL
 
 _console = Console()  # the terminal's width: tables fold to fit
 SNAPSHOT_OPTION = typer.Option(None, "--snapshot", help="a refreshed snapshot directory "

@@ -14,7 +14,7 @@ from rich.table import Table
 from core.errors import BakeoffError, PriceNotFoundError
 from core.scenario import CloudSite, SizeSpec
 from scoring.catalog import Catalog
-from scoring.catalog_rows import CONFIDENCE_LABEL
+from scoring.catalog_csv import CONFIDENCE_LABEL
 from scoring.equivalents import (
     DEFAULT_REGIONS,
     common_era,

@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from core.egress_mix import EgressMix, default_mix
 from core.errors import BakeoffError, ScenarioError
 from core.scenario_messages import NAME_PATTERN, describe, short
 from core.serverless_spec import FunctionUsage
@@ -79,6 +80,8 @@ class Usage(Model):
     hours_per_month: float = Field(730, gt=0, le=744)
     instances: int = Field(1, gt=0, le=100_000)
     egress_gb_per_month: float = Field(0, ge=0, le=1e9)
+    egress_destinations: EgressMix = Field(default_factory=default_mix, description="share of "
+                                           "egress GB per destination, adding up to 1")
     storage_gb: float = Field(0, ge=0, le=1e9)
     provisioned_iops: int = Field(0, ge=0, le=10**9)
     term: Literal["on-demand", "1y", "3y", "spot"] = "on-demand"

@@ -12,9 +12,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from core.errors import PriceNotFoundError
+from scoring.catalog_csv import CatalogError
 from scoring.catalog_platforms import PlatformRow
 from scoring.catalog_rows import (
-    CatalogError,
     CommitmentRow,
     ComplianceRow,
     ComputeRow,
@@ -252,17 +252,37 @@ class Catalog:
         return sorted({r.provider for r in self._commitments})
 
     # -- network -------------------------------------------------------------------------
-    def egress_tiers(self, provider: str, region: str) -> list[EgressTier]:
-        tiers = sorted((t for t in self._egress
-                        if t.provider == provider and t.region_scope == region),
-                       key=lambda t: t.tier_start_gb)
-        if not tiers:
+    def egress_tiers(self, provider: str, region: str,
+                     destination: str = "default") -> list[EgressTier]:
+        """The tier ladder for egress to `destination`: its own rows, or the region's "all"
+        rows when the provider's price does not depend on the destination. A destination the
+        snapshot has no rows for is a PriceNotFoundError, never the default ladder."""
+        here = [t for t in self._egress if t.provider == provider and t.region_scope == region]
+        if not here:
             have = sorted({t.region_scope for t in self._egress if t.provider == provider})
             raise PriceNotFoundError(
                 f"{provider} {region}: no internet egress tiers in the snapshot (regions with "
                 f"tiers: {', '.join(have) or 'none'}); give price_override.egress_usd_per_gb "
                 "with a reason")
+        dests = {t.destination for t in here}
+        if "all" in dests and len(dests) > 1:
+            raise CatalogError(f"egress.csv: {provider} {region} has 'all' rows and per-"
+                               f"destination rows ({', '.join(sorted(dests))}); use one or the "
+                               "other")
+        want = "all" if dests == {"all"} else destination
+        tiers = sorted((t for t in here if t.destination == want), key=lambda t: t.tier_start_gb)
+        if not tiers:
+            raise PriceNotFoundError(
+                f"{provider} {region}: no internet egress price to destination "
+                f"{destination!r} (usage.egress_destinations; destinations with tiers: "
+                f"{', '.join(sorted(dests))}); give price_override.egress_usd_per_gb with a "
+                "reason")
         return tiers
+
+    def egress_by_destination(self, provider: str, region: str) -> bool:
+        """False when the region's egress price is one ladder for every destination."""
+        return not any(t.destination == "all" for t in self._egress
+                       if t.provider == provider and t.region_scope == region)
 
     # -- storage -------------------------------------------------------------------------
     def storage(self, provider: str, region: str, volume_type: str) -> StorageRow:

@@ -16,10 +16,10 @@ from functools import lru_cache
 from pathlib import Path
 
 from scoring.catalog import Catalog
+from scoring.catalog_csv import CatalogError, read_rows
 from scoring.catalog_platforms import PlatformRow
 from scoring.catalog_rows import (
     ArchRule,
-    CatalogError,
     CommitmentRow,
     ComplianceRow,
     ComputeRow,
@@ -30,7 +30,6 @@ from scoring.catalog_rows import (
     ServiceRow,
     SlaRow,
     StorageRow,
-    read_rows,
 )
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -134,7 +133,8 @@ def _load(d: Path) -> Catalog:
         "commitments": rows("commitments", CommitmentRow,
                             ("provider", "region", "instance_type", "term_years", "payment",
                              "instrument")),
-        "egress": rows("egress", EgressTier, ("provider", "region_scope", "tier_start_gb")),
+        "egress": rows("egress", EgressTier, ("provider", "region_scope", "destination",
+                                              "tier_start_gb")),
         "managed_db": rows("managed_db", ManagedDbRow,
                            ("provider", "region", "engine", "tier_or_instance", "ha")),
         "storage": rows("storage", StorageRow, ("provider", "region", "volume_type")),

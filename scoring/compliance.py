@@ -15,8 +15,9 @@ from typing import Literal
 
 from pydantic import Field
 
+from scoring.catalog_csv import read_rows
 from scoring.catalog_load import DATA_DIR
-from scoring.catalog_rows import Provider, Row, read_rows
+from scoring.catalog_rows import Provider, Row
 
 Requirement = Literal["soc2", "pci-dss", "hipaa-baa", "fedramp-moderate", "fedramp-high"]
 REQUIREMENTS: tuple[str, ...] = ("soc2", "pci-dss", "hipaa-baa", "fedramp-moderate",

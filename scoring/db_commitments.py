@@ -17,8 +17,9 @@ from pydantic import Field, model_validator
 
 from core.errors import PriceNotFoundError
 from scoring.catalog import Catalog, DbPrice
+from scoring.catalog_csv import read_rows
 from scoring.catalog_load import DATA_DIR
-from scoring.catalog_rows import ConfidentPriceRow, Provider, read_rows
+from scoring.catalog_rows import ConfidentPriceRow, Provider
 from scoring.commitments import OFFERED
 
 FILE = "db_commitments.csv"

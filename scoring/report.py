@@ -81,8 +81,8 @@ def measurements(result: ScoreResult) -> list[dict[str, Any]]:
 def cost_label(c: Any) -> str:
     """The price label plus its confidence; a secondary source is marked in capitals."""
     from scoring.catalog import STALE_DAYS
+    from scoring.catalog_csv import CONFIDENCE_LABEL, confidence_level
     from scoring.catalog_load import load_catalog
-    from scoring.catalog_rows import CONFIDENCE_LABEL, confidence_level
 
     level = confidence_level(getattr(c, "confidence", None))
     out = f"{c.label}; {CONFIDENCE_LABEL[level]}" if level else c.label

@@ -17,8 +17,9 @@ from pydantic import Field, field_validator
 from core.errors import PriceNotFoundError
 from core.scenario import CloudSite, Usage
 from scoring.catalog import Catalog
+from scoring.catalog_csv import parse_pairs, read_rows
 from scoring.catalog_load import DATA_DIR
-from scoring.catalog_rows import ConfidentPriceRow, Provider, parse_pairs, read_rows
+from scoring.catalog_rows import ConfidentPriceRow, Provider
 
 FILE = "support_plans.csv"
 

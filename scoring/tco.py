@@ -18,11 +18,11 @@ from core.scenario import Campaign, CloudSite, LocalSite, StaticSite, Usage
 from scoring import commitments
 from scoring.catalog import Catalog, ComputeRow
 from scoring.catalog_load import load_catalog
-from scoring.catalog_rows import CatalogError
 from scoring.equivalents import db_shape, site_compute_row
 from scoring.support import support_component
 from scoring.tco_cluster import bills_pods, cluster_parts
 from scoring.tco_database import database_parts
+from scoring.tco_egress import egress_parts, ladder
 from scoring.tco_functions import function_parts
 from scoring.tco_parts import disk_parts, sud_multiplier
 from scoring.tco_services import service_parts
@@ -215,43 +215,10 @@ def _sud(site: CloudSite, usage: Usage, term: str, compute: CostComponent,
                        "on-demand rate", confidence="primary_page")]
 
 
-def egress_components(provider: str, region: str, gb: float,
-                      catalog: Catalog) -> list[CostComponent]:
-    """Cumulative tiers: each GB is priced at the tier it falls in, one component per tier."""
-    tiers = catalog.egress_tiers(provider, region)
-    edge = 0.0
-    out = []
-    for t in tiers:
-        if t.tier_start_gb != edge:
-            raise CatalogError(f"egress.csv: {provider} {region} tiers are not contiguous at "
-                               f"{edge:g} GB (next tier starts at {t.tier_start_gb:g} GB)")
-        end = math.inf if t.tier_end_gb is None else t.tier_end_gb
-        qty = max(0.0, min(gb, end) - t.tier_start_gb)
-        if qty > 0:
-            span = f"{t.tier_start_gb:g}-{'' if end == math.inf else f'{end:g}'} GB"
-            out.append(_component(f"internet egress {span}", qty, "GB", t.usd_per_gb,
-                                  f"{t.source_url} ({t.source_date or 'date unknown'}; "
-                                  f"{t.confidence})", "catalog", "egress", t.tier_as_published,
-                                  confidence=t.confidence))
-        edge = end
-    return out
-
-
-def _egress(site: CloudSite, usage: Usage, catalog: Catalog) -> tuple[list[CostComponent],
-                                                                      list[str]]:
-    gb = usage.egress_gb_per_month
-    if gb <= 0:
-        return [], []
-    ov = site.price_override
-    if ov is not None and ov.egress_usd_per_gb is not None:
-        return [_component("internet egress (flat)", gb, "GB", ov.egress_usd_per_gb,
-                           f"price_override: {ov.reason}", "override", "egress")], []
-    comps = egress_components(site.provider, site.region, gb, catalog)
-    caveats = []
-    if any(c.unit_price_usd == 0 for c in comps):
-        caveats.append("egress free allowance is per account per month, counted here in full "
-                       "for this site")
-    return comps, caveats
+def egress_components(provider: str, region: str, gb: float, catalog: Catalog,
+                      destination: str = "default") -> list[CostComponent]:
+    """One destination's tier ladder (scoring/tco_egress.py)."""
+    return ladder(provider, region, gb, catalog, _component, destination)
 
 
 def estimate_site(campaign: Campaign, site: Site | str, catalog: Catalog | None = None,
@@ -330,12 +297,8 @@ def _cloud_components(site: CloudSite, usage: Usage, term: str, catalog: Catalog
             caveats.append(f"database {db.instance} is a BURSTABLE class: not equivalent to "
                            "non-burstable classes elsewhere (set database.burstable: true to "
                            "compare burstable with burstable)")
-    try:
-        egress, egress_caveats = _egress(site, usage, catalog)
-        components += egress
-        caveats += egress_caveats
-    except PriceNotFoundError as e:
-        missing.append(str(e))
+    egress, egress_caveats, miss = egress_parts(site, usage, catalog, _component)
+    components, caveats, missing = components + egress, caveats + egress_caveats, missing + miss
     services, miss = service_parts(site, usage, catalog, _component)
     components += services
     missing += miss

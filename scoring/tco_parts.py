@@ -14,7 +14,7 @@ from core.errors import PriceNotFoundError
 from core.provider_facts import ProviderLimitError
 from core.scenario import CloudSite, Usage
 from scoring.catalog import Catalog
-from scoring.catalog_rows import confidence_level
+from scoring.catalog_csv import confidence_level
 
 # The disk a site gets when it names none: the same defaults as the cloud programs
 # (stacks/cloud/spec.py DEFAULT_DISK_TYPE), so the price is that of what is provisioned.

@@ -12,15 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from scoring.catalog_csv import CatalogError, read_rows
 from scoring.catalog_load import DATA_DIR, load_catalog
-from scoring.catalog_rows import (
-    ArchRule,
-    CatalogError,
-    ComplianceRow,
-    ComputeRow,
-    SlaRow,
-    read_rows,
-)
+from scoring.catalog_rows import ArchRule, ComplianceRow, ComputeRow, SlaRow
 from scoring.compliance import ComplianceLevelRow
 from scoring.prices.snapshot import KINDS, write_csv
 

@@ -15,8 +15,8 @@ from pydantic import ValidationError
 
 from core.errors import PriceNotFoundError
 from core.scenario import SizeSpec
+from scoring.catalog_csv import CatalogError
 from scoring.catalog_load import DATA_DIR, load_catalog
-from scoring.catalog_rows import CatalogError
 from scoring.equivalents import common_era, equivalents, resolve_size
 
 

@@ -134,7 +134,7 @@ def test_partial_refresh_carries_and_says_so_then_diff(tmp_path):
     carried = {(c["provider"], c["region"], c["kind"]) for c in prov["carried"]}
     assert ("gcp", "us-central1", "compute") in carried
     assert ("aws", "us-east-1", "compute") not in carried
-    assert ("aws", "us-east-1", "egress") in carried  # not fetched by the fake: carried
+    assert ("aws", "us-east-1", "egress/all") in carried  # not fetched by the fake: carried
     # a refreshed cross-AZ price replaces only that item; the load balancer rows are carried
     assert ("aws", "us-east-1", "services/lb_hour") in carried
     assert cat.service("aws", "us-east-1", "cross_az_gb").usd_per_unit == 0.02
@@ -224,8 +224,8 @@ MORE = [
     _doc_sku("P2", "N1 Predefined Instance Ram running in Americas", "OnDemand",
              [(0, 0.004237)], "RAM"),
     _doc_sku("P3", "Commitment v1: Cpu in Americas for 1 Year", "Commit1Yr", [(0, 0.019915)]),
-    # internet egress: one tiered SKU per destination group (GiB a month); only the one to the
-    # Americas is the priced route, China/Australia and inter-region SKUs are other charges
+    # internet egress: one tiered SKU per destination group (GiB a month): the one to the
+    # Americas is the default route, China is priced apart, inter-region SKUs are other charges
     _doc_sku("G1", "Network Internet Data Transfer Out from Americas to Americas", "OnDemand",
              [(0, 0.12), (1024, 0.11), (10240, 0.08)], "PremiumInternetEgress", "GiBy"),
     _doc_sku("G2", "Network Internet Data Transfer Out from Americas to China", "OnDemand",
@@ -256,7 +256,8 @@ def test_gcp_documented_skus_tiers_and_more_series():
     assert rows["n1-standard-4"].ondemand_usd_per_hour == pytest.approx(0.189999)
     assert rows["n1-standard-4"].memory_gib == 15
     assert "e2-standard-4" in rows
-    eg = [(t.tier_start_gb, t.tier_end_gb, t.usd_per_gb) for t in res.rows["egress"]]
+    eg = [(t.tier_start_gb, t.tier_end_gb, t.usd_per_gb) for t in res.rows["egress"]
+          if t.destination == "default"]  # China: tests/test_prices_gcp_egress_destinations.py
     assert eg == [(0, 1024, 0.12), (1024, 10240, 0.11), (10240, None, 0.08)]
     # N1 CUDs name no series: never attached to a series by guess
     assert not any(c.instance_type.startswith("n1-") for c in res.rows.get("commitments", []))

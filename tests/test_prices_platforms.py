@@ -8,8 +8,8 @@ import shutil
 import pytest
 
 from core.errors import PriceNotFoundError
+from scoring.catalog_csv import CatalogError
 from scoring.catalog_load import DATA_DIR, load_catalog
-from scoring.catalog_rows import CatalogError
 
 
 @pytest.fixture(scope="module")

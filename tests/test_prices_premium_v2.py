@@ -14,8 +14,9 @@ import re
 import pytest
 
 from bench.scenarios import parse_campaign
+from scoring.catalog_csv import CatalogError, read_rows
 from scoring.catalog_load import DATA_DIR, load_catalog
-from scoring.catalog_rows import CatalogError, StorageRow, read_rows
+from scoring.catalog_rows import StorageRow
 from scoring.tco import estimate_site
 
 

@@ -31,7 +31,7 @@ def test_every_carried_kind_says_why(tmp_path):
                       fetchers={"aws": _fetch_compute_only})
     why = {(c["provider"], c["region"], c["kind"]): c["why"] for c in prov["carried"]}
     # asked and promised, but none came back: said as such (not silently carried)
-    assert why[("aws", "us-east-1", "egress")].startswith("asked, but the API returned no")
+    assert why[("aws", "us-east-1", "egress/all")].startswith("asked, but the API returned no")
     # asked, not a kind this fetcher prices
     assert why[("aws", "us-east-1", "storage")].startswith("not fetched by this refresh")
     assert why[("aws", "eu-west-1", "compute")] == "region not asked"

@@ -11,8 +11,8 @@ import pytest
 
 from bench.scenarios import parse_campaign
 from scoring.catalog import Catalog
+from scoring.catalog_csv import CatalogError
 from scoring.catalog_load import load_catalog
-from scoring.catalog_rows import CatalogError
 from scoring.sla import compute_tier, sla_risk
 from scoring.tco import egress_components
 from tests.test_sla import _campaign as _sla_campaign  # (site, revenue, instances, expected)

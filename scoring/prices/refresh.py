@@ -75,7 +75,13 @@ def _why(fresh: dict[str, ProviderResult], provider: str, region: str, kind: str
 
 
 def _kind(kind: str, row: Row) -> str:
-    return f"services/{row.item}" if kind == "services" else kind  # type: ignore[attr-defined]
+    """Services count per item and egress per destination: a refresh that priced egress to
+    the default destinations but not to China carries (and names) the China rows."""
+    if kind == "services":
+        return f"services/{row.item}"  # type: ignore[attr-defined]
+    if kind == "egress":
+        return f"egress/{row.destination}"  # type: ignore[attr-defined]
+    return kind
 
 
 def refresh(dest: Path, providers: list[str], regions: list[str] | None = None, *,

@@ -208,7 +208,7 @@ def _transfer(client: Any, region: str, res: ProviderResult, when: str) -> None:
             for offer in it["terms"].get("OnDemand", {}).values():
                 for start, end, price, text in _with_free_tier(_dims(offer)):
                     res.add("egress", EgressTier(
-                        provider="aws", region_scope=region,
+                        provider="aws", region_scope=region, destination="all",
                         tier_start_gb=start, tier_end_gb=end,
                         usd_per_gb=price, tier_as_published=text,
                         source=f"{API}: AWSDataTransfer sku {sku}",

@@ -276,7 +276,8 @@ def _bandwidth(client: httpx.Client, base: str, region: str, res: ProviderResult
         end = float(tiers[i + 1]["tierMinimumUnits"]) if i + 1 < len(tiers) else None
         price = it["retailPrice"]
         res.add("egress", EgressTier(
-            provider="azure", region_scope=region, tier_start_gb=start, tier_end_gb=end,
+            provider="azure", region_scope=region, destination="all", tier_start_gb=start,
+            tier_end_gb=end,
             usd_per_gb=price, tier_as_published=f"{it.get('productName', '')} from "
             f"{start:g} GB" + (" (free)" if price == 0 else ""),
             source=f"{API}: meterId {it['meterId']}", source_url=BASE_URL,

@@ -3,8 +3,9 @@
 Compute Engine publishes per-vCPU and per-GB-of-RAM SKUs per series and region; a machine
 type's price is vCPUs x core price + GB x RAM price, for on-demand, Spot and 1y/3y resource
 CUDs. Persistent disks, Cloud SQL for PostgreSQL (zonal and regional vCPU/RAM/storage) and
-Premium-tier internet egress to the Americas (every tier of the 'Network Internet Data Transfer
-Out from <source> to Americas' SKU) come from the same API.
+Premium-tier internet egress (every tier of the 'Network Internet Data Transfer Out from
+<source> to Americas' SKU, the default destinations, and of the '... to China' and '... to
+Australia' SKUs, priced apart) come from the same API.
 """
 
 from __future__ import annotations
@@ -44,7 +45,10 @@ SHAPES: dict[tuple[str, str], dict[int, float]] = {
     ("n1", "highmem"): {n: n * 6.5 for n in (2, 4, 8, 16)},
 }
 EXPECTED_KINDS = ("compute", "commitments", "storage", "managed_db", "egress")
-_EGRESS = re.compile(r"^Network Internet Data Transfer Out from (?P<src>.+) to Americas$")
+_EGRESS = re.compile(r"^Network Internet Data Transfer Out from (?P<src>.+) "
+                     r"to (?P<dest>Americas|China|Australia)$")
+# the SKU to the Americas is priced as every destination but China and Australia (the default)
+_DESTINATIONS = {"Americas": "default", "China": "china", "Australia": "australia"}
 _UNIT = re.compile(r"^(?:Spot Preemptible )?(?P<series>[A-Z][A-Z0-9]*) (?:AMD |Arm |Intel )?"
                    r"(?:Predefined )?Instance (?P<res>Core|Ram) running in ")
 _CUD = re.compile(r"^Commitment v1: (?P<series>[A-Z][A-Z0-9]*) (?:AMD |Arm |Intel )?"
@@ -138,12 +142,20 @@ def _disks(skus: list[Any], region: str, when: str, res: ProviderResult) -> None
 
 
 def _egress(skus: list[Any], region: str, when: str, res: ProviderResult) -> None:
-    """Every tier of the region's internet egress SKU to the Americas (startUsageAmount in
-    GiB a month: 0, 1,024, 10,240 -> 0.12, 0.11, 0.08 for sources in the Americas)."""
+    """Every tier of the region's internet egress SKUs to the Americas (the default
+    destinations), China and Australia (startUsageAmount in GiB a month: 0, 1,024, 10,240 ->
+    0.12, 0.11, 0.08 / 0.23, 0.22, 0.20 / 0.19, 0.18, 0.15 for us-central1). Each destination
+    is its own SKU with its own tiers; a second SKU for the same destination is refused."""
+    seen: dict[str, str] = {}
     for s in skus:
         m = _EGRESS.match(s.description)
         if not m or region not in s.service_regions or s.category.usage_type != "OnDemand":
             continue
+        dest = _DESTINATIONS[m["dest"]]
+        if dest in seen:
+            raise RefreshError(f"gcp {region} egress to {m['dest']}: two SKUs ({seen[dest]}, "
+                               f"{s.sku_id}); refusing to guess which one bills")
+        seen[dest] = s.sku_id
         rates = sorted(s.pricing_info[0].pricing_expression.tiered_rates,
                        key=lambda r: r.start_usage_amount)
         for i, r in enumerate(rates):
@@ -154,12 +166,16 @@ def _egress(skus: list[Any], region: str, when: str, res: ProviderResult) -> Non
             start = float(r.start_usage_amount)
             end = float(rates[i + 1].start_usage_amount) if i + 1 < len(rates) else None
             res.add("egress", EgressTier(
-                provider="gcp", region_scope=region, tier_start_gb=start, tier_end_gb=end,
-                usd_per_gb=price, tier_as_published=f"{s.description}, from {start:g} GiB"
+                provider="gcp", region_scope=region, destination=dest, tier_start_gb=start,
+                tier_end_gb=end, usd_per_gb=price,
+                tier_as_published=f"{s.description}, from {start:g} GiB"
                 + (" (free)" if price == 0 else ""),
                 source=f"{API}: sku {s.sku_id}", source_url="https://cloudbilling.googleapis.com",
                 source_date=when[:10], sku=s.sku_id, retrieved_at=when, confidence=CONFIDENCE))
-        return  # one SKU per source region
+    lacking = sorted(set(_DESTINATIONS.values()) - set(seen))
+    if seen and lacking:  # no egress at all is caught by the per-kind completeness check
+        res.notes.append(f"gcp {region}: no internet egress SKU to {', '.join(lacking)}; "
+                         "those destinations are carried from the previous snapshot")
 
 
 def _cloudsql(skus: list[Any], region: str, when: str, res: ProviderResult) -> None:
@@ -211,8 +227,8 @@ def fetch(regions: list[str], *, client: Any = None) -> ProviderResult:
         _disks(compute, region, when, res)
         _egress(compute, region, when, res)
         _cloudsql(sql, region, when, res)
-    res.notes.append("internet egress: Premium tier to destinations in the Americas (other "
-                     "destinations are priced differently and not held)")
+    res.notes.append("internet egress: Premium tier, per destination group (default = the "
+                     "SKU to the Americas; China and Australia apart)")
     return res
 
 
