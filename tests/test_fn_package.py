@@ -11,6 +11,7 @@ import zipfile
 
 import pytest
 
+from stacks.cloud import fn_node
 from stacks.cloud import fn_package as pkg
 
 SOURCE = pkg.HERE / "functions.py"  # bench/serverless/functions.py, packed as a file
@@ -128,7 +129,7 @@ def _elf_machine(data: bytes) -> str:
 @pytest.fixture
 def fresh_cache(tmp_path, monkeypatch):
     monkeypatch.delenv(pkg.WHEELS_ENV, raising=False)
-    monkeypatch.setenv(pkg.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv(fn_node.CACHE_ENV, str(tmp_path / "cache"))
     return tmp_path / "cache"
 
 

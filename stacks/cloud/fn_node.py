@@ -42,6 +42,11 @@ NPM_ENV = "BAKEOFF_FN_NPM"
 CACHE_ENV = "BAKEOFF_FN_CACHE"
 
 
+def cache_root() -> Path:
+    """Where vendored function dependencies (wheels, npm tarballs) are kept between runs."""
+    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "bakeoff" / "fn-wheels")
+
+
 class NodeDepsError(BakeoffError):
     """A Node.js dependency that cannot be fetched, or whose tarball fails its integrity."""
 
@@ -118,8 +123,7 @@ def tarballs(names: list[str], download: bool = True) -> Path | None:
         return Path(os.environ[NPM_ENV])
     specs = [f"{name_of(p)}@{e['version']}" for p, e in deps.items()]
     key = hashlib.sha256(" ".join(specs).encode()).hexdigest()[:12]
-    root = Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "bakeoff" / "fn-wheels")
-    cache = root / f"npm-{key}"
+    cache = cache_root() / f"npm-{key}"
     if (cache / ".complete").exists():
         return cache
     if not download:

@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.errors import BakeoffError
+from stacks.cloud.fn_node import cache_root
 
 # The handler and its entry points are files of bench/serverless, packed as files (read,
 # never imported here).
@@ -116,7 +117,6 @@ def _sources(provider: str, function: str) -> dict[str, bytes]:
 
 
 PLATFORMS = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
-CACHE_ENV = "BAKEOFF_FN_CACHE"
 WHEELS_ENV = "BAKEOFF_FN_WHEELS"
 # Where a platform imports vendored dependencies from: Lambda puts the zip's root on
 # sys.path; Azure Functions Python wants them in ./.python_packages/lib/site-packages
@@ -162,8 +162,7 @@ def platform_wheels(provider: str, function: str, arch: str = "x86_64",
     if os.environ.get(WHEELS_ENV):
         return Path(os.environ[WHEELS_ENV])
     key = hashlib.sha256(" ".join(reqs).encode()).hexdigest()[:12]
-    root = Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "bakeoff" / "fn-wheels")
-    cache = root / f"{PLATFORMS[arch]}-cp{PYTHON.replace('.', '')}-{key}"
+    cache = cache_root() / f"{PLATFORMS[arch]}-cp{PYTHON.replace('.', '')}-{key}"
     if (cache / ".complete").exists():
         return cache
     if not download:

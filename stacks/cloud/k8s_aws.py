@@ -21,6 +21,7 @@ https://github.com/kubernetes/autoscaler/blob/master/cluster-autoscaler/cloudpro
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pulumi
 import pulumi_aws as aws
@@ -65,6 +66,21 @@ def _irsa_trust(oidc_arn: str, issuer: str, namespace: str, account: str) -> str
         "Condition": {"StringEquals": {f"{host}:sub": f"system:serviceaccount:{namespace}:"
                                                       f"{account}",
                                        f"{host}:aud": "sts.amazonaws.com"}}}]})
+
+
+def node_role_with_policies(spec: CloudSiteSpec, prefix: str, opts: pulumi.ResourceOptions,
+                            named: Callable[[str], dict[str, str]],
+                            policies: tuple[str, ...] = NODE_POLICIES
+                            ) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
+    """The IAM role EC2 nodes join the cluster with, and its managed-policy attachments
+    (the managed node group's and Karpenter's nodes each get their own)."""
+    role = aws.iam.Role(spec.resource_name(f"{prefix}-role"),
+                        assume_role_policy=_assume("ec2.amazonaws.com"),
+                        tags=named(f"{prefix}-role"), opts=opts)
+    attached = [aws.iam.RolePolicyAttachment(
+        spec.resource_name(f"{prefix}-policy-{i}"), role=role.name,
+        policy_arn=POLICY_ARN.format(p), opts=opts) for i, p in enumerate(policies)]
+    return role, attached
 
 
 def program(spec: CloudSiteSpec) -> None:
@@ -132,12 +148,7 @@ def program(spec: CloudSiteSpec) -> None:
         tags=named("eks"),
         opts=pulumi.ResourceOptions(provider=net["provider"], depends_on=[attach]))
 
-    node_role = aws.iam.Role(spec.resource_name("node-role"),
-                             assume_role_policy=_assume("ec2.amazonaws.com"),
-                             tags=named("node-role"), opts=opts)
-    node_policies = [aws.iam.RolePolicyAttachment(
-        spec.resource_name(f"node-policy-{i}"), role=node_role.name,
-        policy_arn=POLICY_ARN.format(p), opts=opts) for i, p in enumerate(NODE_POLICIES)]
+    node_role, node_policies = node_role_with_policies(spec, "node", opts, named)
     autoscaler_tags = {} if kp else {"k8s.io/cluster-autoscaler/enabled": "true",
                                      f"k8s.io/cluster-autoscaler/{name}": "owned"}
     group_max = k8s.min_nodes if kp else k8s.max_nodes  # Karpenter adds the rest

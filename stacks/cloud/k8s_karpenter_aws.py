@@ -208,7 +208,7 @@ def declare(spec: CloudSiteSpec, net: dict[str, Any], cluster: Any, name: str, k
     from pulumi_kubernetes.apiextensions import CustomResource
     from pulumi_kubernetes.helm.v3 import Release
 
-    from stacks.cloud.k8s_aws import POLICY_ARN, _assume
+    from stacks.cloud.k8s_aws import node_role_with_policies
 
     tags = spec.tags()
     opts = pulumi.ResourceOptions(provider=net["provider"])
@@ -216,12 +216,8 @@ def declare(spec: CloudSiteSpec, net: dict[str, Any], cluster: Any, name: str, k
     def named(suffix: str) -> dict[str, str]:
         return {**tags, "Name": spec.resource_name(suffix)}
 
-    node_role = aws.iam.Role(spec.resource_name("kp-node-role"),
-                             assume_role_policy=_assume("ec2.amazonaws.com"),
-                             tags=named("kp-node-role"), opts=opts)
-    attached = [aws.iam.RolePolicyAttachment(
-        spec.resource_name(f"kp-node-policy-{i}"), role=node_role.name,
-        policy_arn=POLICY_ARN.format(p), opts=opts) for i, p in enumerate(NODE_POLICIES)]
+    node_role, attached = node_role_with_policies(spec, "kp-node", opts, named,
+                                                  NODE_POLICIES)
     profile = aws.iam.InstanceProfile(spec.resource_name("kp-profile"), role=node_role.name,
                                       tags=named("kp-profile"), opts=opts)
     access = aws.eks.AccessEntry(spec.resource_name("kp-access"), cluster_name=cluster.name,

@@ -13,29 +13,15 @@ import zipfile
 
 import pytest
 
-from bench.scenarios import load_campaign_file
 from stacks.cloud import fn_node, rules
 from stacks.cloud.fn_package import PackageError, build
-from stacks.cloud.preview import preview_program
-from stacks.cloud.resolve import sample_spec
-from tests.conftest import REPO, requires_tools
-
-CAMPAIGN = load_campaign_file(REPO / "scenarios" / "serverless.yaml")
-SITES = {s.provider: s for s in CAMPAIGN.sites}
+from tests.cloud.test_fn_programs import _declare as declare
+from tests.cloud.test_fn_programs import _one
+from tests.conftest import requires_tools
 
 
 def _declare(provider: str):
-    site = SITES[provider]
-    site = site.model_copy(update={"serverless": site.serverless.model_copy(
-        update={"runtime": "node"})})
-    spec = sample_spec(site, CAMPAIGN)
-    return spec, preview_program(spec)
-
-
-def _one(preview, token):
-    found = [r for r in preview.resources if r.type == token]
-    assert len(found) == 1, [r.type for r in preview.resources]
-    return found[0]
+    return declare(provider, runtime="node")
 
 
 @pytest.mark.parametrize("provider", ["aws", "azure", "gcp"])
