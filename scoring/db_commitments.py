@@ -6,6 +6,8 @@ names one class (`db.m6g.large`, `GP_Standard_D2ds_v5`) with its effective $/h, 
 spend-based discount on every dedicated-core class of the region (Cloud SQL: 25 % for 1 year,
 52 % for 3 years, on vCPU and memory, not storage). A class with no row for the term and
 payment is a missing price naming provider, region, class, HA and term: never on-demand.
+`bakeoff prices refresh` writes RDS Reserved Instance and Azure reserved-capacity rows here
+(an upfront fee spread over the term's hours and kept in `upfront_usd`, as for compute).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from scoring.catalog import Catalog, DbPrice
 from scoring.catalog_csv import read_rows
 from scoring.catalog_load import DATA_DIR
 from scoring.catalog_rows import ConfidentPriceRow, Provider
-from scoring.commitments import OFFERED
+from scoring.commitments import HOURS_PER_YEAR, OFFERED
 
 FILE = "db_commitments.csv"
 
@@ -33,6 +35,8 @@ class DbCommitmentRow(ConfidentPriceRow):
     term_years: int = Field(ge=1, le=3)
     payment: str = Field(pattern="^(no_upfront|partial_upfront|all_upfront)$")
     effective_usd_per_hour: float | None = Field(None, gt=0)
+    upfront_usd: float | None = Field(None, gt=0, description="paid at purchase; already "
+                                      "spread over the term's hours in the effective $/h")
     discount_pct: float | None = Field(None, gt=0, lt=100)
     ondemand_usd_per_hour: float | None = Field(None, gt=0)
     notes: str | None = None
@@ -44,15 +48,28 @@ class DbCommitmentRow(ConfidentPriceRow):
         return self
 
 
+KEY = ("provider", "region", "instance", "ha", "term_years", "payment")
+
+
 @lru_cache(maxsize=8)
+def _cached(path: Path, _mtime_ns: int) -> tuple[DbCommitmentRow, ...]:
+    return tuple(read_rows(path, DbCommitmentRow, KEY))
+
+
 def _rows(path: Path) -> tuple[DbCommitmentRow, ...]:
-    return tuple(read_rows(path, DbCommitmentRow,
-                           ("provider", "region", "instance", "ha", "term_years", "payment")))
+    """Keyed by modification time too: a refresh rewrites a snapshot at the same path."""
+    return _cached(path, path.stat().st_mtime_ns if path.is_file() else 0)
 
 
 def _file(catalog: Catalog) -> Path:
     own = catalog.path / "pricing" / FILE if catalog.path is not None else None
     return own if own is not None and own.is_file() else DATA_DIR / "pricing" / FILE
+
+
+def rows_of(catalog: Catalog) -> list[DbCommitmentRow]:
+    """The database commitments a catalog prices with (its own file, else the shipped one):
+    what a refresh carries and what `prices diff` compares."""
+    return list(_rows(_file(catalog)))
 
 
 def committed(catalog: Catalog, provider: str, region: str, price: DbPrice, term: str,
@@ -67,8 +84,13 @@ def committed(catalog: Catalog, provider: str, region: str, price: DbPrice, term
     if exact:
         r = exact[0]
         assert r.effective_usd_per_hour is not None
-        return (r.effective_usd_per_hour, r.provenance,
-                f"{term} {payment.replace('_', ' ')} reserved; {r.notes or ''}".strip("; "),
+        how = f"{term} {payment.replace('_', ' ')} reserved"
+        if r.upfront_usd:  # the same split the compute commitments show
+            hours = years * HOURS_PER_YEAR
+            amortised = r.upfront_usd / hours
+            how += (f": ${r.upfront_usd:,.2f} upfront / {hours:,} h = ${amortised:.6f}/h "
+                    f"amortised + ${r.effective_usd_per_hour - amortised:.6f}/h recurring")
+        return (r.effective_usd_per_hour, r.provenance, f"{how}; {r.notes or ''}".strip("; "),
                 r.confidence)
     if spend:
         r = spend[0]

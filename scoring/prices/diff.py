@@ -5,13 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from scoring.catalog import Catalog
+from scoring.db_commitments import rows_of
 
 # kind -> (key fields, price fields)
 KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "compute": (("provider", "region", "instance_type"),
                 ("ondemand_usd_per_hour", "spot_usd_per_hour")),
-    "commitments": (("provider", "region", "instance_type", "term_years", "payment"),
-                    ("effective_usd_per_hour",)),
+    "commitments": (("provider", "region", "instance_type", "term_years", "payment",
+                     "instrument"), ("effective_usd_per_hour", "upfront_usd")),
+    "db_commitments": (("provider", "region", "instance", "ha", "term_years", "payment"),
+                       ("effective_usd_per_hour", "discount_pct", "upfront_usd")),
     "egress": (("provider", "region_scope", "destination", "tier_start_gb"),
                ("usd_per_gb", "tier_end_gb")),
     "managed_db": (("provider", "region", "tier_or_instance", "ha"),
@@ -43,7 +46,8 @@ class Change:
 
 def _index(catalog: Catalog, kind: str) -> dict[str, object]:
     keys, _ = KEYS[kind]
-    return {"/".join(str(getattr(r, k)) for k in keys): r for r in catalog.all_rows()[kind]}
+    rows = rows_of(catalog) if kind == "db_commitments" else catalog.all_rows()[kind]
+    return {"/".join(str(getattr(r, k)) for k in keys): r for r in rows}
 
 
 def diff(old: Catalog, new: Catalog) -> list[Change]:

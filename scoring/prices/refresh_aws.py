@@ -1,8 +1,10 @@
 """AWS prices from the public Price List Query API (boto3 `pricing.get_products`).
 
 EC2 Linux shared-tenancy on-demand and Standard Reserved 1y/3y (no, partial and all upfront,
-the upfront fee kept so the TCO shows it; Savings Plans are another API, not read); RDS
-for PostgreSQL single/multi-AZ instances and storage; EBS gp3/io2 (GB, IOPS, throughput);
+the upfront fee kept so the TCO shows it); Compute Savings Plans from the Savings Plans API
+(scoring/prices/aws_savings_plans.py); RDS
+for PostgreSQL single/multi-AZ instances, their Reserved Instances (the same `terms.Reserved`
+shape as EC2's, into db_commitments) and storage; EBS gp3/io2 (GB, IOPS, throughput);
 internet egress tiers and intra-region (cross-AZ) transfer. Spot comes from
 `ec2.describe_spot_price_history` only when credentials exist; otherwise it is left empty.
 """
@@ -23,6 +25,8 @@ from scoring.catalog_rows import (
     ServiceRow,
     StorageRow,
 )
+from scoring.db_commitments import DbCommitmentRow
+from scoring.prices.aws_savings_plans import add_compute_savings_plans
 from scoring.prices.common import HOURS_PER_YEAR, ProviderResult, now_iso
 from scoring.prices.snapshot import RefreshError
 
@@ -32,7 +36,8 @@ FAMILIES = {"c": "compute", "m": "general", "r": "memory", "t": "general"}
 # refresh never drops a row equivalents pick today.
 DEFAULT_SERIES = ("c6i", "c7i", "c8i", "c6a", "c7a", "c8a", "c7g", "c8g", "m6i", "m7i", "m8i",
                   "m6a", "m7a", "m8a", "m7g", "m8g", "r6i", "r7i", "t3")
-EXPECTED_KINDS = ("compute", "commitments", "managed_db", "storage", "egress", "services")
+EXPECTED_KINDS = ("compute", "commitments", "managed_db", "db_commitments", "storage", "egress",
+                  "services")
 # AWS free tier: 100 GB/month of data transfer out to the internet, aggregated over all
 # regions per account; the Price List's regional tiers start at 0 without it.
 FREE_EGRESS_GB = 100.0
@@ -146,6 +151,9 @@ def _rds(client: Any, region: str, res: ProviderResult, when: str) -> None:
         dep = a.get("deploymentOption")
         if dep not in ("Single-AZ", "Multi-AZ"):
             continue  # readable-standby clusters and Outposts are other products
+        if (a.get("databaseEngine", "PostgreSQL"), a.get("regionCode", region)) != (
+                "PostgreSQL", region):
+            continue  # the query filters both; an answer that holds others is not trusted
         od = ondemand(it)
         if od is None:
             continue
@@ -164,6 +172,17 @@ def _rds(client: Any, region: str, res: ProviderResult, when: str) -> None:
             storage_usd_per_gb_month=store, source=f"{API}: AmazonRDS sku {sku}",
             source_date=when[:10], sku=sku, retrieved_at=when, confidence=CONFIDENCE,
             notes=f"{dep}; storage = gp3 {dep} GB-month" if store else dep))
+        # RDS Reserved Instances: the product's terms.Reserved, read like EC2's (Standard
+        # class, 1yr/3yr, no/partial/all upfront; the upfront fee spread over the term's hours)
+        for years, pay, eff, upfront in reserved(it):
+            res.add("db_commitments", DbCommitmentRow(
+                provider="aws", region=region, instance=a["instanceType"],
+                ha=dep == "Multi-AZ", term_years=years, payment=pay,
+                effective_usd_per_hour=round(eff, 6), upfront_usd=upfront,
+                ondemand_usd_per_hour=price, source=f"{API}: AmazonRDS sku {sku}",
+                source_date=when[:10], sku=sku, retrieved_at=when, confidence=CONFIDENCE,
+                notes=f"RDS Reserved Instance, {dep}; upfront fee spread over the term's "
+                      "hours"))
 
 
 def _ebs(client: Any, region: str, res: ProviderResult, when: str) -> None:
@@ -259,8 +278,10 @@ def _spot(ec2: Any, region: str, types: list[str], res: ProviderResult) -> None:
 
 
 def fetch(regions: list[str], *, client: Any = None, ec2_factory: Any = None,
-          series: tuple[str, ...] = DEFAULT_SERIES) -> ProviderResult:
-    """Ask the Price List API for each region; raise RefreshError with the reason on failure."""
+          sp_client: Any = None, series: tuple[str, ...] = DEFAULT_SERIES) -> ProviderResult:
+    """Ask the Price List API for each region; raise RefreshError with the reason on failure.
+    Compute Savings Plans come from the Savings Plans API (`sp_client`); a caller that
+    injects the pricing client and no `sp_client` gets none (and a note)."""
     when = now_iso()
     res = ProviderResult("aws", API, list(regions), when, expected=EXPECTED_KINDS)
     try:
@@ -270,13 +291,28 @@ def fetch(regions: list[str], *, client: Any = None, ec2_factory: Any = None,
         raise RefreshError("boto3 is not installed (pip install 'cloud-bakeoff[prices]')"
                            ) from None
     try:
-        client = client or boto3.client("pricing", region_name="us-east-1")
         creds = boto3.session.Session().get_credentials() if ec2_factory is None else True
+        injected = client is not None
+        client = client or boto3.client("pricing", region_name="us-east-1")
+        if sp_client is None and not injected:
+            sp_client = boto3.client("savingsplans", region_name="us-east-1")
         for region in regions:
             types = _ec2(client, region, series, res, when)
             _rds(client, region, res, when)
             _ebs(client, region, res, when)
             _transfer(client, region, res, when)
+            if sp_client is not None:
+                try:
+                    add_compute_savings_plans(sp_client, region, res, when)
+                except bx.ClientError as e:  # pricing:GetProducts alone is a valid setup
+                    if "AccessDenied" not in e.response.get("Error", {}).get("Code", ""):
+                        raise
+                    res.notes.append(f"{region}: Compute Savings Plans not read (these "
+                                     "credentials may not call savingsplans:DescribeSavings"
+                                     "PlansOfferingRates)")
+            else:
+                res.notes.append(f"{region}: Compute Savings Plans not read (no Savings Plans "
+                                 "API client)")
             if creds and types:
                 ec2 = (ec2_factory or (lambda r: boto3.client("ec2", region_name=r)))(region)
                 _spot(ec2, region, types, res)
@@ -288,7 +324,8 @@ def fetch(regions: list[str], *, client: Any = None, ec2_factory: Any = None,
                            "NAME)") from None
     except bx.NoCredentialsError:
         raise RefreshError("the Price List Query API needs AWS credentials (any IAM user "
-                           "with pricing:GetProducts); none were found") from None
+                           "with pricing:GetProducts and savingsplans:"
+                           "DescribeSavingsPlansOfferingRates); none were found") from None
     except (bx.EndpointConnectionError, bx.ConnectTimeoutError, bx.ReadTimeoutError) as e:
         raise RefreshError(f"cannot reach the AWS Price List API ({e})") from None
     except bx.ClientError as e:

@@ -5,7 +5,8 @@ page cap): Linux pay-as-you-go, Spot, 1y/3y reservations (paid upfront, and mont
 total) and savings plans (Windows/RHEL/SUSE, Low Priority and DevTest meters dropped, 5-year
 terms listed as skipped); Premium SSD managed disks
 per tier, LRS and ZRS apart (the "Disk Mount" meter is another charge); Azure Database for
-PostgreSQL Flexible Server vCore compute and storage; internet bandwidth tiers of the default
+PostgreSQL Flexible Server vCore compute, its reserved capacity (per vCore, 1y/3y) and
+storage; internet bandwidth tiers of the default
 routing. Non-USD answers are refused; non-primary meter-region duplicates dropped
 (scoring/prices/azure_items.py).
 """
@@ -25,6 +26,7 @@ from scoring.catalog_rows import (
     ManagedDbRow,
     StorageRow,
 )
+from scoring.db_commitments import DbCommitmentRow
 from scoring.prices.azure_items import (
     TERM_YEARS,
     bandwidth_tiers,
@@ -46,7 +48,8 @@ SERIES = {"Fsv2": ("compute", 2), "Dsv5": ("general", 4), "Dpsv5": ("general", 4
           "Dlsv6": ("compute", 2), "Dalsv6": ("compute", 2), "Falsv6": ("compute", 2),
           "Dasv6": ("general", 4), "Fasv6": ("general", 4), "Dpsv6": ("general", 4),
           "Esv6": ("memory", 8), "Easv6": ("memory", 8)}
-EXPECTED_KINDS = ("compute", "commitments", "disk_tiers", "storage", "managed_db", "egress")
+EXPECTED_KINDS = ("compute", "commitments", "disk_tiers", "storage", "managed_db",
+                  "db_commitments", "egress")
 # Premium SSD tier -> max GiB (Azure managed disk sizes)
 P_TIERS = {"P1": 4, "P2": 8, "P3": 16, "P4": 32, "P6": 64, "P10": 128, "P15": 256,
            "P20": 512, "P30": 1024, "P40": 2048, "P50": 4096, "P60": 8192, "P70": 16384,
@@ -235,12 +238,16 @@ def _postgres(client: httpx.Client, base: str, region: str, res: ProviderResult,
     items = query(client, base, f"serviceName eq 'Azure Database for PostgreSQL' and "
                                 f"armRegionName eq '{region}'", f"azure {region} postgres")
     vcore: dict[str, dict] = {}
+    reserved: list[tuple[str, dict]] = []
     storage = None
     for it in items:
         prod, meter = it.get("productName", ""), it.get("meterName", "")
+        m = re.search(r"(Ddsv5|Edsv5) Series Compute", prod)
+        if "Flexible Server" in prod and m and meter == "vCore" and it.get(
+                "type") == "Reservation":
+            reserved.append((m[1], it))
         if "Flexible Server" not in prod or it.get("type") != "Consumption":
             continue
-        m = re.search(r"(Ddsv5|Edsv5) Series Compute", prod)
         if m and meter == "vCore" and it.get("unitOfMeasure") == "1 Hour":
             vcore[m[1]] = it
         elif "Storage" in prod and meter == "Storage Data Stored":
@@ -263,6 +270,46 @@ def _postgres(client: httpx.Client, base: str, region: str, res: ProviderResult,
                     notes=f"{n} vCores x {it['retailPrice']}/vCore-hour"
                     + ("; zone-redundant HA bills the standby like the primary (x2)"
                        if ha else "")))
+    skipped = sum(_db_reservation_rows(res, region, series, it, vcore, when)
+                  for series, it in reserved)
+    if skipped:
+        res.notes.append(f"{region}: {skipped} 5-year PostgreSQL reserved-capacity price(s) "
+                         "skipped (the catalog holds 1- and 3-year terms)")
+
+
+def _db_reservation_rows(res: ProviderResult, region: str, series: str, it: dict,
+                         vcore: dict[str, dict], when: str) -> int:
+    """Flexible Server reserved capacity is bought per vCore: the item's price is one vCore
+    for the whole term (like a VM reservation's, the term's total), so a class costs
+    vCores x price / term hours, and zone-redundant HA reserves the standby's vCores too
+    (x2, as billed on demand). Paid upfront (the fee kept) or monthly at the same total.
+    Returns 1 for a 5-year term (skipped), else 0."""
+    years = reservation_years(it)
+    if years is None:
+        return 1
+    pattern = DB_SERIES[series][0]
+    od = vcore.get(series)
+    hours = years * HOURS_PER_YEAR
+    for n in (2, 4, 8):
+        for ha in (False, True):
+            vcores = n * (2 if ha else 1)
+            total = round(vcores * it["retailPrice"], 6)
+            common = dict(
+                provider="azure", region=region, instance=pattern.format(n=n), ha=ha,
+                term_years=years, effective_usd_per_hour=round(total / hours, 6),
+                ondemand_usd_per_hour=round(vcores * od["retailPrice"], 6) if od else None,
+                source=f"{API}: meterId {it['meterId']} (vCore reservation "
+                       f"{it['reservationTerm']})", source_date=when[:10],
+                sku=it.get("skuId"), retrieved_at=when, confidence=CONFIDENCE)
+            what = (f"{vcores} vCores x {it['retailPrice']} per vCore for "
+                    f"{it['reservationTerm']} = {total} / {hours} h"
+                    + (" (zone-redundant HA: the standby's vCores reserved too)" if ha else ""))
+            res.add("db_commitments", DbCommitmentRow(**common, payment="all_upfront",
+                                                      upfront_usd=total, notes=what))
+            res.add("db_commitments", DbCommitmentRow(
+                **common, payment="no_upfront",
+                notes=f"{what}, paid in {12 * years} monthly instalments (same total)"))
+    return 0
 
 
 def _bandwidth(client: httpx.Client, base: str, region: str, res: ProviderResult,

@@ -28,11 +28,12 @@ from scoring.catalog_rows import (
     ServiceRow,
     StorageRow,
 )
+from scoring.db_commitments import DbCommitmentRow, rows_of
 
 KINDS: dict[str, type[Row]] = {
     "compute": ComputeRow, "commitments": CommitmentRow, "egress": EgressTier,
     "managed_db": ManagedDbRow, "storage": StorageRow, "disk_tiers": DiskTierRow,
-    "services": ServiceRow, "platforms": PlatformRow,
+    "services": ServiceRow, "platforms": PlatformRow, "db_commitments": DbCommitmentRow,
 }
 
 
@@ -74,6 +75,7 @@ def write_snapshot(dest: Path, rows: dict[str, list[Row]], provenance: dict) -> 
         (pricing / "provenance.json").write_text(json.dumps(provenance, indent=2) + "\n",
                                                  encoding="utf-8")
         catalog = load_catalog(tmp)  # a snapshot that does not load is never swapped in
+        rows_of(catalog)  # nor one whose db_commitments.csv does not (read apart, lazily)
         previous = dest.with_name(dest.name + ".previous")
         if dest.exists():
             if previous.exists():
