@@ -352,3 +352,20 @@ class _without_fixture_reservations:
 
     def __exit__(self, *exc):
         self.fx.PG[:] = self.saved
+
+
+def test_a_second_refresh_at_the_same_path_is_read_anew(tmp_path):
+    """db_commitments.csv is read lazily and cached: a refresh that rewrites the snapshot at
+    the same path must not leave the TCO on the old prices."""
+    dest = tmp_path / "s"
+    with json_server(strict_route(extra=PG_NOISE)) as (base, _):
+        cat, _ = refresh(dest, ["azure"], ["eastus"], fetchers={"azure": _azure(base)})
+    key = ("GP_Standard_D2ds_v5", False, 3, "all_upfront")
+    first = {(r.instance, r.ha, r.term_years, r.payment): r.upfront_usd for r in rows_of(cat)}
+    assert first[key] == 2 * 934.0
+    dearer = [dict(i, retailPrice=1000.0, unitPrice=1000.0) if i.get("reservationTerm") ==
+              "3 Years" else i for i in PG_NOISE]
+    with json_server(strict_route(extra=dearer)) as (base, _):
+        cat, _ = refresh(dest, ["azure"], ["eastus"], fetchers={"azure": _azure(base)})
+    again = {(r.instance, r.ha, r.term_years, r.payment): r.upfront_usd for r in rows_of(cat)}
+    assert again[key] == 2 * 1000.0
