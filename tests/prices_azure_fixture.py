@@ -180,7 +180,8 @@ def strict_route(vms: dict[str, list[dict]] | None = None, extra: list[dict] | N
     """A fake that answers like the API: every clause of the $filter applied to every item
     (OTHER_METERS included), answers paged with a NextPageLink. It also refuses what a
     careful client must not send: a query without the region, for another region, and VM
-    queries without an armSkuName filter (an eastus answer would pass the 200-page cap)."""
+    queries without an armSkuName filter (an eastus answer would pass the 200-page cap).
+    `extra` items join the answerable ones (a test's own noise)."""
     vms = VMS if vms is None else vms
     everything = ([i for rows in vms.values() for i in rows] + DISKS + V2 + PG + BANDWIDTH
                   + OTHER_METERS + list(extra or []))

@@ -369,3 +369,22 @@ def test_a_second_refresh_at_the_same_path_is_read_anew(tmp_path):
         cat, _ = refresh(dest, ["azure"], ["eastus"], fetchers={"azure": _azure(base)})
     again = {(r.instance, r.ha, r.term_years, r.payment): r.upfront_usd for r in rows_of(cat)}
     assert again[key] == 2 * 1000.0
+
+
+def test_cli_dry_run_lists_the_reserved_capacity_rows(tmp_path):
+    with json_server(strict_route(extra=PG_NOISE)) as (base, _):
+        env = {**os.environ, "BAKEOFF_AZURE_PRICES_URL": f"{base}/api/retail/prices",
+               "COLUMNS": "250", "XDG_DATA_HOME": str(tmp_path / "xdg"),
+               "PYTHONPATH": str(ROOT)}
+        r = subprocess.run([sys.executable, "-c", "from bakeoff.cli import main; main()",
+                            "prices", "refresh", "--provider", "azure", "--region", "eastus",
+                            "--dry-run"], env=env, capture_output=True, text=True,
+                           timeout=300, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    out = " ".join(r.stdout.replace("│", " ").split())
+    assert "dry run: nothing was written" in out
+    assert "db_commitments azure/eastus/GP_Standard_D2ds_v5/True/1/all_upfront added" in out
+    assert "db_commitments 24" in out  # 3 classes x HA or not x 2 terms x 2 payments
+    assert "note: eastus: 1 5-year PostgreSQL reserved-capacity price(s) skipped" in out
+    assert "gcp us-central1 db_commitments: 4 row(s) (provider not asked)" in out
+    assert not (tmp_path / "xdg").exists()
