@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from core.disk_rule import plan_disk
+from core.disk_rule import PROVISIONED, plan_disk
 from core.errors import PriceNotFoundError
 from core.provider_facts import ProviderLimitError
 from core.scenario import CloudSite, Usage
@@ -138,6 +138,13 @@ def _per_gb(site: CloudSite, vol: str, name: str, gb: float, iops: int, count: i
                         "MBps-month", row.throughput_usd_per_mbps_month, row.provenance,
                         "catalog", "iops", f"{mbps} MB/s per volume x {count}, first {free_m} "
                         "MB/s per volume included", confidence=row.confidence))
+    elif vol in PROVISIONED_RAW and mbps > PROVISIONED[PROVISIONED_RAW[vol]][1]:
+        # billed above the free baseline (gp3, Premium SSD v2): no rate is a missing price
+        raise PriceNotFoundError(
+            f"{site.provider} {site.region}: no provisioned throughput price for {vol} in "
+            f"the snapshot (storage.csv throughput_usd_per_mbps_month), and disk_throughput_"
+            f"mbps {mbps} is above the {PROVISIONED[PROVISIONED_RAW[vol]][1]} MB/s included; "
+            "give price_override.storage_usd_per_gb_month with a reason")
     return out
 
 
