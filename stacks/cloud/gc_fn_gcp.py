@@ -24,6 +24,7 @@ import time
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from stacks.cloud.gc_common import Leftover
 from stacks.cloud.spec import TAG_CAMPAIGN
@@ -103,12 +104,14 @@ def bucket_leftovers(session: Any, base: str, project: str) -> Iterator[Leftover
 
 
 def delete_bucket(session: Any, base: str, name: str) -> None:
-    """Delete every object (all pages), then the bucket."""
+    """Delete every object (all pages), then the bucket. An object name is one path
+    segment of the JSON API's URL, so it is percent-encoded ('a/b.zip' -> 'a%2Fb.zip':
+    https://cloud.google.com/storage/docs/request-endpoints#encoding)."""
     url = f"{base.rstrip('/')}/storage/v1/b/{name}"
     while True:
         objects = _json(session.get(f"{url}/o", timeout=60)).get("items", [])
         if not objects:
             break
         for obj in objects:
-            _json(session.delete(f"{url}/o/{obj['name']}", timeout=60))
+            _json(session.delete(f"{url}/o/{quote(obj['name'], safe='')}", timeout=60))
     _json(session.delete(url, timeout=60))

@@ -128,3 +128,20 @@ def test_a_failed_deletion_operation_is_reported_and_the_sweep_goes_on():
     errors = {item.name: err for item, err in report.errors}
     assert "service is in use" in errors["bko-fngcp-fn"]
     assert any(i.name == "bko-fngcp-src-1a2b3c4d" for i in report.deleted)
+
+
+def test_an_object_name_with_a_slash_is_one_encoded_path_segment():
+    """Planted: `o/{name}` unencoded sends DELETE .../o/builds/src.zip, which the JSON API
+    reads as another path (404 here as there) and the bucket is never emptied."""
+    with RecordedApi(_routes()) as api:
+        api.routes[api._key(f"GET {BUCKET}/o")] = {"kind": "storage#objects", "items": [
+            {"kind": "storage#object", "name": "builds/src 1.zip", "bucket": BUCKET[12:]}]}
+        api.routes[api._key(f"DELETE {BUCKET}/o/builds%2Fsrc%201.zip")] = [204, None]
+        api.routes = Sequenced(api.routes, {
+            api._key(f"GET /v2/{OP}"): [_op(True)],
+            api._key(f"GET {BUCKET}/o"): [api.routes[api._key(f"GET {BUCKET}/o")],
+                                          {"kind": "storage#objects"}]})
+        report = collect(_inventory(api), now=NOW, known_campaigns={"c-old", "c-live"},
+                         delete=True)
+    assert not report.errors, report.errors
+    assert ("DELETE", f"{BUCKET}/o/builds%2Fsrc%201.zip") in [(m, p) for m, p, _ in api.requests]
