@@ -27,7 +27,7 @@ from stacks.cloud.spec import CloudSiteSpec
 
 DOWNSTREAM_PORT = 8099  # the site's downstream API on the server VM (docs/serverless.md)
 PYTHON_RUNTIME = "3.12"
-_PACKAGES: dict[tuple[str, str], Any] = {}  # one build per process and (provider, function)
+_PACKAGES: dict[tuple[str, str, str], Any] = {}  # one build per (provider, function, runtime)
 
 
 @dataclass(frozen=True)
@@ -190,11 +190,14 @@ def run_problems(site: CloudSite, campaign: Any) -> list[str]:
 def _node_problems(site: CloudSite) -> list[str]:
     """A node Lambda or Functions app needs its npm packages (checkout: pg; Azure also
     @azure/functions, which hello needs too) inside the zip: fetched into the cache here,
-    integrity-checked when the package is built."""
-    from stacks.cloud.fn_node import NodeDepsError, roots, tarballs
+    integrity-checked when the package is built. Exactly the closure package_for looks up
+    (the cache is keyed by it): a wider one would leave package_for's entry empty."""
+    from stacks.cloud.fn_node import NodeDepsError, tarballs, vendored_roots
 
     assert site.serverless is not None
-    needs = sorted({*roots(site.provider, "checkout"), *roots(site.provider, "hello")})
+    needs = vendored_roots(site.provider, site.serverless.function)
+    if not needs:
+        return []
     try:
         tarballs(needs)
     except NodeDepsError as e:
