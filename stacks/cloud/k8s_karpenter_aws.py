@@ -30,7 +30,7 @@ website/content/en/docs/getting-started/getting-started-with-karpenter/cloudform
 mapping, discovery tag), step08-apply-helm-chart.sh (`settings.clusterName`,
 `settings.interruptionQueue`), step12-add-nodepool.sh (NodePool / EC2NodeClass shape),
 charts/karpenter/Chart.yaml (version 1.14.1), pkg/apis/crds/*.yaml (fields and the
-EC2NodeClass tag restrictions: stacks/cloud/rules_k8s.py), website/content/en/docs/
+EC2NodeClass tag restrictions: stacks/cloud/rules_karpenter.py), website/content/en/docs/
 upgrading/compatibility.md (Kubernetes 1.30 .. 1.36). Tested only under Pulumi mocks;
 no live cluster has run it.
 """
