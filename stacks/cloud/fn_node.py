@@ -47,6 +47,22 @@ def cache_root() -> Path:
     return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "bakeoff" / "fn-wheels")
 
 
+def cache_dir(prefix: str, specs: list[str]) -> Path:
+    """The cache directory of one pinned list of packages: <prefix>-<its sha256, 12 hex>."""
+    return cache_root() / f"{prefix}-{hashlib.sha256(' '.join(specs).encode()).hexdigest()[:12]}"
+
+
+def run_fetch(argv: list[str], cwd: Path | None = None, timeout_s: int = 600) -> str:
+    """Run a package client's download (`npm pack`, `pip download`): '' when it succeeded,
+    else the tail of what it said, or that it timed out (the caller's error adds the fix)."""
+    try:
+        res = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s,
+                             check=False, cwd=cwd)
+    except subprocess.TimeoutExpired:
+        return f"timed out after {timeout_s} s"
+    return (res.stderr or res.stdout).strip()[-500:] if res.returncode else ""
+
+
 class NodeDepsError(BakeoffError):
     """A Node.js dependency that cannot be fetched, or whose tarball fails its integrity."""
 
@@ -122,8 +138,7 @@ def tarballs(names: list[str], download: bool = True) -> Path | None:
     if os.environ.get(NPM_ENV):
         return Path(os.environ[NPM_ENV])
     specs = [f"{name_of(p)}@{e['version']}" for p, e in deps.items()]
-    key = hashlib.sha256(" ".join(specs).encode()).hexdigest()[:12]
-    cache = cache_root() / f"npm-{key}"
+    cache = cache_dir("npm", specs)
     if (cache / ".complete").exists():
         return cache
     if not download:
@@ -136,12 +151,7 @@ def tarballs(names: list[str], download: bool = True) -> Path | None:
     cache.mkdir(parents=True, exist_ok=True)
     argv = [npm, "pack", "--silent", "--ignore-scripts", "--pack-destination", str(cache),
             *specs]
-    try:
-        res = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False,
-                             cwd=cache)
-        detail = (res.stderr or res.stdout).strip()[-500:] if res.returncode else ""
-    except subprocess.TimeoutExpired:
-        detail = "timed out after 600 s"
+    detail = run_fetch(argv, cwd=cache)
     if detail:
         raise NodeDepsError(
             f"cannot fetch {' '.join(specs)} from the npm registry: {detail}. Fix: let npm "

@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.errors import BakeoffError
-from stacks.cloud.fn_node import cache_root
+from stacks.cloud.fn_node import cache_dir, run_fetch
 
 # The handler and its entry points are files of bench/serverless, packed as files (read,
 # never imported here).
@@ -161,8 +161,7 @@ def platform_wheels(provider: str, function: str, arch: str = "x86_64",
         return None
     if os.environ.get(WHEELS_ENV):
         return Path(os.environ[WHEELS_ENV])
-    key = hashlib.sha256(" ".join(reqs).encode()).hexdigest()[:12]
-    cache = cache_root() / f"{PLATFORMS[arch]}-cp{PYTHON.replace('.', '')}-{key}"
+    cache = cache_dir(f"{PLATFORMS[arch]}-cp{PYTHON.replace('.', '')}", reqs)
     if (cache / ".complete").exists():
         return cache
     if not download:
@@ -170,11 +169,7 @@ def platform_wheels(provider: str, function: str, arch: str = "x86_64",
     argv = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
             "--retries", "1", "--timeout", "20", "--dest", str(cache), *_pip_platform(arch),
             *reqs]
-    try:
-        res = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False)
-        detail = res.stderr.strip()[-500:] if res.returncode else ""
-    except subprocess.TimeoutExpired:
-        detail = "timed out after 600 s"
+    detail = run_fetch(argv)
     if detail:
         raise PackageError(
             f"cannot download {' '.join(reqs)} for {provider} ({PLATFORMS[arch]}, Python "

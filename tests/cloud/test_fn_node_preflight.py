@@ -44,3 +44,19 @@ def test_a_node_lambda_that_needs_no_package_needs_no_preflight(tmp_path, monkey
         update={"runtime": "node", "function": "hello"})})
     assert run_problems(site, CAMPAIGN) == []
     assert not (tmp_path / "cache").exists()
+
+
+def test_a_fetch_that_fails_or_hangs_says_so():
+    """run_fetch, shared by `pip download` and `npm pack`: the client's own words, or the
+    timeout; '' only when the client exited 0."""
+    import sys
+
+    from stacks.cloud.fn_node import run_fetch
+
+    assert run_fetch([sys.executable, "-c", "print('fetched')"]) == ""
+    assert run_fetch([sys.executable, "-c", "import sys; sys.exit('E404 no such package')"]) \
+        == "E404 no such package"
+    assert run_fetch([sys.executable, "-c", "print('only stdout'); raise SystemExit(1)"]) \
+        == "only stdout"
+    assert run_fetch([sys.executable, "-c", "import time; time.sleep(30)"], timeout_s=1) \
+        == "timed out after 1 s"
