@@ -140,7 +140,11 @@ def campaign_pods(campaign: Any, unit_seconds: Callable[[Any], float],
             raise BakeoffError(f"{ASSUMPTIONS}: campaign.pods has no entry for workload "
                                f"{w.name}; say which parameter counts its Pods")
         params = REGISTRY[w.name].Params.model_validate(w.params)
-        n = int(getattr(params, field))
+        if not isinstance(getattr(params, field, None), int):
+            raise BakeoffError(f"{ASSUMPTIONS}: campaign.pods.{w.name}: {field!r} is not a "
+                               f"replica-count parameter of {w.name} (its parameters: "
+                               f"{', '.join(type(params).model_fields)})")
+        n = getattr(params, field)
         p = pod(cores(str(params.cpu_request)), a=a)
         hours = unit_seconds(w) * (w.repetitions or campaign.repetitions) / 3600.0
         out.append(Billed(f"{w.name}: {n} Pods x {p.cpu:g} vCPU / {p.memory_gib:g} GiB / "

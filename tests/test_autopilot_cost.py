@@ -161,6 +161,17 @@ def test_a_k8s_workload_without_a_pod_count_is_an_error_not_zero():
         ap.campaign_pods(camp, unit_seconds, a)
 
 
+def test_a_pod_count_naming_no_parameter_is_an_error_naming_the_field():
+    """Planted: getattr on a misspelt name was an AttributeError traceback."""
+    camp = _campaign()
+    a = ap.assumptions().model_copy(update={"campaign": ap.CampaignPods(
+        pods={"k8s-pod-scale": "replica"})})
+    with pytest.raises(BakeoffError, match=r"campaign\.pods\.k8s-pod-scale: 'replica' is "
+                       r"not a replica-count parameter of k8s-pod-scale \(its parameters: "
+                       r".*replicas"):
+        ap.campaign_pods(camp, unit_seconds, a)
+
+
 def test_plan_shows_the_pod_components_and_the_missing_row(tmp_path):
     import yaml
     from typer.testing import CliRunner
