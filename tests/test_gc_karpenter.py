@@ -72,3 +72,37 @@ def test_gc_finds_and_deletes_karpenters_leftovers_by_campaign_tags(moto):  # no
     assert not any(_alive(ec2, old).values()), _alive(ec2, old)
     assert all(_alive(ec2, live).values())
     assert all(_alive(ec2, untagged).values())
+
+
+def test_karpenters_node_role_goes_with_its_instance_profile(moto):  # noqa: F811
+    """Planted: without the profiles listed first, IAM's DeleteConflict ("must remove
+    roles from instance profile first") left the node role and its profile behind."""
+    iam = boto3.client("iam", region_name=REGION, endpoint_url=moto)
+    trust = ('{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": '
+             '{"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}')
+
+    def node_role(campaign: str | None, expires: str) -> str:
+        tags = [t for t in _karpenter_tags(campaign, expires)
+                if t["Key"].startswith("bakeoff-") or t["Key"] == "owner"]
+        name = f"bko-eks-kp-node-{campaign or 'untagged'}"
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust, Tags=tags)
+        iam.create_instance_profile(InstanceProfileName=f"{name}-profile", Tags=tags)
+        iam.add_role_to_instance_profile(InstanceProfileName=f"{name}-profile", RoleName=name)
+        return name
+
+    old, live, untagged = (node_role("old-campaign", PAST), node_role("live-campaign", FUTURE),
+                           node_role(None, PAST))
+    inv = AwsInventory([REGION], endpoint_url=moto)
+    dry = collect(inv, known_campaigns={"live-campaign"})
+    found = {(v.item.kind, v.item.id) for v in dry.to_delete}
+    assert found == {("instance-profile", f"{old}-profile"), ("iam-role", old)}
+    kinds = [v.item.kind for v in dry.verdicts]
+    assert kinds.index("instance-profile") < kinds.index("iam-role")
+
+    done = collect(inv, known_campaigns={"live-campaign"}, delete=True)
+    assert done.errors == [], done.errors
+    roles = {r["RoleName"] for r in iam.list_roles()["Roles"]}
+    profiles = {p["InstanceProfileName"] for p in iam.list_instance_profiles()[
+        "InstanceProfiles"]}
+    assert roles == {live, untagged}
+    assert profiles == {f"{live}-profile", f"{untagged}-profile"}

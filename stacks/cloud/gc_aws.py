@@ -1,6 +1,7 @@
 """AWS leftovers for `bakeoff gc`: resources carrying the bakeoff tags, in deletion order.
 
-Function sites add Lambda functions (first) and IAM roles (last): stacks/cloud/gc_fn_aws.py.
+Function sites add Lambda functions (first) and IAM roles (last, after the instance profiles
+that hold them): stacks/cloud/gc_fn_aws.py.
 
 Only resources with a `bakeoff-campaign` tag are listed at all (EC2 filters by tag key,
 RDS by its tag list), so an untagged resource is never even looked at; the shared rule
@@ -54,7 +55,9 @@ class AwsInventory:
             yield from self._rds(region)
             yield from self._ec2(region)
         if self.regions:
-            yield from gc_fn_aws.role_leftovers(self._client("iam", self.regions[0]))
+            iam = self._client("iam", self.regions[0])
+            yield from gc_fn_aws.profile_leftovers(iam)
+            yield from gc_fn_aws.role_leftovers(iam)
 
     def _rds(self, region: str) -> Iterator[Leftover]:
         rds = self._client("rds", region)
@@ -113,6 +116,9 @@ class AwsInventory:
         if item.kind == "lambda-function":
             gc_fn_aws.delete_lambda(self._client("lambda", region),
                                     self._client("ec2", region), item.id, **self.eni_wait)
+            return
+        if item.kind == "instance-profile":
+            gc_fn_aws.delete_profile(self._client("iam", self.regions[0]), item.id)
             return
         if item.kind == "iam-role":
             gc_fn_aws.delete_role(self._client("iam", self.regions[0]), item.id)
