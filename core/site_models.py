@@ -92,6 +92,14 @@ class PriceOverride(Model):
         `usd_per_hour` (no terms) every term; None when nothing is quoted for it."""
         return self.terms.get(term) if self.terms else self.usd_per_hour
 
+    @model_validator(mode="after")
+    def _one_database_quote(self) -> PriceOverride:
+        if self.db_terms and self.db_usd_per_hour is not None:  # else one is silently unused
+            raise ValueError("price_override: give db_usd_per_hour (one rate for every term) "
+                             "or db_terms (a rate per term, e.g. {on-demand: 0.36, 1y: 0.25}),"
+                             " not both")
+        return self
+
     def db_rate(self, term: str) -> float | None:
         """The quoted database $/h for `term` (spot VMs keep an on-demand database):
         `db_terms` per term, a bare `db_usd_per_hour` (no db_terms) every term."""

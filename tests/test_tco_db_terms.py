@@ -67,6 +67,12 @@ def test_db_terms_refuses_spot_and_bad_prices():
         _campaign({"db_terms": {"1y": -1}})
 
 
+def test_db_terms_and_a_bare_database_rate_are_not_both_taken():
+    """Planted: with both, db_rate read db_terms only and db_usd_per_hour went unused."""
+    with pytest.raises(Exception, match=r"db_usd_per_hour .* or db_terms .* not both"):
+        _campaign({"db_usd_per_hour": 0.4, "db_terms": {"1y": 0.25}})
+
+
 def test_the_catalog_path_names_db_terms_too():
     # db.t3.large Single-AZ has an on-demand catalog row but no RDS RI row in
     # db_commitments.csv: the 1y price is missing, and the message says where a quote goes
