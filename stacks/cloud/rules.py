@@ -122,6 +122,16 @@ def tag_map(key: Check, value: Check, max_count: int) -> Check:
     return check
 
 
+def one_of(allowed: tuple[str, ...]) -> Check:
+    """A string that must be one of `allowed` (an enum the API validates)."""
+    def check(value: Any) -> str | None:
+        if not isinstance(value, str):
+            return None
+        return None if value in allowed else f"{value!r} is not one of {', '.join(allowed)}"
+
+    return check
+
+
 def number(low: float, high: float) -> Check:
     def check(value: Any) -> str | None:
         if isinstance(value, bool) or not isinstance(value, int | float):

@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from core.serverless_spec import FLEX_MEMORY
-from stacks.cloud.rules import Resource, Rule, Violation, apply, number, text
+from stacks.cloud.rules import Resource, Rule, Violation, apply, number, one_of, text
 
 # -- AWS ---------------------------------------------------------------------------------
 LAMBDA = "aws:lambda/function:Function"
@@ -38,15 +38,6 @@ LAMBDA_RUNTIMES = ("nodejs22.x", "nodejs24.x", "python3.12", "python3.13", "pyth
 LAMBDA_RUNTIMES_SRC = ("https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html "
                        "(runtime identifiers; deprecation dates), as tabulated by "
                        "https://endoflife.date/aws-lambda")
-
-
-def one_of(allowed: tuple[str, ...]) -> Any:
-    def check(value: Any) -> str | None:
-        if not isinstance(value, str):
-            return None
-        return None if value in allowed else f"{value!r} is not one of {', '.join(allowed)}"
-
-    return check
 
 
 AWS_RULES = [

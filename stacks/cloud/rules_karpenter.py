@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from stacks.cloud.rules import Rule, charset, tag_map, text
+from stacks.cloud.rules import Rule, charset, one_of, tag_map, text
 
 QUEUE = "aws:sqs/queue:Queue"
 EVENT_RULE = "aws:cloudwatch/eventRule:EventRule"
@@ -62,14 +62,6 @@ def _limits(limits: Any) -> str | None:
     return None
 
 
-def _one_of(values: tuple[str, ...]):
-    def check(value: Any) -> str | None:
-        if isinstance(value, str) and value not in values:
-            return f"{value!r} is not one of {', '.join(values)}"
-        return None
-    return check
-
-
 _EVENT_NAME = text(r"[.\-_A-Za-z0-9]+", 64)
 RULES = [
     Rule((QUEUE,), "@name", text(r"[A-Za-z0-9_-]+", 80),
@@ -80,7 +72,7 @@ RULES = [
          "EventBridge target id: 1..64 of letters, digits, '.', '-', '_'", EVENTS_SRC),
     Rule((PROFILE,), "@name", text(r"[\w+=,.@-]+", 128),
          "instance profile name: 1..128 of letters, digits and + = , . @ - _", PROFILE_SRC),
-    Rule((ACCESS,), "type", _one_of(ACCESS_TYPES), "access entry type: "
+    Rule((ACCESS,), "type", one_of(ACCESS_TYPES), "access entry type: "
          + ", ".join(ACCESS_TYPES), ACCESS_SRC),
     Rule((NODECLASS,), "spec.tags", _restricted, "EC2NodeClass tags: none of "
          + ", ".join(RESTRICTED_TAGS) + ", kubernetes.io/cluster/*, nor an empty key", CRD_SRC),
