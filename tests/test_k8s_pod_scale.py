@@ -21,7 +21,8 @@ import pytest
 
 client = pytest.importorskip("kubernetes.client")
 
-from bench.k8s.pod_scale import PodScaleParams, percentile, run_pod_scale  # noqa: E402
+from bench.k8s.pod_scale import PodScaleParams, run_pod_scale  # noqa: E402
+from bench.k8s.pod_stamps import percentile  # noqa: E402
 from stacks.k8s_fake.fake_api import FakeApiServer  # noqa: E402
 from stacks.k8s_fake.fake_cluster import ClusterScript, Faults, rfc3339  # noqa: E402
 

@@ -22,12 +22,7 @@ import urllib3
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from bench.k8s.pod_stamps import (  # noqa: F401 (percentile: kept importable from here)
-    _true_at,
-    percentile,
-    samples_from_stamps,
-    stamps_of,
-)
+from bench.k8s.pod_stamps import _true_at, samples_from_stamps, stamps_of
 from bench.k8s.watcher import KindWatcher
 from bench.samples import ParsedOutput, Sample
 
