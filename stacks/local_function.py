@@ -77,13 +77,16 @@ class LocalFunctionSite:
         missing `node` is named before anything starts."""
         from stacks.cloud.fn_node import NodeDepsError, install, tarballs
 
-        res = self.host.executor.run(["node", "--version"], timeout=30)
-        if not res.ok:
+        try:  # a local executor refuses a program not on PATH before running it
+            res = self.host.executor.run(["node", "--version"], timeout=30)
+            why = "" if res.ok else (res.stderr or res.stdout).strip()[-200:] or f"exit {res.rc}"
+        except PrerequisiteError as e:
+            why = str(e).split(";")[0]
+        if why:
             raise PrerequisiteError(
-                "serverless.runtime: node needs Node.js on this machine (`node --version` "
-                f"failed: {(res.stderr or res.stdout).strip()[-200:] or res.rc}); install it "
-                "(apt-get install nodejs npm, or scripts/install-system-tools.sh test) or "
-                "use runtime: python")
+                f"serverless.runtime: node needs Node.js on this machine (`node --version`: "
+                f"{why}); install it (apt-get install nodejs npm, or "
+                "scripts/install-system-tools.sh test) or use runtime: python")
         scratch = self.host.facts.get("scratch_dir")
         if not scratch:
             raise BakeoffError(f"{self.host.name}: no scratch directory for node_modules")
