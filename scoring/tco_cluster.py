@@ -78,9 +78,11 @@ def _autopilot(site: CloudSite, usage: Usage, catalog, make: Callable[..., objec
                         "compute", row.as_published, confidence=row.confidence))
     except PriceNotFoundError as e:
         missing.append(str(e))
-    try:
-        node = catalog.compute(site.provider, site.region, str(site.instance_type))
-    except PriceNotFoundError as e:  # the node shape the production Pods fill
+    from scoring.equivalents import site_compute_row
+
+    try:  # the node shape the production Pods fill: an instance type or a `size:`
+        node = site_compute_row(site, catalog)
+    except PriceNotFoundError as e:
         return out, [*missing, str(e)]
     billed = production_pods(usage.instances, node.vcpus, node.memory_gib,
                              usage.hours_per_month)

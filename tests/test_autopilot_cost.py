@@ -13,6 +13,7 @@ import pytest
 from bakeoff.campaign_cost import campaign_hours, site_campaign_cost, unit_seconds
 from core.errors import BakeoffError, PriceNotFoundError
 from core.scenario import Campaign
+from core.site_models import SizeSpec
 from scoring import autopilot_pods as ap
 from scoring.catalog_load import load_catalog
 from scoring.tco import MissingPrices, estimate_site
@@ -134,6 +135,20 @@ def test_the_tco_month_prices_pods_not_nodes():
     cost_all = estimate_site(camp, "gke-ap", WithEphemeral(load_catalog(), 0.0001))
     eph = next(c for c in cost_all.components if "ephemeral" in c.name)
     assert eph.quantity == pytest.approx(11680) and eph.unit == "GiB-hours"
+
+
+def test_a_site_sized_by_shape_fills_pods_of_the_resolved_type():
+    """Planted: catalog.compute(str(instance_type)) priced `size:` sites as type 'None'."""
+    camp = _campaign()
+    site = camp.sites[0].model_copy(update={"instance_type": None, "size": SizeSpec(
+        family="compute", vcpus=4, cpu_vendor="amd")})
+    camp = camp.model_copy(update={"sites": [site]})
+    by_type = {c.name: c.monthly_usd for c in estimate_site(
+        _campaign(), "gke-ap", WithEphemeral(load_catalog(), EPHEMERAL_TEST_PRICE)).components}
+    by_size = {c.name: c.monthly_usd for c in estimate_site(
+        camp, "gke-ap", WithEphemeral(load_catalog(), EPHEMERAL_TEST_PRICE)).components}
+    # compute/4 vCPU/amd resolves to c3d-highcpu-4 (4 vCPU, 8 GiB), the type above: same Pods
+    assert by_size == by_type
 
 
 def test_a_committed_term_has_no_autopilot_price():
