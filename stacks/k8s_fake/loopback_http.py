@@ -59,5 +59,6 @@ class LoopbackServer(ThreadingHTTPServer):
         return f"http://127.0.0.1:{self.port}"
 
     def close(self) -> None:
-        self.shutdown()
+        if self._thread.is_alive():  # shutdown() waits forever for a loop never started
+            self.shutdown()
         self.server_close()
