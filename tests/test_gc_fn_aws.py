@@ -110,18 +110,26 @@ def test_expired_functions_and_roles_go_live_and_untagged_stay(moto):
     assert _roles(clients["iam"]) == {f"{live}-role", f"{stranger}-role"}
 
 
+def _vpc_function(moto: str, name: str, net: str) -> tuple[dict, str, str, str]:
+    """(clients, name, subnet, ENI): an expired campaign's function and the network
+    interface Lambda made for it in a subnet of `net`.0.0/16."""
+    clients = {s: boto3.client(s, region_name=REGION, endpoint_url=moto)
+               for s in ("lambda", "iam", "ec2")}
+    _function(clients, name, "old-campaign", PAST)
+    ec2 = clients["ec2"]
+    vpc = ec2.create_vpc(CidrBlock=f"{net}.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock=f"{net}.2.0/24")["Subnet"]["SubnetId"]
+    eni = ec2.create_network_interface(SubnetId=subnet, Description=(
+        f"AWS Lambda VPC ENI-{name}-0a1b2c3d"))["NetworkInterface"]["NetworkInterfaceId"]
+    return clients, name, subnet, eni
+
+
 def test_a_vpc_functions_network_interfaces_are_awaited(moto):
     """Lambda releases a deleted function's ENIs later: the sweep waits for that, so the
     subnets and group after it can go. Here a thread plays Lambda: it removes the ENI only
     after it saw the function gone."""
-    clients = {s: boto3.client(s, region_name=REGION, endpoint_url=moto)
-               for s in ("lambda", "iam", "ec2")}
-    name = _function(clients, "bko-vpc-fn", "old-campaign", PAST)
+    clients, name, subnet, eni = _vpc_function(moto, "bko-vpc-fn", "10.42")
     ec2 = clients["ec2"]
-    vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
-    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.42.2.0/24")["Subnet"]["SubnetId"]
-    eni = ec2.create_network_interface(SubnetId=subnet, Description=(
-        f"AWS Lambda VPC ENI-{name}-0a1b2c3d"))["NetworkInterface"]["NetworkInterfaceId"]
     other = ec2.create_network_interface(SubnetId=subnet, Description=(
         "AWS Lambda VPC ENI-another-function-99"))["NetworkInterface"]["NetworkInterfaceId"]
     events: list[str] = []
@@ -149,14 +157,7 @@ def test_a_vpc_functions_network_interfaces_are_awaited(moto):
 
 
 def test_enis_never_released_are_a_named_timeout(moto):
-    clients = {s: boto3.client(s, region_name=REGION, endpoint_url=moto)
-               for s in ("lambda", "iam", "ec2")}
-    name = _function(clients, "bko-stuck-fn", "old-campaign", PAST)
-    ec2 = clients["ec2"]
-    vpc = ec2.create_vpc(CidrBlock="10.43.0.0/16")["Vpc"]["VpcId"]
-    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.43.2.0/24")["Subnet"]["SubnetId"]
-    eni = ec2.create_network_interface(SubnetId=subnet, Description=(
-        f"AWS Lambda VPC ENI-{name}-ffff"))["NetworkInterface"]["NetworkInterfaceId"]
+    _clients, _name, _subnet, eni = _vpc_function(moto, "bko-stuck-fn", "10.43")
     inv = AwsInventory([REGION], endpoint_url=moto)
     inv.eni_wait = {"wait_s": 0.3, "poll_s": 0.1}
     done = collect(inv, known_campaigns=set(), delete=True)
