@@ -73,24 +73,19 @@ def test_db_terms_and_a_bare_database_rate_are_not_both_taken():
         _campaign({"db_usd_per_hour": 0.4, "db_terms": {"1y": 0.25}})
 
 
-def test_the_catalog_path_names_db_terms_too():
+@pytest.mark.parametrize("database,term", [
     # db.t3.large Single-AZ has an on-demand catalog row but no RDS RI row in
     # db_commitments.csv: the 1y price is missing, and the message says where a quote goes
+    ({"instance": "db.t3.large", "ha": False, "storage_gb": 100, "burstable": True}, "1y"),
+    # a class the snapshot lacks altogether, under 3y, names the same key
+    ({"instance": "db.m6i.large", "ha": True, "storage_gb": 100}, "3y")])
+def test_the_catalog_path_names_db_terms_too(database, term):
     site = {"name": "b", "provider": "aws", "region": "us-east-1",
             "zones": ["us-east-1a", "us-east-1b"], "instance_type": "m6a.xlarge",
-            "database": {"instance": "db.t3.large", "ha": False, "storage_gb": 100,
-                         "burstable": True}}
+            "database": database}
     c = parse_campaign({"name": "t", "sites": [site],
                         "usage": {"hours_per_month": 730, "instances": 1}}, "test")
     with pytest.raises(MissingPrices) as e:
-        estimate_site(c, "b", term="1y")
-    assert any("db.t3.large" in m and "price_override.db_terms.1y" in m
-               for m in e.value.missing)
-    # a class the snapshot lacks altogether, under 3y, names the same key
-    site["database"] = {"instance": "db.m6i.large", "ha": True, "storage_gb": 100}
-    c = parse_campaign({"name": "t", "sites": [site],
-                        "usage": {"hours_per_month": 730, "instances": 1}}, "test")
-    with pytest.raises(MissingPrices) as e:
-        estimate_site(c, "b", term="3y")
-    assert any("db.m6i.large" in m and "price_override.db_terms.3y" in m
+        estimate_site(c, "b", term=term)
+    assert any(database["instance"] in m and f"price_override.db_terms.{term}" in m
                for m in e.value.missing)
