@@ -28,7 +28,8 @@ def test_only_the_helper_writes_an_http_answer_in_bench_serverless():
     assert writers == ["downstream.py:send_json"]
 
 
-def _serve(reply):
+def _answer(reply):
+    """(response, body) of one GET to a real server whose handler calls `reply`."""
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             reply(self)
@@ -38,26 +39,21 @@ def _serve(reply):
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
-
-
-def _get(server):
-    conn = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=10)
-    conn.request("GET", "/")
-    resp = conn.getresponse()
-    body = resp.read()
-    conn.close()
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=10)
+        conn.request("GET", "/")
+        resp = conn.getresponse()
+        body = resp.read()
+        conn.close()
+    finally:
+        server.shutdown()
+        server.server_close()
     return resp, body
 
 
 def test_a_document_is_encoded_with_its_length_and_type():
     doc = {"carrier": "bakeoff", "note": "é ü", "n": [1, 2]}
-    server = _serve(lambda h: send_json(h, 201, doc, {"X-Bakeoff-Cold": "1"}))
-    try:
-        resp, body = _get(server)
-    finally:
-        server.shutdown()
-        server.server_close()
+    resp, body = _answer(lambda h: send_json(h, 201, doc, {"X-Bakeoff-Cold": "1"}))
     assert resp.status == 201 and json.loads(body) == doc
     assert int(resp.getheader("Content-Length")) == len(body)  # bytes, not characters
     assert resp.getheader("Content-Type") == "application/json"
@@ -66,10 +62,5 @@ def test_a_document_is_encoded_with_its_length_and_type():
 
 def test_bytes_pass_through_untouched_and_headers_may_override_the_type():
     raw = b'{"already": "encoded"}'
-    server = _serve(lambda h: send_json(h, 429, raw, {"Retry-After": "1"}))
-    try:
-        resp, body = _get(server)
-    finally:
-        server.shutdown()
-        server.server_close()
+    resp, body = _answer(lambda h: send_json(h, 429, raw, {"Retry-After": "1"}))
     assert resp.status == 429 and body == raw and resp.getheader("Retry-After") == "1"
