@@ -16,6 +16,9 @@ library):
   subnetwork until it is gone, so the network part of the sweep must come after.
 - buckets: the JSON API's bucket list (labels in each item); a bucket is emptied (its
   objects deleted) before it is deleted.
+
+An API the project has not enabled (403, reason SERVICE_DISABLED) holds nothing, so its
+list is empty: a project that only ever ran VM sites is swept as before.
 """
 
 from __future__ import annotations
@@ -48,12 +51,27 @@ def _json(resp: Any) -> dict[str, Any]:
     return resp.json() if resp.content else {}
 
 
+def _disabled(resp: Any) -> bool:
+    """403 with reason SERVICE_DISABLED (google.rpc.ErrorInfo): the API is off in this
+    project, so it holds nothing to sweep (a VM-only project never enables Cloud Run)."""
+    if resp.status_code != 403:
+        return False
+    try:
+        details = (resp.json().get("error") or {}).get("details") or []
+    except ValueError:
+        return False
+    return any(isinstance(d, dict) and d.get("reason") == "SERVICE_DISABLED" for d in details)
+
+
 def cloud_run_leftovers(session: Any, base: str, project: str) -> Iterator[Leftover]:
     url = f"{base.rstrip('/')}/apis/serving.knative.dev/v1/namespaces/{project}/services"
     token = None
     while True:
         params = {"labelSelector": TAG_CAMPAIGN, **({"continue": token} if token else {})}
-        body = _json(session.get(url, params=params, timeout=60))
+        resp = session.get(url, params=params, timeout=60)
+        if _disabled(resp):
+            return
+        body = _json(resp)
         for svc in body.get("items", []):
             meta = svc.get("metadata", {})
             labels = dict(meta.get("labels") or {})
@@ -92,7 +110,10 @@ def bucket_leftovers(session: Any, base: str, project: str) -> Iterator[Leftover
     token = None
     while True:
         params = {"project": project, **({"pageToken": token} if token else {})}
-        body = _json(session.get(url, params=params, timeout=60))
+        resp = session.get(url, params=params, timeout=60)
+        if _disabled(resp):
+            return
+        body = _json(resp)
         for b in body.get("items", []):
             labels = dict(b.get("labels") or {})
             if TAG_CAMPAIGN in labels:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 import requests
 from google.auth.credentials import AnonymousCredentials
 
@@ -145,3 +146,34 @@ def test_an_object_name_with_a_slash_is_one_encoded_path_segment():
                          delete=True)
     assert not report.errors, report.errors
     assert ("DELETE", f"{BUCKET}/o/builds%2Fsrc%201.zip") in [(m, p) for m, p, _ in api.requests]
+
+
+def test_a_project_without_cloud_run_is_swept_as_before():
+    """Planted: the Run API's 403 SERVICE_DISABLED (a VM-only project never enables it)
+    raised out of the listing and stopped the whole GCP sweep."""
+    disabled = [403, {"error": {
+        "code": 403, "status": "PERMISSION_DENIED",
+        "message": "Cloud Run Admin API has not been used in project 123456789012 before or "
+                   "it is disabled. Enable it by visiting https://console.developers.google"
+                   ".com/apis/api/run.googleapis.com/overview?project=123456789012",
+        "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                     "reason": "SERVICE_DISABLED", "domain": "googleapis.com",
+                     "metadata": {"service": "run.googleapis.com",
+                                  "consumer": "projects/123456789012"}}]}}]
+    routes = load("gcp.json")
+    routes[f"GET /apis/serving.knative.dev/v1/namespaces/{P}/services"] = disabled
+    with RecordedApi(routes) as api:
+        report = collect(_inventory(api), now=NOW, known_campaigns={"c-live"})
+    kinds = {v.item.kind for v in report.verdicts}
+    assert "cloud-run-service" not in kinds
+    assert {"instance", "network"} <= kinds  # the rest of the project was listed
+
+
+def test_another_403_still_fails_the_listing():
+    routes = load("gcp.json")
+    routes[f"GET /apis/serving.knative.dev/v1/namespaces/{P}/services"] = [403, {"error": {
+        "code": 403, "status": "PERMISSION_DENIED", "message": "caller lacks run.services.list",
+        "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                     "reason": "IAM_PERMISSION_DENIED", "domain": "run.googleapis.com"}]}}]
+    with RecordedApi(routes) as api, pytest.raises(requests.HTTPError, match="403"):
+        collect(_inventory(api), now=NOW, known_campaigns={"c-live"})
