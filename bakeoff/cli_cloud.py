@@ -196,8 +196,11 @@ def gc(provider: list[str] = typer.Option(None, "--provider", "-p",
                       f"{escape(str(e).splitlines()[0] if str(e) else '')}")
             failures += 1
             continue
-        failures += len(report.errors)
+        failures += len(report.errors) + len(report.unlisted)
         _print_report(report)
+        for why in report.unlisted:
+            out.print(f"[yellow]{name}: not looked for[/yellow]: {escape(why)}; grant the "
+                      "list permission to sweep these too")
     if failures:
         raise typer.Exit(1)
 

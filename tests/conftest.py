@@ -265,3 +265,30 @@ def database(tmp_path_factory):
         root = pg.root
         pg.stop()
         assert_nothing_left(root)
+
+
+@pytest.fixture
+def moto(monkeypatch):
+    """A moto server on loopback (a real HTTP endpoint for boto3), emptied first: moto's
+    backends live in this process, shared by every server. Yields its URL; the AWS
+    variables point every client at it with fake credentials."""
+    import urllib.request
+
+    from moto.server import ThreadedMotoServer
+
+    from tests.sshd_support import _free_port
+
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    url = f"http://127.0.0.1:{port}"
+    urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"),
+                           timeout=30).close()
+    for k, v in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                 "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+    try:
+        yield url
+    finally:
+        server.stop()

@@ -9,35 +9,16 @@ import pytest
 pytest.importorskip("moto")
 
 import boto3
-from moto.server import ThreadedMotoServer
 from typer.testing import CliRunner
 
 from bakeoff.cli import app
 from stacks.cloud.gc_aws import AwsInventory
 from stacks.cloud.gc_common import collect
-from tests.sshd_support import _free_port
 
 REGION = "us-east-1"
 NOW = dt.datetime.now(dt.UTC)
 PAST = (NOW - dt.timedelta(hours=3)).isoformat(timespec="seconds")
 FUTURE = (NOW + dt.timedelta(hours=3)).isoformat(timespec="seconds")
-CREDS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-         "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION}
-
-
-@pytest.fixture
-def moto(monkeypatch):
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    for k, v in CREDS.items():
-        monkeypatch.setenv(k, v)
-    url = f"http://127.0.0.1:{port}"
-    monkeypatch.setenv("AWS_ENDPOINT_URL", url)
-    try:
-        yield url
-    finally:
-        server.stop()
 
 
 def _tags(campaign: str, expires: str, name: str) -> list[dict]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import threading
 import time
-import urllib.request
 import zipfile
 
 import pytest
@@ -15,34 +14,15 @@ import pytest
 pytest.importorskip("moto")
 
 import boto3
-from moto.server import ThreadedMotoServer
 
 from stacks.cloud.gc_aws import AwsInventory
 from stacks.cloud.gc_common import collect
-from tests.sshd_support import _free_port
-from tests.test_gc_aws import CREDS, FUTURE, PAST, REGION
+from tests.test_gc_aws import FUTURE, PAST, REGION
 
 ASSUME = ('{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": '
           '{"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}')
 LOGS = ('{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": '
         '"logs:CreateLogGroup", "Resource": "*"}]}')
-
-
-@pytest.fixture
-def moto(monkeypatch):
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    # moto's backends live in this process, shared by every server: start from empty
-    urllib.request.urlopen(urllib.request.Request(
-        f"http://127.0.0.1:{port}/moto-api/reset", method="POST"), timeout=30).close()
-    for k, v in CREDS.items():
-        monkeypatch.setenv(k, v)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
 
 
 def _zip() -> bytes:
@@ -164,3 +144,46 @@ def test_enis_never_released_are_a_named_timeout(moto):
     failed = {item.kind: err for item, err in done.errors}
     assert eni in failed["lambda-function"] and "next gc sweep" in failed["lambda-function"]
     assert "iam-role" not in failed  # a failure is reported and the others go on
+
+
+class _Denied:
+    """A client whose every list call is refused, as IAM refuses a user without the
+    right (the error shape botocore raises for a 403 AccessDenied answer)."""
+
+    def __init__(self, service: str):
+        self.service = service
+
+    def get_paginator(self, op: str):
+        from botocore.exceptions import ClientError
+
+        code = "AccessDenied" if self.service == "iam" else "AccessDeniedException"
+        raise ClientError({"Error": {"Code": code, "Message": f"not allowed: {op}"}}, op)
+
+
+class _DenyingSession:
+    def __init__(self, denied: set[str]):
+        self.real, self.denied = boto3.session.Session(), denied
+
+    def client(self, service: str, **kw):
+        return _Denied(service) if service in self.denied else self.real.client(service, **kw)
+
+
+def test_credentials_that_may_not_list_lambda_or_iam_still_sweep_ec2(moto):
+    """A VM-only user's credentials: Lambda and IAM listings are refused. The EC2 part is
+    still swept (the tagged security group is found), and the report names the kinds that
+    were not looked for, instead of the whole AWS sweep being skipped."""
+    ec2 = boto3.client("ec2", region_name=REGION, endpoint_url=moto)
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    group = ec2.create_security_group(
+        GroupName="bko-old-sg", Description="t", VpcId=vpc,
+        TagSpecifications=[{"ResourceType": "security-group", "Tags": [
+            {"Key": k, "Value": v} for k, v in _tags("old-campaign", PAST).items()]}],
+    )["GroupId"]
+    inv = AwsInventory([REGION], session=_DenyingSession({"lambda", "iam"}),
+                       endpoint_url=moto)
+    report = collect(inv, known_campaigns=set())
+    assert ("security-group", group) in {(v.item.kind, v.item.id) for v in report.verdicts}
+    assert report.unlisted == [
+        f"Lambda functions in {REGION}: AccessDeniedException (not allowed: list_functions)",
+        "IAM instance profiles: AccessDenied (not allowed: list_instance_profiles)",
+        "IAM roles: AccessDenied (not allowed: list_roles)"]

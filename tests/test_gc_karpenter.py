@@ -12,7 +12,7 @@ import boto3
 
 from stacks.cloud.gc_aws import AwsInventory
 from stacks.cloud.gc_common import collect
-from tests.test_gc_aws import FUTURE, PAST, REGION, moto  # noqa: F401 (fixture)
+from tests.test_gc_aws import FUTURE, PAST, REGION
 
 
 def _karpenter_tags(campaign: str | None, expires: str) -> list[dict[str, str]]:
@@ -54,7 +54,7 @@ def _alive(ec2, ids: dict[str, str]) -> dict[str, bool]:
                 Filters=[{"Name": "volume-id", "Values": [ids["volume"]]}])["Volumes"])}
 
 
-def test_gc_finds_and_deletes_karpenters_leftovers_by_campaign_tags(moto):  # noqa: F811
+def test_gc_finds_and_deletes_karpenters_leftovers_by_campaign_tags(moto):
     ec2 = boto3.client("ec2", region_name=REGION, endpoint_url=moto)
     old = _karpenter_node(ec2, "old-campaign", PAST)
     live = _karpenter_node(ec2, "live-campaign", FUTURE)
@@ -74,7 +74,7 @@ def test_gc_finds_and_deletes_karpenters_leftovers_by_campaign_tags(moto):  # no
     assert all(_alive(ec2, untagged).values())
 
 
-def test_karpenters_node_role_goes_with_its_instance_profile(moto):  # noqa: F811
+def test_karpenters_node_role_goes_with_its_instance_profile(moto):
     """Planted: without the profiles listed first, IAM's DeleteConflict ("must remove
     roles from instance profile first") left the node role and its profile behind."""
     iam = boto3.client("iam", region_name=REGION, endpoint_url=moto)

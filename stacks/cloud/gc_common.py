@@ -65,6 +65,7 @@ class GcReport:
     verdicts: list[Verdict] = field(default_factory=list)
     deleted: list[Leftover] = field(default_factory=list)
     errors: list[tuple[Leftover, str]] = field(default_factory=list)
+    unlisted: list[str] = field(default_factory=list)  # kinds not looked at, with why
 
     @property
     def to_delete(self) -> list[Verdict]:
@@ -149,6 +150,7 @@ def collect(inventory: Inventory, *, now: datetime | None = None,
             report.errors.append((item, f"{type(e).__name__}: {e}"))
         else:
             report.deleted.append(item)
+    report.unlisted = list(getattr(inventory, "unlisted", []))
     return report
 
 
