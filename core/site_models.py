@@ -93,8 +93,13 @@ class PriceOverride(Model):
         return self.terms.get(term) if self.terms else self.usd_per_hour
 
     @model_validator(mode="after")
-    def _one_database_quote(self) -> PriceOverride:
-        if self.db_terms and self.db_usd_per_hour is not None:  # else one is silently unused
+    def _one_quote_each(self) -> PriceOverride:
+        """A rate for every term and rates per term together: one would be silently unused."""
+        if self.terms and self.usd_per_hour is not None:
+            raise ValueError("price_override: give usd_per_hour (one rate for every term) "
+                             "or terms (a rate per term, e.g. {on-demand: 0.17, 1y: 0.11}), "
+                             "not both")
+        if self.db_terms and self.db_usd_per_hour is not None:
             raise ValueError("price_override: give db_usd_per_hour (one rate for every term) "
                              "or db_terms (a rate per term, e.g. {on-demand: 0.36, 1y: 0.25}),"
                              " not both")

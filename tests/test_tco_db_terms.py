@@ -73,6 +73,12 @@ def test_db_terms_and_a_bare_database_rate_are_not_both_taken():
         _campaign({"db_usd_per_hour": 0.4, "db_terms": {"1y": 0.25}})
 
 
+def test_compute_terms_and_a_bare_compute_rate_are_not_both_taken():
+    """Planted: with both, rate() read terms only and usd_per_hour went unused."""
+    with pytest.raises(Exception, match=r"usd_per_hour .* or terms .* not both"):
+        _campaign({"usd_per_hour": 0.2, "terms": {"1y": 0.12}})
+
+
 @pytest.mark.parametrize("database,term", [
     # db.t3.large Single-AZ has an on-demand catalog row but no RDS RI row in
     # db_commitments.csv: the 1y price is missing, and the message says where a quote goes
