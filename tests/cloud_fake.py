@@ -17,6 +17,7 @@ import contextlib
 import getpass
 import json
 import os
+import shutil
 import signal
 import subprocess
 import threading
@@ -26,6 +27,7 @@ from typing import Any
 
 from core.errors import BakeoffError
 from stacks.cloud.workspace import StackLocked
+from stacks.static import SCRATCH_PREFIX
 from tests import cloud_fake_net
 from tests.cloud_fake_secrets import Secrets, read_passphrase
 from tests.sshd_support import SSHD, _free_port, _wait_listening
@@ -195,6 +197,7 @@ class FakeWorkspace:
             secrets = self._unlock(doc, passphrase_file) or Secrets(
                 None, read_passphrase(passphrase_file, self.honour_env))
             doc["secrets"] = secrets.state  # made at the first update, as Pulumi's salt
+            doc.setdefault("created", time.time())
             doc["locked"] = os.getpid()  # the holder, as a file backend's lock names it
             self._write(stack, doc)
             on_output(f"+ pulumi:pulumi:Stack {stack} creating")
@@ -308,6 +311,7 @@ class FakeWorkspace:
         for pid in doc.get("pids", []):
             stop_pid(pid)
         cloud_fake_net.remove(doc.get("net"))  # the VMs' namespaces, with what runs there
+        _remove_disks(stack, doc)
         self._path(stack).unlink()
         on_output(f"- {stack} destroyed")
 
@@ -332,6 +336,20 @@ class FakeWorkspace:
             doc["pids"] = [p for p in doc["pids"] if p not in gone]
             self._write(stack, doc)
             on_output(f"~ {stack}: {len(gone)} host(s) gone")
+
+
+def _remove_disks(stack: str, doc: dict[str, Any]) -> None:
+    """A destroyed VM's disks go with it. These "VMs" share this machine's /tmp, so what
+    bakeoff made there for the stack's hosts (the scratch directories `mktemp -d
+    /tmp/bakeoff-<site>-<role>-XXXXXX` since the stack's first update) is removed, else a
+    run that never reached its own teardown (killed, refused) leaves it behind."""
+    site = stack.rsplit("--", 1)[-1]
+    since = doc.get("created", time.time()) - 1
+    for role in doc.get("hosts", {}):
+        for d in Path(SCRATCH_PREFIX).parent.glob(f"{Path(SCRATCH_PREFIX).name}{site}-{role}-*"):
+            with contextlib.suppress(OSError):
+                if len(d.name.rsplit("-", 1)[-1]) == 6 and d.stat().st_mtime >= since:
+                    shutil.rmtree(d, ignore_errors=True)
 
 
 def _running(pid: int) -> bool:
