@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from scoring.catalog import Catalog
-from scoring.db_commitments import rows_of
+from scoring.prices.snapshot import rows_by_kind
 
 # kind -> (key fields, price fields)
 KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -46,7 +46,7 @@ class Change:
 
 def _index(catalog: Catalog, kind: str) -> dict[str, object]:
     keys, _ = KEYS[kind]
-    rows = rows_of(catalog) if kind == "db_commitments" else catalog.all_rows()[kind]
+    rows = rows_by_kind(catalog)[kind]
     return {"/".join(str(getattr(r, k)) for k in keys): r for r in rows}
 
 

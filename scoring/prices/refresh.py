@@ -16,9 +16,8 @@ from pathlib import Path
 from scoring.catalog import Catalog
 from scoring.catalog_load import load_catalog
 from scoring.catalog_rows import Row
-from scoring.db_commitments import rows_of
 from scoring.prices.common import DEFAULT_REGIONS, ProviderResult, now_iso, provider_of_region
-from scoring.prices.snapshot import KINDS, RefreshError, row_region, write_snapshot
+from scoring.prices.snapshot import KINDS, RefreshError, row_region, rows_by_kind, write_snapshot
 
 Fetcher = Callable[[list[str]], ProviderResult]
 
@@ -51,7 +50,7 @@ def _carry(base: Catalog, fresh: dict[str, ProviderResult]) -> tuple[dict[str, l
                 for kind, rows in res.rows.items() for r in rows}
     carried: dict[tuple[str, str, str], int] = {}
     out: dict[str, list[Row]] = {k: [] for k in KINDS}
-    for kind, rows in {**base.all_rows(), "db_commitments": rows_of(base)}.items():
+    for kind, rows in rows_by_kind(base).items():
         for r in rows:
             key = (r.provider, row_region(r), _kind(kind, r))
             if key in produced:

@@ -37,6 +37,12 @@ KINDS: dict[str, type[Row]] = {
 }
 
 
+
+def rows_by_kind(catalog: Catalog) -> dict[str, list[Row]]:
+    """Every kind's rows, db_commitments too (the catalog reads that file apart, lazily)."""
+    return {**catalog.all_rows(), "db_commitments": rows_of(catalog)}
+
+
 class RefreshError(BakeoffError):
     """A refresh could not complete; the previous snapshot is untouched."""
 
